@@ -1,0 +1,152 @@
+"""The one exception tree of fluxpush.
+
+    FluxpushError                  base; only the CLI/action entry points catch it broadly
+    ├── InputError                 the user's to fix: file, line, Flux object, field path, what to do
+    │   ├── YAMLError              a file that is not safe, well-formed YAML
+    │   ├── SchemaError            a Flux object that does not match its schema
+    │   └── SourceError            a path or source reference that cannot be resolved
+    ├── RenderError                kustomize/helm/substitution failed for a node (argv, exit code, stderr tail)
+    │   └── SubstitutionError      postBuild variable substitution failed
+    ├── DependencyError            dependsOn problems: a cycle (members listed) or a missing dependency
+    ├── ToolError                  a pinned binary is missing, the wrong version, or failed to install
+    ├── ClusterError               the Kubernetes API answered with an error (status, reason, causes)
+    └── ReportError                GitHub or a notification endpoint could not be reached
+
+Every message names where the problem is and what to do about it; none carries a Secret value
+or a whole document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a YAML document (or a problem in it) comes from."""
+
+    path: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+class FluxpushError(Exception):
+    """Base of every error fluxpush raises on purpose."""
+
+
+class InputError(FluxpushError):
+    """A problem in the user's repository or arguments.
+
+    `origin` is the file (and line), `obj` the Flux object as `Kind/namespace/name`,
+    `field` a dotted field path, `hint` what to do about it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        origin: Origin | None = None,
+        obj: str | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.origin = origin
+        self.obj = obj
+        self.field = field
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """One line: `file:line: Kind/ns/name: field: message (hint)`."""
+        parts = [str(p) for p in (self.origin, self.obj) if p]
+        if self.field:
+            parts.append(self.field)
+        parts.append(self.message)
+        text = ": ".join(parts)
+        return f"{text} (fix: {self.hint})" if self.hint else text
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form used by `--output json`."""
+        return {
+            "file": self.origin.path if self.origin else None,
+            "line": self.origin.line if self.origin else None,
+            "object": self.obj,
+            "field": self.field,
+            "message": self.message,
+            "hint": self.hint,
+            "type": type(self).__name__,
+        }
+
+
+class YAMLError(InputError):
+    """A file that is not safe, well-formed YAML."""
+
+
+class SchemaError(InputError):
+    """A Flux object that does not match its JSON Schema."""
+
+
+class SourceError(InputError):
+    """A path or sourceRef that cannot be resolved inside the repository."""
+
+
+class RenderError(FluxpushError):
+    """Building a node failed. Carries the node, the command and the end of its stderr."""
+
+    def __init__(self, message: str, *, node: str | None = None, argv: list[str] | None = None,
+                 exit_code: int | None = None, stderr: str = "") -> None:
+        self.message = message
+        self.node = node
+        self.argv = argv
+        self.exit_code = exit_code
+        self.stderr = stderr
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """The message, prefixed with the node, followed by the command's stderr tail."""
+        text = f"{self.node}: {self.message}" if self.node else self.message
+        if self.argv:
+            text += f"\n  command: {' '.join(self.argv)} (exit {self.exit_code})"
+        if self.stderr:
+            tail = "\n".join(self.stderr.strip().splitlines()[-15:])
+            text += "\n  " + tail.replace("\n", "\n  ")
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form used by `--output json`."""
+        return {"object": self.node, "message": self.message, "exit_code": self.exit_code,
+                "stderr": self.stderr.strip()[-2000:], "type": type(self).__name__}
+
+
+class SubstitutionError(RenderError):
+    """postBuild substitution failed (strict mode, bad variable name, missing substituteFrom)."""
+
+
+class DependencyError(FluxpushError):
+    """A dependsOn cycle or a missing dependency."""
+
+    def __init__(self, message: str, *, node: str | None = None, cycle: list[str] | None = None) -> None:
+        self.message = message
+        self.node = node
+        self.cycle = cycle or []
+        super().__init__(message)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form used by `--output json`."""
+        return {"object": self.node, "message": self.message, "cycle": self.cycle,
+                "type": type(self).__name__}
+
+
+class ToolError(FluxpushError):
+    """A pinned binary (kustomize, helm) is missing, has the wrong version or failed to install."""
+
+
+class ClusterError(FluxpushError):
+    """The Kubernetes API answered with an error."""
+
+
+class ReportError(FluxpushError):
+    """GitHub or a notification endpoint could not be reached or refused the report."""
