@@ -1,0 +1,221 @@
+"""The `fluxpush` command line: verbs shaped after the `flux` CLI.
+
+Exit codes: 0 ok, 1 problems found (a build failed, validation found problems), 2 usage or
+internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from fluxpush import __version__
+from fluxpush.discover import DiscoverOptions, Discovery, discover
+from fluxpush.errors import FluxpushError, InputError, ToolError
+from fluxpush.flux.model import ObjectRef
+from fluxpush.policy import find_plain_secrets
+from fluxpush.tools import find_helm, find_kustomize, is_pinned_version, tool_version
+from fluxpush.views import (
+    build_json,
+    dumps_json,
+    flux_object_table,
+    get_json,
+    helmrelease_table,
+    kustomization_table,
+    problem_dict,
+    render_build,
+    render_tree,
+)
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+KIND_ALIASES = {"ks": "Kustomization", "kustomization": "Kustomization", "kustomizations": "Kustomization",
+                "hr": "HelmRelease", "helmrelease": "HelmRelease", "helmreleases": "HelmRelease"}
+
+
+class UsageError(Exception):
+    """Wrong arguments; exit code 2."""
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--repo", help="repository checkout (default: the git work tree around the "
+                                       "current directory)")
+    common.add_argument("--path", help="cluster path inside the repository, e.g. clusters/dev "
+                                       "(default: the only folder under clusters/, or $FLUXPUSH_PATH)")
+    common.add_argument("--source", action="append", default=[], metavar="KIND/NAMESPACE/NAME=DIR",
+                        help="map a source that is not this repository to a local directory (repeatable)")
+    common.add_argument("--no-strict-substitute", action="store_true",
+                        help="unset postBuild variables become empty instead of failing (Flux < 2.9)")
+    common.add_argument("--kustomize", help="kustomize or kubectl binary (also $FLUXPUSH_KUSTOMIZE)")
+    common.add_argument("--helm", help="helm binary (also $FLUXPUSH_HELM)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every verb."""
+    common = _common_options()
+    parser = argparse.ArgumentParser(prog="fluxpush", description="Push-mode GitOps for Flux repositories.")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs.add_parser("version", parents=[common], help="print fluxpush's and the binaries' versions")
+    build = verbs.add_parser("build", parents=[common], help="print the rendered objects in apply order")
+    build.add_argument("target", nargs="*", metavar="ks NAME", help="only this Kustomization")
+    build.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml")
+    get = verbs.add_parser("get", parents=[common], help="list Kustomizations/HelmReleases of the repository")
+    get.add_argument("kind", choices=["ks", "kustomizations", "hr", "helmreleases", "all"])
+    get.add_argument("-o", "--output", choices=["table", "json"], default="table")
+    tree = verbs.add_parser("tree", parents=[common], help="show a Kustomization's objects and children")
+    tree.add_argument("kind", choices=["ks", "kustomization"])
+    tree.add_argument("name")
+    validate = verbs.add_parser("validate", parents=[common], help="schema, graph and policy checks")
+    validate.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    return parser
+
+
+def _find_repo(start: Path) -> Path:
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return start
+
+
+def _cluster_path(repo: Path, given: str | None) -> str:
+    if given or os.environ.get("FLUXPUSH_PATH"):
+        return given or os.environ["FLUXPUSH_PATH"]
+    clusters = sorted(p.name for p in (repo / "clusters").glob("*") if p.is_dir())
+    if len(clusters) == 1:
+        return f"clusters/{clusters[0]}"
+    raise UsageError("--path is required: " + (f"choose one of clusters/{', clusters/'.join(clusters)}"
+                                                if clusters else "no clusters/ folder to guess from"))
+
+
+def _source_dirs(mappings: list[str]) -> dict[ObjectRef, Path]:
+    result = {}
+    for mapping in mappings:
+        ref_text, sep, directory = mapping.partition("=")
+        parts = ref_text.split("/")
+        if not sep or len(parts) != 3 or not directory:
+            raise UsageError(f"--source {mapping!r}: expected KIND/NAMESPACE/NAME=DIR")
+        result[ObjectRef(*parts)] = Path(directory).resolve()
+    return result
+
+
+def _discover(args: argparse.Namespace) -> Discovery:
+    repo = Path(args.repo).resolve() if args.repo else _find_repo(Path.cwd())
+    options = DiscoverOptions(cluster_path=_cluster_path(repo, args.path),
+                              strict_substitute=not args.no_strict_substitute,
+                              source_dirs=_source_dirs(args.source))
+    return discover(repo, options)
+
+
+def _report_problems(discovery: Discovery) -> None:
+    for problem in discovery.problems:
+        print(f"✗ {problem}", file=sys.stderr)
+
+
+def _select(discovery: Discovery, target: list[str]) -> list:
+    if not target:
+        return discovery.ordered_nodes()
+    if len(target) != 2 or KIND_ALIASES.get(target[0]) != "Kustomization":
+        raise UsageError("usage: fluxpush build [ks NAME]")
+    matches = [n for n in discovery.ordered_nodes() if n.ref.kind == "Kustomization" and n.ref.name == target[1]]
+    if not matches:
+        names = ", ".join(n.ref.name for n in discovery.ordered_nodes() if n.ref.kind == "Kustomization")
+        raise UsageError(f"Kustomization {target[1]!r} not found; the repository has: {names}")
+    return matches
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    print(f"fluxpush {__version__}")
+    for finder in (find_kustomize, find_helm):
+        try:
+            tool = finder()
+            version = tool_version(tool)
+            note = "" if is_pinned_version(tool, version) else "  (untested version)"
+            print(f"{tool.name}: {version} {' '.join(tool.argv)} (from {tool.found_by}){note}")
+        except (ToolError, FluxpushError) as exc:
+            print(f"✗ {exc}", file=sys.stderr)
+            return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    discovery = _discover(args)
+    nodes = _select(discovery, args.target)
+    if args.output == "json":
+        sys.stdout.write(dumps_json(build_json(discovery, nodes)))
+    else:
+        sys.stdout.write(render_build(discovery, nodes))
+        _report_problems(discovery)
+    return EXIT_PROBLEMS if any(n.error for n in nodes) or discovery.problems else EXIT_OK
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    discovery = _discover(args)
+    kind = args.kind
+    if args.output == "json":
+        kinds = ["Kustomization", "HelmRelease"] if kind == "all" else [KIND_ALIASES[kind]]
+        sys.stdout.write(dumps_json(get_json(discovery, kinds)))
+        return EXIT_OK
+    sections = []
+    if kind in ("all", "ks", "kustomizations"):
+        sections.append(kustomization_table(discovery))
+    if kind in ("all", "hr", "helmreleases"):
+        sections.append(helmrelease_table(discovery))
+    if kind == "all":
+        sections.append(flux_object_table(discovery))
+    sys.stdout.write("\n".join(sections))
+    _report_problems(discovery)
+    return EXIT_OK
+
+
+def cmd_tree(args: argparse.Namespace) -> int:
+    discovery = _discover(args)
+    matches = [r for r in discovery.nodes if r.kind == "Kustomization" and r.name == args.name]
+    if not matches:
+        raise UsageError(f"Kustomization {args.name!r} not found")
+    sys.stdout.write(render_tree(discovery, matches[0]))
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    discovery = _discover(args)
+    problems = [*discovery.problems, *find_plain_secrets(discovery)]
+    if args.output == "json":
+        sys.stdout.write(dumps_json({"revision": discovery.revision, "nodes": len(discovery.nodes),
+                                     "problems": [problem_dict(p) for p in problems]}))
+    else:
+        for problem in problems:
+            print(f"✗ {problem}")
+        status = f"{len(problems)} problem(s) found" if problems else "✔ no problems found"
+        print(f"{status} in {len(discovery.nodes)} nodes at {discovery.revision}")
+    return EXIT_PROBLEMS if problems else EXIT_OK
+
+
+COMMANDS = {"version": cmd_version, "build": cmd_build, "get": cmd_get, "tree": cmd_tree,
+            "validate": cmd_validate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `fluxpush` console script."""
+    args = build_parser().parse_args(argv)
+    if args.kustomize:
+        os.environ["FLUXPUSH_KUSTOMIZE"] = args.kustomize
+    if args.helm:
+        os.environ["FLUXPUSH_HELM"] = args.helm
+    try:
+        return COMMANDS[args.verb](args)
+    except UsageError as exc:
+        print(f"✗ {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except InputError as exc:
+        print(f"✗ {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except FluxpushError as exc:
+        print(f"✗ {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

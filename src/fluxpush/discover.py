@@ -1,0 +1,346 @@
+"""Discovery: build the cluster path, then every Kustomization found in a build, until closed.
+
+The cluster path (`--path clusters/dev`) is the root. Its build yields Flux objects; each
+Kustomization becomes a node whose `spec.path` is built in turn (from its parent's
+post-substitution output, as Flux would apply it), each HelmRelease a node, and sources, Providers,
+Alerts and image objects are collected. Flux objects are interpreted, never emitted as objects to
+apply. Builds of one wave run in parallel; a node waiting for a `substituteFrom` ConfigMap/Secret
+or a GitRepository that no finished build has rendered yet is built last, when nothing else can
+make progress.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import tempfile
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fluxpush.errors import FluxpushError, InputError, RenderError, SchemaError, SourceError
+from fluxpush.flux import is_flux_object, parse_flux_object, validate_flux_object
+from fluxpush.flux.model import FluxObject, GitRepository, HelmRelease, Kustomization, ObjectRef
+from fluxpush.graph import Graph, order_nodes
+from fluxpush.origins import OriginIndex
+from fluxpush.render.kustomize import BuildWorkspace, needs_merge, prepare_build_dir, run_kustomize
+from fluxpush.render.postbuild import finalize_objects, resolve_variables
+from fluxpush.source import Source, load_source
+from fluxpush.tools import Tool, find_kustomize
+
+ROOT_NAME = "flux-system"  # the name `flux bootstrap` gives the root Kustomization and its source
+NODE_KINDS = ("Kustomization", "HelmRelease")
+
+
+@dataclass
+class Node:
+    """A Kustomization or HelmRelease to reconcile, with what its build produced."""
+
+    ref: ObjectRef
+    spec: Kustomization | HelmRelease
+    parent: ObjectRef | None
+    objects: list[dict[str, Any]] = field(default_factory=list)  # rendered, not Flux objects
+    children: list[ObjectRef] = field(default_factory=list)
+    error: FluxpushError | None = None
+
+    @property
+    def depends_on(self) -> list[ObjectRef]:
+        """Refs of the nodes this one waits for (same kind, as Flux allows)."""
+        return [ObjectRef(self.ref.kind, dep.namespace, dep.name) for dep in self.spec.depends_on]
+
+
+@dataclass
+class Discovery:
+    """Everything discovery found: nodes in graph order, other Flux objects, problems."""
+
+    root: ObjectRef
+    source: Source
+    nodes: dict[ObjectRef, Node]
+    flux_objects: dict[ObjectRef, FluxObject]
+    problems: list[FluxpushError]
+    graph: Graph
+
+    @property
+    def revision(self) -> str:
+        """Flux-style revision of the checkout, e.g. `main@sha1:<sha>`."""
+        return self.source.revision
+
+    def ordered_nodes(self) -> list[Node]:
+        """Nodes in dependency order, then the blocked ones."""
+        order = self.graph.order()
+        return [self.nodes[r] for r in order] + [n for r, n in self.nodes.items() if r not in order]
+
+
+@dataclass(frozen=True)
+class DiscoverOptions:
+    """Inputs of a discovery besides the checkout."""
+
+    cluster_path: str
+    strict_substitute: bool = True
+    source_dirs: Mapping[ObjectRef, Path] = field(default_factory=dict)  # --source mappings
+    max_workers: int = max(2, os.cpu_count() or 2)
+
+
+def normalize_path(path: str) -> str:
+    """`./clusters/dev/`, `clusters/dev`, `/clusters/dev` → `clusters/dev`; the root is `.`."""
+    return posixpath.normpath(path.strip().lstrip("/")) if path.strip(" ./") else "."
+
+
+def normalize_git_url(url: str) -> str:
+    """Compare Git URLs by host and path: scheme, credentials and `.git` dropped, ssh ≈ https."""
+    text = url.strip().lower()
+    for prefix in ("ssh://", "https://", "http://", "git://"):
+        text = text.removeprefix(prefix)
+    text = text.split("@", 1)[-1].replace(":", "/", 1) if "@" in text.split("/", 1)[0] else text
+    return text.removesuffix("/").removesuffix(".git")
+
+
+class _Sources:
+    """Maps sourceRefs to checked-out directories and keeps one build workspace per directory."""
+
+    def __init__(self, checkout: Source, scratch: Path, options: DiscoverOptions) -> None:
+        self.checkout = checkout
+        self._scratch = scratch
+        self._explicit = dict(options.source_dirs)
+        self._checkout_refs: set[ObjectRef] = set()
+        self._checkout_urls: set[str] = set()
+        self._workspaces: dict[Path, tuple[Source, BuildWorkspace]] = {}
+        repo = os.environ.get("GITHUB_REPOSITORY")
+        if repo:
+            self._checkout_urls.add(normalize_git_url(f"https://github.com/{repo}"))
+
+    def mark_checkout(self, ref: ObjectRef, known: Mapping[ObjectRef, FluxObject]) -> None:
+        """Declare that `ref` (a GitRepository) is the checkout, and so is any with its URL."""
+        self._checkout_refs.add(ref)
+        repo = known.get(ref)
+        if isinstance(repo, GitRepository):
+            self._checkout_urls.add(normalize_git_url(repo.url))
+
+    def resolve(self, ref: ObjectRef, known: Mapping[ObjectRef, FluxObject]) -> Path | None:
+        """The directory holding `ref`'s artifact, or None when it is not (yet) known."""
+        if ref in self._explicit:
+            return self._explicit[ref]
+        if ref in self._checkout_refs:
+            return self.checkout.root
+        repo = known.get(ref)
+        if isinstance(repo, GitRepository) and normalize_git_url(repo.url) in self._checkout_urls:
+            return self.checkout.root
+        return None
+
+    def workspace(self, directory: Path) -> tuple[Source, BuildWorkspace]:
+        """The loaded source and its filtered copy for `directory` (made once per run)."""
+        if directory not in self._workspaces:
+            source = self.checkout if directory == self.checkout.root else load_source(directory)
+            base = Path(tempfile.mkdtemp(dir=self._scratch))
+            source.copy_to(base / "tree")
+            (base / "views").mkdir()
+            self._workspaces[directory] = (source, BuildWorkspace(base / "tree", base / "views"))
+        return self._workspaces[directory]
+
+
+def _root_spec(cluster_path: str) -> Kustomization:
+    data = {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": ROOT_NAME, "namespace": ROOT_NAME},
+            "spec": {"interval": "10m", "path": f"./{normalize_path(cluster_path)}", "prune": True,
+                     "sourceRef": {"kind": "GitRepository", "name": ROOT_NAME}}}
+    spec = parse_flux_object(data)
+    assert isinstance(spec, Kustomization)
+    return spec
+
+
+def _changes_build(ks: Kustomization) -> bool:
+    return needs_merge(ks) or ks.post_build is not None or ks.common_metadata is not None
+
+
+class _Discoverer:
+    """One discovery run; see the module docstring."""
+
+    def __init__(self, checkout: Source, options: DiscoverOptions, tool: Tool, scratch: Path) -> None:
+        self.options = options
+        self.tool = tool
+        self.sources = _Sources(checkout, scratch, options)
+        self.origins = OriginIndex(checkout)
+        self.nodes: dict[ObjectRef, Node] = {}
+        self.flux_objects: dict[ObjectRef, FluxObject] = {}
+        self.problems: list[FluxpushError] = []
+        self.rendered: dict[tuple[str, str, str], dict[str, Any]] = {}  # (kind, ns, name) → object
+
+    # -- building one node (runs in worker threads; reads shared state only) --
+
+    def _lookup(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.rendered.get((kind, namespace, name))
+
+    def _build(self, node: Node, directory: Path) -> list[dict[str, Any]]:
+        ks = node.spec
+        assert isinstance(ks, Kustomization)
+        source, workspace = self.sources.workspace(directory)
+        build_dir = source.resolve_path(ks.path, obj=str(ks.ref))
+        rel = build_dir.relative_to(source.root).as_posix()
+        objects = run_kustomize(self.tool, prepare_build_dir(ks, workspace, rel), node=str(ks.ref))
+        variables = resolve_variables(ks, self._lookup)
+        return finalize_objects(objects, ks, variables, strict=self.options.strict_substitute)
+
+    def _waiting_on(self, node: Node) -> bool:
+        """Whether the node needs something no finished build has rendered yet."""
+        ks = node.spec
+        assert isinstance(ks, Kustomization)
+        if self.sources.resolve(self._source_ref(ks), self.flux_objects) is None:
+            return True
+        post_build = ks.post_build
+        return post_build is not None and any(
+            self._lookup(ref.kind, ks.ref.namespace, ref.name) is None
+            for ref in post_build.substitute_from)
+
+    @staticmethod
+    def _source_ref(ks: Kustomization) -> ObjectRef:
+        return ObjectRef(ks.source_ref.kind, ks.source_ref.namespace, ks.source_ref.name)
+
+    # -- interpreting a build's output (main thread) --
+
+    def _parse(self, obj: dict[str, Any], parent: ObjectRef) -> FluxObject | None:
+        meta = obj.get("metadata", {})
+        origin, locate = self.origins.locator(obj["kind"], meta.get("name", ""), meta.get("namespace", ""))
+        errors = validate_flux_object(obj, origin, locate)
+        if errors:
+            self.problems.extend(errors)
+            return None
+        return parse_flux_object(obj, origin)
+
+    def _register(self, node: Node, objects: list[dict[str, Any]]) -> list[Node]:
+        """Record a build's output; returns the new child nodes it declares."""
+        children: list[Node] = []
+        for obj in objects:
+            meta = obj["metadata"]
+            key = (obj["kind"], meta.get("namespace", ""), meta["name"])
+            if not is_flux_object(obj):
+                node.objects.append(obj)
+                self.rendered.setdefault(key, obj)
+                continue
+            parsed = self._parse(obj, node.ref)
+            if parsed is None:
+                continue
+            if parsed.ref.kind in NODE_KINDS:
+                if parsed.ref == node.ref or parsed.ref in self.nodes:
+                    if parsed.ref != node.ref and self.nodes[parsed.ref].parent != node.ref:
+                        self.problems.append(InputError(
+                            f"declared by both {self.nodes[parsed.ref].parent} and {node.ref}",
+                            obj=str(parsed.ref), origin=parsed.origin,
+                            hint="keep one definition; the second would overwrite the first in Flux"))
+                    continue
+                child = Node(parsed.ref, parsed, node.ref)
+                self.nodes[parsed.ref] = child
+                node.children.append(parsed.ref)
+                children.append(child)
+            elif parsed.ref in self.flux_objects:
+                self.problems.append(InputError(
+                    "defined twice in the rendered repository", obj=str(parsed.ref), origin=parsed.origin,
+                    hint="remove one of the definitions"))
+            else:
+                self.flux_objects[parsed.ref] = parsed
+        return children
+
+    # -- the loop --
+
+    def _run_wave(self, pool: ThreadPoolExecutor, wave: list[Node]) -> list[Node]:
+        jobs = []
+        for node in wave:
+            directory = self.sources.resolve(self._source_ref(node.spec), self.flux_objects)
+            if directory is None:
+                ref = self._source_ref(node.spec)
+                node.error = SourceError(
+                    f"source {ref} is neither this repository nor mapped to a directory",
+                    obj=str(node.ref), origin=node.spec.origin,
+                    hint=f"pass --source {ref.kind}/{ref.namespace}/{ref.name}=DIR")
+                continue
+            jobs.append((node, pool.submit(self._build, node, directory)))
+        new_nodes: list[Node] = []
+        for node, future in jobs:
+            try:
+                objects = future.result()
+            except FluxpushError as exc:
+                node.error = exc
+                continue
+            new_nodes.extend(self._register(node, objects))
+        return new_nodes
+
+    def _adopt_root(self, root: Node) -> Node:
+        """Give the root the identity (and spec) of the Kustomization that points at the cluster path."""
+        target = normalize_path(root.spec.path)  # type: ignore[union-attr]
+        for ref in list(root.children):
+            spec = self.nodes[ref].spec
+            if not (isinstance(spec, Kustomization) and normalize_path(spec.path) == target):
+                continue
+            del self.nodes[ref]
+            root.children.remove(ref)
+            self.sources.mark_checkout(self._source_ref(spec), self.flux_objects)
+            if _changes_build(spec):
+                return Node(spec.ref, spec, None)  # rebuilt with its own spec
+            adopted = Node(spec.ref, spec, None, root.objects, root.children)
+            for child in root.children:
+                self.nodes[child].parent = spec.ref
+            return adopted
+        return root
+
+    def run(self) -> tuple[ObjectRef, Discovery]:
+        root = Node(ObjectRef("Kustomization", ROOT_NAME, ROOT_NAME), _root_spec(self.options.cluster_path),
+                    None)
+        self.sources.mark_checkout(self._source_ref(root.spec), {})  # type: ignore[arg-type]
+        with ThreadPoolExecutor(max_workers=self.options.max_workers) as pool:
+            pending = self._run_wave(pool, [root])
+            adopted = self._adopt_root(root)
+            self.nodes[adopted.ref] = adopted
+            if root.error is None and adopted is not root and not adopted.children and not adopted.objects:
+                self.rendered.clear()
+                self.flux_objects.clear()
+                pending = self._run_wave(pool, [adopted])
+            while pending:
+                builds = [n for n in pending if isinstance(n.spec, Kustomization)]
+                ready = [n for n in builds if not self._waiting_on(n)] or builds
+                pending = [n for n in pending if n not in ready and n in builds]
+                pending += self._run_wave(pool, ready)
+        nodes = {ref: self.nodes[ref] for ref in sorted(self.nodes)}
+        graph = order_nodes({ref: n.depends_on for ref, n in nodes.items()})
+        problems = [*self.problems, *graph.problems,
+                    *(n.error for n in nodes.values() if n.error is not None)]
+        problems.extend(find_ownership_conflicts(nodes.values()))
+        checkout = self.sources.checkout
+        return adopted.ref, Discovery(adopted.ref, checkout, nodes, self.flux_objects, problems, graph)
+
+
+def object_key(obj: dict[str, Any]) -> str:
+    """`group/Kind/namespace/name`, the identity used for ownership checks."""
+    group = obj["apiVersion"].rpartition("/")[0]
+    meta = obj["metadata"]
+    return f"{group}/{obj['kind']}/{meta.get('namespace', '')}/{meta['name']}"
+
+
+def find_ownership_conflicts(nodes: Iterable[Node]) -> list[InputError]:
+    """Objects rendered by more than one node (the last applier would win in Flux)."""
+    owners: dict[str, list[ObjectRef]] = {}
+    for node in nodes:
+        for obj in node.objects:
+            owners.setdefault(object_key(obj), []).append(node.ref)
+    return [InputError(f"rendered by more than one node: {', '.join(str(r) for r in refs)}",
+                       obj=key.lstrip("/"), hint="keep the object in exactly one Kustomization")
+            for key, refs in owners.items() if len(refs) > 1]
+
+
+def discover(repo_root: str | Path, options: DiscoverOptions, *, tool: Tool | None = None) -> Discovery:
+    """Build the cluster path and every Kustomization it leads to; collect all problems."""
+    try:
+        checkout = load_source(repo_root)
+    except OSError as exc:
+        raise SourceError(f"cannot read the repository: {exc}", origin=None) from exc
+    cluster_dir = checkout.root / normalize_path(options.cluster_path)
+    if not cluster_dir.is_dir():
+        raise SourceError(f"cluster path {options.cluster_path!r} is not a directory in {checkout.root}",
+                          hint="pass --path with a folder such as clusters/dev")
+    tool = tool or find_kustomize()
+    with tempfile.TemporaryDirectory(prefix="fluxpush-") as scratch:
+        _, discovery = _Discoverer(checkout, options, tool, Path(scratch)).run()
+    return discovery
+
+
+__all__ = ["DiscoverOptions", "Discovery", "Node", "RenderError", "SchemaError", "discover"]

@@ -1,0 +1,107 @@
+"""The dependsOn graph over Kustomizations and HelmReleases.
+
+Flux never detects cycles (members just never become ready); fluxpush reports each cycle with its
+full path and a missing dependency with the dependent's and the missing name, and leaves every
+node that (transitively) depends on a broken one out of the layers, with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from fluxpush.errors import DependencyError
+from fluxpush.flux.model import ObjectRef
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """Layers of nodes that may run in parallel, in order; plus what could not be ordered."""
+
+    layers: tuple[tuple[ObjectRef, ...], ...]
+    problems: tuple[DependencyError, ...]
+    blocked: Mapping[ObjectRef, str] = field(default_factory=dict)  # node -> why it cannot run
+
+    def order(self) -> list[ObjectRef]:
+        """Every orderable node, layer by layer."""
+        return [ref for layer in self.layers for ref in layer]
+
+    def layer_of(self, ref: ObjectRef) -> int | None:
+        """Index of the layer holding `ref`, None when it is blocked."""
+        return next((i for i, layer in enumerate(self.layers) if ref in layer), None)
+
+
+def _short(ref: ObjectRef) -> str:
+    return f"{ref.namespace}/{ref.name}"
+
+
+def _find_cycles(edges: Mapping[ObjectRef, Sequence[ObjectRef]]) -> list[list[ObjectRef]]:
+    """Every elementary cycle reachable by depth-first search, each reported once."""
+    cycles: list[list[ObjectRef]] = []
+    seen_members: set[frozenset[ObjectRef]] = set()
+    state: dict[ObjectRef, int] = {}  # 1 = on the current path, 2 = done
+    path: list[ObjectRef] = []
+
+    def visit(ref: ObjectRef) -> None:
+        state[ref] = 1
+        path.append(ref)
+        for dep in edges.get(ref, ()):
+            if state.get(dep) == 1:
+                cycle = path[path.index(dep):] + [dep]
+                members = frozenset(cycle)
+                if members not in seen_members:
+                    seen_members.add(members)
+                    cycles.append(cycle)
+            elif dep not in state and dep in edges:
+                visit(dep)
+        path.pop()
+        state[ref] = 2
+
+    for ref in sorted(edges):
+        if ref not in state:
+            visit(ref)
+    return cycles
+
+
+def order_nodes(depends_on: Mapping[ObjectRef, Sequence[ObjectRef]]) -> Graph:
+    """Topological layers of `depends_on` (node → the nodes it depends on), deterministic by name."""
+    problems: list[DependencyError] = []
+    blocked: dict[ObjectRef, str] = {}
+    for ref, deps in depends_on.items():
+        for dep in deps:
+            if dep not in depends_on:
+                message = (f"{ref.kind} {_short(ref)} depends on {dep.kind} {_short(dep)}, which is "
+                           "not defined in this repository")
+                problems.append(DependencyError(message, node=str(ref)))
+                blocked[ref] = f"dependency '{_short(dep)}' not found"
+    for cycle in _find_cycles(depends_on):
+        text = " -> ".join(_short(ref) for ref in cycle)
+        problems.append(DependencyError(f"dependency cycle: {text}", node=str(cycle[0]),
+                                        cycle=[str(ref) for ref in cycle]))
+        for ref in cycle[:-1]:
+            blocked.setdefault(ref, f"dependency cycle: {text}")
+
+    dependents: dict[ObjectRef, list[ObjectRef]] = {ref: [] for ref in depends_on}
+    for ref, deps in depends_on.items():
+        for dep in deps:
+            if dep in dependents:
+                dependents[dep].append(ref)
+    pending = sorted(blocked)
+    while pending:
+        ref = pending.pop()
+        for child in dependents[ref]:
+            if child not in blocked:
+                blocked[child] = f"dependency '{_short(ref)}' cannot run: {blocked[ref]}"
+                pending.append(child)
+
+    remaining = {ref: {d for d in deps if d in depends_on} for ref, deps in depends_on.items()
+                 if ref not in blocked}
+    layers: list[tuple[ObjectRef, ...]] = []
+    while remaining:
+        ready = sorted(ref for ref, deps in remaining.items() if not deps)
+        layers.append(tuple(ready))
+        for ref in ready:
+            del remaining[ref]
+        for deps in remaining.values():
+            deps.difference_update(ready)
+    return Graph(tuple(layers), tuple(problems), blocked)

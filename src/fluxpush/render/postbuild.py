@@ -1,0 +1,96 @@
+"""What kustomize-controller does to each object after `kustomize build`.
+
+In order (flux-semantics §2.2 steps 9–12): postBuild variable substitution, Flux's owner labels,
+`commonMetadata` (after the owner labels, so it may override them, as in Flux), and the refusal of
+SOPS-encrypted Secrets that nothing will decrypt.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from fluxpush.errors import RenderError, SubstitutionError
+from fluxpush.flux.model import Kustomization
+from fluxpush.render.substitute import (
+    configmap_variables,
+    merge_variables,
+    secret_variables,
+    substitute_object,
+)
+
+OWNER_NAME_LABEL = "kustomize.toolkit.fluxcd.io/name"
+OWNER_NAMESPACE_LABEL = "kustomize.toolkit.fluxcd.io/namespace"
+DECRYPT_ANNOTATION = "kustomize.toolkit.fluxcd.io/decrypt"
+# What `flux build` prints instead of the values of a SOPS-encrypted Secret.
+SOPS_MASK = "**SOPS**"
+
+# Finds a rendered ConfigMap/Secret by (kind, namespace, name); None when nothing renders it.
+VariableSourceLookup = Callable[[str, str, str], dict[str, Any] | None]
+
+
+def resolve_variables(ks: Kustomization, lookup: VariableSourceLookup) -> dict[str, str]:
+    """The postBuild variables of `ks`: `substituteFrom` sources in order, then inline `substitute`."""
+    if ks.post_build is None:
+        return {}
+    sources = []
+    for ref in ks.post_build.substitute_from:
+        found = lookup(ref.kind, ks.ref.namespace, ref.name)
+        if found is None:
+            if ref.optional:
+                continue
+            raise SubstitutionError(
+                f"substitute from '{ref.kind}/{ref.name}' error: {ref.kind.lower()}s \"{ref.name}\" "
+                f"not found in namespace {ks.ref.namespace} (no Kustomization of this repository "
+                "renders it; mark it optional or add it to the repository)", node=str(ks.ref))
+        sources.append(secret_variables(found) if ref.kind == "Secret" else configmap_variables(found))
+    return merge_variables(sources, ks.post_build.substitute)
+
+
+def is_sops_encrypted(obj: dict[str, Any]) -> bool:
+    """A Secret still carrying SOPS metadata (top-level `sops:` key)."""
+    return obj.get("kind") == "Secret" and isinstance(obj.get("sops"), dict)
+
+
+def _mask_sops_secret(obj: dict[str, Any]) -> dict[str, Any]:
+    masked = {k: v for k, v in obj.items() if k != "sops"}
+    for key in ("data", "stringData"):
+        if isinstance(masked.get(key), dict):
+            masked[key] = dict.fromkeys(masked[key], SOPS_MASK)
+    return masked
+
+
+def _add_metadata(obj: dict[str, Any], key: str, values: dict[str, str]) -> None:
+    if values:
+        metadata = obj.setdefault("metadata", {})
+        metadata[key] = {**(metadata.get(key) or {}), **values}
+
+
+def finalize_objects(objects: list[dict[str, Any]], ks: Kustomization, variables: dict[str, str],
+                     *, strict: bool) -> list[dict[str, Any]]:
+    """Apply Flux's post-build steps to a node's rendered objects; returns new objects."""
+    node = str(ks.ref)
+    always = ks.post_build is not None and ks.post_build.strategy == "Always"
+    owner = {OWNER_NAME_LABEL: ks.ref.name, OWNER_NAMESPACE_LABEL: ks.ref.namespace}
+    result = []
+    for original in objects:
+        obj = copy.deepcopy(original)
+        if ks.post_build is not None:
+            obj = substitute_object(obj, variables, strict=strict, always=always, node=node)
+        _add_metadata(obj, "labels", owner)
+        if ks.common_metadata is not None:
+            _add_metadata(obj, "labels", ks.common_metadata.labels)
+            _add_metadata(obj, "annotations", ks.common_metadata.annotations)
+        if is_sops_encrypted(obj):
+            annotations = obj.get("metadata", {}).get("annotations") or {}
+            if annotations.get(DECRYPT_ANNOTATION) != "Disabled":
+                if ks.decryption is None:
+                    name = obj.get("metadata", {}).get("name")
+                    raise RenderError(
+                        f"Secret/{name} is SOPS encrypted, configuring decryption is required "
+                        "for this secret to be reconciled (set spec.decryption on the Kustomization)",
+                        node=node)
+                obj = _mask_sops_secret(obj)
+        result.append(obj)
+    return result

@@ -1,0 +1,157 @@
+"""Text and JSON renderings of a discovery for the CLI: build streams, tables, trees, problems."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from fluxpush.apply_order import sort_for_apply
+from fluxpush.discover import Discovery, Node
+from fluxpush.errors import DependencyError, FluxpushError, InputError, RenderError
+from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
+from fluxpush.yamldoc import dump_documents
+
+
+def problem_dict(problem: FluxpushError) -> dict[str, Any]:
+    """JSON form of any fluxpush error."""
+    if isinstance(problem, InputError | RenderError | DependencyError):
+        return problem.as_dict()
+    return {"message": str(problem), "type": type(problem).__name__}
+
+
+def object_id(obj: dict[str, Any]) -> str:
+    """`Kind/namespace/name`, or `Kind/name` when the object has no namespace."""
+    meta = obj.get("metadata", {})
+    namespace = meta.get("namespace")
+    return f"{obj['kind']}/{namespace}/{meta['name']}" if namespace else f"{obj['kind']}/{meta['name']}"
+
+
+def _status(discovery: Discovery, node: Node) -> str:
+    if node.error is not None:
+        return "build failed"
+    if node.ref in discovery.graph.blocked:
+        return f"blocked: {discovery.graph.blocked[node.ref]}"
+    if isinstance(node.spec, HelmRelease):
+        return "not rendered (HelmRelease)"
+    return f"{len(node.objects)} objects"
+
+
+def _deps(node: Node) -> str:
+    return ",".join(f"{d.namespace}/{d.name}" for d in node.spec.depends_on) or "-"
+
+
+def _node_header(node: Node) -> str:
+    spec = node.spec
+    where = f"path {spec.path or '.'}" if isinstance(spec, Kustomization) else "HelmRelease"
+    deps = _deps(node)
+    return f"# {node.ref} ({where}; dependsOn: {deps})"
+
+
+def render_build(discovery: Discovery, nodes: Sequence[Node]) -> str:
+    """The rendered objects as one YAML stream in apply order, a comment header per node."""
+    chunks = []
+    for node in nodes:
+        chunks.append(_node_header(node) + "\n")
+        if node.objects:
+            chunks.append(dump_documents(sort_for_apply(node.objects)))
+    return "".join(chunks)
+
+
+def build_json(discovery: Discovery, nodes: Sequence[Node]) -> dict[str, Any]:
+    """`fluxpush build --output json`."""
+    return {
+        "revision": discovery.revision,
+        "nodes": [{**_node_dict(discovery, node), "objects": sort_for_apply(node.objects)} for node in nodes],
+        "problems": [problem_dict(p) for p in discovery.problems],
+    }
+
+
+def _node_dict(discovery: Discovery, node: Node) -> dict[str, Any]:
+    spec = node.spec
+    common = {
+        "kind": node.ref.kind, "namespace": node.ref.namespace, "name": node.ref.name,
+        "dependsOn": [f"{d.namespace}/{d.name}" for d in spec.depends_on],
+        "suspended": spec.suspend, "parent": str(node.parent) if node.parent else None,
+        "layer": discovery.graph.layer_of(node.ref),
+        "blocked": discovery.graph.blocked.get(node.ref),
+        "error": str(node.error) if node.error else None,
+    }
+    if isinstance(spec, Kustomization):
+        common.update(path=spec.path, prune=spec.prune, wait=spec.wait,
+                      sourceRef=f"{spec.source_ref.kind}/{spec.source_ref.namespace}/{spec.source_ref.name}",
+                      targetNamespace=spec.target_namespace, objects=len(node.objects))
+    else:
+        chart = spec.chart
+        common.update(releaseName=spec.release_name, targetNamespace=spec.target_namespace,
+                      chart=chart.chart if chart else None, version=chart.version if chart else None,
+                      sourceRef=(f"{chart.source_ref.kind}/{chart.source_ref.namespace}/"
+                                 f"{chart.source_ref.name}") if chart else None)
+    return common
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                     for row in rows) + "\n"
+
+
+def kustomization_table(discovery: Discovery) -> str:
+    """`fluxpush get ks`."""
+    rows = [["NAME", "NAMESPACE", "PATH", "DEPENDS-ON", "SUSPENDED", "STATUS"]]
+    for node in discovery.ordered_nodes():
+        if isinstance(node.spec, Kustomization):
+            rows.append([node.ref.name, node.ref.namespace, node.spec.path or ".", _deps(node),
+                         str(node.spec.suspend), _status(discovery, node)])
+    return _table(rows)
+
+
+def helmrelease_table(discovery: Discovery) -> str:
+    """`fluxpush get hr`."""
+    rows = [["NAME", "NAMESPACE", "CHART", "VERSION", "SOURCE", "DEPENDS-ON", "SUSPENDED"]]
+    for node in discovery.ordered_nodes():
+        spec = node.spec
+        if isinstance(spec, HelmRelease):
+            chart = spec.chart
+            source = (f"{chart.source_ref.kind}/{chart.source_ref.namespace}/{chart.source_ref.name}"
+                      if chart else str(spec.chart_ref))
+            rows.append([node.ref.name, node.ref.namespace, chart.chart if chart else "-",
+                         (chart.version or "*") if chart else "-", source, _deps(node), str(spec.suspend)])
+    return _table(rows)
+
+
+def flux_object_table(discovery: Discovery) -> str:
+    """Sources, Providers, Alerts and image objects found in the builds."""
+    rows = [["KIND", "NAME", "NAMESPACE", "DETAIL"]]
+    for ref, obj in sorted(discovery.flux_objects.items()):
+        detail = getattr(obj, "url", None) or getattr(obj, "image", None) or getattr(obj, "provider_type", "")
+        rows.append([ref.kind, ref.name, ref.namespace, str(detail or "-")])
+    return _table(rows)
+
+
+def get_json(discovery: Discovery, kinds: Iterable[str]) -> list[dict[str, Any]]:
+    """`fluxpush get … --output json`: one entry per node of the given kinds, in graph order."""
+    wanted = set(kinds)
+    return [_node_dict(discovery, n) for n in discovery.ordered_nodes() if n.ref.kind in wanted]
+
+
+def render_tree(discovery: Discovery, ref: ObjectRef) -> str:
+    """`fluxpush tree ks NAME`: the node's objects and child nodes, recursively."""
+    lines = [str(ref)]
+
+    def walk(node: Node, indent: str) -> None:
+        entries: list[tuple[str, Node | None]] = [(object_id(o), None) for o in sort_for_apply(node.objects)]
+        entries += [(str(child), discovery.nodes[child]) for child in node.children]
+        for i, (label, child) in enumerate(entries):
+            last = i == len(entries) - 1
+            lines.append(f"{indent}{'└── ' if last else '├── '}{label}")
+            if child is not None:
+                walk(child, indent + ("    " if last else "│   "))
+
+    walk(discovery.nodes[ref], "")
+    return "\n".join(lines) + "\n"
+
+
+def dumps_json(data: Any) -> str:
+    """Pretty JSON with a trailing newline."""
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"
