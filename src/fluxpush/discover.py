@@ -166,6 +166,7 @@ class _Discoverer:
         self.flux_objects: dict[ObjectRef, FluxObject] = {}
         self.problems: list[FluxpushError] = []
         self.rendered: dict[tuple[str, str, str], dict[str, Any]] = {}  # (kind, ns, name) → object
+        self.root_candidates: list[Kustomization] = []  # Kustomizations pointing at the cluster path
 
     # -- building one node (runs in worker threads; reads shared state only) --
 
@@ -221,7 +222,10 @@ class _Discoverer:
             parsed = self._parse(obj, node.ref)
             if parsed is None:
                 continue
-            if parsed.ref.kind in NODE_KINDS:
+            if node.parent is None and isinstance(parsed, Kustomization) and \
+                    normalize_path(parsed.path) == normalize_path(node.spec.path):  # type: ignore[union-attr]
+                self.root_candidates.append(parsed)
+            elif parsed.ref.kind in NODE_KINDS:
                 if parsed.ref == node.ref or parsed.ref in self.nodes:
                     if parsed.ref != node.ref and self.nodes[parsed.ref].parent != node.ref:
                         self.problems.append(InputError(
@@ -265,48 +269,49 @@ class _Discoverer:
             new_nodes.extend(self._register(node, objects))
         return new_nodes
 
-    def _adopt_root(self, root: Node) -> Node:
-        """Give the root the identity (and spec) of the Kustomization that points at the cluster path."""
-        target = normalize_path(root.spec.path)  # type: ignore[union-attr]
-        for ref in list(root.children):
-            spec = self.nodes[ref].spec
-            if not (isinstance(spec, Kustomization) and normalize_path(spec.path) == target):
-                continue
-            del self.nodes[ref]
-            root.children.remove(ref)
-            self.sources.mark_checkout(self._source_ref(spec), self.flux_objects)
-            if _changes_build(spec):
-                return Node(spec.ref, spec, None)  # rebuilt with its own spec
-            adopted = Node(spec.ref, spec, None, root.objects, root.children)
-            for child in root.children:
-                self.nodes[child].parent = spec.ref
-            return adopted
-        return root
+    def _adopt_root(self, pool: ThreadPoolExecutor, root: Node) -> tuple[Node, list[Node]]:
+        """Give the root the identity and spec of the Kustomization that points at the cluster path.
 
-    def run(self) -> tuple[ObjectRef, Discovery]:
-        root = Node(ObjectRef("Kustomization", ROOT_NAME, ROOT_NAME), _root_spec(self.options.cluster_path),
-                    None)
-        self.sources.mark_checkout(self._source_ref(root.spec), {})  # type: ignore[arg-type]
+        Returns the root and the nodes its build declared. When that Kustomization changes the
+        build (targetNamespace, postBuild, …), the cluster path is built again with its spec.
+        """
+        pending = [self.nodes[ref] for ref in root.children]
+        if not self.root_candidates:
+            return root, pending
+        spec = self.root_candidates[0]
+        self.sources.mark_checkout(self._source_ref(spec), self.flux_objects)
+        if _changes_build(spec):
+            self.nodes.clear()
+            self.flux_objects.clear()
+            self.rendered.clear()
+            self.problems.clear()
+            adopted = Node(spec.ref, spec, None)
+            return adopted, self._run_wave(pool, [adopted])
+        adopted = Node(spec.ref, spec, None, root.objects, root.children, root.error)
+        for node in pending:
+            node.parent = spec.ref
+        return adopted, pending
+
+    def run(self) -> Discovery:
+        """Discover every node; see the module docstring."""
+        synthetic = Node(ObjectRef("Kustomization", ROOT_NAME, ROOT_NAME),
+                         _root_spec(self.options.cluster_path), None)
+        self.sources.mark_checkout(self._source_ref(synthetic.spec), {})  # type: ignore[arg-type]
         with ThreadPoolExecutor(max_workers=self.options.max_workers) as pool:
-            pending = self._run_wave(pool, [root])
-            adopted = self._adopt_root(root)
-            self.nodes[adopted.ref] = adopted
-            if root.error is None and adopted is not root and not adopted.children and not adopted.objects:
-                self.rendered.clear()
-                self.flux_objects.clear()
-                pending = self._run_wave(pool, [adopted])
+            self._run_wave(pool, [synthetic])
+            root, pending = self._adopt_root(pool, synthetic)
+            self.nodes[root.ref] = root
             while pending:
                 builds = [n for n in pending if isinstance(n.spec, Kustomization)]
                 ready = [n for n in builds if not self._waiting_on(n)] or builds
-                pending = [n for n in pending if n not in ready and n in builds]
+                pending = [n for n in builds if n not in ready]
                 pending += self._run_wave(pool, ready)
         nodes = {ref: self.nodes[ref] for ref in sorted(self.nodes)}
         graph = order_nodes({ref: n.depends_on for ref, n in nodes.items()})
         problems = [*self.problems, *graph.problems,
                     *(n.error for n in nodes.values() if n.error is not None)]
         problems.extend(find_ownership_conflicts(nodes.values()))
-        checkout = self.sources.checkout
-        return adopted.ref, Discovery(adopted.ref, checkout, nodes, self.flux_objects, problems, graph)
+        return Discovery(root.ref, self.sources.checkout, nodes, self.flux_objects, problems, graph)
 
 
 def object_key(obj: dict[str, Any]) -> str:
@@ -339,8 +344,7 @@ def discover(repo_root: str | Path, options: DiscoverOptions, *, tool: Tool | No
                           hint="pass --path with a folder such as clusters/dev")
     tool = tool or find_kustomize()
     with tempfile.TemporaryDirectory(prefix="fluxpush-") as scratch:
-        _, discovery = _Discoverer(checkout, options, tool, Path(scratch)).run()
-    return discovery
+        return _Discoverer(checkout, options, tool, Path(scratch)).run()
 
 
 __all__ = ["DiscoverOptions", "Discovery", "Node", "RenderError", "SchemaError", "discover"]
