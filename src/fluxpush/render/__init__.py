@@ -1,0 +1,1 @@
+"""Rendering: kustomize builds and what kustomize-controller does to their output."""
