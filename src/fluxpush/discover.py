@@ -200,9 +200,11 @@ class _Discoverer:
 
     # -- interpreting a build's output (main thread) --
 
-    def _parse(self, obj: dict[str, Any], parent: ObjectRef) -> FluxObject | None:
+    def _parse(self, obj: dict[str, Any], parent: Node) -> FluxObject | None:
         meta = obj.get("metadata", {})
-        origin, locate = self.origins.locator(obj["kind"], meta.get("name", ""), meta.get("namespace", ""))
+        near = normalize_path(parent.spec.path) if isinstance(parent.spec, Kustomization) else ""
+        origin, locate = self.origins.locator(obj["kind"], meta.get("name", ""), meta.get("namespace", ""),
+                                              near)
         errors = validate_flux_object(obj, origin, locate)
         if errors:
             self.problems.extend(errors)
@@ -219,7 +221,7 @@ class _Discoverer:
                 node.objects.append(obj)
                 self.rendered.setdefault(key, obj)
                 continue
-            parsed = self._parse(obj, node.ref)
+            parsed = self._parse(obj, node)
             if parsed is None:
                 continue
             if node.parent is None and isinstance(parsed, Kustomization) and \
@@ -325,8 +327,8 @@ def find_ownership_conflicts(nodes: Iterable[Node]) -> list[InputError]:
     """Objects rendered by more than one node (the last applier would win in Flux)."""
     owners: dict[str, list[ObjectRef]] = {}
     for node in nodes:
-        for obj in node.objects:
-            owners.setdefault(object_key(obj), []).append(node.ref)
+        for key in dict.fromkeys(object_key(obj) for obj in node.objects):
+            owners.setdefault(key, []).append(node.ref)
     return [InputError(f"rendered by more than one node: {', '.join(str(r) for r in refs)}",
                        obj=key.lstrip("/"), hint="keep the object in exactly one Kustomization")
             for key, refs in owners.items() if len(refs) > 1]

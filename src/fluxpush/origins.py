@@ -56,15 +56,18 @@ class OriginIndex:
                 entries.setdefault(key, []).append(Located(doc.origin, namespace, doc.index, text))
         return entries
 
-    def find(self, kind: str, name: str, namespace: str = "") -> Located | None:
-        """The best match: same kind and name, preferring the same namespace."""
+    def find(self, kind: str, name: str, namespace: str = "", near: str = "") -> Located | None:
+        """The best match of kind and name: same namespace and under folder `near` first."""
         candidates = self._entries.get((kind, name), [])
-        same_ns = [c for c in candidates if c.namespace == namespace]
-        chosen = same_ns or candidates
-        return chosen[0] if chosen else None
+        prefix = near.rstrip("/") + "/" if near not in ("", ".") else ""
 
-    def locator(self, kind: str, name: str, namespace: str = "") -> tuple[
+        def rank(entry: Located) -> tuple[bool, bool]:
+            return (entry.namespace != namespace, not entry.origin.path.startswith(prefix))
+
+        return min(candidates, key=rank) if candidates else None
+
+    def locator(self, kind: str, name: str, namespace: str = "", near: str = "") -> tuple[
             Origin | None, Callable[[list[str | int]], int | None] | None]:
         """Origin of the object and a field-line finder for it (both None when not found)."""
-        found = self.find(kind, name, namespace)
+        found = self.find(kind, name, namespace, near)
         return (found.origin, found.locate) if found else (None, None)
