@@ -1,0 +1,237 @@
+"""Defaulting: the values the real API server fills in for the kinds deployments use."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+Obj = dict[str, Any]
+
+
+def _image_pull_policy(image: str) -> str:
+    name = image.rsplit("/", 1)[-1]
+    if "@" in name:
+        return "IfNotPresent"
+    tag = name.split(":", 1)[1] if ":" in name else ""
+    return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+def default_container(container: Obj) -> None:
+    """Container defaults: termination message, pull policy, ports protocol."""
+    container.setdefault("terminationMessagePath", "/dev/termination-log")
+    container.setdefault("terminationMessagePolicy", "File")
+    container.setdefault("resources", {})
+    if "image" in container:
+        container.setdefault("imagePullPolicy", _image_pull_policy(str(container["image"])))
+    for port in container.get("ports") or []:
+        port.setdefault("protocol", "TCP")
+    for env in container.get("env") or []:
+        ref = (env.get("valueFrom") or {}).get("fieldRef")
+        if ref is not None:
+            ref.setdefault("apiVersion", "v1")
+    for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
+        probe = container.get(probe_name)
+        if isinstance(probe, dict):
+            probe.setdefault("timeoutSeconds", 1)
+            probe.setdefault("periodSeconds", 10)
+            probe.setdefault("successThreshold", 1)
+            probe.setdefault("failureThreshold", 3)
+            if isinstance(probe.get("httpGet"), dict):
+                probe["httpGet"].setdefault("path", "/")
+                probe["httpGet"].setdefault("scheme", "HTTP")
+
+
+def default_pod_spec(spec: Obj) -> None:
+    """Pod spec defaults every workload template gets."""
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("schedulerName", "default-scheduler")
+    for key in ("containers", "initContainers"):
+        for container in spec.get(key) or []:
+            default_container(container)
+    for volume in spec.get("volumes") or []:
+        for source in ("configMap", "secret"):
+            if isinstance(volume.get(source), dict):
+                volume[source].setdefault("defaultMode", 420)
+        if "emptyDir" in volume and volume["emptyDir"] is None:
+            volume["emptyDir"] = {}
+
+
+def _template(spec: Obj) -> None:
+    template = spec.get("template")
+    if isinstance(template, dict):
+        template.setdefault("metadata", {})
+        default_pod_spec(template.setdefault("spec", {}))
+
+
+def _deployment(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+    strategy = spec.setdefault("strategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.setdefault("rollingUpdate", {})
+        rolling.setdefault("maxSurge", "25%")
+        rolling.setdefault("maxUnavailable", "25%")
+    _template(spec)
+
+
+def _statefulset(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    strategy = spec.setdefault("updateStrategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
+    retention = spec.setdefault("persistentVolumeClaimRetentionPolicy", {})
+    retention.setdefault("whenDeleted", "Retain")
+    retention.setdefault("whenScaled", "Retain")
+    for claim in spec.get("volumeClaimTemplates") or []:
+        claim.setdefault("apiVersion", "v1")
+        claim.setdefault("kind", "PersistentVolumeClaim")
+        claim.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
+        claim.setdefault("status", {"phase": "Pending"})
+    _template(spec)
+
+
+def _daemonset(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("revisionHistoryLimit", 10)
+    strategy = spec.setdefault("updateStrategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.setdefault("rollingUpdate", {})
+        rolling.setdefault("maxUnavailable", 1)
+        rolling.setdefault("maxSurge", 0)
+    _template(spec)
+
+
+def _job_spec(spec: Obj, uid: str, name: str, set_selector: bool) -> None:
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("completions", 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    template = spec.setdefault("template", {})
+    template.setdefault("metadata", {})
+    if set_selector and uid and not spec.get("manualSelector"):
+        labels = template["metadata"].setdefault("labels", {})
+        labels.setdefault("batch.kubernetes.io/controller-uid", uid)
+        labels.setdefault("batch.kubernetes.io/job-name", name)
+        labels.setdefault("controller-uid", uid)
+        labels.setdefault("job-name", name)
+        spec.setdefault("selector", {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}})
+    default_pod_spec(template.setdefault("spec", {}))
+
+
+def _cronjob(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    job_template = spec.setdefault("jobTemplate", {})
+    job_template.setdefault("metadata", {})
+    job_spec = job_template.setdefault("spec", {})
+    job_spec.setdefault("backoffLimit", 6)
+    job_spec.setdefault("completionMode", "NonIndexed")
+    job_spec.setdefault("suspend", False)
+    job_spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    template = job_spec.setdefault("template", {})
+    template.setdefault("metadata", {})
+    default_pod_spec(template.setdefault("spec", {}))
+
+
+class ServiceIPs:
+    """Allocator for Service cluster IPs from the usual 10.96.0.0/12 range."""
+
+    def __init__(self, cidr: str = "10.96.0.0/12") -> None:
+        self.network = ipaddress.ip_network(cidr)
+        self.next = 10  # 10.96.0.1 belongs to the `kubernetes` Service; start above it
+
+    def allocate(self) -> str:
+        """The next free address."""
+        address = self.network.network_address + self.next
+        self.next += 1
+        return str(address)
+
+
+def _service(obj: Obj, ips: ServiceIPs | None) -> None:
+    spec = obj.setdefault("spec", {})
+    kind = spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    if kind != "ExternalName":
+        if ips is not None and not spec.get("clusterIP"):
+            spec["clusterIP"] = ips.allocate()
+        if spec.get("clusterIP"):
+            spec.setdefault("clusterIPs", [spec["clusterIP"]])
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+    for index, port in enumerate(spec.get("ports") or []):
+        port.setdefault("protocol", "TCP")
+        if kind != "ExternalName" and "port" in port:
+            port.setdefault("targetPort", port["port"])
+        if kind in ("NodePort", "LoadBalancer"):
+            port.setdefault("nodePort", 30000 + (abs(hash(obj["metadata"].get("name", ""))) + index) % 2767)
+    if kind in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    if kind == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)
+    obj.setdefault("status", {}).setdefault("loadBalancer", {})
+
+
+def apply_defaults(obj: Obj, ips: ServiceIPs | None = None, creating: bool = False) -> None:
+    """Fill the server-side defaults of `obj` in place (by apiVersion/kind)."""
+    kind, api_version = obj.get("kind"), obj.get("apiVersion", "")
+    meta = obj.setdefault("metadata", {})
+    if kind == "Deployment":
+        _deployment(obj)
+    elif kind == "StatefulSet":
+        _statefulset(obj)
+    elif kind == "DaemonSet":
+        _daemonset(obj)
+    elif kind == "ReplicaSet":
+        obj.setdefault("spec", {}).setdefault("replicas", 1)
+        _template(obj["spec"])
+    elif kind == "Job" and api_version == "batch/v1":
+        _job_spec(obj.setdefault("spec", {}), meta.get("uid", ""), meta.get("name", ""), creating)
+    elif kind == "CronJob":
+        _cronjob(obj)
+    elif kind == "Pod":
+        default_pod_spec(obj.setdefault("spec", {}))
+    elif kind == "Service" and api_version == "v1":
+        _service(obj, ips)
+    elif kind == "Secret" and api_version == "v1":
+        obj.setdefault("type", "Opaque")
+    elif kind == "Namespace" and api_version == "v1":
+        meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name", "")
+        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        obj.setdefault("status", {}).setdefault("phase", "Active")
+    elif kind == "PersistentVolumeClaim":
+        obj.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
+        obj.setdefault("status", {}).setdefault("phase", "Pending")
+    elif kind == "Ingress":
+        for rule in (obj.get("spec") or {}).get("rules") or []:
+            for path in ((rule.get("http") or {}).get("paths") or []):
+                path.setdefault("pathType", "ImplementationSpecific")
+    elif kind in ("RoleBinding", "ClusterRoleBinding"):
+        for subject in obj.get("subjects") or []:
+            if subject.get("kind") in ("User", "Group"):
+                subject.setdefault("apiGroup", "rbac.authorization.k8s.io")
+    elif kind == "CustomResourceDefinition":
+        spec = obj.setdefault("spec", {})
+        names = spec.setdefault("names", {})
+        if "kind" in names:
+            names.setdefault("singular", names["kind"].lower())
+            names.setdefault("listKind", names["kind"] + "List")
+        spec.setdefault("conversion", {"strategy": "None"})
+    elif kind == "HorizontalPodAutoscaler":
+        obj.setdefault("spec", {}).setdefault("minReplicas", 1)
