@@ -24,8 +24,10 @@ def discovery():
 
 
 def objects_of(discovery, name):
-    return {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
-            for o in discovery.nodes[ks(name)].objects}
+    return {
+        (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
+        for o in discovery.nodes[ks(name)].objects
+    }
 
 
 def test_root_is_the_bootstrap_kustomization_and_graph_is_ordered(discovery):
@@ -33,7 +35,10 @@ def test_root_is_the_bootstrap_kustomization_and_graph_is_ordered(discovery):
     assert discovery.problems == []
     hr = ObjectRef("HelmRelease", "external-secrets", "external-secrets")
     assert set(discovery.nodes) == {ks("flux-system"), ks("infrastructure"), ks("app-1"), ks("app-2"), hr}
-    assert discovery.graph.layers == ((hr, ks("flux-system"), ks("infrastructure")), (ks("app-1"), ks("app-2")))
+    assert discovery.graph.layers == (
+        (hr, ks("flux-system"), ks("infrastructure")),
+        (ks("app-1"), ks("app-2")),
+    )
     assert discovery.nodes[ks("app-1")].parent == ks("flux-system")
     assert discovery.nodes[hr].parent == ks("infrastructure")
 
@@ -71,8 +76,10 @@ def test_root_holds_only_non_flux_objects_of_the_cluster_path(discovery):
 def test_build_cli_stream_is_in_apply_order_with_headers(run_cli):
     result = run_cli("build", "--repo", str(EXAMPLE_REPO), "--path", "clusters/dev", "ks", "app-1")
     assert result.code == 0, result.err
-    assert result.out.startswith("# Kustomization/flux-system/app-1 (path ./apps/app-1/overlays/dev; "
-                                 "dependsOn: flux-system/infrastructure)\n")
+    assert result.out.startswith(
+        "# Kustomization/flux-system/app-1 (path ./apps/app-1/overlays/dev; "
+        "dependsOn: flux-system/infrastructure)\n"
+    )
     kinds = [d["kind"] for d in yaml.safe_load_all(result.out) if d]
     assert kinds[0] == "Namespace" and kinds.index("ServiceAccount") < kinds.index("Deployment")
 
@@ -98,5 +105,8 @@ def test_tree_shows_children(run_cli):
     lines = result.out.splitlines()
     assert lines[0] == "Kustomization/flux-system/flux-system"
     assert "├── Kustomization/flux-system/app-1" in lines
-    assert any(line.strip().startswith("└── HelmRelease/external-secrets/external-secrets") or
-               line.strip().startswith("├── HelmRelease/external-secrets/external-secrets") for line in lines)
+    assert any(
+        line.strip().startswith("└── HelmRelease/external-secrets/external-secrets")
+        or line.strip().startswith("├── HelmRelease/external-secrets/external-secrets")
+        for line in lines
+    )

@@ -30,8 +30,14 @@ from fluxpush.views import (
 )
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-KIND_ALIASES = {"ks": "Kustomization", "kustomization": "Kustomization", "kustomizations": "Kustomization",
-                "hr": "HelmRelease", "helmrelease": "HelmRelease", "helmreleases": "HelmRelease"}
+KIND_ALIASES = {
+    "ks": "Kustomization",
+    "kustomization": "Kustomization",
+    "kustomizations": "Kustomization",
+    "hr": "HelmRelease",
+    "helmrelease": "HelmRelease",
+    "helmreleases": "HelmRelease",
+}
 
 
 class UsageError(Exception):
@@ -40,14 +46,26 @@ class UsageError(Exception):
 
 def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--repo", help="repository checkout (default: the git work tree around the "
-                                       "current directory)")
-    common.add_argument("--path", help="cluster path inside the repository, e.g. clusters/dev "
-                                       "(default: the only folder under clusters/, or $FLUXPUSH_PATH)")
-    common.add_argument("--source", action="append", default=[], metavar="KIND/NAMESPACE/NAME=DIR",
-                        help="map a source that is not this repository to a local directory (repeatable)")
-    common.add_argument("--no-strict-substitute", action="store_true",
-                        help="unset postBuild variables become empty instead of failing (Flux < 2.9)")
+    common.add_argument(
+        "--repo", help="repository checkout (default: the git work tree around the current directory)"
+    )
+    common.add_argument(
+        "--path",
+        help="cluster path inside the repository, e.g. clusters/dev "
+        "(default: the only folder under clusters/, or $FLUXPUSH_PATH)",
+    )
+    common.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="KIND/NAMESPACE/NAME=DIR",
+        help="map a source that is not this repository to a local directory (repeatable)",
+    )
+    common.add_argument(
+        "--no-strict-substitute",
+        action="store_true",
+        help="unset postBuild variables become empty instead of failing (Flux < 2.9)",
+    )
     common.add_argument("--kustomize", help="kustomize or kubectl binary (also $FLUXPUSH_KUSTOMIZE)")
     common.add_argument("--helm", help="helm binary (also $FLUXPUSH_HELM)")
     return common
@@ -86,8 +104,14 @@ def _cluster_path(repo: Path, given: str | None) -> str:
     clusters = sorted(p.name for p in (repo / "clusters").glob("*") if p.is_dir())
     if len(clusters) == 1:
         return f"clusters/{clusters[0]}"
-    raise UsageError("--path is required: " + (f"choose one of clusters/{', clusters/'.join(clusters)}"
-                                                if clusters else "no clusters/ folder to guess from"))
+    raise UsageError(
+        "--path is required: "
+        + (
+            f"choose one of clusters/{', clusters/'.join(clusters)}"
+            if clusters
+            else "no clusters/ folder to guess from"
+        )
+    )
 
 
 def _source_dirs(mappings: list[str]) -> dict[ObjectRef, Path]:
@@ -103,9 +127,11 @@ def _source_dirs(mappings: list[str]) -> dict[ObjectRef, Path]:
 
 def _discover(args: argparse.Namespace) -> Discovery:
     repo = Path(args.repo).resolve() if args.repo else _find_repo(Path.cwd())
-    options = DiscoverOptions(cluster_path=_cluster_path(repo, args.path),
-                              strict_substitute=not args.no_strict_substitute,
-                              source_dirs=_source_dirs(args.source))
+    options = DiscoverOptions(
+        cluster_path=_cluster_path(repo, args.path),
+        strict_substitute=not args.no_strict_substitute,
+        source_dirs=_source_dirs(args.source),
+    )
     return discover(repo, options)
 
 
@@ -119,7 +145,9 @@ def _select(discovery: Discovery, target: list[str]) -> list:
         return discovery.ordered_nodes()
     if len(target) != 2 or KIND_ALIASES.get(target[0]) != "Kustomization":
         raise UsageError("usage: fluxpush build [ks NAME]")
-    matches = [n for n in discovery.ordered_nodes() if n.ref.kind == "Kustomization" and n.ref.name == target[1]]
+    matches = [
+        n for n in discovery.ordered_nodes() if n.ref.kind == "Kustomization" and n.ref.name == target[1]
+    ]
     if not matches:
         names = ", ".join(n.ref.name for n in discovery.ordered_nodes() if n.ref.kind == "Kustomization")
         raise UsageError(f"Kustomization {target[1]!r} not found; the repository has: {names}")
@@ -183,8 +211,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     discovery = _discover(args)
     problems = [*discovery.problems, *find_plain_secrets(discovery)]
     if args.output == "json":
-        sys.stdout.write(dumps_json({"revision": discovery.revision, "nodes": len(discovery.nodes),
-                                     "problems": [problem_dict(p) for p in problems]}))
+        sys.stdout.write(
+            dumps_json(
+                {
+                    "revision": discovery.revision,
+                    "nodes": len(discovery.nodes),
+                    "problems": [problem_dict(p) for p in problems],
+                }
+            )
+        )
     else:
         for problem in problems:
             print(f"✗ {problem}")
@@ -193,8 +228,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
-COMMANDS = {"version": cmd_version, "build": cmd_build, "get": cmd_get, "tree": cmd_tree,
-            "validate": cmd_validate}
+COMMANDS = {
+    "version": cmd_version,
+    "build": cmd_build,
+    "get": cmd_get,
+    "tree": cmd_tree,
+    "validate": cmd_validate,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@
     │   ├── YAMLError              a file that is not safe, well-formed YAML
     │   ├── SchemaError            a Flux object that does not match its schema
     │   └── SourceError            a path or source reference that cannot be resolved
-    ├── RenderError                kustomize/helm/substitution failed for a node (argv, exit code, stderr tail)
+    ├── RenderError                kustomize/helm/substitution failed (argv, exit code, stderr tail)
     │   └── SubstitutionError      postBuild variable substitution failed
     ├── DependencyError            dependsOn problems: a cycle (members listed) or a missing dependency
     ├── ToolError                  a pinned binary is missing, the wrong version, or failed to install
@@ -96,8 +96,15 @@ class SourceError(InputError):
 class RenderError(FluxpushError):
     """Building a node failed. Carries the node, the command and the end of its stderr."""
 
-    def __init__(self, message: str, *, node: str | None = None, argv: list[str] | None = None,
-                 exit_code: int | None = None, stderr: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        node: str | None = None,
+        argv: list[str] | None = None,
+        exit_code: int | None = None,
+        stderr: str = "",
+    ) -> None:
         self.message = message
         self.node = node
         self.argv = argv
@@ -117,8 +124,13 @@ class RenderError(FluxpushError):
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form used by `--output json`."""
-        return {"object": self.node, "message": self.message, "exit_code": self.exit_code,
-                "stderr": self.stderr.strip()[-2000:], "type": type(self).__name__}
+        return {
+            "object": self.node,
+            "message": self.message,
+            "exit_code": self.exit_code,
+            "stderr": self.stderr.strip()[-2000:],
+            "type": type(self).__name__,
+        }
 
 
 class SubstitutionError(RenderError):
@@ -136,8 +148,12 @@ class DependencyError(FluxpushError):
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form used by `--output json`."""
-        return {"object": self.node, "message": self.message, "cycle": self.cycle,
-                "type": type(self).__name__}
+        return {
+            "object": self.node,
+            "message": self.message,
+            "cycle": self.cycle,
+            "type": type(self).__name__,
+        }
 
 
 class ToolError(FluxpushError):

@@ -47,7 +47,7 @@ def _find_cycles(edges: Mapping[ObjectRef, Sequence[ObjectRef]]) -> list[list[Ob
         path.append(ref)
         for dep in edges.get(ref, ()):
             if state.get(dep) == 1:
-                cycle = path[path.index(dep):] + [dep]
+                cycle = [*path[path.index(dep):], dep]
                 members = frozenset(cycle)
                 if members not in seen_members:
                     seen_members.add(members)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -39,7 +39,7 @@ _CORE_RESOLVERS: list[tuple[str, str, str]] = [
 class _CoreLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """Safe loader with YAML 1.2 core scalar resolution."""
 
-    yaml_implicit_resolvers: dict = {}
+    yaml_implicit_resolvers: ClassVar[dict] = {}
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         value = str(self.construct_scalar(node))
@@ -113,13 +113,12 @@ def _checked_documents(text: str, path: str) -> Iterator[Document]:
         while loader.check_node():
             node = loader.get_node()
             origin = Origin(path, node.start_mark.line + 1 if node is not None else None)
-            if node is not None and may_alias:
-                if _expanded_size(node) > MAX_EXPANDED_NODES:
-                    raise YAMLError(
-                        "aliases expand to more than "
-                        f"{MAX_EXPANDED_NODES} nodes (possible alias bomb)",
-                        origin=origin, hint="remove the repeated aliases",
-                    )
+            if node is not None and may_alias and _expanded_size(node) > MAX_EXPANDED_NODES:
+                raise YAMLError(
+                    f"aliases expand to more than {MAX_EXPANDED_NODES} nodes (possible alias bomb)",
+                    origin=origin,
+                    hint="remove the repeated aliases",
+                )
             data = loader.construct_document(node) if node is not None else None
             yield Document(data, origin, index)
             index += 1
@@ -127,8 +126,11 @@ def _checked_documents(text: str, path: str) -> Iterator[Document]:
         raise YAMLError(str(exc), origin=Origin(path), hint="remove the recursive alias") from exc
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise YAMLError(f"invalid YAML: {exc.problem or exc}", origin=Origin(path, line),
-                        hint="correct the YAML syntax at that line") from exc
+        raise YAMLError(
+            f"invalid YAML: {exc.problem or exc}",
+            origin=Origin(path, line),
+            hint="correct the YAML syntax at that line",
+        ) from exc
     except yaml.YAMLError as exc:
         raise YAMLError(f"invalid YAML: {exc}", origin=Origin(path)) from exc
     finally:
@@ -181,5 +183,12 @@ def locate_field(text: str, doc_index: int, field_path: list[str | int]) -> int 
 
 def dump_documents(objects: list[Any]) -> str:
     """Serialize objects as a `---`-separated YAML stream, keys in their given order."""
-    return yaml.dump_all(objects, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                         explicit_start=True, allow_unicode=True, width=1 << 16)
+    return yaml.dump_all(
+        objects,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        explicit_start=True,
+        allow_unicode=True,
+        width=1 << 16,
+    )

@@ -62,12 +62,17 @@ class Manager:
 def decode_managers(obj: dict[str, Any] | None) -> list[Manager]:
     """The managedFields entries of an object."""
     entries = []
-    for raw in ((obj or {}).get("metadata", {}).get("managedFields") or []):
-        entries.append(Manager(
-            manager=raw.get("manager", ""), operation=raw.get("operation", "Update"),
-            api_version=raw.get("apiVersion", ""), time=raw.get("time", ""),
-            subresource=raw.get("subresource", ""), fields=from_fields_v1(raw.get("fieldsV1") or {}),
-        ))
+    for raw in (obj or {}).get("metadata", {}).get("managedFields") or []:
+        entries.append(
+            Manager(
+                manager=raw.get("manager", ""),
+                operation=raw.get("operation", "Update"),
+                api_version=raw.get("apiVersion", ""),
+                time=raw.get("time", ""),
+                subresource=raw.get("subresource", ""),
+                fields=from_fields_v1(raw.get("fieldsV1") or {}),
+            )
+        )
     return entries
 
 
@@ -93,16 +98,24 @@ def default_list_keys(schema: Schema, value: Any, node: Node | None, path: str =
                     if key not in item and key in KEY_DEFAULTS:
                         item[key] = KEY_DEFAULTS[key]
                     elif key not in item:
-                        raise ApiError(500, "", f"{path}: element {index}: associative list with keys has an "
-                                       f'element that omits key field "{key}" (and doesn\'t have default value)')
+                        raise ApiError(
+                            500,
+                            "",
+                            f"{path}: element {index}: associative list with keys has an "
+                            f'element that omits key field "{key}" (and doesn\'t have default value)',
+                        )
             default_list_keys(schema, item, item_node, f"{path}[{index}]")
 
 
 def merge(schema: Schema, live: Any, applied: Any, node: Node | None) -> Any:
     """Merge an applied value into a live one: maps by key, list-maps by item keys, sets by value."""
     shape = schema.shape(node)
-    if isinstance(live, dict) and isinstance(applied, dict) and shape in ("struct", "map", "any") \
-            and not schema.is_atomic(node):
+    if (
+        isinstance(live, dict)
+        and isinstance(applied, dict)
+        and shape in ("struct", "map", "any")
+        and not schema.is_atomic(node)
+    ):
         result = copy.deepcopy(live)
         for key, value in applied.items():
             child = schema.child(node, key)
@@ -179,8 +192,9 @@ class ApplyRequest:
     name: str = ""
 
 
-def apply_object(schema: Schema, root: Node, live: dict[str, Any] | None, applied: dict[str, Any],
-                 request: ApplyRequest) -> dict[str, Any]:
+def apply_object(
+    schema: Schema, root: Node, live: dict[str, Any] | None, applied: dict[str, Any], request: ApplyRequest
+) -> dict[str, Any]:
     """Return the object after applying `applied` as `request.manager`; raises 409 on conflicts.
 
     The result carries the new `metadata.managedFields`. Defaulting and validation happen later.
@@ -229,8 +243,16 @@ def apply_object(schema: Schema, root: Node, live: dict[str, Any] | None, applie
     return merged
 
 
-def record_update(schema: Schema, root: Node, old: dict[str, Any] | None, new: dict[str, Any],
-                  manager: str, api_version: str, now: str, subresource: str = "") -> list[dict[str, Any]]:
+def record_update(
+    schema: Schema,
+    root: Node,
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    manager: str,
+    api_version: str,
+    now: str,
+    subresource: str = "",
+) -> list[dict[str, Any]]:
     """managedFields after an Update operation: changed fields move to `manager`'s Update entry."""
     section = "status" if subresource == "status" else "main"
     new_fields = fields_of(schema, new, root, section)
@@ -255,8 +277,9 @@ def record_update(schema: Schema, root: Node, old: dict[str, Any] | None, new: d
     return encode_managers(entries)
 
 
-def undeclared_fields(schema: Schema, value: Any, node: Node | None, path: str = "",
-                      smd_style: bool = False) -> list[str]:
+def undeclared_fields(
+    schema: Schema, value: Any, node: Node | None, path: str = "", smd_style: bool = False
+) -> list[str]:
     """Paths of fields the schema does not declare (for strict decoding and apply's typed check)."""
     found: list[str] = []
     shape = schema.shape(node)
@@ -272,7 +295,7 @@ def undeclared_fields(schema: Schema, value: Any, node: Node | None, path: str =
         list_type, keys = schema.list_type(node)
         for index, item in enumerate(value):
             if smd_style and list_type == "map" and keys and isinstance(item, dict):
-                label = ",".join(f'{k}={_quote(item.get(k))}' for k in keys if k in item)
+                label = ",".join(f"{k}={_quote(item.get(k))}" for k in keys if k in item)
                 child_path = f"{path}[{label}]"
             else:
                 child_path = f"{path}[{index}]"

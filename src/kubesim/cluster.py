@@ -49,27 +49,59 @@ class Cluster:
     def _bootstrap(self) -> None:
         created = now_rfc3339()
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
-            self.store.put(("", "namespaces", "", name), {
-                "apiVersion": "v1", "kind": "Namespace",
-                "metadata": {"name": name, "uid": _uid(), "creationTimestamp": created,
-                             "labels": {"kubernetes.io/metadata.name": name}},
-                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"},
-            })
-        self.store.put(("", "services", "default", "kubernetes"), {
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "kubernetes", "namespace": "default", "uid": _uid(),
-                         "creationTimestamp": created, "labels": {"component": "apiserver",
-                                                                 "provider": "kubernetes"}},
-            "spec": {"clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP",
-                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
-                     "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
-                     "internalTrafficPolicy": "Cluster"},
-            "status": {"loadBalancer": {}},
-        })
-        self.store.put(("", "serviceaccounts", "default", "default"), {
-            "apiVersion": "v1", "kind": "ServiceAccount",
-            "metadata": {"name": "default", "namespace": "default", "uid": _uid(), "creationTimestamp": created},
-        })
+            self.store.put(
+                ("", "namespaces", "", name),
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {
+                        "name": name,
+                        "uid": _uid(),
+                        "creationTimestamp": created,
+                        "labels": {"kubernetes.io/metadata.name": name},
+                    },
+                    "spec": {"finalizers": ["kubernetes"]},
+                    "status": {"phase": "Active"},
+                },
+            )
+        self.store.put(
+            ("", "services", "default", "kubernetes"),
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {
+                    "name": "kubernetes",
+                    "namespace": "default",
+                    "uid": _uid(),
+                    "creationTimestamp": created,
+                    "labels": {"component": "apiserver", "provider": "kubernetes"},
+                },
+                "spec": {
+                    "clusterIP": "10.96.0.1",
+                    "clusterIPs": ["10.96.0.1"],
+                    "type": "ClusterIP",
+                    "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+                    "sessionAffinity": "None",
+                    "ipFamilies": ["IPv4"],
+                    "ipFamilyPolicy": "SingleStack",
+                    "internalTrafficPolicy": "Cluster",
+                },
+                "status": {"loadBalancer": {}},
+            },
+        )
+        self.store.put(
+            ("", "serviceaccounts", "default", "default"),
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {
+                    "name": "default",
+                    "namespace": "default",
+                    "uid": _uid(),
+                    "creationTimestamp": created,
+                },
+            },
+        )
 
     def key(self, rtype: ResourceType, namespace: str, name: str) -> Key:
         """The store key of an object."""

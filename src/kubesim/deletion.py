@@ -19,8 +19,9 @@ class Deleter:
         self.cluster = cluster
         self._busy = False
 
-    def delete(self, rtype: ResourceType, namespace: str, name: str, options: dict[str, Any],
-               dry_run: bool = False) -> tuple[int, Obj]:
+    def delete(
+        self, rtype: ResourceType, namespace: str, name: str, options: dict[str, Any], dry_run: bool = False
+    ) -> tuple[int, Obj]:
         """Delete one object; returns (HTTP code, body): a Status when gone, the object while pending."""
         store = self.cluster.store
         key = self.cluster.key(rtype, namespace, name)
@@ -31,19 +32,28 @@ class Deleter:
             meta = obj["metadata"]
             pre = options.get("preconditions") or {}
             if pre.get("uid") and pre["uid"] != meta.get("uid"):
-                raise ApiError(409, "Conflict", f"Precondition failed: UID in precondition: {pre['uid']}, "
-                               f"UID in object meta: {meta.get('uid')}",
-                               {"name": name, "group": rtype.group, "kind": rtype.plural} if rtype.group else
-                               {"name": name, "kind": rtype.plural})
+                raise ApiError(
+                    409,
+                    "Conflict",
+                    f"Precondition failed: UID in precondition: {pre['uid']}, "
+                    f"UID in object meta: {meta.get('uid')}",
+                    {"name": name, "group": rtype.group, "kind": rtype.plural}
+                    if rtype.group
+                    else {"name": name, "kind": rtype.plural},
+                )
             if pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion"):
                 raise conflict_modified(rtype.plural, rtype.group, name)
             policy = options.get("propagationPolicy")
             if policy is None and options.get("orphanDependents") is not None:
                 policy = "Orphan" if options["orphanDependents"] else "Background"
             if policy is not None and policy not in POLICIES:
-                raise ApiError(422, "Invalid", f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: '
-                               f'Unsupported value: "{policy}": supported values: "Foreground", "Background", '
-                               '"Orphan", "nil"')
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: '
+                    f'Unsupported value: "{policy}": supported values: "Foreground", "Background", '
+                    '"Orphan", "nil"',
+                )
             finalizers = list(meta.get("finalizers") or [])
             if policy == "Foreground" and "foregroundDeletion" not in finalizers:
                 finalizers.append("foregroundDeletion")
@@ -88,8 +98,11 @@ class Deleter:
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
 
     def _type_of(self, key: tuple[str, str, str, str], obj: Obj) -> ResourceType | None:
-        group, version = (obj.get("apiVersion", "").rsplit("/", 1) + [""])[:2] if "/" in obj.get("apiVersion", "") \
+        group, version = (
+            ([*obj.get("apiVersion", "").rsplit("/", 1), ""])[:2]
+            if "/" in obj.get("apiVersion", "")
             else ("", obj.get("apiVersion", ""))
+        )
         rtype = self.cluster.registry.get(group, version, key[1])
         if rtype is None:
             for candidate in self.cluster.registry.all():
@@ -132,7 +145,7 @@ class Deleter:
         store = self.cluster.store
         changed = False
         with store.lock:
-            objects = {k: store.get(k) for k in store.keys()}
+            objects = {k: store.get(k) for k in store}
             uids = {o["metadata"].get("uid"): k for k, o in objects.items() if o is not None}
             dependents: dict[str, list[tuple[str, str, str, str]]] = {}
             for key, obj in objects.items():
@@ -155,8 +168,10 @@ class Deleter:
                         dep_obj = store.get(dep)
                         if dep_obj is not None:
                             dep_obj["metadata"]["ownerReferences"] = [
-                                r for r in dep_obj["metadata"].get("ownerReferences", [])
-                                if r.get("uid") != meta.get("uid")]
+                                r
+                                for r in dep_obj["metadata"].get("ownerReferences", [])
+                                if r.get("uid") != meta.get("uid")
+                            ]
                             if not dep_obj["metadata"]["ownerReferences"]:
                                 dep_obj["metadata"].pop("ownerReferences")
                             store.put(dep, dep_obj)

@@ -100,7 +100,9 @@ def bad_request(message: str) -> ApiError:
 
 def method_not_allowed() -> ApiError:
     """405 for a verb a resource does not support."""
-    return ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    return ApiError(
+        405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+    )
 
 
 def page_not_found() -> ApiError:
@@ -110,7 +112,13 @@ def page_not_found() -> ApiError:
 
 def unsupported_media_type(content_type: str) -> ApiError:
     """415 for a patch or body content type the server does not accept."""
-    return ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got "{content_type}")')
+    return ApiError(
+        415,
+        "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types include: "
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, "
+        f'application/strategic-merge-patch+json (got "{content_type}")',
+    )
 
 
 def unauthorized() -> ApiError:
@@ -125,11 +133,18 @@ def forbidden_terminating(resource: str, group: str, name: str, namespace: str) 
         "Forbidden",
         f'{qualified(resource, group)} "{name}" is forbidden: unable to create new content in namespace '
         f"{namespace} because it is being terminated",
-        _details(name, group, resource, [{
-            "reason": "NamespaceTerminating",
-            "message": f"namespace {namespace} is being terminated",
-            "field": "metadata.namespace",
-        }]),
+        _details(
+            name,
+            group,
+            resource,
+            [
+                {
+                    "reason": "NamespaceTerminating",
+                    "message": f"namespace {namespace} is being terminated",
+                    "field": "metadata.namespace",
+                }
+            ],
+        ),
     )
 
 

@@ -12,9 +12,10 @@ from kubesim.schema import Node
 
 QUERY_PARAMS = {
     "fieldValidation": "fieldValidation instructs the server on how to handle objects in the request "
-                       "containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.",
+    "containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.",
     "dryRun": "When present, indicates that modifications should not be persisted.",
-    "fieldManager": "fieldManager is a name associated with the actor or entity that is making these changes.",
+    "fieldManager": "fieldManager is a name associated with the actor or entity "
+    "that is making these changes.",
 }
 
 
@@ -25,8 +26,11 @@ def _convert(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     if "oneOf" in node and len(node) == 1:
-        types = {t for alt in node["oneOf"] for t in ([alt.get("type")] if isinstance(alt.get("type"), str)
-                                                     else alt.get("type") or [])} - {"null"}
+        types = {
+            t
+            for alt in node["oneOf"]
+            for t in ([alt.get("type")] if isinstance(alt.get("type"), str) else alt.get("type") or [])
+        } - {"null"}
         if types == {"string", "integer"}:
             return {"type": "string", "format": "int-or-string", "x-kubernetes-int-or-string": True}
         return {"type": "string"}
@@ -69,37 +73,73 @@ def _schema_name(rtype: ResourceType) -> str:
 
 
 def _operation(rtype: ResourceType, verb: str, params: list[str]) -> dict[str, Any]:
-    parameters = [{"name": p, "in": "query", "description": QUERY_PARAMS[p], "schema": {"type": "string"},
-                   "uniqueItems": True} for p in params]
+    parameters = [
+        {
+            "name": p,
+            "in": "query",
+            "description": QUERY_PARAMS[p],
+            "schema": {"type": "string"},
+            "uniqueItems": True,
+        }
+        for p in params
+    ]
     return {
-        "tags": [rtype.group or "core"], "operationId": f"{verb}{rtype.kind}",
+        "tags": [rtype.group or "core"],
+        "operationId": f"{verb}{rtype.kind}",
         "parameters": parameters,
-        "responses": {"200": {"description": "OK", "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{_schema_name(rtype)}"}}}}},
+        "responses": {
+            "200": {
+                "description": "OK",
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{_schema_name(rtype)}"}}
+                },
+            }
+        },
         "x-kubernetes-action": verb,
-        "x-kubernetes-group-version-kind": {"group": rtype.group, "version": rtype.version, "kind": rtype.kind},
+        "x-kubernetes-group-version-kind": {
+            "group": rtype.group,
+            "version": rtype.version,
+            "kind": rtype.kind,
+        },
     }
 
 
 def _paths(rtype: ResourceType) -> dict[str, Any]:
     prefix = f"/apis/{rtype.group}/{rtype.version}" if rtype.group else f"/api/{rtype.version}"
-    collection = f"{prefix}/namespaces/{{namespace}}/{rtype.plural}" if rtype.namespaced \
+    collection = (
+        f"{prefix}/namespaces/{{namespace}}/{rtype.plural}"
+        if rtype.namespaced
         else f"{prefix}/{rtype.plural}"
+    )
     writes = ["dryRun", "fieldManager", "fieldValidation"]
     item = {
         "get": _operation(rtype, "get", []),
         "put": _operation(rtype, "put", writes),
-        "patch": {**_operation(rtype, "patch", writes), "requestBody": {"content": {
-            t: {"schema": {"type": "object"}} for t in (
-                "application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json",
-                "application/strategic-merge-patch+json")}}},
+        "patch": {
+            **_operation(rtype, "patch", writes),
+            "requestBody": {
+                "content": {
+                    t: {"schema": {"type": "object"}}
+                    for t in (
+                        "application/apply-patch+yaml",
+                        "application/json-patch+json",
+                        "application/merge-patch+json",
+                        "application/strategic-merge-patch+json",
+                    )
+                }
+            },
+        },
         "delete": _operation(rtype, "delete", ["dryRun"]),
         "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
     }
-    paths = {collection: {"get": _operation(rtype, "list", []), "post": _operation(rtype, "post", writes)},
-             f"{collection}/{{name}}": item}
+    paths = {
+        collection: {"get": _operation(rtype, "list", []), "post": _operation(rtype, "post", writes)},
+        f"{collection}/{{name}}": item,
+    }
     if rtype.has_status:
-        paths[f"{collection}/{{name}}/status"] = {k: v for k, v in item.items() if k in ("get", "put", "patch")}
+        paths[f"{collection}/{{name}}/status"] = {
+            k: v for k, v in item.items() if k in ("get", "put", "patch")
+        }
     return paths
 
 
@@ -111,8 +151,10 @@ class OpenAPI:
         self._cache: dict[str, tuple[str, bytes]] = {}
 
     def _key(self, types: list[ResourceType]) -> str:
-        return json.dumps([(t.kind, t.plural, t.namespaced, t.root if t.is_crd else t.root.get("$ref"))
-                           for t in types], sort_keys=True)
+        return json.dumps(
+            [(t.kind, t.plural, t.namespaced, t.root if t.is_crd else t.root.get("$ref")) for t in types],
+            sort_keys=True,
+        )
 
     def group_versions(self) -> dict[str, list[ResourceType]]:
         """Served types per OpenAPI path key (`api/v1`, `apis/apps/v1`)."""
@@ -158,7 +200,8 @@ class OpenAPI:
             if rtype.is_crd:
                 root = copy.deepcopy(rtype.root)
                 root["x-kubernetes-group-version-kind"] = [
-                    {"group": rtype.group, "version": rtype.version, "kind": rtype.kind}]
+                    {"group": rtype.group, "version": rtype.version, "kind": rtype.kind}
+                ]
                 schemas[name] = _convert(root)
                 found: set[str] = set()
                 _refs(root, found)
@@ -173,5 +216,9 @@ class OpenAPI:
             found = set()
             _refs(definitions[name], found)
             pending += sorted(found - set(schemas))
-        return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.35.0-kubesim"},
-                "paths": paths, "components": {"schemas": schemas}}
+        return {
+            "openapi": "3.0.0",
+            "info": {"title": "Kubernetes", "version": "v1.35.0-kubesim"},
+            "paths": paths,
+            "components": {"schemas": schemas},
+        }

@@ -26,23 +26,22 @@ def _pointer(path: str) -> list[str]:
     if path == "":
         return []
     if not path.startswith("/"):
-        raise ApiError(422, "Invalid", f"the server rejected our request due to an error in our request")
+        raise ApiError(422, "Invalid", "the server rejected our request due to an error in our request")
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
 def _resolve(doc: Any, parts: list[str]) -> Any:
     for part in parts:
-        if isinstance(doc, list):
-            doc = doc[int(part)]
-        else:
-            doc = doc[part]
+        doc = doc[int(part)] if isinstance(doc, list) else doc[part]
     return doc
 
 
 def json_patch(target: Any, operations: Any) -> Any:
     """RFC 6902 operations: add, remove, replace, move, copy, test."""
     if not isinstance(operations, list):
-        raise ApiError(400, "BadRequest", "json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+        raise ApiError(
+            400, "BadRequest", "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
+        )
     doc = copy.deepcopy(target)
     for op in operations:
         name = op.get("op")
@@ -50,7 +49,9 @@ def json_patch(target: Any, operations: Any) -> Any:
         try:
             if name == "test":
                 if _resolve(doc, parts) != op.get("value"):
-                    raise ApiError(422, "Invalid", f"the server rejected our request due to an error in our request")
+                    raise ApiError(
+                        422, "Invalid", "the server rejected our request due to an error in our request"
+                    )
                 continue
             if name in ("move", "copy"):
                 source = _pointer(op.get("from", ""))
@@ -69,8 +70,9 @@ def json_patch(target: Any, operations: Any) -> Any:
             else:
                 raise ApiError(400, "BadRequest", f"Unexpected kind: {name}")
         except (KeyError, IndexError, ValueError, TypeError) as exc:
-            raise ApiError(422, "Invalid", f"the server rejected our request due to an error in our request") \
-                from exc
+            raise ApiError(
+                422, "Invalid", "the server rejected our request due to an error in our request"
+            ) from exc
     return doc
 
 
@@ -154,8 +156,14 @@ def _merge_list(schema: Schema, live: Any, patch: list[Any], node: Node | None, 
             continue
         if item.get("$patch") == "replace":
             return [i for i in patch if not (isinstance(i, dict) and i.get("$patch"))]
-        slot = next((n for n, i in enumerate(current)
-                     if isinstance(i, dict) and i.get(merge_key) == item.get(merge_key)), None)
+        slot = next(
+            (
+                n
+                for n, i in enumerate(current)
+                if isinstance(i, dict) and i.get(merge_key) == item.get(merge_key)
+            ),
+            None,
+        )
         if item.get("$patch") == "delete":
             if slot is not None:
                 del current[slot]

@@ -11,39 +11,104 @@ from kubesim.schema import Node, crd_root, load_definitions
 
 # Kinds that exist in the schema data but are not stored resources (reviews, subresource bodies).
 NOT_STORED = {
-    "Binding", "ComponentStatus", "Status", "Scale", "Eviction", "TokenRequest", "TokenReview",
-    "SelfSubjectReview", "LocalSubjectAccessReview", "SelfSubjectAccessReview",
-    "SelfSubjectRulesReview", "SubjectAccessReview",
+    "Binding",
+    "ComponentStatus",
+    "Status",
+    "Scale",
+    "Eviction",
+    "TokenRequest",
+    "TokenReview",
+    "SelfSubjectReview",
+    "LocalSubjectAccessReview",
+    "SelfSubjectAccessReview",
+    "SelfSubjectRulesReview",
+    "SubjectAccessReview",
 }
 
 # Cluster-scoped built-ins (everything else is namespaced); scope is not in the schema data.
 CLUSTER_SCOPED = {
-    "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
-    "CustomResourceDefinition", "StorageClass", "CSIDriver", "CSINode", "VolumeAttachment",
-    "PriorityClass", "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "RuntimeClass", "IngressClass",
-    "FlowSchema", "PriorityLevelConfiguration", "CertificateSigningRequest", "IPAddress",
-    "ServiceCIDR", "DeviceClass", "ResourceSlice", "VolumeAttributesClass",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "StorageClass",
+    "CSIDriver",
+    "CSINode",
+    "VolumeAttachment",
+    "PriorityClass",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "RuntimeClass",
+    "IngressClass",
+    "FlowSchema",
+    "PriorityLevelConfiguration",
+    "CertificateSigningRequest",
+    "IPAddress",
+    "ServiceCIDR",
+    "DeviceClass",
+    "ResourceSlice",
+    "VolumeAttributesClass",
 }
 
 # Short names the real server advertises (kubectl resolves `cm`, `deploy`, … through discovery).
 SHORT_NAMES = {
-    "configmaps": ["cm"], "endpoints": ["ep"], "events": ["ev"], "limitranges": ["limits"],
-    "namespaces": ["ns"], "nodes": ["no"], "persistentvolumeclaims": ["pvc"],
-    "persistentvolumes": ["pv"], "pods": ["po"], "replicationcontrollers": ["rc"],
-    "resourcequotas": ["quota"], "serviceaccounts": ["sa"], "services": ["svc"],
-    "customresourcedefinitions": ["crd", "crds"], "daemonsets": ["ds"], "deployments": ["deploy"],
-    "replicasets": ["rs"], "statefulsets": ["sts"], "horizontalpodautoscalers": ["hpa"],
-    "cronjobs": ["cj"], "certificatesigningrequests": ["csr"], "ingresses": ["ing"],
-    "networkpolicies": ["netpol"], "poddisruptionbudgets": ["pdb"], "priorityclasses": ["pc"],
+    "configmaps": ["cm"],
+    "endpoints": ["ep"],
+    "events": ["ev"],
+    "limitranges": ["limits"],
+    "namespaces": ["ns"],
+    "nodes": ["no"],
+    "persistentvolumeclaims": ["pvc"],
+    "persistentvolumes": ["pv"],
+    "pods": ["po"],
+    "replicationcontrollers": ["rc"],
+    "resourcequotas": ["quota"],
+    "serviceaccounts": ["sa"],
+    "services": ["svc"],
+    "customresourcedefinitions": ["crd", "crds"],
+    "daemonsets": ["ds"],
+    "deployments": ["deploy"],
+    "replicasets": ["rs"],
+    "statefulsets": ["sts"],
+    "horizontalpodautoscalers": ["hpa"],
+    "cronjobs": ["cj"],
+    "certificatesigningrequests": ["csr"],
+    "ingresses": ["ing"],
+    "networkpolicies": ["netpol"],
+    "poddisruptionbudgets": ["pdb"],
+    "priorityclasses": ["pc"],
     "storageclasses": ["sc"],
 }
 
 # Kinds without a `metadata.generation` (their writes never bump it).
-NO_GENERATION = {"ConfigMap", "Secret", "Service", "ServiceAccount", "Namespace", "Endpoints", "Event",
-                 "Pod", "PersistentVolumeClaim", "PersistentVolume", "Node", "Lease", "Role",
-                 "RoleBinding", "ClusterRole", "ClusterRoleBinding", "EndpointSlice", "LimitRange",
-                 "ResourceQuota", "PodTemplate", "ControllerRevision"}
+NO_GENERATION = {
+    "ConfigMap",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "Namespace",
+    "Endpoints",
+    "Event",
+    "Pod",
+    "PersistentVolumeClaim",
+    "PersistentVolume",
+    "Node",
+    "Lease",
+    "Role",
+    "RoleBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "EndpointSlice",
+    "LimitRange",
+    "ResourceQuota",
+    "PodTemplate",
+    "ControllerRevision",
+}
 
 ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
@@ -107,23 +172,45 @@ class Registry:
         for name, node in self.definitions.items():
             for gvk in node.get("x-kubernetes-group-version-kind", []):
                 kind, version = gvk["kind"], gvk["version"]
-                if kind in NOT_STORED or kind.endswith("List") or "metadata" not in node.get("properties", {}):
+                if (
+                    kind in NOT_STORED
+                    or kind.endswith("List")
+                    or "metadata" not in node.get("properties", {})
+                ):
                     continue
                 if not re.fullmatch(r"v\d+", version) or gvk["group"] == "internal.apiserver.k8s.io":
                     continue
                 plural = plural_of(kind)
-                self.add(ResourceType(
-                    group=gvk["group"], version=version, kind=kind, plural=plural,
-                    namespaced=kind not in CLUSTER_SCOPED, root={"$ref": f"#/$defs/{name}"},
-                    short_names=SHORT_NAMES.get(plural, []),
-                    has_status="status" in node.get("properties", {}),
-                    has_scale=kind in {"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"},
-                    tracks_generation=kind not in NO_GENERATION,
-                    categories=["all"] if kind in {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
-                                                     "Job", "CronJob", "Pod", "Service",
-                                                     "ReplicationController",
-                                                     "HorizontalPodAutoscaler"} else [],
-                ))
+                self.add(
+                    ResourceType(
+                        group=gvk["group"],
+                        version=version,
+                        kind=kind,
+                        plural=plural,
+                        namespaced=kind not in CLUSTER_SCOPED,
+                        root={"$ref": f"#/$defs/{name}"},
+                        short_names=SHORT_NAMES.get(plural, []),
+                        has_status="status" in node.get("properties", {}),
+                        has_scale=kind
+                        in {"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"},
+                        tracks_generation=kind not in NO_GENERATION,
+                        categories=["all"]
+                        if kind
+                        in {
+                            "Deployment",
+                            "StatefulSet",
+                            "DaemonSet",
+                            "ReplicaSet",
+                            "Job",
+                            "CronJob",
+                            "Pod",
+                            "Service",
+                            "ReplicationController",
+                            "HorizontalPodAutoscaler",
+                        }
+                        else [],
+                    )
+                )
 
     def add(self, rtype: ResourceType) -> None:
         """Serve a resource type."""
@@ -184,13 +271,21 @@ def crd_types(crd: dict[str, Any]) -> list[ResourceType]:
     storage = next((v["name"] for v in spec.get("versions", []) if v.get("storage")), "")
     for version in served:
         schema = (version.get("schema") or {}).get("openAPIV3Schema")
-        result.append(ResourceType(
-            group=spec.get("group", ""), version=version["name"], kind=names.get("kind", ""),
-            plural=names.get("plural", ""), namespaced=spec.get("scope") == "Namespaced",
-            root=crd_root(schema), short_names=list(names.get("shortNames", [])),
-            has_status="status" in (version.get("subresources") or {}),
-            has_scale="scale" in (version.get("subresources") or {}),
-            tracks_generation=True, is_crd=True, categories=list(names.get("categories", [])),
-            storage_version=storage,
-        ))
+        result.append(
+            ResourceType(
+                group=spec.get("group", ""),
+                version=version["name"],
+                kind=names.get("kind", ""),
+                plural=names.get("plural", ""),
+                namespaced=spec.get("scope") == "Namespaced",
+                root=crd_root(schema),
+                short_names=list(names.get("shortNames", [])),
+                has_status="status" in (version.get("subresources") or {}),
+                has_scale="scale" in (version.get("subresources") or {}),
+                tracks_generation=True,
+                is_crd=True,
+                categories=list(names.get("categories", [])),
+                storage_version=storage,
+            )
+        )
     return result

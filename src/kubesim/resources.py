@@ -29,8 +29,15 @@ from kubesim.registry import ResourceType
 from kubesim.validation import validate_name, validate_object, validate_update
 
 Obj = dict[str, Any]
-SYSTEM_METADATA = ("uid", "creationTimestamp", "generation", "deletionTimestamp",
-                   "deletionGracePeriodSeconds", "resourceVersion", "selfLink")
+SYSTEM_METADATA = (
+    "uid",
+    "creationTimestamp",
+    "generation",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "resourceVersion",
+    "selfLink",
+)
 
 
 @dataclass(slots=True)
@@ -69,19 +76,25 @@ class Resources:
         if kind is None and verb != "patch":
             raise bad_request("Object 'Kind' is missing in the request body")
         if kind is not None and kind != rtype.kind:
-            raise bad_request(f"the kind in the request body ({kind}) does not match the kind of the "
-                              f"resource ({rtype.kind})")
+            raise bad_request(
+                f"the kind in the request body ({kind}) does not match the kind of the "
+                f"resource ({rtype.kind})"
+            )
         if api_version is not None and api_version != rtype.api_version and verb != "patch":
-            raise bad_request(f"the API version in the data ({api_version}) does not match the expected API "
-                              f"version ({rtype.api_version})")
+            raise bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({rtype.api_version})"
+            )
         body = copy.deepcopy(body)
         body["apiVersion"], body["kind"] = rtype.api_version, rtype.kind
         unknown = ssa.undeclared_fields(self.schema, body, rtype.root)
         if unknown:
             if opts.field_validation == "Strict":
                 fields = ", ".join(f'unknown field "{u}"' for u in unknown)
-                raise bad_request(f"{rtype.kind} in version \"{rtype.version}\" cannot be handled as a "
-                                  f"{rtype.kind}: strict decoding error: {fields}")
+                raise bad_request(
+                    f'{rtype.kind} in version "{rtype.version}" cannot be handled as a '
+                    f"{rtype.kind}: strict decoding error: {fields}"
+                )
             if opts.field_validation == "Warn" and opts.warnings is not None:
                 opts.warnings += [f'unknown field "{u}"' for u in unknown]
             self._prune(rtype, body)
@@ -142,7 +155,9 @@ class Resources:
     def _new_metadata(self, rtype: ResourceType, obj: Obj, namespace: str) -> None:
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
-            meta["name"] = meta["generateName"] + "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
+            meta["name"] = meta["generateName"] + "".join(
+                random.choices(string.ascii_lowercase + string.digits, k=5)
+            )
         for key in SYSTEM_METADATA:
             meta.pop(key, None)
         meta["uid"] = new_uid()
@@ -171,7 +186,9 @@ class Resources:
         obj = self._decode(rtype, body, opts, "create")
         meta = obj.setdefault("metadata", {})
         if rtype.namespaced and meta.get("namespace") and meta["namespace"] != namespace:
-            raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+            raise bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
         if meta.get("managedFields"):
             meta.pop("managedFields")
         self._new_metadata(rtype, obj, namespace)
@@ -183,8 +200,9 @@ class Resources:
         if self.cluster.store.get(self.cluster.key(rtype, namespace, name)) is not None:
             raise already_exists(rtype.plural, rtype.group, name)
         apply_defaults(obj, None, creating=True)
-        meta["managedFields"] = ssa.record_update(self.schema, rtype.root, None, obj, opts.manager,
-                                                  rtype.api_version, now_rfc3339())
+        meta["managedFields"] = ssa.record_update(
+            self.schema, rtype.root, None, obj, opts.manager, rtype.api_version, now_rfc3339()
+        )
         return self._finish(rtype, None, obj, opts)
 
     def update(self, rtype: ResourceType, namespace: str, name: str, body: Obj, opts: WriteOptions) -> Obj:
@@ -192,7 +210,9 @@ class Resources:
         obj = self._decode(rtype, body, opts, "update")
         meta = obj.setdefault("metadata", {})
         if meta.get("name") and meta["name"] != name:
-            raise bad_request(f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+            raise bad_request(
+                f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
+            )
         old = self.get(rtype, namespace, name)
         wanted_rv = meta.get("resourceVersion")
         if wanted_rv and wanted_rv != old["metadata"].get("resourceVersion"):
@@ -221,12 +241,28 @@ class Resources:
         apply_defaults(candidate, None)
         base = copy.deepcopy(old)
         base["metadata"]["managedFields"] = meta["managedFields"]
-        meta["managedFields"] = ssa.record_update(self.schema, rtype.root, base, candidate, opts.manager,
-                                                  rtype.api_version, now_rfc3339(), opts.subresource)
+        meta["managedFields"] = ssa.record_update(
+            self.schema,
+            rtype.root,
+            base,
+            candidate,
+            opts.manager,
+            rtype.api_version,
+            now_rfc3339(),
+            opts.subresource,
+        )
         return self._finish(rtype, old, obj, opts)
 
-    def patch(self, rtype: ResourceType, namespace: str, name: str, patch_type: str, body: Any,
-              opts: WriteOptions, force: bool = False) -> tuple[Obj, bool]:
+    def patch(
+        self,
+        rtype: ResourceType,
+        namespace: str,
+        name: str,
+        patch_type: str,
+        body: Any,
+        opts: WriteOptions,
+        force: bool = False,
+    ) -> tuple[Obj, bool]:
         """PATCH of any type; returns the object and whether it was created (apply only)."""
         if patch_type == "apply":
             return self.apply(rtype, namespace, name, body, opts, force)
@@ -239,9 +275,13 @@ class Resources:
             new = json_patch(old, body)
         else:
             if rtype.is_crd:
-                raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
-                               "accepted media types include: application/json-patch+json, "
-                               "application/merge-patch+json, application/apply-patch+yaml")
+                raise ApiError(
+                    415,
+                    "UnsupportedMediaType",
+                    "the body of the request was in an unknown format - "
+                    "accepted media types include: application/json-patch+json, "
+                    "application/merge-patch+json, application/apply-patch+yaml",
+                )
             new = strategic_merge_patch(self.schema, old, body, rtype.root)
         if not isinstance(new, dict):
             raise bad_request("the patch did not produce an object")
@@ -255,8 +295,9 @@ class Resources:
             new["status"] = status
         return self._update_from(rtype, old, new, opts), False
 
-    def apply(self, rtype: ResourceType, namespace: str, name: str, body: Any, opts: WriteOptions,
-              force: bool) -> tuple[Obj, bool]:
+    def apply(
+        self, rtype: ResourceType, namespace: str, name: str, body: Any, opts: WriteOptions, force: bool
+    ) -> tuple[Obj, bool]:
         """Server-side apply (create when missing)."""
         if not opts.manager:
             raise bad_request("PATCH, application/apply-patch+yaml requires fieldManager to be set")
@@ -264,15 +305,24 @@ class Resources:
             raise bad_request("error decoding YAML: the apply body must be an object")
         if body.get("apiVersion") != rtype.api_version or body.get("kind") != rtype.kind:
             if not body.get("kind") or not body.get("apiVersion"):
-                raise bad_request("Object 'Kind' is missing in '" + _compact(body) + "'") if not body.get("kind") \
+                raise (
+                    bad_request("Object 'Kind' is missing in '" + _compact(body) + "'")
+                    if not body.get("kind")
                     else bad_request(f"Object 'apiVersion' is missing in '{_compact(body)}'")
-            raise bad_request(f"Incorrect version specified in apply patch. Specified patch version: "
-                              f"{body.get('apiVersion')}, expected: {rtype.api_version}")
+                )
+            raise bad_request(
+                f"Incorrect version specified in apply patch. Specified patch version: "
+                f"{body.get('apiVersion')}, expected: {rtype.api_version}"
+            )
         meta = body.get("metadata") or {}
         if meta.get("name") != name:
-            raise bad_request(f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})")
+            raise bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+            )
         if rtype.namespaced and meta.get("namespace") not in (None, namespace):
-            raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+            raise bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
         if meta.get("managedFields"):
             raise bad_request("metadata.managedFields must be nil")
         applied = copy.deepcopy(body)
@@ -285,18 +335,31 @@ class Resources:
         ns_name = f"{namespace}/{name}" if rtype.namespaced else name
         gvk = f"{rtype.api_version if rtype.group else '/' + rtype.version}, Kind={rtype.kind}"
         if unknown:
-            raise ApiError(500, "", f"failed to create typed patch object ({ns_name}; {gvk}): "
-                           f"{unknown[0]}: field not declared in schema")
+            raise ApiError(
+                500,
+                "",
+                f"failed to create typed patch object ({ns_name}; {gvk}): "
+                f"{unknown[0]}: field not declared in schema",
+            )
         try:
             ssa.default_list_keys(self.schema, applied, rtype.root)
         except ApiError as exc:
-            raise ApiError(500, "", f"failed to create typed patch object ({ns_name}; {gvk}): "
-                           f"{exc.message.lstrip('.')}") from exc
+            raise ApiError(
+                500, "", f"failed to create typed patch object ({ns_name}; {gvk}): {exc.message.lstrip('.')}"
+            ) from exc
         old = self.cluster.store.get(self.cluster.key(rtype, namespace, name))
         if old is None:
             self._check_namespace(rtype, namespace, name)
-        request = ssa.ApplyRequest(opts.manager, force, rtype.api_version, now_rfc3339(), opts.subresource,
-                                   rtype.kind, rtype.group, name)
+        request = ssa.ApplyRequest(
+            opts.manager,
+            force,
+            rtype.api_version,
+            now_rfc3339(),
+            opts.subresource,
+            rtype.kind,
+            rtype.group,
+            name,
+        )
         live = None
         if old is not None:
             live = copy.deepcopy(old)

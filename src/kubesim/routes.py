@@ -56,9 +56,9 @@ def match(registry: Registry, path: str) -> Route:
         raise _not_served(group, version, rest[0])
     name = rest[1] if len(rest) > 1 else ""
     subresource = rest[2] if len(rest) > 2 else ""
-    if subresource and not (subresource == "status" and rtype.has_status
-                            or subresource == "scale" and rtype.has_scale
-                            or subresource == "finalize" and rtype.plural == "namespaces"):
+    if subresource and not ((subresource == "status" and rtype.has_status)
+                            or (subresource == "scale" and rtype.has_scale)
+                            or (subresource == "finalize" and rtype.plural == "namespaces")):
         raise page_not_found()
     if not rtype.namespaced and namespace is not None:
         raise page_not_found()

@@ -6,6 +6,7 @@ import pytest
 
 from fluxpush.errors import RenderError
 from fluxpush.flux import parse_flux_object
+from fluxpush.flux.model import Image
 from fluxpush.render.kustomize import (
     BuildWorkspace,
     generate_resources,
@@ -14,7 +15,6 @@ from fluxpush.render.kustomize import (
     prepare_build_dir,
     run_kustomize,
 )
-from fluxpush.flux.model import Image
 from fluxpush.tools import find_kustomize
 
 
