@@ -53,7 +53,9 @@ class Controllers:
 
     def _on_write(self, rtype: ResourceType, event: str, obj: dict[str, Any]) -> None:
         """Remember when an object's generation changed, so delays count from the write."""
-        if event != "DELETED":
+        if event == "DELETED":
+            self.timers.drop(rtype.group, rtype.plural, obj)
+        else:
             self.timers.observe(rtype.group, rtype.plural, obj)
 
     def run_once(self) -> bool:

@@ -196,7 +196,6 @@ class CrdController:
             if group_resource not in wanted:
                 self._delete_instances(types[0], force=True)
                 registry.remove_group_resource(*group_resource)
-                self.timers.forget(*group_resource)
                 changed = True
         for group_resource, types in wanted.items():
             if served.get(group_resource) != types:

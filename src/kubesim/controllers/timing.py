@@ -53,8 +53,8 @@ class Timers:
         """Seconds since the object's current generation was first seen."""
         return time.monotonic() - self.observe(group, plural, obj)
 
-    def forget(self, group: str, plural: str) -> None:
-        """Drop the records of one resource (its type was removed)."""
+    def drop(self, group: str, plural: str, obj: dict[str, Any]) -> None:
+        """Forget a deleted object (a new one of the same name starts its own clock)."""
+        meta = obj.get("metadata") or {}
         with self._lock:
-            for key in [k for k in self._seen if k[:2] == (group, plural)]:
-                del self._seen[key]
+            self._seen.pop((group, plural, meta.get("namespace", ""), meta.get("name", "")), None)
