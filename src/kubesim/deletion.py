@@ -145,7 +145,7 @@ class Deleter:
         store = self.cluster.store
         changed = False
         with store.lock:
-            objects = {k: store.get(k) for k in store}
+            objects = {k: store.get(k) for k in store.keys()}  # noqa: SIM118 (Store is no dict)
             uids = {o["metadata"].get("uid"): k for k, o in objects.items() if o is not None}
             dependents: dict[str, list[tuple[str, str, str, str]]] = {}
             for key, obj in objects.items():

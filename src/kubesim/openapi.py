@@ -42,7 +42,7 @@ def _convert(node: Any) -> Any:
                 out["type"] = kinds[0]
         elif key == "additionalProperties" and value is False:
             continue
-        elif key == "$ref":
+        elif key == "$ref" and isinstance(value, str):  # JSONSchemaProps also has a *property* "$ref"
             out["$ref"] = value.replace("#/$defs/", "#/components/schemas/")
         else:
             out[key] = _convert(value)

@@ -145,9 +145,11 @@ class Resources:
                 meta.pop("resourceVersion", None)
             return new
         if old is not None and meta.get("deletionTimestamp") and not meta.get("finalizers"):
-            gone = self.cluster.store.delete(key) or new
-            self.cluster.notify_write(rtype, "DELETED", gone)
-            return gone
+            gone = self.cluster.store.delete(key)
+            if gone is not None:
+                self.cluster.notify_write(rtype, "DELETED", gone)
+                meta["resourceVersion"] = gone["metadata"]["resourceVersion"]
+            return new  # the real server answers with the object as the update left it
         stored = self.cluster.store.put(key, new)
         self.cluster.notify_write(rtype, "ADDED" if old is None else "MODIFIED", stored)
         return stored

@@ -1,0 +1,415 @@
+"""Request handlers: query parameters in, `Resources`/`Deleter`/watch/discovery/OpenAPI calls, JSON out.
+
+`Api.handle` takes a transport-neutral `Request` and returns a `Response`; every failure becomes a
+`Status` body with the real server's code and wording. No sockets here (see `server.py`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+from typing import Any
+
+import yaml
+
+from kubesim import discovery
+from kubesim.cluster import Cluster
+from kubesim.deletion import Deleter
+from kubesim.errors import ApiError, bad_request, expired, method_not_allowed, page_not_found
+from kubesim.http import Request, Response
+from kubesim.openapi import OpenAPI
+from kubesim.patch import json_patch, merge_patch
+from kubesim.resources import Resources, WriteOptions
+from kubesim.routes import Route, match
+from kubesim.selectors import parse_field_selector, parse_label_selector
+from kubesim.tables import to_table, wants_table
+from kubesim.watch import watch_stream
+
+Obj = dict[str, Any]
+PATCH_TYPES = {
+    "application/apply-patch+yaml": "apply",
+    "application/merge-patch+json": "merge",
+    "application/json-patch+json": "json",
+    "application/strategic-merge-patch+json": "strategic",
+}
+FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
+DEFAULT_FIELD_VALIDATION = "Warn"  # what kube-apiserver assumes when the parameter is absent
+WATCH_TIMEOUT = 1800.0  # seconds; kube-apiserver's --min-request-timeout default
+MAX_MANAGER_LENGTH = 128
+
+
+def manager_from_user_agent(user_agent: str) -> str:
+    """The default fieldManager: the User-Agent up to its first `/` (`kubectl/v1.35.2 (…)` → `kubectl`)."""
+    return user_agent.split("/", 1)[0][:MAX_MANAGER_LENGTH]
+
+
+def _invalid_options(kind: str, field: str, message: str) -> ApiError:
+    return ApiError(422, "Invalid", f'{kind}.meta.k8s.io "" is invalid: {field}: {message}',
+                    {"group": "meta.k8s.io", "kind": kind,
+                     "causes": [{"reason": "FieldValueNotSupported", "message": message, "field": field}]})
+
+
+def _options_kind(verb: str) -> str:
+    return {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}.get(
+        verb, "DeleteOptions")
+
+
+def _decode_json(body: bytes) -> Any:
+    try:
+        return json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
+
+
+class Api:
+    """Serves one `Cluster` over the Kubernetes REST conventions."""
+
+    def __init__(self, cluster: Cluster, server_address: str = "127.0.0.1:6443") -> None:
+        self.cluster = cluster
+        self.server_address = server_address
+        self.resources = Resources(cluster)
+        self.deleter = Deleter(cluster)
+        self.openapi = OpenAPI(cluster.registry)
+        self.stopping = threading.Event()  # set at shutdown; ends open watches
+
+    # ---- entry points ----------------------------------------------------------------------
+    def verb(self, request: Request) -> str:
+        """The verb as Kubernetes names it (get, list, watch, create, update, patch, delete, …)."""
+        try:
+            route = match(self.cluster.registry, request.path)
+        except ApiError:
+            return request.method.lower()
+        return self._verb(route, request)
+
+    def _verb(self, route: Route, request: Request) -> str:
+        method = request.method
+        if route.kind != "resource":
+            return method.lower()
+        if method == "GET":
+            if route.name:
+                return "get"
+            return "watch" if request.flag("watch") else "list"
+        if method == "DELETE":
+            return "delete" if route.name else "deletecollection"
+        return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, method.lower())
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request; errors become Status bodies."""
+        try:
+            route = match(self.cluster.registry, request.path)
+            if route.kind == "resource":
+                return self._resource(route, request)
+            if request.method not in ("GET", "HEAD"):
+                raise method_not_allowed()
+            if route.kind == "discovery":
+                return self._discovery(route, request)
+            if route.kind == "openapi":
+                return self._openapi(request.path)
+            return self._meta(request.path)
+        except ApiError as error:
+            return Response.json(error.to_status(), error.code, headers=error.headers)
+
+    # ---- non-resource paths ----------------------------------------------------------------
+    def _meta(self, path: str) -> Response:
+        if path == "/version":
+            return Response.json(discovery.version_info(self.cluster.options.kube_version))
+        if path in ("/healthz", "/livez", "/readyz"):
+            return Response(200, b"ok", "text/plain; charset=utf-8")
+        if path == "/":
+            return Response.json({"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3",
+                                            "/readyz", "/version"]})
+        raise page_not_found()
+
+    def _discovery(self, route: Route, request: Request) -> Response:
+        registry = self.cluster.registry
+        parts = [p for p in route.path.split("/") if p]
+        if len(parts) == 1:
+            media = discovery.wants_aggregated(request.headers.get("accept", ""))
+            if media is not None:
+                return Response.json(discovery.aggregated(registry, parts[0] == "api", media),
+                                     content_type=media)
+            if parts[0] == "api":
+                return Response.json(discovery.api_versions(self.server_address))
+            return Response.json(discovery.api_group_list(registry))
+        if parts[0] == "apis" and len(parts) == 2:
+            group = discovery.api_group(registry, route.group)
+            if group is None:
+                raise page_not_found()
+            return Response.json(group)
+        resources = discovery.resource_list(registry, route.group, route.version)
+        if resources is None:
+            raise page_not_found()
+        return Response.json(resources)
+
+    def _openapi(self, path: str) -> Response:
+        if path.rstrip("/") == "/openapi/v3":
+            return Response.json(self.openapi.root())
+        prefix = "/openapi/v3/"
+        if path.startswith(prefix):
+            document = self.openapi.document(path[len(prefix):])
+            if document is not None:
+                return Response(200, document[1], "application/json", {"Etag": f'"{document[0]}"'})
+        raise page_not_found()
+
+    # ---- resources -------------------------------------------------------------------------
+    def _resource(self, route: Route, request: Request) -> Response:
+        verb = self._verb(route, request)
+        if route.subresource == "scale" and verb in ("get", "update", "patch"):
+            return self._scale(route, request, verb)
+        if route.subresource == "finalize":
+            raise method_not_allowed()
+        if verb == "get":
+            return self._get(route, request)
+        if verb == "list":
+            return self._list(route, request)
+        if verb == "watch":
+            return self._watch(route, request)
+        if verb in ("create", "update", "patch") and route.rtype is not None:
+            return self._write(route, request, verb)
+        if verb == "delete":
+            return self._delete(route, request)
+        if verb == "deletecollection" and not route.subresource:
+            return self._delete_collection(route, request)
+        raise method_not_allowed()
+
+    def _shaped(self, route: Route, obj: Obj) -> Obj:
+        assert route.rtype is not None
+        return {"apiVersion": route.rtype.api_version, "kind": route.rtype.kind,
+                **{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}}
+
+    def _render(self, route: Route, request: Request, obj: Obj, code: int = 200,
+                headers: dict[str, str] | None = None) -> Response:
+        if obj.get("kind") == "Status":
+            return Response.json(obj, code, headers=headers)
+        if wants_table(request.headers.get("accept", "")):
+            list_meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+            return Response.json(to_table([obj], list_meta), code, headers=headers)
+        return Response.json(self._shaped(route, obj), code, headers=headers)
+
+    def _get(self, route: Route, request: Request) -> Response:
+        assert route.rtype is not None
+        obj = self.resources.get(route.rtype, route.namespace or "", route.name)
+        return self._render(route, request, obj)
+
+    def _matcher(self, route: Route, request: Request) -> Any:
+        assert route.rtype is not None
+        labels = parse_label_selector(request.query.get("labelSelector"))
+        fields = parse_field_selector(request.query.get("fieldSelector"), route.rtype.plural)
+        return lambda obj: labels(obj) and fields(obj)
+
+    def _list(self, route: Route, request: Request) -> Response:
+        assert route.rtype is not None
+        rtype = route.rtype
+        matches = self._matcher(route, request)
+        items, list_rv = self.cluster.store.list(rtype.group, rtype.plural, route.namespace)
+        items = [self._shaped(route, o) for o in items if matches(o)]
+        start, token_rv = _decode_continue(request.query.get("continue", ""))
+        if token_rv is not None:
+            if token_rv < self.cluster.store.oldest_watchable:
+                raise expired("The provided continue parameter is too old to display a consistent list "
+                              "result. You can start a new list without the continue parameter, or use "
+                              "the continue token in this response to retrieve the remainder of the "
+                              "results. Continuing with the provided token results in an inconsistent "
+                              "list - objects that were created, modified, or deleted between the time "
+                              "the first chunk was returned and now may show up in the list.")
+            list_rv = token_rv
+            items = [o for o in items if _position(o) > start]
+        meta: Obj = {"resourceVersion": str(list_rv)}
+        limit = _int_param(request, "limit")
+        if limit and len(items) > limit:
+            meta["continue"] = _encode_continue(_position(items[limit - 1]), list_rv)
+            meta["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+        if wants_table(request.headers.get("accept", "")):
+            return Response.json(to_table(items, meta))
+        return Response.json({"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version,
+                              "metadata": meta, "items": items})
+
+    def _watch(self, route: Route, request: Request) -> Response:
+        assert route.rtype is not None
+        matches = self._matcher(route, request)
+        timeout = _int_param(request, "timeoutSeconds")
+        stream = watch_stream(
+            self.cluster, route.rtype, route.namespace, matches, request.query.get("resourceVersion", ""),
+            float(timeout) if timeout else WATCH_TIMEOUT, request.flag("allowWatchBookmarks"),
+            request.flag("sendInitialEvents"), self.stopping,
+        )
+        return Response(200, content_type="application/json", stream=stream)
+
+    def _write_options(self, route: Route, request: Request, verb: str, apply: bool = False) -> WriteOptions:
+        """dryRun, fieldValidation and fieldManager (from the User-Agent unless it is an apply)."""
+        dry_run = request.query.get("dryRun", "")
+        if dry_run not in ("", "All"):
+            raise _invalid_options(_options_kind(verb), "dryRun",
+                                   f'Unsupported value: []string{{"{dry_run}"}}: supported values: "All"')
+        validation = request.query.get("fieldValidation", "")
+        if validation and validation not in FIELD_VALIDATION:
+            raise bad_request(f"fieldValidation parameter unsupported: {validation}")
+        manager = request.query.get("fieldManager", "")
+        if not manager and not apply:
+            manager = manager_from_user_agent(request.headers.get("user-agent", ""))
+        if len(manager) > MAX_MANAGER_LENGTH:
+            raise _invalid_options(_options_kind(verb), "fieldManager", "Too long: may not be more than 128 "
+                                   "bytes")
+        return WriteOptions(manager=manager, dry_run=dry_run == "All",
+                            field_validation=validation or DEFAULT_FIELD_VALIDATION,
+                            subresource=route.subresource, warnings=[])
+
+    def _write(self, route: Route, request: Request, verb: str) -> Response:
+        rtype = route.rtype
+        assert rtype is not None
+        namespace = route.namespace or ""
+        if (rtype.namespaced and route.namespace is None) or (verb == "create") == bool(route.name):
+            raise method_not_allowed()
+        if verb == "create":
+            opts = self._write_options(route, request, verb)
+            result = self.resources.create(rtype, namespace, _decode_json(request.body), opts)
+            code = 201
+        elif verb == "update":
+            opts = self._write_options(route, request, verb)
+            result = self.resources.update(rtype, namespace, route.name, _decode_json(request.body), opts)
+            code = 200
+        else:
+            patch_type, body = self._patch_body(request)
+            if "force" in request.query and patch_type != "apply":
+                raise _invalid_options("PatchOptions", "force", "Forbidden: may not be specified for "
+                                       "non-apply patch")
+            opts = self._write_options(route, request, verb, apply=patch_type == "apply")
+            result, created = self.resources.patch(rtype, namespace, route.name, patch_type, body, opts,
+                                                   request.flag("force"))
+            code = 201 if created else 200
+        headers = {"Warning": ", ".join(f'299 - "{w}"' for w in opts.warnings)} if opts.warnings else None
+        return self._render(route, request, result, code, headers)
+
+    def _patch_body(self, request: Request) -> tuple[str, Any]:
+        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        patch_type = PATCH_TYPES.get(content_type)
+        if patch_type is None:
+            raise ApiError(
+                415, "UnsupportedMediaType",
+                f'the body of the request was in an unknown format - accepted media types include: '
+                f'{", ".join(PATCH_TYPES)}',
+            )
+        if patch_type != "apply":
+            return patch_type, _decode_json(request.body)
+        try:
+            return patch_type, yaml.safe_load(request.body.decode("utf-8") or "null")
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise bad_request(f"error decoding YAML: {exc}") from exc
+
+    def _delete_options(self, request: Request, verb: str) -> tuple[Obj, bool]:
+        options: Obj = {}
+        for key in ("propagationPolicy", "gracePeriodSeconds", "orphanDependents"):
+            if key in request.query:
+                value = request.query[key]
+                options[key] = value.lower() == "true" if key == "orphanDependents" else value
+        body = _decode_json(request.body) if request.body.strip() else None
+        if isinstance(body, dict):
+            options.update(body)
+        dry_values = options.get("dryRun") or ([request.query["dryRun"]] if "dryRun" in request.query else [])
+        if any(v != "All" for v in dry_values):
+            raise _invalid_options("DeleteOptions", "dryRun", "Unsupported value: []string{"
+                                   + ", ".join(f'"{v}"' for v in dry_values) + '}: supported values: "All"')
+        return options, bool(dry_values)
+
+    def _delete(self, route: Route, request: Request) -> Response:
+        assert route.rtype is not None
+        options, dry_run = self._delete_options(request, "delete")
+        code, body = self.deleter.delete(route.rtype, route.namespace or "", route.name, options, dry_run)
+        return self._render(route, request, body, code)
+
+    def _delete_collection(self, route: Route, request: Request) -> Response:
+        rtype = route.rtype
+        assert rtype is not None
+        options, dry_run = self._delete_options(request, "deletecollection")
+        matches = self._matcher(route, request)
+        items, _ = self.cluster.store.list(rtype.group, rtype.plural, route.namespace)
+        deleted = []
+        for obj in items:
+            if not matches(obj):
+                continue
+            meta = obj["metadata"]
+            try:
+                self.deleter.delete(rtype, meta.get("namespace", ""), meta["name"], options, dry_run)
+            except ApiError as error:
+                if error.code != 404:  # deleted meanwhile: the real server skips those too
+                    raise
+            deleted.append(self._shaped(route, obj))
+        return Response.json({"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version,
+                              "metadata": {"resourceVersion": str(self.cluster.store.resource_version)},
+                              "items": deleted})
+
+    def _scale(self, route: Route, request: Request, verb: str) -> Response:
+        rtype = route.rtype
+        assert rtype is not None
+        namespace = route.namespace or ""
+        current = self.resources.get(rtype, namespace, route.name)
+        if verb != "get":
+            opts = self._write_options(route, request, verb)
+            opts.subresource = ""
+            if verb == "update":
+                wanted = _decode_json(request.body)
+            else:
+                patch_type, body = self._patch_body(request)
+                wanted = _patched_scale(_scale_of(current), patch_type, body)
+            replicas = ((wanted or {}).get("spec") or {}).get("replicas")
+            if not isinstance(replicas, int) or replicas < 0:
+                raise bad_request("spec.replicas: Invalid value: must be a non-negative integer")
+            current, _ = self.resources.patch(rtype, namespace, route.name, "merge",
+                                              {"spec": {"replicas": replicas}}, opts)
+        return Response.json(_scale_of(current))
+
+
+def _patched_scale(scale: Obj, patch_type: str, body: Any) -> Any:
+    """A Scale after a JSON, merge or strategic patch (Scale has no lists, so the last two agree)."""
+    if patch_type == "json":
+        return json_patch(scale, body)
+    if patch_type in ("merge", "strategic"):
+        return merge_patch(scale, body)
+    raise ApiError(415, "UnsupportedMediaType", "apply is not supported on the scale subresource here")
+
+
+def _scale_of(obj: Obj) -> Obj:
+    meta = obj["metadata"]
+    status = obj.get("status") or {}
+    selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return {
+        "kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                     if k in meta},
+        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+        "status": {"replicas": status.get("replicas", 0),
+                   "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))},
+    }
+
+
+def _position(obj: Obj) -> str:
+    meta = obj["metadata"]
+    return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+
+
+def _encode_continue(start: str, resource_version: int) -> str:
+    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": resource_version, "start": start}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_continue(token: str) -> tuple[str, int | None]:
+    if not token:
+        return "", None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        return str(data["start"]), int(data["rv"])
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise bad_request(f"continue key is not valid: {exc}") from exc
+
+
+def _int_param(request: Request, name: str) -> int:
+    value = request.query.get(name, "")
+    if not value:
+        return 0
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise bad_request(f'invalid value for {name}: "{value}"') from exc
