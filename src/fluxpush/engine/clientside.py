@@ -120,6 +120,41 @@ def _merge_fields(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]
     return out
 
 
+def list_keys(key: str, items: list[Any], *, builtin: bool) -> tuple[str, ...] | None:
+    """Merge keys of the list under `key` (None: atomic, or unknown); only built-in kinds have them."""
+    if not builtin:
+        return None
+    if key == "ports":
+        by_container = any(isinstance(i, dict) and "containerPort" in i for i in items)
+        return ("containerPort" if by_container else "port", "protocol")
+    return LIST_KEYS.get(key)
+
+
+def _overlay(have: Any, want: Any, key: str, builtin: bool) -> Any:
+    if want is None:
+        return have
+    if isinstance(have, dict) and isinstance(want, dict):
+        out = dict(have)
+        for sub, value in want.items():
+            out[sub] = _overlay(have[sub], value, sub, builtin) if sub in have else value
+        return out
+    keys = list_keys(key, want, builtin=builtin) if isinstance(want, list) else None
+    if keys is None or not isinstance(have, list) or not all(isinstance(i, dict) for i in [*want, *have]):
+        return want
+    index = {tuple(item.get(k) for k in keys): item for item in have}
+    merged = []
+    for item in want:
+        ident = tuple(item.get(k) for k in keys)
+        merged.append(_overlay(index.pop(ident), item, "", builtin) if ident in index else item)
+    return merged + list(index.values())  # items desired does not name stay (other owners)
+
+
+def project_apply(desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+    """Live with desired merged in: a preview of the apply for the client way (removals not shown)."""
+    builtin = api_group(desired.get("apiVersion", "")) in BUILTIN_GROUPS
+    return _overlay(normalize_object(live), normalize_object(desired), "", builtin)
+
+
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
@@ -167,20 +202,11 @@ class _Comparer:
             return left is not None and left == parse_quantity(str(have))
         return False
 
-    def _list_keys(self, key: str, items: list[Any]) -> tuple[str, ...] | None:
-        if not self.builtin:
-            return None
-        if key == "ports":
-            port_key = "containerPort" if any(isinstance(i, dict) and "containerPort" in i for i in items) \
-                else "port"
-            return (port_key, "protocol")
-        return LIST_KEYS.get(key)
-
     def _compare_lists(self, path: str, key: str, want: list[Any], have: list[Any]) -> None:
         if not any(isinstance(item, dict) for item in [*want, *have]):
             self._compare_scalar_lists(path, want, have)
             return
-        keys = self._list_keys(key, want)
+        keys = list_keys(key, want, builtin=self.builtin)
         if keys is not None:
             self._compare_keyed(path, keys, want, have)
             return

@@ -24,6 +24,14 @@ CLEANUP_ANNOTATIONS = (
     "fluxcd.io/sync-checksum",
 )
 CLEANUP_LABELS = ("fluxcd.io/sync-gc-mark",)
+# Flux's per-object settings (flux-semantics §4.6): a label or an annotation, values case-insensitive.
+RECONCILE_KEY = "kustomize.toolkit.fluxcd.io/reconcile"
+SSA_KEY = "kustomize.toolkit.fluxcd.io/ssa"
+PRUNE_KEY = "kustomize.toolkit.fluxcd.io/prune"
+FORCE_KEY = "kustomize.toolkit.fluxcd.io/force"
+# Flux's owner labels, set on every applied object (flux-semantics §4.1).
+OWNER_NAME_LABEL = "kustomize.toolkit.fluxcd.io/name"
+OWNER_NAMESPACE_LABEL = "kustomize.toolkit.fluxcd.io/namespace"
 # Kinds whose pod template lives at these paths; container ports get `protocol: TCP` by default.
 _POD_SPEC_PATHS = {
     "Pod": ("spec",),
@@ -94,6 +102,13 @@ def object_id(obj: dict[str, Any]) -> ObjectId:
 def is_secret(obj: dict[str, Any] | None) -> bool:
     """Whether `obj` is a core v1 Secret."""
     return obj is not None and obj.get("kind") == "Secret" and obj.get("apiVersion") == "v1"
+
+
+def has_setting(obj: dict[str, Any] | None, key: str, value: str) -> bool:
+    """Whether `obj` carries label or annotation `key` equal to `value`, ignoring case."""
+    meta = (obj or {}).get("metadata") or {}
+    found = ((meta.get(field) or {}).get(key) for field in ("labels", "annotations"))
+    return any(isinstance(v, str) and v.lower() == value.lower() for v in found)
 
 
 def fold_string_data(obj: dict[str, Any]) -> None:

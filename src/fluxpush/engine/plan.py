@@ -1,0 +1,295 @@
+"""The plan as plain data: what applying each node would do to each object, and why.
+
+A `Plan` holds `NodePlan`s in apply order; each holds `ObjectChange`s (create, update, unchanged,
+skip) and prune candidates (delete). Diffs in a plan are already normalized and Secret-masked, so a
+plan can be printed, posted, or written as JSON (`to_json`/`from_json`) without leaking a value.
+`classify` decides one object's action from its desired form, the live object and, when the server
+was asked, the dry-run result; `render_text` prints a plan the way `flux diff` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from fluxpush.engine.clientside import Verdict, client_side_changed, project_apply
+from fluxpush.engine.diff import diff_objects
+from fluxpush.engine.normalize import (
+    CLEANUP_ANNOTATIONS,
+    CLEANUP_LABELS,
+    RECONCILE_KEY,
+    SSA_KEY,
+    ObjectId,
+    has_setting,
+    object_id,
+)
+
+# Flux's field manager name, so a cluster can move between fluxpush and Flux (DESIGN.md).
+FIELD_MANAGER = "kustomize-controller"
+# Managers whose entries Flux folds into its own Apply entry before applying (flux-semantics §4.4 step 5).
+FOLDED_MANAGERS = (("kubectl", "Apply"), ("kubectl", "Update"), ("before-first-apply", "Update"),
+                   ("kubectl-client-side-apply", "Update"))
+PLAN_FORMAT = 1  # bump when the JSON shape changes
+_LONG_HEX = re.compile(r"\b([0-9a-f]{8})[0-9a-f]{32,120}\b")  # the Flux CLI shows 8 of 40–128 hex
+
+
+class Action(StrEnum):
+    """What applying (or pruning) does to one object."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    SKIP = "skip"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectChange:
+    """One object's planned action; `reason` says why when the action alone does not (skips)."""
+
+    id: ObjectId
+    action: Action
+    reason: str = ""
+    diff: str = ""
+    changed_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Object counts per action; prints as `3 to create, 1 to update, 2 to delete, 10 unchanged`."""
+
+    create: int = 0
+    update: int = 0
+    delete: int = 0
+    unchanged: int = 0
+    skip: int = 0
+
+    def __str__(self) -> str:
+        text = f"{self.create} to create, {self.update} to update, {self.delete} to delete, " \
+               f"{self.unchanged} unchanged"
+        return f"{text}, {self.skip} skipped" if self.skip else text
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(self.create + other.create, self.update + other.update, self.delete + other.delete,
+                      self.unchanged + other.unchanged, self.skip + other.skip)
+
+
+@dataclass(frozen=True, slots=True)
+class NodePlan:
+    """A Kustomization's or HelmRelease's planned changes; `error`/`blocked_by` when it cannot run."""
+
+    node: str
+    revision: str
+    changes: tuple[ObjectChange, ...] = ()
+    prune: tuple[ObjectChange, ...] = ()
+    error: str = ""
+    blocked_by: tuple[str, ...] = ()
+
+    @property
+    def totals(self) -> Totals:
+        """Counts over changes and prune candidates."""
+        counts = {action: 0 for action in Action}
+        for change in (*self.changes, *self.prune):
+            counts[change.action] += 1
+        return Totals(counts[Action.CREATE], counts[Action.UPDATE], counts[Action.DELETE],
+                      counts[Action.UNCHANGED], counts[Action.SKIP])
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether anything would be created, updated or deleted."""
+        totals = self.totals
+        return bool(totals.create or totals.update or totals.delete)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Every node's plan, in apply order."""
+
+    nodes: tuple[NodePlan, ...] = field(default_factory=tuple)
+
+    @property
+    def totals(self) -> Totals:
+        """Counts over every node."""
+        return sum((node.totals for node in self.nodes), Totals())
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether applying the plan would change the cluster."""
+        return any(node.has_changes for node in self.nodes)
+
+    @property
+    def has_errors(self) -> bool:
+        """Whether a node failed to plan or is blocked."""
+        return any(node.error or node.blocked_by for node in self.nodes)
+
+    def to_json(self) -> str:
+        """The plan as a JSON document (format `PLAN_FORMAT`)."""
+        return json.dumps({"format": PLAN_FORMAT, "nodes": [_node_to_dict(n) for n in self.nodes],
+                           "totals": _totals_to_dict(self.totals)}, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        """Read a document written by `to_json`; raises ValueError on another format."""
+        data = json.loads(text)
+        if data.get("format") != PLAN_FORMAT:
+            raise ValueError(f"plan format {data.get('format')!r} is not {PLAN_FORMAT}")
+        return cls(tuple(_node_from_dict(n) for n in data["nodes"]))
+
+
+def _totals_to_dict(totals: Totals) -> dict[str, int]:
+    return {"create": totals.create, "update": totals.update, "delete": totals.delete,
+            "unchanged": totals.unchanged, "skip": totals.skip}
+
+
+def _change_to_dict(change: ObjectChange) -> dict[str, Any]:
+    oid = change.id
+    return {"object": str(oid), "group": oid.group, "kind": oid.kind, "namespace": oid.namespace,
+            "name": oid.name, "action": str(change.action), "reason": change.reason, "diff": change.diff,
+            "changed_paths": list(change.changed_paths)}
+
+
+def _change_from_dict(data: dict[str, Any]) -> ObjectChange:
+    oid = ObjectId(data["group"], data["kind"], data["namespace"], data["name"])
+    return ObjectChange(oid, Action(data["action"]), data["reason"], data["diff"],
+                        tuple(data["changed_paths"]))
+
+
+def _node_to_dict(node: NodePlan) -> dict[str, Any]:
+    return {"node": node.node, "revision": node.revision, "error": node.error,
+            "blocked_by": list(node.blocked_by), "changes": [_change_to_dict(c) for c in node.changes],
+            "prune": [_change_to_dict(c) for c in node.prune], "totals": _totals_to_dict(node.totals)}
+
+
+def _node_from_dict(data: dict[str, Any]) -> NodePlan:
+    return NodePlan(data["node"], data["revision"], tuple(_change_from_dict(c) for c in data["changes"]),
+                    tuple(_change_from_dict(c) for c in data["prune"]), data["error"],
+                    tuple(data["blocked_by"]))
+
+
+# -- classification --
+
+def skip_reason(desired: dict[str, Any], live: dict[str, Any] | None) -> str:
+    """Why Flux would not apply `desired` at all (flux-semantics §4.4 step 2), or ``."""
+    if has_setting(desired, RECONCILE_KEY, "disabled") or has_setting(live, RECONCILE_KEY, "disabled"):
+        return "reconcile: disabled"
+    if has_setting(desired, SSA_KEY, "Ignore") or has_setting(live, SSA_KEY, "Ignore"):
+        return "ssa: Ignore"
+    if live is not None and has_setting(desired, SSA_KEY, "IfNotPresent"):
+        return "ssa: IfNotPresent"
+    return ""
+
+
+def metadata_cleanup(desired: dict[str, Any], live: dict[str, Any], field_manager: str) -> str:
+    """What Flux's metadata cleanup patch would remove from `live` before applying, or ``.
+
+    Nothing when desired or live asks for `ssa: Merge`. The patch drops the kubectl annotations and
+    labels Flux manages and folds other managers' entries into `field_manager`'s Apply entry.
+    """
+    if has_setting(desired, SSA_KEY, "Merge") or has_setting(live, SSA_KEY, "Merge"):
+        return ""
+    meta = live.get("metadata") or {}
+    found = [name for name in CLEANUP_ANNOTATIONS if name in (meta.get("annotations") or {})]
+    found += [name for name in CLEANUP_LABELS if name in (meta.get("labels") or {})]
+    folded = {*FOLDED_MANAGERS, (field_manager, "Update")}
+    found += sorted({f"managedFields of {e.get('manager')} ({e.get('operation')})"
+                     for e in meta.get("managedFields") or ()
+                     if (e.get("manager"), e.get("operation")) in folded and not e.get("subresource")})
+    return f"metadata cleanup: {', '.join(found)}" if found else ""
+
+
+def classify(
+    desired: dict[str, Any],
+    live: dict[str, Any] | None,
+    merged: dict[str, Any] | None,
+    *,
+    field_manager: str = FIELD_MANAGER,
+) -> ObjectChange:
+    """The planned action for one object.
+
+    `merged` is the server's dry-run apply result; None means the client way: the decision comes
+    from `client_side_changed`, and when that cannot decide, the object is planned as an update
+    (applying is safe under server-side apply) with the reason given, so a caller that wants
+    precision dry-runs such objects first.
+    """
+    oid = object_id(desired)
+    reason = skip_reason(desired, live)
+    if reason:
+        return ObjectChange(oid, Action.SKIP, reason)
+    if live is None:
+        return ObjectChange(oid, Action.CREATE, diff=diff_objects(None, merged or desired).text)
+    cleanup = metadata_cleanup(desired, live, field_manager)
+    if merged is not None:
+        diff = diff_objects(live, merged, desired_label="merged")
+        note = ""
+    else:
+        result = client_side_changed(desired, live, field_manager)
+        if result.verdict is Verdict.UNCHANGED and not cleanup:
+            return ObjectChange(oid, Action.UNCHANGED)
+        diff = diff_objects(live, project_apply(desired, live))
+        note = "" if result.verdict is Verdict.CHANGED else f"undecided without a dry-run: {result.reason}"
+        if result.verdict is Verdict.CHANGED and not diff.has_changes:
+            note = result.reason  # a removal of an owned field, which the preview does not show
+    paths = tuple(str(c) for c in diff.changes)
+    if not (diff.has_changes or cleanup or note):
+        return ObjectChange(oid, Action.UNCHANGED)
+    return ObjectChange(oid, Action.UPDATE, "; ".join(r for r in (note, cleanup) if r), diff.text, paths)
+
+
+def delete_change(live: dict[str, Any]) -> ObjectChange:
+    """A prune candidate as a change: the (masked) live object going away."""
+    return ObjectChange(object_id(live), Action.DELETE, diff=diff_objects(live, None).text)
+
+
+# -- terminal rendering --
+
+_COLORS = {"green": "32", "yellow": "33", "red": "31", "cyan": "36", "bold": "1", "dim": "2"}
+_ACTION_WORD = {Action.CREATE: ("created", "green"), Action.UPDATE: ("drifted", "yellow"),
+                Action.DELETE: ("deleted", "red"), Action.SKIP: ("skipped", "dim")}
+_DIFF_COLOR = (("+++", "bold"), ("---", "bold"), ("@@", "cyan"), ("+", "green"), ("-", "red"))
+
+
+def short_revision(revision: str) -> str:
+    """`main@sha1:<40 hex>` → `main@sha1:<8 hex>`, as the Flux CLI shows revisions."""
+    return _LONG_HEX.sub(r"\1", revision)
+
+
+def _paint(text: str, color: str | None, enabled: bool) -> str:
+    return f"\x1b[{_COLORS[color]}m{text}\x1b[0m" if enabled and color else text
+
+
+def _diff_lines(diff: str, color: bool) -> list[str]:
+    lines = []
+    for line in diff.splitlines():
+        tint = next((c for prefix, c in _DIFF_COLOR if line.startswith(prefix)), None)
+        lines.append("  " + _paint(line, tint, color))
+    return lines
+
+
+def _node_state(node: NodePlan) -> tuple[str, str | None]:
+    if node.error:
+        return f"failed: {node.error}", "red"
+    if node.blocked_by:
+        return f"blocked by {', '.join(node.blocked_by)}", "yellow"
+    return ("changed", "yellow") if node.has_changes else ("unchanged", None)
+
+
+def render_text(plan: Plan, color: bool) -> str:
+    """The plan for a terminal: one `📁` line per node, `►` lines per changed object, diffs, a summary."""
+    lines: list[str] = []
+    for node in plan.nodes:
+        state, tint = _node_state(node)
+        revision = f" ({short_revision(node.revision)})" if node.revision else ""
+        lines.append(_paint(f"📁 {node.node}{revision} {state}", tint, color))
+        for change in (*node.changes, *node.prune):
+            if change.action is Action.UNCHANGED:
+                continue
+            word, tint = _ACTION_WORD[change.action]
+            why = f" ({change.reason})" if change.reason else ""
+            lines.append(_paint(f"► {change.id} {word}", tint, color) + why)
+            if change.action is Action.UPDATE:
+                lines.extend(_diff_lines(change.diff, color))
+    lines.append(_paint(f"Plan: {plan.totals}", "bold", color))
+    return "\n".join(lines) + "\n"
