@@ -160,8 +160,70 @@ class ToolError(FluxpushError):
     """A pinned binary (kustomize, helm) is missing, has the wrong version or failed to install."""
 
 
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """One entry of a `Status.details.causes` list: why the server refused a field."""
+
+    reason: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
 class ClusterError(FluxpushError):
-    """The Kubernetes API answered with an error."""
+    """The Kubernetes API answered with an error, or could not be reached.
+
+    `status` is the HTTP code (None when no answer came), `reason` the `Status.reason`
+    (`Conflict`, `Invalid`, …), `obj` the object as `Kind/namespace/name`, `causes` the server's
+    `details.causes`, `hint` what to do. `is_user_error` marks refusals the repository has to fix
+    (invalid objects, field-manager conflicts, fields the schema does not declare).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        reason: str | None = None,
+        obj: str | None = None,
+        causes: list[Cause] | None = None,
+        hint: str | None = None,
+        is_user_error: bool = False,
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.reason = reason
+        self.obj = obj
+        self.causes = causes or []
+        self.hint = hint
+        self.is_user_error = is_user_error
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """`Kind/ns/name: message (HTTP 422 Invalid)`, one indented line per cause, then the hint."""
+        text = f"{self.obj}: {self.message}" if self.obj else self.message
+        if self.status is not None:
+            text += f" (HTTP {self.status} {self.reason})" if self.reason else f" (HTTP {self.status})"
+        for cause in self.causes:
+            text += f"\n  - {cause}"
+        if self.hint:
+            text += f"\n  fix: {self.hint}"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form used by `--output json`."""
+        return {
+            "object": self.obj,
+            "message": self.message,
+            "status": self.status,
+            "reason": self.reason,
+            "causes": [{"reason": c.reason, "field": c.field, "message": c.message} for c in self.causes],
+            "hint": self.hint,
+            "user_error": self.is_user_error,
+            "type": type(self).__name__,
+        }
 
 
 class ReportError(FluxpushError):

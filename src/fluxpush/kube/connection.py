@@ -1,0 +1,88 @@
+"""How to reach one cluster: a client `Configuration` plus a way to renew its credentials.
+
+Three ways to build one: `connect_eks` (boto3 + STS-signed token), `connect_kubeconfig`
+(isolated loading, the global default configuration is never touched) and `connect_sandbox`
+(an in-process kubesim whose lifetime the caller owns).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from kubernetes.client import ApiClient, Configuration
+
+from fluxpush.kube.eks import AssumedRole, Clock, TokenCache, describe_cluster, eks_token_cache
+from fluxpush.kube.kubeconfig import load_kubeconfig
+
+BEARER = "BearerToken"  # the auth setting name the generated client uses for `Authorization: Bearer`
+
+
+@dataclass(slots=True)
+class ClusterConnection:
+    """A ready `Configuration` for one cluster; `renew_credentials` (if any) is tried once on a 401."""
+
+    name: str
+    configuration: Configuration
+    renew_credentials: Callable[[], None] | None = None
+
+    def __post_init__(self) -> None:
+        # fluxpush retries by itself (bounded, with backoff, never a POST), so urllib3 must not.
+        self.configuration.retries = False
+
+    def new_api_client(self) -> ApiClient:
+        """An `ApiClient` over this configuration."""
+        return ApiClient(configuration=self.configuration)
+
+
+def _bearer_configuration(host: str, ca_pem: str, token: Callable[[], str]) -> Configuration:
+    configuration = Configuration(host=host, ca_cert_data=ca_pem)
+    configuration.api_key_prefix = {BEARER: "Bearer"}
+    configuration.api_key = {BEARER: token()}
+
+    def refresh(cfg: Configuration) -> None:
+        cfg.api_key[BEARER] = token()
+
+    configuration.refresh_api_key_hook = refresh
+    return configuration
+
+
+def connect_eks(
+    cluster_name: str,
+    region: str,
+    *,
+    role_arn: str | None = None,
+    session: boto3.Session | None = None,
+    clock: Clock = time.time,
+) -> ClusterConnection:
+    """Connect to an EKS cluster: DescribeCluster, optional `sts:AssumeRole`, a cached STS token."""
+    base = session or boto3.Session(region_name=region)
+    signer: Callable[[], boto3.Session]
+    if role_arn:
+        signer = AssumedRole(base, role_arn, region, clock=clock).session
+        describer = signer()
+    else:
+        signer, describer = (lambda: base), base
+    cluster = describe_cluster(describer, cluster_name, region)
+    tokens: TokenCache = eks_token_cache(signer, cluster, clock=clock)
+    configuration = _bearer_configuration(cluster.endpoint, cluster.ca_pem, tokens.token)
+    return ClusterConnection(f"eks:{cluster_name} ({region})", configuration, tokens.invalidate)
+
+
+def connect_kubeconfig(path: str | None = None, context: str | None = None) -> ClusterConnection:
+    """Connect through a kubeconfig (`path`, else `$KUBECONFIG`, else ~/.kube/config) and context."""
+    configuration, context_name = load_kubeconfig(path, context)
+    return ClusterConnection(f"kubeconfig:{context_name}", configuration)
+
+
+def connect_sandbox(sim: Any) -> ClusterConnection:
+    """Connect to a running in-process `kubesim.KubeSim` by its URL, CA and token."""
+    token = sim.token
+    if token:
+        configuration = _bearer_configuration(sim.url, sim.ca_pem, lambda: token)
+    else:
+        configuration = Configuration(host=sim.url, ca_cert_data=sim.ca_pem)
+    return ClusterConnection(f"sandbox:{sim.url}", configuration)

@@ -1,0 +1,150 @@
+"""The one HTTP seam to the API server: `ApiClient.param_serialize` + `call_api`, retries, errors.
+
+Every request goes through `Transport.send`, which counts it, renews EKS credentials once on a
+401, retries transient failures of idempotent methods with backoff, and turns every failure into a
+`ClusterError`. Safe to share between threads (urllib3's pool is; the counter has a lock).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import urllib3
+from kubernetes.client.exceptions import ApiException
+from kubernetes.client.rest import RESTResponse
+
+import fluxpush
+from fluxpush.errors import ClusterError
+from fluxpush.kube.connection import BEARER, ClusterConnection
+from fluxpush.kube.retry import RETRYABLE_METHODS, RETRYABLE_STATUS, RetryPolicy, retry_after_seconds
+from fluxpush.kube.status import error_from_status, is_undeclared_field, parse_status
+
+JSON = "application/json"
+# Seconds to connect and to wait for an answer to an ordinary request (watches set their own read timeout).
+DEFAULT_TIMEOUT = (10.0, 60.0)
+
+Query = Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request as fluxpush means it: method, path, query, body, and what to name in errors."""
+
+    method: str
+    path: str
+    query: Query = ()
+    body: Any = None
+    content_type: str = JSON
+    verb: str = "request"  # apply, get, list, delete, watch, patch: the word errors use
+    obj: str | None = None  # `Kind/namespace/name` for errors
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+
+
+class Transport:
+    """Sends `Call`s to one cluster."""
+
+    def __init__(
+        self,
+        connection: ClusterConnection,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.connection = connection
+        self._api = connection.new_api_client()
+        self._api.user_agent = f"fluxpush/{fluxpush.__version__}"
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self._count = 0
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent so far, every retry included."""
+        with self._lock:
+            return self._count
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._api.close()
+
+    def json(self, call: Call) -> dict[str, Any]:
+        """Send `call` and decode the JSON answer."""
+        data = self.send(call).read()
+        return json.loads(data) if data else {}
+
+    def send(self, call: Call) -> RESTResponse:
+        """Send `call` until it succeeds, fails for good, or runs out of retries; the body is not read yet."""
+        renewed = False
+        retry, waited = 0, 0.0
+        while True:
+            outcome = self._attempt(call)
+            if isinstance(outcome, RESTResponse):
+                return outcome
+            if outcome.status == 401 and not renewed and self.connection.renew_credentials is not None:
+                renewed = True
+                self.connection.renew_credentials()
+                continue
+            delay = None
+            if outcome.transient and call.method in RETRYABLE_METHODS:
+                delay = self._retry.next_delay(retry, waited, outcome.retry_after, self._rng)
+            if delay is None:
+                raise outcome.error
+            self._sleep(delay)
+            retry, waited = retry + 1, waited + delay
+
+    def _attempt(self, call: Call) -> RESTResponse | _Failure:
+        """One try: the response if it is a 2xx, else what went wrong."""
+        with self._lock:
+            self._count += 1
+        request = self._api.param_serialize(
+            method=call.method,
+            resource_path=call.path,
+            query_params=list(call.query),
+            header_params={"Accept": JSON, "Content-Type": call.content_type},
+            body=call.body,
+            auth_settings=[BEARER],
+        )
+        host = self._api.configuration.host
+        try:
+            response = self._api.call_api(*request, _request_timeout=call.timeout)
+        except ApiException as exc:  # the client's wrapping of TLS failures: not transient
+            raise ClusterError(
+                f"{call.verb}: TLS with {host} failed: {exc.reason}",
+                obj=call.obj,
+                hint="check the cluster's CA certificate and endpoint",
+            ) from exc
+        except urllib3.exceptions.HTTPError as exc:  # refused, reset, dropped, timed out
+            error = ClusterError(
+                f"{call.verb}: no answer from {host} ({type(exc).__name__})",
+                obj=call.obj,
+                hint="check that the API endpoint is reachable from this runner",
+            )
+            error.__cause__ = exc
+            return _Failure(error, None, None, transient=True)
+        if 200 <= response.status < 300:
+            return response
+        body = response.read()
+        error = error_from_status(response.status, body, obj=call.obj, verb=call.verb)
+        transient = response.status in RETRYABLE_STATUS and not is_undeclared_field(
+            response.status, parse_status(body)
+        )
+        return _Failure(error, response.status, retry_after_seconds(response.headers, body), transient)
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """A try that did not succeed: the error to raise, the HTTP code (None: no answer), the server's wait."""
+
+    error: ClusterError
+    status: int | None
+    retry_after: float | None
+    transient: bool
