@@ -16,28 +16,29 @@ Obj = dict[str, Any]
 MANAGER = "kube-apiserver"  # apiextensions runs inside the API server
 CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 CRD_GROUP, CRD_PLURAL = "apiextensions.k8s.io", "customresourcedefinitions"
-# Name fields checked for conflicts with other CRDs of the same group, and the condition reason each gives.
-NAME_FIELDS = {
+# Name fields checked against other CRDs of the same group: resource names clash with resource names,
+# kinds with kinds (as the apiextensions naming controller does), each with its condition reason.
+RESOURCE_NAMES = {
     "plural": "PluralConflict",
     "singular": "SingularConflict",
     "shortNames": "ShortNamesConflict",
-    "kind": "KindConflict",
-    "listKind": "ListKindConflict",
 }
+KIND_NAMES = {"kind": "KindConflict", "listKind": "ListKindConflict"}
 
 
 def _names_conflict(crd: Obj, others: list[Obj]) -> tuple[str, str] | None:
     """(reason, message) when a name of `crd` is already accepted by another CRD of its group."""
     group = crd["spec"].get("group")
     names = crd["spec"].get("names") or {}
-    for other in others:
-        if other["metadata"]["name"] == crd["metadata"]["name"] or other["spec"].get("group") != group:
-            continue
-        taken = (other.get("status") or {}).get("acceptedNames") or {}
-        taken_values = {v for k in NAME_FIELDS for v in _as_list(taken.get(k))}
-        for field, reason in NAME_FIELDS.items():
+    for fields in (RESOURCE_NAMES, KIND_NAMES):
+        taken = set()
+        for other in others:
+            if other["metadata"]["name"] != crd["metadata"]["name"] and other["spec"].get("group") == group:
+                accepted = (other.get("status") or {}).get("acceptedNames") or {}
+                taken |= {v for k in fields for v in _as_list(accepted.get(k))}
+        for field, reason in fields.items():
             for value in _as_list(names.get(field)):
-                if value in taken_values:
+                if value in taken:
                     return reason, f'"{value}" is already in use'
     return None
 
