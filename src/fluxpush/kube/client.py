@@ -48,8 +48,10 @@ class KubeClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        page_size: int = LIST_PAGE_SIZE,
     ) -> None:
         self.connection = connection
+        self.page_size = page_size
         self._transport = Transport(connection, retry=retry, sleep=sleep, rng=rng)
         self.discovery = Discovery(self._discovery_json)
 
@@ -110,7 +112,7 @@ class KubeClient:
     ) -> list[dict[str, Any]]:
         """Every object of a type (in `namespace`, or all namespaces), paged; items carry apiVersion/kind."""
         info = self.resource_for(api_version, kind)
-        base: list[tuple[str, str]] = [("limit", str(LIST_PAGE_SIZE))]
+        base: list[tuple[str, str]] = [("limit", str(self.page_size))]
         if label_selector:
             base.append(("labelSelector", label_selector))
         items: list[dict[str, Any]] = []

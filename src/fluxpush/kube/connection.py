@@ -79,10 +79,6 @@ def connect_kubeconfig(path: str | None = None, context: str | None = None) -> C
 
 
 def connect_sandbox(sim: Any) -> ClusterConnection:
-    """Connect to a running in-process `kubesim.KubeSim` by its URL, CA and token."""
-    token = sim.token
-    if token:
-        configuration = _bearer_configuration(sim.url, sim.ca_pem, lambda: token)
-    else:
-        configuration = Configuration(host=sim.url, ca_cert_data=sim.ca_pem)
+    """Connect to a running in-process `kubesim.KubeSim` by its URL, CA and (current) static token."""
+    configuration = _bearer_configuration(sim.url, sim.ca_pem, lambda: sim.token)
     return ClusterConnection(f"sandbox:{sim.url}", configuration)

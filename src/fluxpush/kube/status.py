@@ -72,6 +72,8 @@ def error_from_status(code: int, body: bytes, *, obj: str | None, verb: str) -> 
         hint = "the object changed while it was being written; re-read it and retry"
     elif code in (400, 422):
         user_error = True
+        if causes and " is invalid: " in message:  # the server repeats every cause in its message
+            message = message.split(": ", 1)[0]
         immutable = any("immutable" in c.message for c in causes) or "immutable" in message
         hint = (
             "the field is immutable: delete and re-create the object (Flux: spec.force: true)"
