@@ -46,7 +46,7 @@ def _convert(node: Any) -> Any:
             out["$ref"] = value.replace("#/$defs/", "#/components/schemas/")
         else:
             out[key] = _convert(value)
-    if "$ref" in out and len(out) > 1:
+    if isinstance(out.get("$ref"), str) and len(out) > 1:
         ref = out.pop("$ref")
         out["allOf"] = [{"$ref": ref}]
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import socket
 import ssl
 import threading
@@ -119,10 +120,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         try:
             for chunk in response.stream:
+                if not chunk:  # an idle tick of the stream
+                    if _peer_closed(self.connection):
+                        self.close_connection = True
+                        break
+                    continue
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 self.wfile.flush()
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
+            else:
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
         except (OSError, ssl.SSLError):
             self.close_connection = True  # the client went away mid-stream
         finally:
@@ -130,6 +137,12 @@ class _Handler(BaseHTTPRequestHandler):
             if close is not None:
                 close()
         return response.status
+
+
+def _peer_closed(conn: socket.socket) -> bool:
+    """Whether the client hung up (or sent anything) while we stream: HTTP/1.1 clients wait silently."""
+    readable, _, _ = select.select([conn], [], [], 0)
+    return bool(readable)
 
 
 def _error_response(error: ApiError) -> Response:

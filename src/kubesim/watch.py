@@ -30,7 +30,11 @@ def _bookmark(rtype: ResourceType, rv: int, initial_end: bool = False) -> bytes:
 def watch_stream(cluster: Cluster, rtype: ResourceType, namespace: str | None,
                  matches: Callable[[dict[str, Any]], bool], resource_version: str, timeout: float,
                  bookmarks: bool, send_initial: bool, stop: threading.Event) -> Iterator[bytes]:
-    """Yield watch event lines until `timeout` seconds pass or `stop` is set."""
+    """Yield watch event lines until `timeout` seconds pass or `stop` is set.
+
+    While idle it yields `b""` every `POLL` seconds: not data, a chance for the transport to notice
+    that the client went away (a chunked stream must never contain an empty chunk, so skip those).
+    """
     store = cluster.store
     deadline = time.monotonic() + timeout
 
@@ -78,3 +82,4 @@ def watch_stream(cluster: Cluster, rtype: ResourceType, namespace: str | None,
             idle_since = now
             yield _bookmark(rtype, store.resource_version)
         store.wait(last, min(POLL, max(deadline - now, 0.0)))
+        yield b""
