@@ -97,6 +97,10 @@ def _walk(path: str, before: Any, after: Any, out: list[FieldChange]) -> None:
             right = dict(zip(after_names, after, strict=True))
             for name in dict.fromkeys([*before_names, *after_names]):
                 _walk(f"{path}[{name}]", left.get(name, _MISSING), right.get(name, _MISSING), out)
+            common_before = [n for n in before_names if n in right]
+            common_after = [n for n in after_names if n in left]
+            if common_before != common_after:  # order counts, as in Flux's drift check
+                out.append(FieldChange(f"{path} (order)", ",".join(common_before), ",".join(common_after)))
             return
         for index in range(max(len(before), len(after))):
             _walk(f"{path}[{index}]", before[index] if index < len(before) else _MISSING,
