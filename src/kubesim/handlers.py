@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from kubesim import discovery
+from kubesim import discovery, protobuf
 from kubesim.cluster import Cluster
 from kubesim.deletion import Deleter
 from kubesim.errors import ApiError, bad_request, expired, method_not_allowed, page_not_found
@@ -54,6 +54,13 @@ def _invalid_options(kind: str, field: str, message: str) -> ApiError:
 def _options_kind(verb: str) -> str:
     return {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}.get(
         verb, "DeleteOptions")
+
+
+def _decode_body(request: Request) -> Any:
+    """A create/update body: JSON, or protobuf for the kinds `kubesim.protobuf` knows."""
+    if request.headers.get("content-type", "").startswith(protobuf.MEDIA_TYPE):
+        return protobuf.decode_object(request.body)
+    return _decode_json(request.body)
 
 
 def _decode_json(body: bytes) -> Any:
@@ -265,11 +272,11 @@ class Api:
             raise method_not_allowed()
         if verb == "create":
             opts = self._write_options(route, request, verb)
-            result = self.resources.create(rtype, namespace, _decode_json(request.body), opts)
+            result = self.resources.create(rtype, namespace, _decode_body(request), opts)
             code = 201
         elif verb == "update":
             opts = self._write_options(route, request, verb)
-            result = self.resources.update(rtype, namespace, route.name, _decode_json(request.body), opts)
+            result = self.resources.update(rtype, namespace, route.name, _decode_body(request), opts)
             code = 200
         else:
             patch_type, body = self._patch_body(request)
@@ -305,7 +312,7 @@ class Api:
             if key in request.query:
                 value = request.query[key]
                 options[key] = value.lower() == "true" if key == "orphanDependents" else value
-        body = _decode_json(request.body) if request.body.strip() else None
+        body = _decode_body(request) if request.body.strip() else None
         if isinstance(body, dict):
             options.update(body)
         dry_values = options.get("dryRun") or ([request.query["dryRun"]] if "dryRun" in request.query else [])
