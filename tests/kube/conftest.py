@@ -94,3 +94,16 @@ def sim(kubesim: Any) -> Iterator[Any]:
     kubesim.requests.clear()
     yield kubesim
     kubesim.faults.clear()
+
+
+def logged(sim: Any, expected: int, verb: str | None = None) -> list[Any]:
+    """kubesim's logged requests (with `verb`, if given), once at least `expected` are there.
+
+    kubesim logs a request after it has sent the answer, so the newest entry can trail the client.
+    """
+    deadline = time.monotonic() + 2.0
+    while True:
+        found = [r for r in sim.requests if verb is None or r.verb == verb]
+        if len(found) >= expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)

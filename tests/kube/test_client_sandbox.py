@@ -11,6 +11,7 @@ from kubernetes.client import Configuration
 
 from fluxpush.errors import ClusterError
 from fluxpush.kube import ClusterConnection, KubeClient, connect_sandbox
+from kube.conftest import logged
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +41,8 @@ def test_apply_creates_then_updates_with_server_side_apply(client, namespace, si
     assert created["data"] == {"k": "1"} and updated["data"] == {"k": "2"}
     assert [m["manager"] for m in updated["metadata"]["managedFields"]] == ["fluxpush"]
     assert updated["metadata"]["managedFields"][0]["operation"] == "Apply"
-    patches = [r for r in sim.requests if r.method == "PATCH" and "/configmaps/" in r.path]
+    patches = [r for r in logged(sim, 3, "patch") if "/configmaps/" in r.path]
+    assert len(patches) == 2
     assert patches and all(
         r.query.get("fieldManager") == "fluxpush" and r.query.get("force") == "true" for r in patches
     )
@@ -62,7 +64,7 @@ def test_get_missing_object_is_none_and_delete_reports_whether_it_existed(client
     sim.requests.clear()
     assert client.delete("v1", "ConfigMap", "gone", namespace, propagation_policy="Foreground") is True
     assert client.delete("v1", "ConfigMap", "gone", namespace) is False
-    deletes = [r for r in sim.requests if r.verb == "delete"]
+    deletes = logged(sim, 2, "delete")
     assert [r.query.get("propagationPolicy") for r in deletes] == ["Foreground", "Background"]
 
 
@@ -75,7 +77,7 @@ def test_list_pages_with_continue_and_fills_apiversion_kind(sim, namespace):
         items = kube.list("v1", "ConfigMap", namespace, label_selector="app=paged")
     assert sorted(i["metadata"]["name"] for i in items) == [f"cm-{i}" for i in range(5)]
     assert {(i["apiVersion"], i["kind"]) for i in items} == {("v1", "ConfigMap")}
-    lists = [r for r in sim.requests if r.verb == "list"]
+    lists = logged(sim, 3, "list")
     assert len(lists) == 3
     assert all(r.query["limit"] == "2" and r.query["labelSelector"] == "app=paged" for r in lists)
     assert "continue" not in lists[0].query and all(r.query.get("continue") for r in lists[1:])
@@ -136,7 +138,7 @@ def test_request_count_counts_what_the_server_received(client, namespace, sim):
     client.apply(configmap("counted", namespace, {}), "fluxpush")
     client.get("v1", "ConfigMap", "counted", namespace)
     client.list("v1", "ConfigMap", namespace)
-    assert client.request_count - before == len(sim.requests) == 3
+    assert client.request_count - before == len(logged(sim, 3)) == 3
 
 
 def test_concurrent_applies_from_a_thread_pool(client, namespace):
@@ -167,4 +169,4 @@ def test_wrong_token_is_a_401_cluster_error(sim):
     assert caught.value.status == 401
     assert "did not accept the credentials" in caught.value.message
     assert "not-it" not in caught.value.render()
-    assert [r.status for r in sim.requests] == [401], "no renewal to try, so no retry"
+    assert [r.status for r in logged(sim, 1)] == [401], "no renewal to try, so no retry"
