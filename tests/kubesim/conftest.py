@@ -21,6 +21,7 @@ import yaml
 from kubesim import KubeSim, Options
 from kubesim.resources import Resources, WriteOptions
 
+USER_AGENT = "kubesim-tests/1.0 (python)"  # the raw client's; the server derives fieldManager from it
 COMMAND_TIMEOUT = 60  # seconds for one kubectl/helm run; a hang means a server bug, not slowness
 
 
@@ -109,6 +110,15 @@ def _binary_id(path: Path) -> str:
     return "pinned" if path == _pinned_kubectl() else "machine"
 
 
+@pytest.fixture(scope="session")
+def kubectl_binary() -> Path:
+    """The pinned kubectl (or the machine's when the pinned one is missing)."""
+    found = kubectl_binaries()
+    if not found:
+        pytest.skip("no kubectl (make tools)")
+    return found[0]
+
+
 @pytest.fixture(scope="session", params=kubectl_binaries(), ids=_binary_id)
 def kubectl(request: pytest.FixtureRequest, kubeconfig: Path, session_dir: Path) -> Kubectl:
     """Each available kubectl (pinned v1.35 and the machine's), one discovery cache per binary."""
@@ -153,7 +163,8 @@ class Client:
     def send(self, conn: http.client.HTTPSConnection, method: str, path: str, body: Any = None,
              headers: dict[str, str] | None = None, token: str | None = None) -> tuple[int, dict[str, str], Any]:
         """One request on an existing connection."""
-        all_headers = {"Authorization": f"Bearer {token or self.sim.token}", "Accept": "application/json"}
+        all_headers = {"Authorization": f"Bearer {token or self.sim.token}", "Accept": "application/json",
+                       "User-Agent": USER_AGENT}
         if body is not None and not isinstance(body, (bytes, str)):
             body = json.dumps(body)
             all_headers["Content-Type"] = "application/json"
@@ -168,4 +179,11 @@ class Client:
 
 @pytest.fixture(scope="session")
 def client(sim: KubeSim) -> Client:
+    """A raw HTTPS client for the session server."""
     return Client(sim)
+
+
+@pytest.fixture(scope="session")
+def client_for() -> type[Client]:
+    """`client_for(other_sim)`: a raw HTTPS client for a server a test module started itself."""
+    return Client
