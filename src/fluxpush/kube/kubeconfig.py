@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import yaml
 from kubernetes.client import Configuration
 from kubernetes.config import kube_config
 from kubernetes.config.config_exception import ConfigException
@@ -34,8 +35,15 @@ def load_kubeconfig(path: str | None = None, context: str | None = None) -> tupl
     joined = os.pathsep.join(str(p) for p in existing)
     configuration = Configuration()
     try:
-        contexts, current = kube_config.list_kube_config_contexts(joined)
+        contexts, _ = kube_config.list_kube_config_contexts(joined)
         names = [c["name"] for c in contexts]
+        context = context or _first_current_context(existing)
+        if context is None:
+            raise InputError(
+                "the kubeconfig sets no current-context",
+                origin=Origin(where),
+                hint=f"pass a context: one of {', '.join(names) or '(none)'}",
+            )
         if context is not None and context not in names:
             raise InputError(
                 f"context {context!r} is not in the kubeconfig",
@@ -47,4 +55,19 @@ def load_kubeconfig(path: str | None = None, context: str | None = None) -> tupl
         )
     except ConfigException as exc:
         raise InputError(f"kubeconfig cannot be used: {exc}", origin=Origin(where)) from exc
-    return configuration, context or current["name"]
+    return configuration, context
+
+
+def _first_current_context(paths: list[Path]) -> str | None:
+    """`current-context` as kubectl merges it: the first file that sets it wins.
+
+    (The Python client lets the last file win; kubectl's rule is the one users expect.)
+    """
+    for path in paths:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise InputError(f"kubeconfig cannot be read: {exc}", origin=Origin(str(path))) from exc
+        if isinstance(data, dict) and data.get("current-context"):
+            return str(data["current-context"])
+    return None
