@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -45,6 +46,7 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     answers: dict[str, list[tuple[int, bytes, dict[str, str]]]] = field(default_factory=dict)
     default: tuple[int, bytes, dict[str, str]] = (200, b"ok", {})
+    delay: float = 0.0  # seconds before every answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -76,6 +78,11 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                                                   {k.lower(): v for k, v in self.headers.items()},
                                                   body, time.monotonic()))
                 status, payload, headers = receiver.next_answer(self.path)
+            time.sleep(receiver.delay)
+            with contextlib.suppress(OSError):  # the client gave up waiting (timeout tests)
+                self._answer(status, payload, headers)
+
+        def _answer(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -117,7 +124,7 @@ def start_receiver() -> Receiver:
     """A receiver serving on an ephemeral loopback port, in a daemon thread."""
     receiver = Receiver(ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler))
     receiver.server.RequestHandlerClass = _handler(receiver)
-    threading.Thread(target=receiver.server.serve_forever, daemon=True).start()
+    threading.Thread(target=receiver.server.serve_forever, args=(0.02,), daemon=True).start()
     return receiver
 
 

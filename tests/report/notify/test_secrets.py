@@ -1,0 +1,96 @@
+"""A Provider's address and credentials, resolved with notification-controller's precedence."""
+
+from __future__ import annotations
+
+import pytest
+
+from fluxpush.errors import ReportError
+from fluxpush.report.notify.secrets import DEFAULT_TIMEOUT_SECONDS, redact, resolve_settings
+
+from .helpers import make_provider, secrets
+
+HOOK = "https://hooks.slack.com/services/T000/B000/very-secret-part"
+
+
+def test_spec_values_without_a_secret():
+    provider = make_provider("slack", "slack", address="https://hooks.example.com/x", channel="general",
+                             username="flux", timeout="30s", proxy="http://proxy.example.com:3128")
+    settings = resolve_settings(provider, secrets())
+    assert (settings.address, settings.channel, settings.username) == ("https://hooks.example.com/x",
+                                                                       "general", "flux")
+    assert settings.timeout == 30.0
+    assert settings.proxy == "http://proxy.example.com:3128"
+    assert settings.token == "" and settings.headers == {}
+
+
+def test_secret_overrides_address_and_username_and_supplies_credentials():
+    provider = make_provider("slack", "slack", address="https://spec.example.com/x", username="spec-user",
+                             secretRef={"name": "slack-url"})
+    lookup = secrets(**{"slack-url": {"address": f"  {HOOK}\n", "token": "xoxb-123\n", "username": "bot",
+                                      "headers": "X-Team: web\nX-Count: 3\n"}})
+    settings = resolve_settings(provider, lookup)
+    assert settings.address == HOOK  # trimmed, as Flux trims it
+    assert settings.token == "xoxb-123"
+    assert settings.username == "bot"
+    assert settings.headers == {"X-Team": "web", "X-Count": "3"}
+    assert settings.timeout == DEFAULT_TIMEOUT_SECONDS
+    assert HOOK in settings.secret_values and "xoxb-123" in settings.secret_values
+
+
+def test_repr_shows_no_secret_value():
+    provider = make_provider("slack", "slack", secretRef={"name": "slack-url"})
+    settings = resolve_settings(provider, secrets(**{"slack-url": {"address": HOOK, "token": "xoxb-123"}}))
+    text = repr(settings) + str(settings)
+    assert "very-secret-part" not in text and "xoxb-123" not in text
+    assert "slack" in text
+
+
+def test_proxy_secret_ref_wins_and_carries_credentials():
+    provider = make_provider("hook", "generic", address="https://example.com/hook", proxy="http://spec:1",
+                             secretRef={"name": "creds"}, proxySecretRef={"name": "proxy"})
+    lookup = secrets(creds={"proxy": "http://deprecated:2"},
+                     proxy={"address": "http://proxy.internal:3128", "username": "u", "password": "p@ss"})
+    settings = resolve_settings(provider, lookup)
+    assert settings.proxy == "http://u:p%40ss@proxy.internal:3128"
+    assert "p@ss" in settings.secret_values
+
+
+def test_deprecated_secret_proxy_key_beats_spec_proxy():
+    provider = make_provider("hook", "generic", address="https://example.com/hook", proxy="http://spec:1",
+                             secretRef={"name": "creds"})
+    assert resolve_settings(provider, secrets(creds={"proxy": "http://secret:2"})).proxy == "http://secret:2"
+
+
+def test_missing_secret_names_it_without_values():
+    provider = make_provider("slack", "slack", secretRef={"name": "absent"})
+    with pytest.raises(ReportError, match="flux-system/absent not found"):
+        resolve_settings(provider, secrets())
+
+
+def test_missing_address_is_an_error():
+    provider = make_provider("slack", "slack", secretRef={"name": "only-token"})
+    with pytest.raises(ReportError, match="has no address"):
+        resolve_settings(provider, secrets(**{"only-token": {"token": "t"}}))
+
+
+def test_headers_must_be_a_yaml_map_and_the_error_hides_them():
+    provider = make_provider("hook", "generic", address="https://example.com/x", secretRef={"name": "h"})
+    with pytest.raises(ReportError) as raised:
+        resolve_settings(provider, secrets(h={"headers": "- Authorization: Bearer hidden-value"}))
+    assert "hidden-value" not in str(raised.value)
+    assert "flux-system/h" in str(raised.value)
+
+
+def test_overlong_secret_address_is_refused_without_printing_it():
+    provider = make_provider("hook", "generic", secretRef={"name": "long"})
+    address = "https://example.com/" + "s" * 3000
+    with pytest.raises(ReportError) as raised:
+        resolve_settings(provider, secrets(long={"address": address}))
+    assert address not in str(raised.value)
+
+
+def test_redact_masks_plain_and_url_quoted_values():
+    assert redact("POST https://x/a b/c failed", ["a b/c"]) == "POST https://x/***** failed"
+    assert redact("got a%20b%2Fc back", ["a b/c"]) == "got ***** back"
+    assert redact("token abc and abcdef", ["abc", "abcdef"]) == "token ***** and *****"
+    assert redact("nothing here", ["", "zzz"]) == "nothing here"
