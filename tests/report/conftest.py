@@ -1,0 +1,67 @@
+"""Fixtures for the GitHub side: a throwaway App key, a movable clock, the fake GitHub over real HTTP."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from fakegithub import FakeGitHub
+from fluxpush.report.github_app import ClientOptions
+from fluxpush.report.workflow import WorkflowCommands
+
+REPO = "acme/platform"
+# No spacing between requests: the production default waits 0.25 s per request and 1 s per write.
+FAST = ClientOptions(seconds_between_requests=None, seconds_between_writes=None, per_page=100, timeout=10)
+
+
+class Clock:
+    """A clock tests move by hand; the client and the fake read the same one."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(scope="session")
+def app_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def app_pem(app_key) -> str:
+    return app_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def fake_github(app_key, clock):
+    with FakeGitHub(app_key.public_key(), clock=clock) as fake:
+        yield fake
+
+
+@pytest.fixture
+def log() -> io.StringIO:
+    """What the code under test printed as workflow commands."""
+    return io.StringIO()
+
+
+@pytest.fixture
+def commands(log) -> WorkflowCommands:
+    return WorkflowCommands(log)
