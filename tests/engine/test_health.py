@@ -1,7 +1,9 @@
 """kstatus rules (cluster §3, flux-semantics §6.2), one case per rule, and Flux's wait verdict.
 
-Each case names the rule it checks. Where Flux differs from upstream kstatus (Jobs), the case
-says which behaviour it matches.
+Each case names the rule it checks. Statuses and messages match sigs.k8s.io/cli-utils kstatus
+(`status/core.go`, `status/generic.go`); Jobs match Flux's own reader (fluxcd/pkg
+runtime/statusreaders), which waits for completion where upstream kstatus calls a started Job
+Current.
 """
 
 from __future__ import annotations
@@ -70,7 +72,14 @@ CASES = [
      FAILED, "bad spec"),
     ("Ready=True on an unknown kind gives Current",
      obj("example.com/v1", "Widget", status={"conditions": [cond("Ready", message="fine")]}),
-     CURRENT, "fine"),
+     CURRENT, "Resource is Ready"),
+    ("Ready=Unknown on an unknown kind gives InProgress with its message",
+     obj("example.com/v1", "Widget", status={"conditions": [cond("Ready", "Unknown", message="starting")]}),
+     IN_PROGRESS, "starting"),
+    ("the first abnormal-true condition wins (Stalled listed before Reconciling)",
+     obj("example.com/v1", "Widget", status={"conditions": [cond("Stalled", message="stuck"),
+                                                             cond("Reconciling", message="busy")]}),
+     FAILED, "stuck"),
     ("Ready=False on an unknown kind gives InProgress",
      obj("example.com/v1", "Widget", status={"conditions": [cond("Ready", "False", message="wait")]}),
      IN_PROGRESS, "wait"),
@@ -125,15 +134,15 @@ CASES = [
     ("StatefulSet: spec.replicas > currentReplicas (LessCurrent)",
      sts(currentReplicas=1), IN_PROGRESS, "current: 1/2"),
     ("StatefulSet: currentRevision != updateRevision (RevisionMismatch)",
-     sts(updateRevision="r2"), IN_PROGRESS, "Waiting for updated revision r2 to match current r1"),
+     sts(updateRevision="r2"), IN_PROGRESS, "Waiting for updated revision to match current"),
     ("StatefulSet: all replicas current on one revision", sts(), CURRENT,
      "All replicas scheduled as expected. Replicas: 2"),
     # -- DaemonSet --
     ("DaemonSet: needs metadata.generation",
-     obj("apps/v1", "DaemonSet", {}, DS_OK), IN_PROGRESS, "DaemonSet has no generation"),
+     obj("apps/v1", "DaemonSet", {}, DS_OK), IN_PROGRESS, "DaemonSet metadata.generation not found"),
     ("DaemonSet: needs status.observedGeneration",
      obj("apps/v1", "DaemonSet", {}, {k: v for k, v in DS_OK.items() if k != "observedGeneration"},
-         generation=1), IN_PROGRESS, "DaemonSet status has no observedGeneration"),
+         generation=1), IN_PROGRESS, "DaemonSet status.observedGeneration not found"),
     ("DaemonSet: needs desiredNumberScheduled",
      obj("apps/v1", "DaemonSet", {}, {"observedGeneration": 1}, generation=1), IN_PROGRESS,
      "Missing .status.desiredNumberScheduled"),
@@ -159,13 +168,17 @@ CASES = [
     ("Job: Complete=True gives Current",
      obj("batch/v1", "Job", {}, {"succeeded": 1, "conditions": [cond("Complete")]}), CURRENT,
      "Job Completed. succeeded: 1/1"),
-    ("Job: Failed=True gives Failed",
-     obj("batch/v1", "Job", {"backoffLimit": 2}, {"failed": 3, "conditions": [cond("Failed")]}), FAILED,
-     "Job Failed. failed: 3/3"),
+    ("Job: Failed=True gives Failed, counted against completions, with the condition's message",
+     obj("batch/v1", "Job", {"completions": 2}, {"failed": 3, "conditions": [
+         cond("Failed", message="BackoffLimitExceeded")]}), FAILED,
+     "Job Failed. failed: 3/2 error: BackoffLimitExceeded"),
+    ("Job: spec.suspend=true wins over the conditions (Flux's reader checks it first)",
+     obj("batch/v1", "Job", {"suspend": True}, {"conditions": [cond("Failed")]}),
+     CURRENT, "Job is suspended"),
     ("Job: spec.suspend=true gives Current", obj("batch/v1", "Job", {"suspend": True}, {}), CURRENT,
      "Job is suspended"),
-    ("Job: no startTime gives InProgress (JobNotStarted)", obj("batch/v1", "Job", {}, {}), IN_PROGRESS,
-     "Job not started"),
+    ("Job: no startTime gives InProgress (JobNotStarted)", obj("batch/v1", "Job", {"parallelism": 2}, {}),
+     IN_PROGRESS, "Job not started. active: 0/2"),
     ("Job: a running Job is InProgress (Flux waits for completion; upstream kstatus says Current)",
      obj("batch/v1", "Job", {}, {"startTime": "2026-01-01T00:00:00Z", "active": 1}), IN_PROGRESS,
      "Job in progress. success:0, active: 1, failed: 0"),
@@ -180,7 +193,7 @@ CASES = [
     ("Pod: Running with a container in CrashLoopBackOff gives Failed",
      obj("v1", "Pod", {}, {"phase": "Running", "containerStatuses": [
          {"name": "app", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}), FAILED,
-     "Pod container app is in CrashLoopBackOff"),
+     "Containers in CrashLoop state: app"),
     ("Pod: Running but not Ready gives InProgress", obj("v1", "Pod", {}, {"phase": "Running"}), IN_PROGRESS,
      "Pod is running but is not Ready"),
     ("Pod: Pending gives InProgress", obj("v1", "Pod", {}, {"phase": "Pending"}), IN_PROGRESS,
@@ -205,10 +218,10 @@ CASES = [
     ("CRD: NamesAccepted=False gives Failed",
      obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", {}, {"conditions": [
          cond("NamesAccepted", "False", message="name clash")]}),
-     FAILED, "CRD names not accepted: name clash"),
+     FAILED, "name clash"),
     ("CRD: Established=False with a reason other than Installing gives Failed",
      obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", {}, {"conditions": [
-         cond("Established", "False", "Broken", "no")]}), FAILED, "CRD is not established: no"),
+         cond("Established", "False", "Broken", "no")]}), FAILED, "no"),
     ("CRD: Established=False while Installing is InProgress",
      obj("apiextensions.k8s.io/v1", "CustomResourceDefinition", {}, {"conditions": [
          cond("Established", "False", "Installing")]}), IN_PROGRESS, "Install in progress"),
@@ -222,7 +235,7 @@ CASES = [
     ("ConfigMap is always Current", obj("v1", "ConfigMap"), CURRENT, "Resource is always ready"),
     ("PodDisruptionBudget is Current after the generation check",
      obj("policy/v1", "PodDisruptionBudget", {}, {"observedGeneration": 1}, generation=1), CURRENT,
-     "Resource is always ready"),
+     "AllowedDisruptions has been computed."),
 ]
 
 

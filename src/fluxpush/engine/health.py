@@ -4,7 +4,9 @@
 `generation`, the `Reconciling`/`Stalled` conditions, the rule of the object's kind, a `Ready`
 condition, and otherwise Current (cluster §3, flux-semantics §6.2). Messages follow kstatus's.
 Jobs use Flux's reader: a running Job is InProgress until it completes (upstream kstatus calls a
-started Job Current). `assess_health` turns a set of results into Flux's wait verdict.
+started Job Current). Beyond kstatus, a Namespace whose `status.phase` is Terminating is
+Terminating even before its deletionTimestamp is seen. `assess_health` turns a set of results
+into Flux's wait verdict.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class Status(StrEnum):
     TERMINATING = "Terminating"
     NOT_FOUND = "NotFound"
     UNKNOWN = "Unknown"
+
+
+# Conditions that decide before any kind rule (kstatus's "abnormal-true" convention).
+_ABNORMAL = {"Reconciling": Status.IN_PROGRESS, "Stalled": Status.FAILED}
 
 
 class Health(NamedTuple):
@@ -121,17 +127,16 @@ def _statefulset(obj: dict[str, Any]) -> Health:
     if want > current:
         return _progress(f"current: {current}/{want}")
     if status.get("currentRevision") != status.get("updateRevision"):
-        return _progress(f"Waiting for updated revision {status.get('updateRevision')} "
-                         f"to match current {status.get('currentRevision')}")
+        return _progress("Waiting for updated revision to match current")
     return _current(f"All replicas scheduled as expected. Replicas: {have}")
 
 
 def _daemonset(obj: dict[str, Any]) -> Health:
     status = obj.get("status") or {}
     if "generation" not in (obj.get("metadata") or {}):
-        return _progress("DaemonSet has no generation")
+        return _progress("DaemonSet metadata.generation not found")
     if "observedGeneration" not in status:
-        return _progress("DaemonSet status has no observedGeneration")
+        return _progress("DaemonSet status.observedGeneration not found")
     if "desiredNumberScheduled" not in status:
         return _progress("Missing .status.desiredNumberScheduled")
     want = _int(status, "desiredNumberScheduled")
@@ -157,16 +162,21 @@ def _replicaset(obj: dict[str, Any]) -> Health:
 
 
 def _job(obj: dict[str, Any]) -> Health:
+    """Flux's Job reader (fluxcd/pkg runtime/statusreaders): Current only once complete."""
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    succeeded, failed, active = _int(status, "succeeded"), _int(status, "failed"), _int(status, "active")
-    if _is_true(obj, "Complete"):
-        return _current(f"Job Completed. succeeded: {succeeded}/{_int(spec, 'completions', 1)}")
-    if _is_true(obj, "Failed"):
-        return _failed(f"Job Failed. failed: {failed}/{_int(spec, 'backoffLimit', 6) + 1}")
     if spec.get("suspend") is True:
         return _current("Job is suspended")
+    parallelism = _int(spec, "parallelism", 1)
+    completions = _int(spec, "completions", parallelism)
+    succeeded, failed, active = _int(status, "succeeded"), _int(status, "failed"), _int(status, "active")
+    if _is_true(obj, "Complete"):
+        return _current(f"Job Completed. succeeded: {succeeded}/{completions}")
+    failure = _condition(obj, "Failed")
+    if failure is not None and failure.get("status") == "True":
+        detail = f" error: {failure['message']}" if failure.get("message") else ""
+        return _failed(f"Job Failed. failed: {failed}/{completions}{detail}")
     if "startTime" not in status:
-        return _progress("Job not started")
+        return _progress(f"Job not started. active: 0/{parallelism}")
     return _progress(f"Job in progress. success:{succeeded}, active: {active}, failed: {failed}")
 
 
@@ -180,10 +190,10 @@ def _pod(obj: dict[str, Any], now: datetime | None) -> Health:
     if phase == "Running":
         if _is_true(obj, "Ready"):
             return _current("Pod is Ready")
-        for container in status.get("containerStatuses") or ():
-            waiting = (container.get("state") or {}).get("waiting") or {}
-            if waiting.get("reason") == "CrashLoopBackOff":
-                return _failed(f"Pod container {container.get('name')} is in CrashLoopBackOff")
+        looping = [str(c.get("name")) for c in status.get("containerStatuses") or ()
+                   if ((c.get("state") or {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff"]
+        if looping:
+            return _failed(f"Containers in CrashLoop state: {','.join(looping)}")
         return _progress("Pod is running but is not Ready")
     if phase == "Pending":
         scheduled = _condition(obj, "PodScheduled")
@@ -214,12 +224,12 @@ def _service(obj: dict[str, Any]) -> Health:
 def _crd(obj: dict[str, Any]) -> Health:
     names, established = _condition(obj, "NamesAccepted"), _condition(obj, "Established")
     if names is not None and names.get("status") == "False":
-        return _failed(f"CRD names not accepted: {names.get('message', '')}".rstrip(": "))
+        return _failed(names.get("message", ""))
     if established is not None:
         if established.get("status") == "True":
             return _current("CRD is established")
         if established.get("status") == "False" and established.get("reason") != "Installing":
-            return _failed(f"CRD is not established: {established.get('message', '')}".rstrip(": "))
+            return _failed(established.get("message", ""))
     return _progress("Install in progress")
 
 
@@ -231,6 +241,10 @@ def _namespace(obj: dict[str, Any]) -> Health | None:
 
 def _always_current(obj: dict[str, Any]) -> Health:
     return _current("Resource is always ready")
+
+
+def _pdb(obj: dict[str, Any]) -> Health:
+    return _current("AllowedDisruptions has been computed.")
 
 
 _KIND_RULES: dict[tuple[str, str], Callable[[dict[str, Any]], Health | None]] = {
@@ -245,7 +259,7 @@ _KIND_RULES: dict[tuple[str, str], Callable[[dict[str, Any]], Health | None]] = 
     ("", "ConfigMap"): _always_current,
     ("", "Secret"): _always_current,
     ("", "Namespace"): _namespace,
-    ("policy", "PodDisruptionBudget"): _always_current,
+    ("policy", "PodDisruptionBudget"): _pdb,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): _crd,
 }
 
@@ -266,10 +280,9 @@ def compute_status(obj: dict[str, Any], *, now: datetime | None = None) -> Healt
     generation, observed = meta.get("generation"), (obj.get("status") or {}).get("observedGeneration")
     if generation is not None and observed is not None and generation != observed:
         return _progress(f"{kind} generation is {generation}, but latest observed generation is {observed}")
-    for cond_type, make in (("Reconciling", _progress), ("Stalled", _failed)):
-        cond = _condition(obj, cond_type)
-        if cond is not None and cond.get("status") == "True":
-            return make(cond.get("message") or cond.get("reason") or cond_type)
+    for cond in (obj.get("status") or {}).get("conditions") or ():  # the first abnormal-true one wins
+        if isinstance(cond, dict) and cond.get("status") == "True" and cond.get("type") in _ABNORMAL:
+            return Health(_ABNORMAL[cond["type"]], cond.get("message", ""))
     group = obj.get("apiVersion", "").rpartition("/")[0]
     if kind == "Pod" and group == "":
         return _pod(obj, now)
@@ -278,10 +291,10 @@ def compute_status(obj: dict[str, Any], *, now: datetime | None = None) -> Healt
     if verdict is not None:
         return verdict
     ready = _condition(obj, "Ready")
-    if ready is not None:
-        if ready.get("status") == "True":
-            return _current(ready.get("message") or "Resource is Ready")
-        return _progress(ready.get("message") or "Resource not Ready")
+    if ready is not None and ready.get("status") == "True":
+        return _current("Resource is Ready")
+    if ready is not None and ready.get("status") in ("False", "Unknown"):
+        return _progress(ready.get("message", ""))
     return _current("Resource is current")
 
 
