@@ -75,8 +75,7 @@ class ObjectId:
         name, sep3, group = rest.rpartition("_")
         if not (sep and sep2 and sep3 and kind and name):
             raise ValueError(f"not a Flux inventory id: {text!r}")
-        if group == _RBAC_GROUP:
-            name = name.replace(_COLON_CODE, ":")
+        name = name.replace(_COLON_CODE, ":")  # decoded for every kind, as Flux's ParseObjMetadata does
         if "_" in name:
             raise ValueError(f"not a Flux inventory id (stray '_' in the name): {text!r}")
         return cls(group, kind, namespace, name)
