@@ -2,10 +2,73 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from typing import Any
 
+from kubesim.errors import bad_request
+from kubesim.validation.common import builtin_kind
+
 Obj = dict[str, Any]
+BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+# autoscaling/v2 HPAs without metrics scale on CPU at 80% utilization.
+DEFAULT_HPA_METRIC = {
+    "type": "Resource",
+    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}},
+}
+
+
+def base64_error_offset(text: str) -> int | None:
+    """Where Go's base64.StdEncoding stops decoding `text` (None when it decodes).
+
+    Go skips CR and LF, requires padding, and reports the byte offset of the first bad input.
+    """
+    data = text.encode()
+    index, quantum = 0, 0
+    while index < len(data):
+        char = data[index]
+        index += 1
+        if char in (0x0A, 0x0D):
+            continue
+        if char in BASE64_ALPHABET:
+            quantum = (quantum + 1) % 4
+            continue
+        if char != ord("=") or quantum in (0, 1):
+            return index - 1
+        if quantum == 2:
+            while index < len(data) and data[index] in (0x0A, 0x0D):
+                index += 1
+            if index == len(data):
+                return len(data)
+            if data[index] != ord("="):
+                return index - 1
+            index += 1
+        while index < len(data) and data[index] in (0x0A, 0x0D):
+            index += 1
+        return index if index < len(data) else None
+    return None if quantum == 0 else index - quantum
+
+
+def check_base64(obj: Obj, field: str) -> None:
+    """400 like the real decoder when a base64 field (Secret data, binaryData) is not base64."""
+    for value in (obj.get(field) or {}).values():
+        offset = base64_error_offset(str(value))
+        if offset is not None:
+            kind = obj.get("kind")
+            raise bad_request(
+                f'{kind} in version "v1" cannot be handled as a {kind}: '
+                f"illegal base64 data at input byte {offset}"
+            )
+
+
+def fold_string_data(secret: Obj) -> None:
+    """Write-only `stringData` entries are encoded into `data` (they win over `data` keys)."""
+    string_data = secret.pop("stringData", None)
+    if not string_data:
+        return
+    data = secret.setdefault("data", {})
+    for key, value in string_data.items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
 
 
 def _image_pull_policy(image: str) -> str:
@@ -149,18 +212,32 @@ def _cronjob(obj: Obj) -> None:
     default_pod_spec(template.setdefault("spec", {}))
 
 
+NODE_PORTS = range(30000, 32768)  # kube-apiserver's default --service-node-port-range
+
+
 class ServiceIPs:
-    """Allocator for Service cluster IPs from the usual 10.96.0.0/12 range."""
+    """Allocators for Service cluster IPs (the usual 10.96.0.0/12 range) and node ports."""
 
     def __init__(self, cidr: str = "10.96.0.0/12") -> None:
         self.network = ipaddress.ip_network(cidr)
         self.next = 10  # 10.96.0.1 belongs to the `kubernetes` Service; start above it
+        self.node_ports: set[int] = set()
 
     def allocate(self) -> str:
         """The next free address."""
         address = self.network.network_address + self.next
         self.next += 1
         return str(address)
+
+    def allocate_node_port(self) -> int:
+        """The lowest node port not handed out yet."""
+        port = next(p for p in NODE_PORTS if p not in self.node_ports)
+        self.node_ports.add(port)
+        return port
+
+    def claim_node_port(self, port: int) -> None:
+        """Record a node port a Service asked for, so it is not handed out again."""
+        self.node_ports.add(port)
 
 
 def _service(obj: Obj, ips: ServiceIPs | None) -> None:
@@ -175,12 +252,18 @@ def _service(obj: Obj, ips: ServiceIPs | None) -> None:
         spec.setdefault("ipFamilies", ["IPv4"])
         spec.setdefault("ipFamilyPolicy", "SingleStack")
         spec.setdefault("internalTrafficPolicy", "Cluster")
-    for index, port in enumerate(spec.get("ports") or []):
+    allocate_node_ports = kind == "NodePort" or (
+        kind == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts", True)
+    )
+    for port in spec.get("ports") or []:
         port.setdefault("protocol", "TCP")
         if kind != "ExternalName" and "port" in port:
             port.setdefault("targetPort", port["port"])
-        if kind in ("NodePort", "LoadBalancer"):
-            port.setdefault("nodePort", 30000 + (abs(hash(obj["metadata"].get("name", ""))) + index) % 2767)
+        if allocate_node_ports and ips is not None:
+            if port.get("nodePort"):
+                ips.claim_node_port(int(port["nodePort"]))
+            else:
+                port["nodePort"] = ips.allocate_node_port()
     if kind in ("NodePort", "LoadBalancer"):
         spec.setdefault("externalTrafficPolicy", "Cluster")
     if kind == "LoadBalancer":
@@ -190,7 +273,7 @@ def _service(obj: Obj, ips: ServiceIPs | None) -> None:
 
 def apply_defaults(obj: Obj, ips: ServiceIPs | None = None, creating: bool = False) -> None:
     """Fill the server-side defaults of `obj` in place (by apiVersion/kind)."""
-    kind, api_version = obj.get("kind"), obj.get("apiVersion", "")
+    kind, api_version = builtin_kind(obj), obj.get("apiVersion", "")
     meta = obj.setdefault("metadata", {})
     if kind == "Deployment":
         _deployment(obj)
@@ -209,8 +292,12 @@ def apply_defaults(obj: Obj, ips: ServiceIPs | None = None, creating: bool = Fal
         default_pod_spec(obj.setdefault("spec", {}))
     elif kind == "Service" and api_version == "v1":
         _service(obj, ips)
-    elif kind == "Secret" and api_version == "v1":
+    elif kind == "Secret":
         obj.setdefault("type", "Opaque")
+        check_base64(obj, "data")
+        fold_string_data(obj)
+    elif kind == "ConfigMap":
+        check_base64(obj, "binaryData")
     elif kind == "Namespace" and api_version == "v1":
         meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name", "")
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
@@ -218,10 +305,6 @@ def apply_defaults(obj: Obj, ips: ServiceIPs | None = None, creating: bool = Fal
     elif kind == "PersistentVolumeClaim":
         obj.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
         obj.setdefault("status", {}).setdefault("phase", "Pending")
-    elif kind == "Ingress":
-        for rule in (obj.get("spec") or {}).get("rules") or []:
-            for path in ((rule.get("http") or {}).get("paths") or []):
-                path.setdefault("pathType", "ImplementationSpecific")
     elif kind in ("RoleBinding", "ClusterRoleBinding"):
         for subject in obj.get("subjects") or []:
             if subject.get("kind") in ("User", "Group"):
@@ -234,4 +317,7 @@ def apply_defaults(obj: Obj, ips: ServiceIPs | None = None, creating: bool = Fal
             names.setdefault("listKind", names["kind"] + "List")
         spec.setdefault("conversion", {"strategy": "None"})
     elif kind == "HorizontalPodAutoscaler":
-        obj.setdefault("spec", {}).setdefault("minReplicas", 1)
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("minReplicas", 1)
+        if api_version == "autoscaling/v2" and spec.get("metrics") is None:
+            spec["metrics"] = [DEFAULT_HPA_METRIC]
