@@ -29,9 +29,9 @@ from fluxpush.engine.normalize import (
 
 # Flux's field manager name, so a cluster can move between fluxpush and Flux (DESIGN.md).
 FIELD_MANAGER = "kustomize-controller"
-# Managers whose entries Flux folds into its own Apply entry before applying (flux-semantics §4.4 step 5).
-FOLDED_MANAGERS = (("kubectl", "Apply"), ("kubectl", "Update"), ("before-first-apply", "Update"),
-                   ("kubectl-client-side-apply", "Update"))
+# Managers whose entries kustomize-controller folds into its own Apply entry before applying
+# (flux-semantics §4.4 step 5; with them, its own `Update` entry). Names match exactly, as in Flux.
+FOLDED_MANAGERS = (("kubectl", "Apply"), ("kubectl", "Update"), ("before-first-apply", "Update"))
 PLAN_FORMAT = 1  # bump when the JSON shape changes
 _LONG_HEX = re.compile(r"\b([0-9a-f]{8})[0-9a-f]{32,120}\b")  # the Flux CLI shows 8 of 40–128 hex
 
