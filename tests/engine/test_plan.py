@@ -93,11 +93,23 @@ def test_kubectl_leftovers_make_an_update_unless_ssa_merge():
     assert classify(config_map(annotations={SSA_KEY: "Merge"}), live, merged).action is Action.UNCHANGED
 
 
-def test_kubectl_managed_fields_are_folded_by_a_cleanup():
+@pytest.mark.parametrize(("manager", "operation", "folded"), [
+    ("kubectl", "Update", True),
+    ("kubectl", "Apply", True),
+    ("before-first-apply", "Update", True),
+    (FIELD_MANAGER, "Update", True),  # our own pre-SSA writes
+    ("kubectl-client-side-apply", "Update", False),  # not in kustomize-controller's list
+    ("helm", "Update", False),
+])
+def test_managed_fields_kustomize_controller_folds_make_a_cleanup(manager, operation, folded):
     live = live_config_map()
-    live["metadata"]["managedFields"].append({"manager": "kubectl", "operation": "Update", "fieldsV1": {}})
+    live["metadata"]["managedFields"].append({"manager": manager, "operation": operation, "fieldsV1": {}})
     change = classify(config_map(), live, copy.deepcopy(live))
-    assert change.reason == "metadata cleanup: managedFields of kubectl (Update)"
+    if folded:
+        assert (change.action, change.reason) == \
+            (Action.UPDATE, f"metadata cleanup: managedFields of {manager} ({operation})")
+    else:
+        assert change.action is Action.UNCHANGED
 
 
 def test_client_way_unchanged_changed_and_undecided():
