@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fluxpush.errors import ReportError
-from fluxpush.report.notify.secrets import DEFAULT_TIMEOUT_SECONDS, redact, resolve_settings
+from fluxpush.report.notify.secrets import DEFAULT_TIMEOUT_SECONDS, address_secrets, redact, resolve_settings
 
 from .helpers import make_provider, secrets
 
@@ -94,3 +94,11 @@ def test_redact_masks_plain_and_url_quoted_values():
     assert redact("got a%20b%2Fc back", ["a b/c"]) == "got ***** back"
     assert redact("token abc and abcdef", ["abc", "abcdef"]) == "token ***** and *****"
     assert redact("nothing here", ["", "zzz"]) == "nothing here"
+
+
+def test_key_like_parts_of_a_secret_address_are_masked_too():
+    hidden = address_secrets("https://user:pa55word@hooks.example.com/services/T0AB12/B0CD34/abcdefghijklmnop?sig=x1y2z3w4")
+    for piece in ("T0AB12", "B0CD34", "abcdefghijklmnop", "x1y2z3w4", "user:pa55word", "sig=x1y2z3w4"):
+        assert piece in hidden
+    assert "services" not in hidden and "hooks.example.com" not in hidden
+    assert address_secrets("https://example.com/") == ["https://example.com/"]

@@ -32,6 +32,11 @@ MAX_ADDRESS_LENGTH = 2048
 
 MASK = "*****"
 
+# Parts of a secret webhook URL that are masked on their own when an endpoint echoes them back:
+# path segments and query values this long that hold a digit, or are long enough to be a key.
+MIN_MASKED_PART = 6
+MIN_KEYLIKE_PART = 16
+
 
 @dataclass(frozen=True, slots=True)
 class ProviderSettings:
@@ -59,6 +64,19 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if quoted != value:
             text = text.replace(quoted, MASK)
     return text
+
+
+def _is_keylike(piece: str) -> bool:
+    has_digit = any(c.isdigit() for c in piece)
+    return len(piece) >= MIN_KEYLIKE_PART or (len(piece) >= MIN_MASKED_PART and has_digit)
+
+
+def address_secrets(address: str) -> list[str]:
+    """The address and its key-like parts (path, query, segments, values, user info)."""
+    parts = urlsplit(address)
+    pieces = [parts.path, parts.query, *parts.path.split("/"),
+              *(item.partition("=")[2] for item in parts.query.split("&")), parts.netloc.rpartition("@")[0]]
+    return [address, *(piece for piece in pieces if _is_keylike(piece))]
 
 
 def _secret(lookup: SecretLookup, namespace: str, name: str, what: str) -> Mapping[str, str]:
@@ -110,6 +128,7 @@ def resolve_settings(provider: Provider, lookup: SecretLookup) -> ProviderSettin
         secret_values.extend(value.strip() for value in data.values())
         if "address" in data:
             address = data["address"].strip()
+            secret_values.extend(address_secrets(address))
             if len(address) > MAX_ADDRESS_LENGTH:
                 raise ReportError(f"Secret {where} key 'address' is longer than {MAX_ADDRESS_LENGTH} bytes")
         token, password = data.get("token", "").strip(), data.get("password", "")
