@@ -11,9 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-from fluxpush import __version__
+from fluxpush import __version__, cluster_cli
 from fluxpush.discover import DiscoverOptions, Discovery, discover
-from fluxpush.errors import FluxpushError, InputError, ToolError
+from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.policy import find_plain_secrets
 from fluxpush.tools import find_helm, find_kustomize, is_pinned_version, tool_version
@@ -38,10 +38,6 @@ KIND_ALIASES = {
     "helmrelease": "HelmRelease",
     "helmreleases": "HelmRelease",
 }
-
-
-class UsageError(Exception):
-    """Wrong arguments; exit code 2."""
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -88,7 +84,38 @@ def build_parser() -> argparse.ArgumentParser:
     tree.add_argument("name")
     validate = verbs.add_parser("validate", parents=[common], help="schema, graph and policy checks")
     validate.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    _add_cluster_verbs(verbs, common)
     return parser
+
+
+def _add_cluster_verbs(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    def cluster_verb(name: str, text: str) -> argparse.ArgumentParser:
+        parser = verbs.add_parser(name, parents=[common], help=text)
+        cluster_cli.add_cluster_options(parser)
+        return parser
+
+    diff = cluster_verb("diff", "show what an apply would change (exit 0 none, 1 changes, 2 error)")
+    diff.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    plan = cluster_verb("plan", "plan every node against the cluster; writes nothing")
+    plan.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    plan.add_argument("--plan-file", metavar="FILE", help="also write the plan as JSON to FILE")
+    for name, text in (("apply", "apply every node in dependency order, prune, wait for health"),
+                       ("reconcile", "apply one Kustomization now (flux reconcile)")):
+        apply = cluster_verb(name, text)
+        if name == "reconcile":
+            apply.add_argument("kind", choices=["ks", "kustomization"])
+            apply.add_argument("name")
+            apply.add_argument("--with-dependencies", action="store_true",
+                               help="also apply the nodes it dependsOn, first")
+        apply.add_argument("--dry-run", action="store_true", help="plan only, write nothing")
+        apply.add_argument("--lock-wait", type=float, default=0.0, metavar="SECONDS",
+                           help="wait this long for another run's Lease on the cluster (default: fail)")
+        apply.add_argument("-o", "--output", choices=["text", "json"], default="text")
+        apply.add_argument("--plan-file", metavar="FILE", help="also write the applied changes as JSON")
+    for name in ("suspend", "resume"):
+        flag = cluster_verb(name, f"{name} reconciliation of a Kustomization (stored in the cluster)")
+        flag.add_argument("kind", choices=["ks", "kustomization"])
+        flag.add_argument("name")
 
 
 def _find_repo(start: Path) -> Path:
@@ -234,6 +261,12 @@ COMMANDS = {
     "get": cmd_get,
     "tree": cmd_tree,
     "validate": cmd_validate,
+    "diff": lambda args: cluster_cli.cmd_plan(args, _discover(args), diff_exit=True),
+    "plan": lambda args: cluster_cli.cmd_plan(args, _discover(args), diff_exit=False),
+    "apply": lambda args: cluster_cli.cmd_apply(args, _discover(args)),
+    "reconcile": lambda args: cluster_cli.cmd_reconcile(args, _discover(args), KIND_ALIASES[args.kind]),
+    "suspend": lambda args: cluster_cli.cmd_suspend(args, _discover(args), KIND_ALIASES[args.kind], True),
+    "resume": lambda args: cluster_cli.cmd_suspend(args, _discover(args), KIND_ALIASES[args.kind], False),
 }
 
 

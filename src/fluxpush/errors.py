@@ -10,6 +10,7 @@
     ├── DependencyError            dependsOn problems: a cycle (members listed) or a missing dependency
     ├── ToolError                  a pinned binary is missing, the wrong version, or failed to install
     ├── ClusterError               the Kubernetes API answered with an error (status, reason, causes)
+    ├── UsageError                 wrong command-line arguments (exit code 2)
     └── ReportError                GitHub or a notification endpoint could not be reached
 
 Every message names where the problem is and what to do about it; none carries a Secret value
@@ -224,6 +225,10 @@ class ClusterError(FluxpushError):
             "user_error": self.is_user_error,
             "type": type(self).__name__,
         }
+
+
+class UsageError(FluxpushError):
+    """Wrong command-line arguments; the CLI exits with code 2."""
 
 
 class ReportError(FluxpushError):

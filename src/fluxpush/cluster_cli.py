@@ -1,0 +1,209 @@
+"""The CLI verbs that talk to a cluster: diff, plan, apply, reconcile, suspend, resume.
+
+The cluster is an EKS cluster (`--eks-cluster NAME --region R [--role-arn ARN]`), a kubeconfig
+(`--kubeconfig PATH --context NAME`, or `$KUBECONFIG`), or `--sandbox`: an embedded kubesim started
+for the command (`--sandbox-state FILE` keeps its objects between commands).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from fluxpush.discover import Discovery
+from fluxpush.engine.inventory import InventoryRecord
+from fluxpush.engine.lease import ClusterLease
+from fluxpush.engine.live import LiveIndex
+from fluxpush.engine.plan import Action, render_text
+from fluxpush.engine.planner import PlanWay, read_inventory
+from fluxpush.engine.reconcile import EngineOptions, NodeResult, Outcome, store_inventory
+from fluxpush.engine.run import Progress, RunResult, run_nodes
+from fluxpush.errors import UsageError
+from fluxpush.flux.duration import parse_duration
+from fluxpush.flux.model import ObjectRef
+from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
+
+EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
+APPLIED_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DELETE: "deleted"}
+
+
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every cluster verb."""
+    where = parser.add_argument_group("cluster")
+    where.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    where.add_argument("--context", help="kubeconfig context (default: the current one)")
+    where.add_argument("--eks-cluster", help="EKS cluster name (credentials from the AWS environment)")
+    where.add_argument("--region", help="AWS region of the EKS cluster (default: $AWS_REGION)")
+    where.add_argument("--role-arn", help="IAM role to assume before talking to EKS")
+    where.add_argument("--sandbox", action="store_true", help="use an embedded kubesim API server")
+    where.add_argument(
+        "--sandbox-state", type=Path, help="load the sandbox's objects from FILE, save at exit"
+    )
+    run = parser.add_argument_group("run")
+    run.add_argument(
+        "--plan-way",
+        choices=[w.value for w in PlanWay],
+        default=PlanWay.SERVER.value,
+        help="server: dry-run apply per object (exact, needs write access); client: compare "
+        "locally with listed live objects (read-only), dry-run only what it cannot decide",
+    )
+    run.add_argument(
+        "--prune",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="delete objects removed from Git (default: as each Kustomization's spec.prune)",
+    )
+    run.add_argument("--force", action="store_true", help="recreate objects whose immutable fields changed")
+    run.add_argument(
+        "--allow-destructive-prune",
+        action="store_true",
+        help="allow a prune of most of a node's objects, or of Namespaces, CRDs, PVCs",
+    )
+    run.add_argument("--timeout", help="health-check timeout per node, e.g. 5m (default: each node's)")
+    run.add_argument("--concurrency", type=int, default=4, help="nodes reconciled at once (default 4)")
+
+
+def engine_options(args: argparse.Namespace) -> EngineOptions:
+    """EngineOptions from the command line."""
+    return EngineOptions(
+        way=PlanWay(args.plan_way),
+        prune=args.prune,
+        force=args.force,
+        allow_destructive_prune=args.allow_destructive_prune,
+        timeout=parse_duration(args.timeout) if args.timeout else None,
+        concurrency=args.concurrency,
+    )
+
+
+@contextmanager
+def open_cluster(args: argparse.Namespace) -> Iterator[KubeClient]:
+    """A client for the cluster the options name; starts (and stops) the sandbox when asked."""
+    if args.sandbox:
+        from kubesim import KubeSim, Options  # the sandbox is optional at run time
+
+        sim = KubeSim(Options(cluster_name="sandbox"))
+        if args.sandbox_state and args.sandbox_state.exists():
+            sim.cluster.store.load(args.sandbox_state)
+        with sim, KubeClient(connect_sandbox(sim)) as client:
+            yield client
+            if args.sandbox_state:
+                sim.cluster.store.save(args.sandbox_state)
+        return
+    if args.eks_cluster:
+        region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if not region:
+            raise UsageError("--region (or $AWS_REGION) is required with --eks-cluster")
+        connection = connect_eks(args.eks_cluster, region, role_arn=args.role_arn)
+    else:
+        connection = connect_kubeconfig(args.kubeconfig, args.context)
+    with KubeClient(connection) as client:
+        yield client
+
+
+def _progress(ref: ObjectRef, phase: str) -> None:
+    print(f"◎ {ref} {phase}", file=sys.stderr, flush=True)
+
+
+def progress_printer() -> Progress | None:
+    """Live per-node progress on a terminal; nothing in CI logs, which get the results only."""
+    return _progress if sys.stderr.isatty() and not os.environ.get("CI") else None
+
+
+def _targets(discovery: Discovery, kind: str, name: str, with_dependencies: bool) -> list[ObjectRef]:
+    found = [ref for ref in discovery.nodes if ref.kind == kind and ref.name == name]
+    if not found:
+        names = ", ".join(sorted(r.name for r in discovery.nodes if r.kind == kind))
+        raise UsageError(f"{kind} {name!r} not found; the repository has: {names}")
+    if not with_dependencies:
+        return found
+    wanted, queue = set(found), list(found)
+    while queue:
+        for dep in discovery.nodes[queue.pop()].depends_on:
+            if dep in discovery.nodes and dep not in wanted:
+                wanted.add(dep)
+                queue.append(dep)
+    return sorted(wanted)
+
+
+def _result_lines(result: NodeResult) -> list[str]:
+    mark = "✔" if result.ok else "✗"
+    counts = {
+        word: sum(1 for c in result.applied if APPLIED_WORD.get(c.action) == word)
+        for word in APPLIED_WORD.values()
+    }
+    summary = ", ".join(f"{n} {word}" for word, n in counts.items() if n) or "no changes"
+    first, *rest = result.message.splitlines() or [""]
+    lines = [f"{mark} {result.node} {result.outcome}: {summary} in {result.duration:.1f}s"]
+    if result.outcome is not Outcome.READY:
+        lines.append(f"  {result.reason}: {first}")
+        lines += [f"  {line}" for line in rest]
+    lines += [f"  {change.id} {APPLIED_WORD[change.action]}" for change in result.applied]
+    return lines
+
+
+def print_run(run: RunResult, *, color: bool) -> None:
+    """The changes with their diffs, then one result block per node and the run's totals."""
+    sys.stdout.write(render_text(run.plan, color))
+    for result in run.results:
+        print("\n".join(_result_lines(result)))
+    failed = sum(1 for r in run.results if not r.ok)
+    print(
+        f"{'✔' if not failed else '✗'} {len(run.results)} nodes, {failed} not ready, "
+        f"{run.requests} API requests in {run.duration:.1f}s at {run.revision}"
+    )
+
+
+def _write_plan(run: RunResult, path: str | None) -> None:
+    if path:
+        Path(path).write_text(run.plan.to_json() + "\n")
+
+
+def cmd_plan(args: argparse.Namespace, discovery: Discovery, *, diff_exit: bool) -> int:
+    """`diff` and `plan`: what an apply would do; nothing is written."""
+    with open_cluster(args) as client:
+        run = run_nodes(discovery, client, engine_options(args), apply=False, progress=progress_printer())
+    _write_plan(run, getattr(args, "plan_file", None))
+    if args.output == "json":
+        sys.stdout.write(run.plan.to_json() + "\n")
+    else:
+        sys.stdout.write(render_text(run.plan, sys.stdout.isatty()))
+    if run.plan.has_errors:
+        return EXIT_ERROR if diff_exit else EXIT_CHANGES
+    return EXIT_CHANGES if diff_exit and run.plan.has_changes else EXIT_OK
+
+
+def cmd_apply(args: argparse.Namespace, discovery: Discovery, targets: list[ObjectRef] | None = None) -> int:
+    """`apply` and `reconcile`: converge the cluster, holding its Lease."""
+    if args.dry_run:
+        return cmd_plan(args, discovery, diff_exit=False)
+    with open_cluster(args) as client, ClusterLease(client, wait_seconds=args.lock_wait):
+        run = run_nodes(
+            discovery, client, engine_options(args), apply=True, targets=targets, progress=progress_printer()
+        )
+    _write_plan(run, getattr(args, "plan_file", None))
+    if args.output == "json":
+        sys.stdout.write(run.plan.to_json() + "\n")
+    else:
+        print_run(run, color=sys.stdout.isatty())
+    return EXIT_OK if run.ok else EXIT_CHANGES
+
+
+def cmd_reconcile(args: argparse.Namespace, discovery: Discovery, kind: str) -> int:
+    """`reconcile ks NAME`: apply one node (and, with --with-dependencies, what it depends on)."""
+    targets = _targets(discovery, kind, args.name, args.with_dependencies)
+    return cmd_apply(args, discovery, targets)
+
+
+def cmd_suspend(args: argparse.Namespace, discovery: Discovery, kind: str, suspended: bool) -> int:
+    """`suspend`/`resume ks NAME`: set the flag in the node's stored inventory."""
+    (ref,) = _targets(discovery, kind, args.name, False)
+    with open_cluster(args) as client:
+        record = read_inventory(LiveIndex(client), ref) or InventoryRecord(node=ref)
+        store_inventory(client, replace(record, suspended=suspended), engine_options(args).field_manager)
+    print(f"✔ {ref} {'suspended' if suspended else 'resumed'}")
+    return EXIT_OK

@@ -1,0 +1,142 @@
+"""Plan one node's objects against the live cluster, the two ways.
+
+- **server**: a server-side-apply dry run per object (`dryRun=All`, `force=true`, Flux's field
+  manager) gives the exact merged object, defaults and validation included; needs write permission.
+- **client**: the live objects (listed in bulk) are compared locally with what we apply and the
+  fields our manager owns; needs only read permission. An object the comparison cannot decide is
+  dry-run after all, so the answer stays exact where it matters.
+
+An object whose namespace or type does not exist yet (it is created earlier in the same run) is
+planned as a create without a dry run, and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from fluxpush.engine.clientside import Verdict, client_side_changed
+from fluxpush.engine.inventory import InventoryRecord, decode_inventory, inventory_name
+from fluxpush.engine.live import LiveIndex
+from fluxpush.engine.normalize import ObjectId, object_id
+from fluxpush.engine.plan import FIELD_MANAGER, Action, ObjectChange, classify, delete_change, skip_reason
+from fluxpush.engine.prune import PruneSelection, kustomization_owner_labels, select_prune
+from fluxpush.errors import ClusterError
+from fluxpush.flux.model import ObjectRef
+
+
+class PlanWay(StrEnum):
+    """How changes are computed."""
+
+    SERVER = "server"
+    CLIENT = "client"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedObject:
+    """A desired object and what applying it would do; `error` when the server refused the dry run."""
+
+    desired: dict[str, Any]
+    change: ObjectChange
+    error: ClusterError | None = None
+
+    @property
+    def needs_apply(self) -> bool:
+        """Whether applying would create or change it."""
+        return self.error is None and self.change.action in (Action.CREATE, Action.UPDATE)
+
+
+def _is_missing_namespace(exc: ClusterError) -> bool:
+    return exc.status == 404 and "namespaces" in exc.message
+
+
+def plan_object(
+    desired: dict[str, Any], live_index: LiveIndex, way: PlanWay, *, field_manager: str = FIELD_MANAGER
+) -> PlannedObject:
+    """Classify one object; dry-runs on the server way, and on the client way when undecided."""
+    oid = object_id(desired)
+    if not live_index.is_served(desired["apiVersion"], desired["kind"]):
+        reason = f"{desired['apiVersion']} {desired['kind']} is not served yet (its CRD is applied first)"
+        return PlannedObject(desired, ObjectChange(oid, Action.CREATE, reason, *_create_diff(desired)))
+    live = live_index.get(desired)
+    if skip_reason(desired, live):
+        return PlannedObject(desired, classify(desired, live, None, field_manager=field_manager))
+    if (
+        way is PlanWay.CLIENT
+        and live is not None
+        and client_side_changed(desired, live, field_manager).verdict is not Verdict.UNDECIDED
+    ):
+        return PlannedObject(desired, classify(desired, live, None, field_manager=field_manager))
+    try:
+        merged = live_index.client.apply(desired, field_manager, force=True, dry_run=True)
+    except ClusterError as exc:
+        if live is None and _is_missing_namespace(exc):
+            namespace = (desired.get("metadata") or {}).get("namespace")
+            reason = f"namespace {namespace} does not exist yet (it is created first)"
+            return PlannedObject(desired, ObjectChange(oid, Action.CREATE, reason, *_create_diff(desired)))
+        return PlannedObject(desired, ObjectChange(oid, Action.SKIP, "refused by the server"), exc)
+    return PlannedObject(desired, classify(desired, live, merged, field_manager=field_manager))
+
+
+def _create_diff(desired: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    change = classify(desired, None, None)
+    return change.diff, change.changed_paths
+
+
+def plan_objects(
+    objects: list[dict[str, Any]], live_index: LiveIndex, way: PlanWay, *, field_manager: str = FIELD_MANAGER
+) -> list[PlannedObject]:
+    """Plan every object (in the given order)."""
+    return [plan_object(obj, live_index, way, field_manager=field_manager) for obj in objects]
+
+
+def read_inventory(live_index: LiveIndex, node: ObjectRef) -> InventoryRecord | None:
+    """The node's stored inventory, or None before its first apply."""
+    stub = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": inventory_name(node), "namespace": node.namespace},
+    }
+    obj = live_index.get(stub)
+    return decode_inventory(obj) if obj is not None else None
+
+
+def plan_prune(
+    node: ObjectRef, record: InventoryRecord | None, desired: list[dict[str, Any]], live_index: LiveIndex
+) -> PruneSelection:
+    """Which stored objects the node no longer renders, and which of those may be deleted."""
+    if record is None:
+        return PruneSelection()
+    desired_ids = {object_id(obj) for obj in desired}
+    live: dict[ObjectId, dict[str, Any] | None] = {}
+    for entry in record.entries:
+        if entry.id in desired_ids:
+            continue
+        oid = entry.id
+        stub = {
+            "apiVersion": entry.api_version,
+            "kind": oid.kind,
+            "metadata": {"name": oid.name, "namespace": oid.namespace},
+        }
+        live[oid] = live_index.get(stub)
+    owner = kustomization_owner_labels(node.name, node.namespace)
+    return select_prune(record.entries, desired_ids, live, owner)
+
+
+def prune_changes(selection: PruneSelection, live_index: LiveIndex) -> tuple[ObjectChange, ...]:
+    """The selection as plan entries: deletions with the live object's diff, then the kept ones."""
+    changes: list[ObjectChange] = []
+    for entry in selection.delete:
+        oid = entry.id
+        stub = {
+            "apiVersion": entry.api_version,
+            "kind": oid.kind,
+            "metadata": {"name": oid.name, "namespace": oid.namespace},
+        }
+        live = live_index.get(stub)
+        changes.append(delete_change(live) if live is not None else ObjectChange(oid, Action.DELETE))
+    changes += [
+        ObjectChange(skip.id, Action.SKIP, f"not pruned: {skip.reason}") for skip in selection.skipped
+    ]
+    return tuple(changes)

@@ -1,0 +1,326 @@
+"""Reconcile one Kustomization against the cluster, as kustomize-controller does.
+
+Objects go in Flux's stages: cluster definitions (CRDs, Namespaces, ClusterRoles), then `*Class`
+kinds, then everything else. Every object of a stage is dry-run before any of them is written, so
+a stage the server refuses leaves nothing of it applied; after a stage of definitions fluxpush
+waits for them (CRDs Established, Namespaces Active) and refreshes discovery. Then, only when all
+stages succeeded: prune (with the safety guard), health checks, and the inventory is stored.
+A failure says which stages were already applied, so nothing is half-changed silently.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from itertools import groupby
+from typing import Any
+
+from fluxpush.apply_order import apply_stage, sort_for_apply
+from fluxpush.discover import Node
+from fluxpush.engine import inventory as inv
+from fluxpush.engine.inventory import InventoryRecord, encode_inventory, entries_from_objects
+from fluxpush.engine.live import LiveIndex
+from fluxpush.engine.normalize import FORCE_KEY, has_setting, object_id
+from fluxpush.engine.plan import FIELD_MANAGER, Action, NodePlan, ObjectChange
+from fluxpush.engine.planner import PlannedObject, PlanWay, plan_objects, plan_prune, prune_changes
+from fluxpush.engine.prune import ALLOW_ANNOTATION, PruneSelection, check_prune_safety
+from fluxpush.engine.wait import wait_for_health
+from fluxpush.errors import ClusterError, FluxpushError
+from fluxpush.flux.duration import parse_duration
+from fluxpush.flux.model import Kustomization, ObjectRef
+from fluxpush.kube import KubeClient
+
+STAGE_NAMES = {1: "cluster definitions", 2: "classes", 3: "objects"}
+RECREATE_WAIT_SECONDS = 60.0  # how long a forced recreate waits for the old object to go
+
+
+class Outcome(StrEnum):
+    """How a node's reconciliation ended (the Ready condition's meaning)."""
+
+    READY = "Ready"
+    FAILED = "Failed"
+    BLOCKED = "DependencyNotReady"
+    SUSPENDED = "Suspended"
+    SKIPPED = "Skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """How a run plans and applies."""
+
+    way: PlanWay = PlanWay.SERVER
+    prune: bool = True
+    force: bool = False  # recreate objects whose immutable fields changed
+    allow_destructive_prune: bool = False
+    timeout: float | None = None  # seconds; None: each Kustomization's own timeout
+    field_manager: str = FIELD_MANAGER
+    concurrency: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class NodeResult:
+    """A node's outcome with Flux's reason, its plan, and what was written."""
+
+    node: ObjectRef
+    outcome: Outcome
+    reason: str
+    message: str
+    plan: NodePlan
+    applied: tuple[ObjectChange, ...] = ()
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether the node is fine (ready, or deliberately not reconciled)."""
+        return self.outcome in (Outcome.READY, Outcome.SUSPENDED, Outcome.SKIPPED)
+
+
+class _NodeFailure(Exception):
+    """Stops a node's reconciliation with Flux's reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass
+class _Progress:
+    """What a reconciliation has done so far, for the result and the failure message."""
+
+    changes: list[ObjectChange] = field(default_factory=list)
+    applied: list[ObjectChange] = field(default_factory=list)
+    stages_done: list[str] = field(default_factory=list)
+
+    def already(self) -> str:
+        if not self.applied:
+            return "nothing was changed in the cluster"
+        return f"already applied: {', '.join(self.stages_done) or 'part of a stage'} ({len(self.applied)} writes)"
+
+
+def _allows_force(spec: Kustomization, obj: dict[str, Any], options: EngineOptions) -> bool:
+    return options.force or spec.force or has_setting(obj, FORCE_KEY, "enabled")
+
+
+def _is_immutable_error(exc: ClusterError) -> bool:
+    return exc.status == 422 and "immutable" in str(exc)
+
+
+def _recreate(client: KubeClient, obj: dict[str, Any], options: EngineOptions) -> None:
+    """Delete `obj`, wait until it is gone, apply it again (Flux's force for immutable fields)."""
+    meta = obj.get("metadata") or {}
+    client.delete(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+    deadline = time.monotonic() + RECREATE_WAIT_SECONDS
+    while client.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")) is not None:
+        if time.monotonic() > deadline:
+            raise _NodeFailure(
+                inv.RECONCILIATION_FAILED,
+                f"{object_id(obj)} was not deleted within {RECREATE_WAIT_SECONDS:.0f}s for its recreate",
+            )
+        time.sleep(0.2)
+    client.apply(obj, options.field_manager, force=True)
+
+
+def _apply_stage(
+    client: KubeClient,
+    spec: Kustomization,
+    planned: list[PlannedObject],
+    options: EngineOptions,
+    progress: _Progress,
+) -> None:
+    refused = [
+        p
+        for p in planned
+        if p.error is not None
+        and not (_is_immutable_error(p.error) and _allows_force(spec, p.desired, options))
+    ]
+    if refused:
+        details = "\n".join(str(p.error) for p in refused)
+        raise _NodeFailure(
+            inv.RECONCILIATION_FAILED,
+            f"dry-run failed for {len(refused)} object(s); {progress.already()}\n{details}",
+        )
+    for item in planned:
+        if item.error is not None:  # an immutable field, and force allows recreating it
+            _recreate(client, item.desired, options)
+            change = replace(item.change, action=Action.UPDATE, reason="recreated: immutable field changed")
+        elif item.needs_apply:
+            try:
+                client.apply(item.desired, options.field_manager, force=True)
+            except ClusterError as exc:
+                raise _NodeFailure(inv.RECONCILIATION_FAILED, f"{exc}\n{progress.already()}") from exc
+            change = item.change
+        else:
+            continue
+        progress.applied.append(change)
+        progress.changes[progress.changes.index(item.change)] = change
+
+
+def _wait_for_definitions(client: KubeClient, objects: list[dict[str, Any]], timeout: float) -> None:
+    waited = [o for o in objects if o["kind"] in ("CustomResourceDefinition", "Namespace")]
+    if waited:
+        verdict = wait_for_health(client, waited, timeout)
+        if not verdict.healthy:
+            raise _NodeFailure(inv.HEALTH_CHECK_FAILED, f"cluster definitions not ready: {verdict.message}")
+    client.discovery.invalidate()
+
+
+def _prune(
+    client: KubeClient,
+    node: Node,
+    selection: PruneSelection,
+    record: InventoryRecord | None,
+    options: EngineOptions,
+    live_index: LiveIndex,
+    progress: _Progress,
+) -> None:
+    allowed = options.allow_destructive_prune or has_setting(node.spec.raw, ALLOW_ANNOTATION, "true")
+    refusal = check_prune_safety(
+        str(node.ref), selection, len(record.entries) if record else 0, allow=allowed
+    )
+    if refusal is not None:
+        raise _NodeFailure(inv.PRUNE_FAILED, f"{refusal}; the objects stay in the inventory")
+    for change in prune_changes(selection, live_index):
+        progress.changes.append(change)
+        if change.action is not Action.DELETE:
+            continue
+        oid = change.id
+        api_version = next(e.api_version for e in selection.delete if e.id == oid)
+        try:
+            client.delete(api_version, oid.kind, oid.name, oid.namespace or None)
+        except ClusterError as exc:
+            raise _NodeFailure(inv.PRUNE_FAILED, f"{exc}\n{progress.already()}") from exc
+        progress.applied.append(change)
+
+
+def _health_targets(spec: Kustomization, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if spec.wait:
+        return objects
+    return [
+        {
+            "apiVersion": check.get("apiVersion", ""),
+            "kind": check.get("kind", ""),
+            "metadata": {"name": check.get("name", ""), "namespace": check.get("namespace", "")},
+        }
+        for check in spec.health_checks
+    ]
+
+
+def _stored_record(
+    node: Node,
+    revision: str,
+    record: InventoryRecord | None,
+    objects: list[dict[str, Any]],
+    ready: bool,
+    reason: str,
+    message: str,
+    started: datetime,
+    duration: float,
+) -> InventoryRecord:
+    """The record to store: after a failure it keeps every earlier entry too, so nothing is forgotten
+    (objects a failed run created, stale objects a refused prune left) and a later run can prune them."""
+    entries = entries_from_objects(objects)
+    if not ready and record is not None:
+        known = {entry.id for entry in entries}
+        entries += tuple(e for e in record.entries if e.id not in known)
+    now = datetime.now(UTC)
+    return InventoryRecord(
+        node=node.ref,
+        entries=entries,
+        last_applied_revision=revision if ready else (record.last_applied_revision if record else ""),
+        last_attempted_revision=revision,
+        conditions=(inv.ready_condition(ready, reason, message, now),),
+        started_at=inv.format_time(started),
+        finished_at=inv.format_time(now),
+        duration_seconds=round(duration, 3),
+        suspended=record.suspended if record else False,
+    )
+
+
+def store_inventory(client: KubeClient, record: InventoryRecord, field_manager: str) -> None:
+    """Write the node's inventory; creates the node's namespace first if the cluster lacks it."""
+    if client.get("v1", "Namespace", record.node.namespace) is None:
+        client.apply(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": record.node.namespace}},
+            field_manager,
+        )
+    client.apply(encode_inventory(record), field_manager, force=True)
+
+
+def plan_node(
+    node: Node, revision: str, live_index: LiveIndex, options: EngineOptions, record: InventoryRecord | None
+) -> NodePlan:
+    """The node's plan without writing anything (objects of later stages see earlier ones as absent)."""
+    objects = sort_for_apply(node.objects)
+    planned = plan_objects(objects, live_index, options.way, field_manager=options.field_manager)
+    errors = "\n".join(str(p.error) for p in planned if p.error is not None)
+    prune: tuple[ObjectChange, ...] = ()
+    if options.prune and node.spec.prune:
+        prune = prune_changes(plan_prune(node.ref, record, objects, live_index), live_index)
+    return NodePlan(str(node.ref), revision, tuple(p.change for p in planned), prune, errors)
+
+
+def apply_node(
+    node: Node, revision: str, client: KubeClient, options: EngineOptions, record: InventoryRecord | None
+) -> NodeResult:
+    """Apply, prune, wait and store the inventory of one Kustomization; never raises for its failures."""
+    started, clock = datetime.now(UTC), time.monotonic()
+    spec = node.spec
+    assert isinstance(spec, Kustomization)
+    timeout = options.timeout or parse_duration(spec.effective_timeout())
+    live_index = LiveIndex(client)
+    progress = _Progress()
+    objects = sort_for_apply(node.objects)
+    try:
+        for stage, group in groupby(objects, key=apply_stage):
+            stage_objects = list(group)
+            planned = plan_objects(
+                stage_objects, live_index, options.way, field_manager=options.field_manager
+            )
+            progress.changes.extend(p.change for p in planned)
+            _apply_stage(client, spec, planned, options, progress)
+            for item in planned:
+                live_index.forget(item.desired)
+            if stage < 3:
+                _wait_for_definitions(client, stage_objects, timeout)
+            progress.stages_done.append(STAGE_NAMES[stage])
+        if options.prune and spec.prune:
+            _prune(
+                client,
+                node,
+                plan_prune(node.ref, record, objects, live_index),
+                record,
+                options,
+                live_index,
+                progress,
+            )
+        targets = _health_targets(spec, [o for o in objects if not _skipped(o, progress)])
+        if targets:
+            verdict = wait_for_health(client, targets, max(timeout - (time.monotonic() - clock), 1.0))
+            if not verdict.healthy:
+                raise _NodeFailure(inv.HEALTH_CHECK_FAILED, f"health check failed: {verdict.message}")
+        outcome, reason = Outcome.READY, inv.RECONCILIATION_SUCCEEDED
+        message = f"Applied revision: {revision}"
+    except _NodeFailure as failure:
+        outcome, reason, message = Outcome.FAILED, failure.reason, failure.message
+    except FluxpushError as exc:
+        outcome, reason, message = Outcome.FAILED, inv.RECONCILIATION_FAILED, f"{exc}\n{progress.already()}"
+    duration = time.monotonic() - clock
+    ready = outcome is Outcome.READY
+    stored = _stored_record(
+        node, revision, record, objects, ready, reason, message.splitlines()[0], started, duration
+    )
+    try:
+        store_inventory(client, stored, options.field_manager)
+    except FluxpushError as exc:
+        outcome, reason = Outcome.FAILED, inv.RECONCILIATION_FAILED
+        message = f"{message}\ninventory not stored: {exc}"
+    plan = NodePlan(str(node.ref), revision, tuple(progress.changes), (), "" if ready else message)
+    return NodeResult(node.ref, outcome, reason, message, plan, tuple(progress.applied), duration)
+
+
+def _skipped(obj: dict[str, Any], progress: _Progress) -> bool:
+    oid = object_id(obj)
+    return any(c.id == oid and c.action is Action.SKIP for c in progress.changes)

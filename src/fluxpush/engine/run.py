@@ -1,0 +1,220 @@
+"""Run a plan or an apply over every node of a discovery, in dependency order.
+
+A node starts as soon as the nodes it `dependsOn` are Ready (and, the first time, the parent that
+renders it has run, as in Flux where a child exists only once its parent applied it). Independent
+nodes run concurrently, bounded by `EngineOptions.concurrency`. A node whose dependency failed is
+reported `DependencyNotReady` and not touched; its independents go on. A dependency outside the
+run (`reconcile ks NAME`) counts as ready when its stored inventory says so, as Flux reads the
+live Ready condition.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from fluxpush.discover import Discovery, Node
+from fluxpush.engine.inventory import InventoryRecord
+from fluxpush.engine.live import LiveIndex
+from fluxpush.engine.normalize import ObjectId
+from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
+from fluxpush.engine.planner import read_inventory
+from fluxpush.engine.reconcile import EngineOptions, NodeResult, Outcome, apply_node, plan_node
+from fluxpush.errors import FluxpushError
+from fluxpush.flux.kinds import HELM_GROUP, KUSTOMIZE_GROUP
+from fluxpush.flux.model import HelmRelease, ObjectRef
+from fluxpush.kube import KubeClient
+
+Progress = Callable[[ObjectRef, str], None]  # (node, phase) for live progress on a terminal
+HELM_NOT_IMPLEMENTED = "HelmRelease install/upgrade is not implemented yet; the release is not reconciled"
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """Every node's result in the order they finished being decided, and the run's request count."""
+
+    revision: str
+    results: tuple[NodeResult, ...]
+    requests: int
+    duration: float
+
+    @property
+    def plan(self) -> Plan:
+        """The plans (or applied changes) of every node."""
+        return Plan(tuple(result.plan for result in self.results))
+
+    @property
+    def ok(self) -> bool:
+        """Whether no node failed or was blocked."""
+        return all(result.ok for result in self.results)
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was (or would be) written."""
+        return any(result.applied for result in self.results) or self.plan.has_changes
+
+
+def _node_object_id(ref: ObjectRef) -> ObjectId:
+    group = KUSTOMIZE_GROUP if ref.kind == "Kustomization" else HELM_GROUP
+    return ObjectId(group, ref.kind, ref.namespace, ref.name)
+
+
+def _not_run(
+    node: Node, revision: str, outcome: Outcome, reason: str, message: str, blocked_by: tuple[str, ...] = ()
+) -> NodeResult:
+    changes = (
+        () if outcome is Outcome.BLOCKED else (ObjectChange(_node_object_id(node.ref), Action.SKIP, message),)
+    )
+    error = message if outcome is Outcome.FAILED else ""
+    plan = NodePlan(str(node.ref), revision, changes, (), error, blocked_by)
+    return NodeResult(node.ref, outcome, reason, message, plan)
+
+
+class _Runner:
+    """One run's state: which nodes are done, and how each one is reconciled."""
+
+    def __init__(
+        self,
+        discovery: Discovery,
+        client: KubeClient,
+        options: EngineOptions,
+        apply: bool,
+        selected: set[ObjectRef],
+        progress: Progress | None,
+    ) -> None:
+        self.discovery = discovery
+        self.client = client
+        self.options = options
+        self.apply = apply
+        self.selected = selected
+        self.progress = progress or (lambda ref, phase: None)
+        self.records: dict[ObjectRef, InventoryRecord | None] = {}
+        self.results: dict[ObjectRef, NodeResult] = {}
+
+    def record(self, ref: ObjectRef) -> InventoryRecord | None:
+        if ref not in self.records:
+            self.records[ref] = read_inventory(LiveIndex(self.client), ref)
+        return self.records[ref]
+
+    def waits_for(self, node: Node) -> list[ObjectRef]:
+        deps = [dep for dep in node.depends_on if dep in self.selected]
+        if node.parent in self.selected and self.record(node.ref) is None:
+            deps.append(node.parent)
+        return deps
+
+    def blocker(self, node: Node) -> str | None:
+        """Why the node may not run now that everything it waits for is decided, or None."""
+        for dep in node.depends_on:
+            if dep in self.selected:
+                result = self.results[dep]
+                if result.outcome is not Outcome.READY:
+                    return f"dependency '{dep.namespace}/{dep.name}' is not ready ({result.outcome})"
+            else:
+                record = self.record(dep)
+                ready = record.condition("Ready") if record else None
+                if ready is None or ready.status != "True":
+                    return f"dependency '{dep.namespace}/{dep.name}' is not ready"
+        return None
+
+    def decide_without_running(self, node: Node) -> NodeResult | None:
+        revision = self.discovery.revision
+        blocked = self.discovery.graph.blocked.get(node.ref) or self.blocker(node)
+        if blocked:
+            return _not_run(node, revision, Outcome.BLOCKED, "DependencyNotReady", blocked, (blocked,))
+        if node.error is not None:
+            return _not_run(node, revision, Outcome.FAILED, "BuildFailed", str(node.error))
+        if isinstance(node.spec, HelmRelease):
+            return _not_run(node, revision, Outcome.SKIPPED, "NotImplemented", HELM_NOT_IMPLEMENTED)
+        record = self.record(node.ref)
+        if node.spec.suspend or (record is not None and record.suspended):
+            where = "spec.suspend" if node.spec.suspend else "fluxpush suspend"
+            return _not_run(node, revision, Outcome.SUSPENDED, "Suspended", f"suspended ({where})")
+        return None
+
+    def reconcile(self, node: Node) -> NodeResult:
+        started = time.monotonic()
+        self.progress(node.ref, "applying" if self.apply else "planning")
+        try:
+            if self.apply:
+                result = apply_node(
+                    node, self.discovery.revision, self.client, self.options, self.record(node.ref)
+                )
+            else:
+                plan = plan_node(
+                    node, self.discovery.revision, LiveIndex(self.client), self.options, self.record(node.ref)
+                )
+                outcome = Outcome.FAILED if plan.error else Outcome.READY
+                result = NodeResult(
+                    node.ref,
+                    outcome,
+                    "Planned",
+                    plan.error or "planned",
+                    plan,
+                    duration=time.monotonic() - started,
+                )
+        except FluxpushError as exc:
+            result = _not_run(node, self.discovery.revision, Outcome.FAILED, "ReconciliationFailed", str(exc))
+        self.progress(node.ref, str(result.outcome))
+        return result
+
+
+def run_nodes(
+    discovery: Discovery,
+    client: KubeClient,
+    options: EngineOptions,
+    *,
+    apply: bool,
+    targets: Iterable[ObjectRef] | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Plan (apply=False) or apply every node (or only `targets`), in dependency order."""
+    started, requests_before = time.monotonic(), client.request_count
+    selected = set(targets) if targets is not None else set(discovery.nodes)
+    runner = _Runner(discovery, client, options, apply, selected, progress)
+    order = [ref for ref in discovery.graph.order() if ref in selected]
+    order += sorted(ref for ref in selected if ref not in order)
+    pending = {ref: discovery.nodes[ref] for ref in order}
+    running: dict[Future[NodeResult], ObjectRef] = {}
+    finished: list[NodeResult] = []
+    with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+        while pending or running:
+            for ref in [r for r in order if r in pending]:
+                node = pending[ref]
+                if any(dep not in runner.results for dep in runner.waits_for(node)):
+                    continue
+                del pending[ref]
+                decided = runner.decide_without_running(node)
+                if decided is not None:
+                    runner.results[ref] = decided
+                    finished.append(decided)
+                    runner.progress(ref, str(decided.outcome))
+                else:
+                    running[pool.submit(runner.reconcile, node)] = ref
+            if not running:
+                if pending:  # only when waits form a loop the graph did not see (parent edges)
+                    for ref, node in list(pending.items()):
+                        result = _not_run(
+                            node,
+                            discovery.revision,
+                            Outcome.BLOCKED,
+                            "DependencyNotReady",
+                            "waits for a node that waits for it",
+                            (),
+                        )
+                        runner.results[ref] = result
+                        finished.append(result)
+                        del pending[ref]
+                continue
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                ref = running.pop(future)
+                runner.results[ref] = future.result()
+                finished.append(runner.results[ref])
+    return RunResult(
+        discovery.revision,
+        tuple(finished),
+        client.request_count - requests_before,
+        time.monotonic() - started,
+    )
