@@ -168,6 +168,19 @@ def test_keyed_list_item_without_its_key_is_undecided():
     assert verdict(want, have).verdict is Verdict.UNDECIDED
 
 
+def test_keyed_list_in_another_order_live_is_undecided():
+    want = desired()
+    want["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "A", "value": "1"},
+                                                               {"name": "B", "value": "2"}]
+    have = live()
+    have["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "B", "value": "2"},
+                                                               {"name": "A", "value": "1"}]
+    result = verdict(want, have)
+    assert result.verdict is Verdict.UNDECIDED and "another order" in result.reason
+    have["spec"]["template"]["spec"]["containers"][0]["env"].reverse()
+    assert verdict(want, have).verdict is Verdict.UNCHANGED
+
+
 def test_positional_entries_in_our_field_set_are_undecided():
     # 7. a positional (`i:`) entry cannot be matched to desired.
     fields = copy.deepcopy(WEB_FIELDS)

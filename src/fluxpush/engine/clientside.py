@@ -16,7 +16,8 @@
   5. a list of mappings with no known merge key whose live items carry fields desired does not set
      (server defaults, or someone else's fields that an atomic apply would drop), or a built-in list
      of that kind where live has more items;
-  6. an item of a keyed list that lacks a key field, or a key shared by several items;
+  6. an item of a keyed list that lacks a key field, or a key shared by several items, or live
+     holding desired's items in another order;
   7. a positional (`i:`) entry in our manager's field set.
   The caller then falls back to a server-side dry-run. A certain change anywhere wins over these.
 
@@ -242,6 +243,11 @@ class _Comparer:
             if ident not in index:
                 raise _Decided(f"{path}[{label}]: not set live")
             self.compare(f"{path}[{label}]", "", item, index[ident])
+        rank = {ident: position for position, ident in enumerate(index)}
+        wanted = (tuple(item.get(k) for k in keys) for item in want if isinstance(item, dict))
+        positions = [rank[ident] for ident in wanted if ident in rank]
+        if positions != sorted(positions):
+            self.undecided.append(f"{path}: live holds the items in another order")
 
 
 def _find_removed(fields: dict[str, Any], want: Any, path: str, undecided: list[str]) -> str | None:
