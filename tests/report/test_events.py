@@ -119,6 +119,12 @@ def test_overlong_message_is_truncated_to_the_recorder_limit():
     assert event.message.endswith("...")
 
 
+def test_uid_of_the_live_object_is_carried_when_known():
+    event = build_event("Kustomization", "flux-system", "apps", reason="Progressing", uid="1234-abcd")
+    assert event.to_wire()["involvedObject"]["uid"] == "1234-abcd"
+    assert list(event.to_wire()["involvedObject"]) == ["kind", "namespace", "name", "uid", "apiVersion"]
+
+
 def test_event_annotations_are_copied_and_others_ignored():
     event = build_event(
         "Kustomization",

@@ -165,6 +165,7 @@ def build_event(
     error: str | None = None,
     run_url: str | None = None,
     api_version: str | None = None,
+    uid: str = "",
     annotations: Mapping[str, str] | None = None,
     timestamp: datetime | None = None,
 ) -> Event:
@@ -173,10 +174,11 @@ def build_event(
     `changes` are `Kind/namespace/name action` lines (Flux's change-set format); `error` the
     failure text; `revision` goes to `<group>/revision` as the controller writes it; annotations
     `event.toolkit.fluxcd.io/<key>` of the node are copied into the metadata, as Flux's event
-    recorder does. The message is the error, the (capped) changes, then a link to the run.
+    recorder does; `uid` is the live object's, when known. The message is the error, the
+    (capped) changes, then a link to the run.
     """
     default_version, controller = CONTROLLERS.get(kind, ("", ""))
-    involved = InvolvedObject(kind, namespace, name, api_version or default_version)
+    involved = InvolvedObject(kind, namespace, name, api_version or default_version, uid)
     metadata = {key: value for key, value in (annotations or {}).items()
                 if key.startswith(f"{EVENT_GROUP}/")}
     if revision and involved.group:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from fluxpush.errors import ReportError
-from fluxpush.report.notify.secrets import DEFAULT_TIMEOUT_SECONDS, address_secrets, redact, resolve_settings
+from fluxpush.report.notify.secrets import (
+    DEFAULT_TIMEOUT_SECONDS,
+    address_secrets,
+    redact,
+    resolve_settings,
+    secret_lookup,
+)
 
 from .helpers import make_provider, secrets
 
@@ -102,3 +110,29 @@ def test_key_like_parts_of_a_secret_address_are_masked_too():
         assert piece in hidden
     assert "services" not in hidden and "hooks.example.com" not in hidden
     assert address_secrets("https://example.com/") == ["https://example.com/"]
+
+
+def test_secret_lookup_over_secret_objects():
+    encoded = base64.b64encode(HOOK.encode()).decode()
+    lookup = secret_lookup([
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "slack", "namespace": "flux-system"},
+         "data": {"address": encoded, "token": base64.b64encode(b"t1").decode()},
+         "stringData": {"token": "t2"}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "broken", "namespace": "flux-system"},
+         "data": {"address": "not base64!"}},
+    ])
+    # stringData wins over data, as the API server merges them.
+    assert lookup("flux-system", "slack") == {"address": HOOK, "token": "t2"}
+    assert lookup("flux-system", "broken") is None
+    assert lookup("other", "slack") is None
+    settings = resolve_settings(make_provider("slack", "slack", secretRef={"name": "slack"}), lookup)
+    assert (settings.address, settings.token) == (HOOK, "t2")
+
+
+@pytest.mark.parametrize("version", ["v1beta1", "v1beta2", "v1beta3"])
+def test_every_provider_api_version_resolves_the_same(version):
+    provider = make_provider("hook", "generic", version=version, address="https://example.com/x",
+                             secretRef={"name": "h"}, timeout="1m")
+    settings = resolve_settings(provider, secrets(h={"headers": "X-A: b"}))
+    assert settings.address == "https://example.com/x"
+    assert (settings.headers, settings.timeout) == ({"X-A": "b"}, 60.0)

@@ -11,8 +11,11 @@ Precedence (notification-controller `createNotifier`): Secret `address` over `sp
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import yaml
@@ -77,6 +80,26 @@ def address_secrets(address: str) -> list[str]:
     pieces = [parts.path, parts.query, *parts.path.split("/"),
               *(item.partition("=")[2] for item in parts.query.split("&")), parts.netloc.rpartition("@")[0]]
     return [address, *(piece for piece in pieces if _is_keylike(piece))]
+
+
+def secret_lookup(secrets: Iterable[Mapping[str, Any]]) -> SecretLookup:
+    """A SecretLookup over Secret objects (wire dicts): `data` base64-decoded, `stringData` on top.
+
+    For the engine (Secrets listed from the cluster) and the action (Secrets it builds from its
+    environment). A `data` value that is not base64 text makes that Secret unreadable (None).
+    """
+    table: dict[tuple[str, str], dict[str, str] | None] = {}
+    for secret in secrets:
+        metadata = secret.get("metadata") or {}
+        key = (metadata.get("namespace") or "default", metadata.get("name", ""))
+        try:
+            data = {k: base64.b64decode(v, validate=True).decode()
+                    for k, v in (secret.get("data") or {}).items()}
+        except (binascii.Error, UnicodeDecodeError, TypeError):
+            table[key] = None
+            continue
+        table[key] = {**data, **{k: str(v) for k, v in (secret.get("stringData") or {}).items()}}
+    return lambda namespace, name: table.get((namespace, name))
 
 
 def _secret(lookup: SecretLookup, namespace: str, name: str, what: str) -> Mapping[str, str]:
