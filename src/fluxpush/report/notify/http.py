@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import Message
 from urllib.parse import urlsplit
@@ -66,7 +66,6 @@ class Transport:
     proxy: str = ""
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     secrets: Iterable[str] = ()
-    sleep: Callable[[float], None] = time.sleep
     attempts: int = 0
 
     def _opener(self) -> urllib.request.OpenerDirector:
@@ -120,5 +119,5 @@ class Transport:
             pause = self.policy.wait(attempt, retry_after)
             if time.monotonic() + pause >= deadline:
                 raise self._fail(f"{problem} (gave up: timeout {self.timeout:g}s)")
-            self.sleep(pause)
+            time.sleep(pause)
         raise self._fail(f"{problem} (after {self.attempts} attempts)")

@@ -54,7 +54,7 @@ def _object(event: Event) -> str:
     return f"{obj.kind}/{obj.namespace}/{obj.name}"
 
 
-def plan_deliveries(events: Iterable[Event], alerts: Iterable[Alert], providers: Iterable[Provider],
+def _plan(events: Iterable[Event], alerts: Iterable[Alert], providers: Iterable[Provider],
                     labels: LabelLookup | None = None) -> tuple[dict[ObjectRef, list[_Job]], list[Delivery]]:
     """Per Provider the events it receives (in event order), and failures found without sending."""
     by_ref = {provider.ref: provider for provider in providers}
@@ -121,7 +121,7 @@ def send_notifications(
     """
     provider_list = list(providers)
     by_ref = {provider.ref: provider for provider in provider_list}
-    jobs, results = plan_deliveries(events, alerts, provider_list, labels)
+    jobs, results = _plan(events, alerts, provider_list, labels)
     if not jobs:
         return results
     retry = policy or RetryPolicy()
