@@ -260,6 +260,8 @@ class KubeClient:
                 hint="list again and watch from the last resourceVersion",
             ) from exc
         finally:
+            # A stream left half-read is closed by urllib3 (GeneratorExit reaches its chunk reader),
+            # so only a fully read connection goes back to the pool here.
             response.release_conn()
 
     def _locate(self, obj: dict[str, Any]) -> tuple[ResourceInfo, str | None, str]:
