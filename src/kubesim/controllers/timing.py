@@ -51,7 +51,8 @@ class Timers:
 
     def age(self, group: str, plural: str, obj: dict[str, Any]) -> float:
         """Seconds since the object's current generation was first seen."""
-        return time.monotonic() - self.observe(group, plural, obj)
+        started = self.observe(group, plural, obj)
+        return time.monotonic() - started
 
     def drop(self, group: str, plural: str, obj: dict[str, Any]) -> None:
         """Forget a deleted object (a new one of the same name starts its own clock)."""
