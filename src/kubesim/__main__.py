@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--state", type=Path, help="load objects from FILE at start, save them at exit")
     serve.add_argument("--no-controllers", action="store_true", help="no simulated workload readiness")
     serve.add_argument("--request-log", type=Path, help="append every request as a JSON line to FILE")
-    serve.add_argument("--cluster-name", default=Options.cluster_name, help="cluster/context name")
+    serve.add_argument("--cluster-name", default=Options().cluster_name, help="cluster/context name")
     return parser
 
 

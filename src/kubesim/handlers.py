@@ -287,7 +287,7 @@ class Api:
             result, created = self.resources.patch(rtype, namespace, route.name, patch_type, body, opts,
                                                    request.flag("force"))
             code = 201 if created else 200
-        headers = {"Warning": ", ".join(f'299 - "{w}"' for w in opts.warnings)} if opts.warnings else None
+        headers = {"Warning": ", ".join(_warning(w) for w in opts.warnings)} if opts.warnings else None
         return self._render(route, request, result, code, headers)
 
     def _patch_body(self, request: Request) -> tuple[str, Any]:
@@ -390,6 +390,12 @@ def _scale_of(obj: Obj) -> Obj:
         "status": {"replicas": status.get("replicas", 0),
                    "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))},
     }
+
+
+def _warning(text: str) -> str:
+    """One RFC 7234 warning value, code 299 like kube-apiserver's (text as a quoted-string)."""
+    quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{quoted}"'
 
 
 def _position(obj: Obj) -> str:

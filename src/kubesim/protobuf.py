@@ -41,11 +41,11 @@ def _fields(data: bytes) -> Iterator[Field]:
             yield number, wire, value
         elif wire == 2:
             length, pos = _varint(data, pos)
-            yield number, wire, data[pos:pos + length]
+            yield number, wire, data[pos : pos + length]
             pos += length
         elif wire in (1, 5):
             size = 8 if wire == 1 else 4
-            yield number, wire, data[pos:pos + size]
+            yield number, wire, data[pos : pos + size]
             pos += size
         else:
             raise ValueError(f"unsupported protobuf wire type {wire}")
@@ -117,7 +117,9 @@ def _delete_options(data: bytes) -> dict[str, Any]:
             options["gracePeriodSeconds"] = raw
         elif number == 2:
             options["preconditions"] = {
-                {1: "uid", 2: "resourceVersion"}[sub]: text.decode() for sub, _, text in _fields(raw) if sub in (1, 2)
+                {1: "uid", 2: "resourceVersion"}[sub]: text.decode()
+                for sub, _, text in _fields(raw)
+                if sub in (1, 2)
             }
         elif number == 3:
             options["orphanDependents"] = bool(raw)
@@ -139,12 +141,15 @@ DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
 def decode_object(body: bytes) -> dict[str, Any]:
     """The object in a protobuf request body, as the JSON-shaped dict the handlers use."""
     if not body.startswith(MAGIC):
-        raise ApiError(400, "BadRequest", "provided data does not appear to be a protobuf message, "
-                       "expected prefix [107 56 115 0]")
+        raise ApiError(
+            400,
+            "BadRequest",
+            "provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]",
+        )
     api_version = kind = ""
     raw = b""
     try:
-        for number, _, value in _fields(body[len(MAGIC):]):
+        for number, _, value in _fields(body[len(MAGIC) :]):
             if number == 1:
                 for sub, _, text in _fields(value):
                     if sub == 1:
@@ -155,9 +160,12 @@ def decode_object(body: bytes) -> dict[str, Any]:
                 raw = value
         decoder = DECODERS.get(kind)
         if decoder is None:
-            raise ApiError(415, "UnsupportedMediaType",
-                           f"the body of the request was in an unknown format - kubesim decodes protobuf "
-                           f"only for {', '.join(DECODERS)} (got {api_version}, Kind={kind})")
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - kubesim decodes protobuf "
+                f"only for {', '.join(DECODERS)} (got {api_version}, Kind={kind})",
+            )
         return decoder(raw)
     except (IndexError, ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "BadRequest", f"unable to decode protobuf body: {exc}") from exc

@@ -51,7 +51,9 @@ def helm() -> Path:
     """The pinned helm (FLUXPUSH_HELM, the tools folder, then PATH); skips when there is none."""
     override = os.environ.get("FLUXPUSH_HELM")
     folder = Path(os.environ.get("FLUXPUSH_TOOLS_DIR") or Path(sys.prefix) / "share" / "fluxpush" / "bin")
-    found = override or (str(folder / "helm") if os.access(folder / "helm", os.X_OK) else shutil.which("helm"))
+    found = override or (
+        str(folder / "helm") if os.access(folder / "helm", os.X_OK) else shutil.which("helm")
+    )
     if not found:
         pytest.skip("helm not installed (make tools)")
     return Path(found)
@@ -84,19 +86,27 @@ class Kubectl:
     cache_dir: Path
     home: Path
 
-    def run(self, *args: str, stdin: str | None = None, check: bool = True,
-            timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = COMMAND_TIMEOUT
+    ) -> subprocess.CompletedProcess[str]:
         """Run kubectl; with `check`, fail the test (showing stderr) on a non-zero exit."""
         env = {"PATH": os.environ.get("PATH", ""), "HOME": str(self.home), "KUBECONFIG": str(self.kubeconfig)}
         result = subprocess.run(
-            [str(self.binary), "--cache-dir", str(self.cache_dir), *args], input=stdin, capture_output=True,
-            text=True, env=env, timeout=timeout, check=False,
+            [str(self.binary), "--cache-dir", str(self.cache_dir), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            check=False,
         )
         if check and result.returncode != 0:
             pytest.fail(f"kubectl {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
         return result
 
-    def apply(self, manifest: dict[str, Any] | str, *flags: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def apply(
+        self, manifest: dict[str, Any] | str, *flags: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         """`kubectl apply --server-side -f -` of one manifest."""
         text = manifest if isinstance(manifest, str) else yaml.safe_dump(manifest)
         return self.run("apply", "--server-side", *flags, "-f", "-", stdin=text, check=check)
@@ -135,8 +145,12 @@ def namespace(sim: KubeSim) -> str:
     name = f"t-{uuid.uuid4().hex[:10]}"
     rtype = sim.cluster.registry.get("", "v1", "namespaces")
     assert rtype is not None
-    Resources(sim.cluster).create(rtype, "", {"apiVersion": "v1", "kind": "Namespace",
-                                              "metadata": {"name": name}}, WriteOptions(manager="tests"))
+    Resources(sim.cluster).create(
+        rtype,
+        "",
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+        WriteOptions(manager="tests"),
+    )
     return name
 
 
@@ -151,8 +165,14 @@ class Client:
         """A new keep-alive connection."""
         return http.client.HTTPSConnection("127.0.0.1", self.sim.port, context=self.context, timeout=30)
 
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-                token: str | None = None) -> tuple[int, dict[str, str], Any]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
+    ) -> tuple[int, dict[str, str], Any]:
         """One request; returns (status, headers, decoded JSON body or text)."""
         conn = self.connection()
         try:
@@ -160,11 +180,21 @@ class Client:
         finally:
             conn.close()
 
-    def send(self, conn: http.client.HTTPSConnection, method: str, path: str, body: Any = None,
-             headers: dict[str, str] | None = None, token: str | None = None) -> tuple[int, dict[str, str], Any]:
+    def send(
+        self,
+        conn: http.client.HTTPSConnection,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
+    ) -> tuple[int, dict[str, str], Any]:
         """One request on an existing connection."""
-        all_headers = {"Authorization": f"Bearer {token or self.sim.token}", "Accept": "application/json",
-                       "User-Agent": USER_AGENT}
+        all_headers = {
+            "Authorization": f"Bearer {token or self.sim.token}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
         if body is not None and not isinstance(body, (bytes, str)):
             body = json.dumps(body)
             all_headers["Content-Type"] = "application/json"

@@ -26,8 +26,9 @@ SECRET_KEY = "kubesim-test-secret-key"  # fake credentials: nothing ever reaches
 CLUSTER = "prod-eu"
 
 
-def mint_token(cluster: str, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY,
-               region: str = "eu-west-1") -> str:
+def mint_token(
+    cluster: str, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY, region: str = "eu-west-1"
+) -> str:
     """An EKS token exactly as `aws eks get-token` builds it (presigned GetCallerIdentity)."""
     session = botocore.session.get_session()
     session.set_credentials(access_key, secret_key)
@@ -43,8 +44,9 @@ def mint_token(cluster: str, access_key: str = ACCESS_KEY, secret_key: str = SEC
 
     sts.meta.events.register("provide-client-params.sts.GetCallerIdentity", move_cluster_id)
     sts.meta.events.register("before-sign.sts.GetCallerIdentity", sign_cluster_id)
-    url = sts.generate_presigned_url("get_caller_identity", Params={"x-k8s-aws-id": cluster}, ExpiresIn=60,
-                                     HttpMethod="GET")
+    url = sts.generate_presigned_url(
+        "get_caller_identity", Params={"x-k8s-aws-id": cluster}, ExpiresIn=60, HttpMethod="GET"
+    )
     return "k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
 
 
@@ -57,12 +59,19 @@ def _token_of(url: str) -> str:
     return "k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
 
 
-def _rewrite(token: str, scheme: str | None = None, host: str | None = None, path: str | None = None,
-             query: list[tuple[str, str]] | None = None, **changes: str) -> str:
+def _rewrite(
+    token: str,
+    scheme: str | None = None,
+    host: str | None = None,
+    path: str | None = None,
+    query: list[tuple[str, str]] | None = None,
+    **changes: str,
+) -> str:
     parts = urlsplit(_url_of(token))
     pairs = query if query is not None else [(k, changes.get(k, v)) for k, v in parse_qsl(parts.query)]
-    return _token_of(urlunsplit((scheme or parts.scheme, host or parts.netloc, path or parts.path,
-                                 urlencode(pairs), "")))
+    return _token_of(
+        urlunsplit((scheme or parts.scheme, host or parts.netloc, path or parts.path, urlencode(pairs), ""))
+    )
 
 
 def _old_date(minutes: int) -> str:
@@ -73,8 +82,9 @@ def _old_date(minutes: int) -> str:
 @pytest.fixture(scope="module")
 def eks_sim() -> Iterator[KubeSim]:
     """A server that knows the signing credentials (so it checks the signature and cluster name)."""
-    with KubeSim(Options(cluster_name=CLUSTER, controllers=False),
-                 aws_credentials={ACCESS_KEY: SECRET_KEY}) as server:
+    with KubeSim(
+        Options(cluster_name=CLUSTER, controllers=False), aws_credentials={ACCESS_KEY: SECRET_KEY}
+    ) as server:
         yield server
 
 
@@ -91,24 +101,33 @@ def _query_without(token: str, key: str) -> list[tuple[str, str]]:
     return [(k, v) for k, v in parse_qsl(urlsplit(_url_of(token)).query) if k != key]
 
 
-@pytest.mark.parametrize("mangle", [
-    pytest.param(lambda t: t.replace("k8s-aws-v1.", "k8s-aws-v2."), id="prefix"),
-    pytest.param(lambda t: t + "A" * 4096, id="longer-than-4KiB"),
-    pytest.param(lambda t: "k8s-aws-v1.%%%not-base64", id="not-base64"),
-    pytest.param(lambda t: _rewrite(t, scheme="http"), id="http"),
-    pytest.param(lambda t: _rewrite(t, host="sts.example.com"), id="not-an-sts-host"),
-    pytest.param(lambda t: _rewrite(t, path="/other"), id="path"),
-    pytest.param(lambda t: _rewrite(t, query=[*parse_qsl(urlsplit(_url_of(t)).query), ("Extra", "1")]),
-                 id="unknown-query-key"),
-    pytest.param(lambda t: _rewrite(t, query=[*parse_qsl(urlsplit(_url_of(t)).query),
-                                              ("Action", "GetCallerIdentity")]), id="repeated-key"),
-    pytest.param(lambda t: _rewrite(t, Action="AssumeRole"), id="action"),
-    pytest.param(lambda t: _rewrite(t, **{"X-Amz-SignedHeaders": "host"}), id="cluster-id-not-signed"),
-    pytest.param(lambda t: _rewrite(t, **{"X-Amz-Expires": "901"}), id="expires-over-900"),
-    pytest.param(lambda t: _rewrite(t, **{"X-Amz-Expires": "-1"}), id="expires-negative"),
-    pytest.param(lambda t: _rewrite(t, **{"X-Amz-Date": _old_date(16)}), id="dated-16-min-ago"),
-    pytest.param(lambda t: _rewrite(t, query=_query_without(t, "X-Amz-Date")), id="no-date"),
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        pytest.param(lambda t: t.replace("k8s-aws-v1.", "k8s-aws-v2."), id="prefix"),
+        pytest.param(lambda t: t + "A" * 4096, id="longer-than-4KiB"),
+        pytest.param(lambda t: "k8s-aws-v1.%%%not-base64", id="not-base64"),
+        pytest.param(lambda t: _rewrite(t, scheme="http"), id="http"),
+        pytest.param(lambda t: _rewrite(t, host="sts.example.com"), id="not-an-sts-host"),
+        pytest.param(lambda t: _rewrite(t, path="/other"), id="path"),
+        pytest.param(
+            lambda t: _rewrite(t, query=[*parse_qsl(urlsplit(_url_of(t)).query), ("Extra", "1")]),
+            id="unknown-query-key",
+        ),
+        pytest.param(
+            lambda t: _rewrite(
+                t, query=[*parse_qsl(urlsplit(_url_of(t)).query), ("Action", "GetCallerIdentity")]
+            ),
+            id="repeated-key",
+        ),
+        pytest.param(lambda t: _rewrite(t, Action="AssumeRole"), id="action"),
+        pytest.param(lambda t: _rewrite(t, **{"X-Amz-SignedHeaders": "host"}), id="cluster-id-not-signed"),
+        pytest.param(lambda t: _rewrite(t, **{"X-Amz-Expires": "901"}), id="expires-over-900"),
+        pytest.param(lambda t: _rewrite(t, **{"X-Amz-Expires": "-1"}), id="expires-negative"),
+        pytest.param(lambda t: _rewrite(t, **{"X-Amz-Date": _old_date(16)}), id="dated-16-min-ago"),
+        pytest.param(lambda t: _rewrite(t, query=_query_without(t, "X-Amz-Date")), id="no-date"),
+    ],
+)
 def test_format_checks_reject(mangle):
     token = mangle(mint_token(CLUSTER))
     with pytest.raises(ApiError) as rejected:
@@ -130,24 +149,49 @@ def test_eks_token_signed_for_this_cluster_is_accepted(eks_sim, client_for, kube
     assert _status(client, token, "/apis")[0] == 200
     # kubectl with that token in a kubeconfig, as a deployer would write it.
     config = write_kubeconfig(build_kubeconfig(CLUSTER, eks_sim.url, eks_sim.ca_pem, token), tmp_path / "kc")
-    result = subprocess.run([str(kubectl_binary), "--kubeconfig", str(config), "--cache-dir", str(tmp_path / "c"),
-                             "get", "namespace", "default", "-o", "name"],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [
+            str(kubectl_binary),
+            "--kubeconfig",
+            str(config),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "get",
+            "namespace",
+            "default",
+            "-o",
+            "name",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert (result.returncode, result.stdout.strip()) == (0, "namespace/default")
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("token", [
-    pytest.param(lambda: mint_token("other-cluster"), id="wrong-cluster-name"),
-    pytest.param(lambda: mint_token(CLUSTER, secret_key="not-the-secret"), id="bad-signature"),
-    pytest.param(lambda: mint_token(CLUSTER, access_key="AKIAUNKNOWNKEY000000"), id="unknown-access-key"),
-    pytest.param(lambda: "not-a-token", id="garbage"),
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(lambda: mint_token("other-cluster"), id="wrong-cluster-name"),
+        pytest.param(lambda: mint_token(CLUSTER, secret_key="not-the-secret"), id="bad-signature"),
+        pytest.param(lambda: mint_token(CLUSTER, access_key="AKIAUNKNOWNKEY000000"), id="unknown-access-key"),
+        pytest.param(lambda: "not-a-token", id="garbage"),
+    ],
+)
 def test_rejected_tokens_get_a_401_status(eks_sim, client_for, token):
     status, body = _status(client_for(eks_sim), token())
     assert status == 401
-    assert body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                    "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+    assert body == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": "Unauthorized",
+        "reason": "Unauthorized",
+        "code": 401,
+    }
 
 
 @pytest.mark.integration

@@ -22,8 +22,12 @@ def no_leftover_faults(sim) -> Iterator[None]:
 
 
 def _cm(namespace: str, name: str = "f") -> dict[str, object]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace},
-            "data": {"a": "1"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": {"a": "1"},
+    }
 
 
 def test_kubectl_waits_retry_after_on_429(kubectl, namespace, sim):
@@ -36,10 +40,15 @@ def test_kubectl_waits_retry_after_on_429(kubectl, namespace, sim):
     assert [r.status for r in sim.requests.entries() if r.path == path and r.verb == "get"][-2:] == [429, 200]
 
 
-@pytest.mark.parametrize(("action", "code", "reason"), [
-    ("429", 429, "TooManyRequests"), ("500", 500, "InternalError"), ("503", 503, "ServiceUnavailable"),
-    ("504", 504, "Timeout"),
-])
+@pytest.mark.parametrize(
+    ("action", "code", "reason"),
+    [
+        ("429", 429, "TooManyRequests"),
+        ("500", 500, "InternalError"),
+        ("503", 503, "ServiceUnavailable"),
+        ("504", 504, "Timeout"),
+    ],
+)
 def test_injected_status_then_recovery(client, namespace, sim, action, code, reason):
     path = f"/api/v1/namespaces/{namespace}/configmaps"
     sim.faults.inject(action, count=2, verb="LIST", path=path, retry_after=3)
@@ -72,8 +81,18 @@ def test_drop_closes_without_answer(client, namespace, sim):
 def test_kubectl_reports_401_after_expiry(kubectl_binary, tmp_path):
     with KubeSim(Options(controllers=False)) as own:
         config = own.write_kubeconfig(tmp_path / "kc")
-        argv = [str(kubectl_binary), "--kubeconfig", str(config), "--cache-dir", str(tmp_path / "c"),
-                "get", "ns", "default", "-o", "name"]
+        argv = [
+            str(kubectl_binary),
+            "--kubeconfig",
+            str(config),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "get",
+            "ns",
+            "default",
+            "-o",
+            "name",
+        ]
         assert subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False).returncode == 0
         own.faults.expire_tokens()
         denied = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
@@ -107,7 +126,12 @@ def test_request_log_file_has_json_lines(tmp_path, client_for):
     [line] = log.read_text(encoding="utf-8").splitlines()
     entry = json.loads(line)
     assert (entry["method"], entry["path"], entry["query"], entry["verb"], entry["status"]) == (
-        "GET", "/api/v1/namespaces/default/configmaps", {"limit": "1"}, "list", 200)
+        "GET",
+        "/api/v1/namespaces/default/configmaps",
+        {"limit": "1"},
+        "list",
+        200,
+    )
 
 
 def test_unknown_fault_action_is_refused(sim):

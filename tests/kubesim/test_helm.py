@@ -39,19 +39,38 @@ def chart(tmp_path: Path) -> Path:
 
 
 def _helm(helm: Path, kubeconfig: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "KUBECONFIG": str(kubeconfig),
-           "HELM_CACHE_HOME": str(home / "cache"), "HELM_CONFIG_HOME": str(home / "config"),
-           "HELM_DATA_HOME": str(home / "data")}
-    result = subprocess.run([str(helm), *args], capture_output=True, text=True, env=env,
-                            timeout=HELM_TIMEOUT, check=False)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "KUBECONFIG": str(kubeconfig),
+        "HELM_CACHE_HOME": str(home / "cache"),
+        "HELM_CONFIG_HOME": str(home / "config"),
+        "HELM_DATA_HOME": str(home / "data"),
+    }
+    result = subprocess.run(
+        [str(helm), *args], capture_output=True, text=True, env=env, timeout=HELM_TIMEOUT, check=False
+    )
     assert result.returncode == 0, f"helm {' '.join(args)}: {result.stderr}"
     return result
 
 
 def test_install_list_uninstall(helm, kubeconfig, namespace, chart, tmp_path, sim):
     home = tmp_path / "home"
-    _helm(helm, kubeconfig, home, "install", "demo", str(chart), "-n", namespace, "--set", "greeting=hi",
-          "--wait", "--timeout", "60s")
+    _helm(
+        helm,
+        kubeconfig,
+        home,
+        "install",
+        "demo",
+        str(chart),
+        "-n",
+        namespace,
+        "--set",
+        "greeting=hi",
+        "--wait",
+        "--timeout",
+        "60s",
+    )
     settings = sim.cluster.store.get(("", "configmaps", namespace, "demo-settings"))
     assert settings is not None and settings["data"] == {"greeting": "hi"}
     assert sim.cluster.store.get(("apps", "deployments", namespace, "demo-web")) is not None

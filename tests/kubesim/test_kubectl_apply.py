@@ -14,21 +14,33 @@ pytestmark = pytest.mark.integration
 
 
 def configmap(namespace: str, data: dict[str, str], name: str = "demo", **labels: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels or {"app": "demo"}},
-            "data": data}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels or {"app": "demo"}},
+        "data": data,
+    }
 
 
-def deployment(namespace: str, containers: list[dict[str, Any]], name: str = "web",
-               app: str = "web") -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"selector": {"matchLabels": {"app": app}},
-                     "template": {"metadata": {"labels": {"app": app}}, "spec": {"containers": containers}}}}
+def deployment(
+    namespace: str, containers: list[dict[str, Any]], name: str = "web", app: str = "web"
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "selector": {"matchLabels": {"app": app}},
+            "template": {"metadata": {"labels": {"app": app}}, "spec": {"containers": containers}},
+        },
+    }
 
 
 def managers(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """manager name → its fieldsV1, for the Apply entries."""
-    return {e["manager"]: e["fieldsV1"] for e in obj["metadata"]["managedFields"] if e["operation"] == "Apply"}
+    return {
+        e["manager"]: e["fieldsV1"] for e in obj["metadata"]["managedFields"] if e["operation"] == "Apply"
+    }
 
 
 def test_create_records_kubectl_apply_entry(kubectl, namespace, sim):
@@ -37,11 +49,17 @@ def test_create_records_kubectl_apply_entry(kubectl, namespace, sim):
     live = kubectl.get("configmap", "demo", "-n", namespace, "--show-managed-fields")
     [entry] = live["metadata"]["managedFields"]
     assert {k: v for k, v in entry.items() if k != "time"} == {
-        "apiVersion": "v1", "fieldsType": "FieldsV1", "manager": "kubectl", "operation": "Apply",
+        "apiVersion": "v1",
+        "fieldsType": "FieldsV1",
+        "manager": "kubectl",
+        "operation": "Apply",
         "fieldsV1": {"f:data": {"f:a": {}}, "f:metadata": {"f:labels": {"f:app": {}}}},
     }
-    patches = [r for r in sim.requests.entries()
-               if r.verb == "patch" and r.path == f"/api/v1/namespaces/{namespace}/configmaps/demo"]
+    patches = [
+        r
+        for r in sim.requests.entries()
+        if r.verb == "patch" and r.path == f"/api/v1/namespaces/{namespace}/configmaps/demo"
+    ]
     assert [p.status for p in patches] == [201]  # create-on-apply answers 201
     assert patches[0].query["fieldManager"] == "kubectl"
 
@@ -95,11 +113,21 @@ def test_conflict_then_force_moves_ownership(kubectl, namespace):
 def test_containers_and_env_merge_by_key(kubectl, namespace):
     web = {"name": "web", "image": "nginx:1.27", "env": [{"name": "A", "value": "1"}]}
     kubectl.apply(deployment(namespace, [web]))
-    sidecar = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": namespace},
-               "spec": {"template": {"spec": {"containers": [
-                   {"name": "sidecar", "image": "busybox:1.36"},
-                   {"name": "web", "env": [{"name": "B", "value": "2"}]},
-               ]}}}}
+    sidecar = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "sidecar", "image": "busybox:1.36"},
+                        {"name": "web", "env": [{"name": "B", "value": "2"}]},
+                    ]
+                }
+            }
+        },
+    }
     kubectl.apply(sidecar, "--field-manager=other")
     live = kubectl.get("deploy", "web", "-n", namespace, "--show-managed-fields")
     containers = {c["name"]: c for c in live["spec"]["template"]["spec"]["containers"]}
@@ -120,11 +148,13 @@ def test_containers_and_env_merge_by_key(kubectl, namespace):
 
 def test_diff_server_side_exit_codes(kubectl, namespace):
     kubectl.apply(configmap(namespace, {"a": "1"}))
-    same = kubectl.run("diff", "--server-side", "-f", "-", stdin=_yaml(configmap(namespace, {"a": "1"})),
-                       check=False)
+    same = kubectl.run(
+        "diff", "--server-side", "-f", "-", stdin=_yaml(configmap(namespace, {"a": "1"})), check=False
+    )
     assert (same.returncode, same.stdout) == (0, "")
-    changed = kubectl.run("diff", "--server-side", "-f", "-", stdin=_yaml(configmap(namespace, {"a": "2"})),
-                          check=False)
+    changed = kubectl.run(
+        "diff", "--server-side", "-f", "-", stdin=_yaml(configmap(namespace, {"a": "2"})), check=False
+    )
     assert changed.returncode == 1, changed.stderr
     assert '-  a: "1"' in changed.stdout and '+  a: "2"' in changed.stdout
     assert kubectl.get("cm", "demo", "-n", namespace)["data"] == {"a": "1"}  # diff is a dry run

@@ -30,8 +30,12 @@ def core(api_client) -> k8s.CoreV1Api:
 
 
 def _cm(name: str, data: dict[str, str]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": {"app": name}},
-            "data": data}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "data": data,
+    }
 
 
 def test_typed_create_read_list_delete(core, namespace):
@@ -53,19 +57,23 @@ def test_typed_create_read_list_delete(core, namespace):
 
 
 def test_typed_server_side_apply_and_conflict(core, namespace):
-    applied = core.patch_namespaced_config_map("ssa", namespace, _cm("ssa", {"a": "1"}), field_manager="deployer",
-                                               _content_type=APPLY)
+    applied = core.patch_namespaced_config_map(
+        "ssa", namespace, _cm("ssa", {"a": "1"}), field_manager="deployer", _content_type=APPLY
+    )
     assert applied.data == {"a": "1"}
     assert [(m.manager, m.operation) for m in applied.metadata.managed_fields] == [("deployer", "Apply")]
     with pytest.raises(ApiException) as conflict:
-        core.patch_namespaced_config_map("ssa", namespace, _cm("ssa", {"a": "2"}), field_manager="rival",
-                                         _content_type=APPLY)
+        core.patch_namespaced_config_map(
+            "ssa", namespace, _cm("ssa", {"a": "2"}), field_manager="rival", _content_type=APPLY
+        )
     assert conflict.value.status == 409 and "FieldManagerConflict" in conflict.value.body
-    forced = core.patch_namespaced_config_map("ssa", namespace, _cm("ssa", {"a": "2"}), field_manager="rival",
-                                              force=True, _content_type=APPLY)
+    forced = core.patch_namespaced_config_map(
+        "ssa", namespace, _cm("ssa", {"a": "2"}), field_manager="rival", force=True, _content_type=APPLY
+    )
     assert forced.data == {"a": "2"}
-    dry = core.patch_namespaced_config_map("ssa", namespace, _cm("ssa", {"a": "3"}), field_manager="rival",
-                                           dry_run="All", _content_type=APPLY)
+    dry = core.patch_namespaced_config_map(
+        "ssa", namespace, _cm("ssa", {"a": "3"}), field_manager="rival", dry_run="All", _content_type=APPLY
+    )
     assert dry.data == {"a": "3"}
     assert core.read_namespaced_config_map("ssa", namespace).data == {"a": "2"}
 
@@ -73,12 +81,21 @@ def test_typed_server_side_apply_and_conflict(core, namespace):
 def test_dynamic_client_apply_get_delete(api_client, namespace, tmp_path):
     client = dynamic.DynamicClient(api_client, cache_file=str(tmp_path / "discovery.json"))
     deployments = client.resources.get(api_version="apps/v1", kind="Deployment")
-    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "dyn", "namespace": namespace},
-            "spec": {"selector": {"matchLabels": {"app": "dyn"}},
-                     "template": {"metadata": {"labels": {"app": "dyn"}},
-                                  "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
-    applied = deployments.server_side_apply(body=body, namespace=namespace, field_manager="deployer",
-                                            force_conflicts=True)
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "dyn", "namespace": namespace},
+        "spec": {
+            "selector": {"matchLabels": {"app": "dyn"}},
+            "template": {
+                "metadata": {"labels": {"app": "dyn"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+            },
+        },
+    }
+    applied = deployments.server_side_apply(
+        body=body, namespace=namespace, field_manager="deployer", force_conflicts=True
+    )
     assert applied.metadata.generation == 1
     assert applied.spec.replicas == 1  # defaulted by the server
     assert applied.spec.template.spec.containers[0].imagePullPolicy == "Always"  # untagged image
@@ -96,8 +113,9 @@ def test_watch_stream_sees_changes(core, namespace):
     started = threading.Event()
 
     def follow() -> None:
-        stream = watch.Watch().stream(core.list_namespaced_config_map, namespace, timeout_seconds=3,
-                                      allow_watch_bookmarks=True)
+        stream = watch.Watch().stream(
+            core.list_namespaced_config_map, namespace, timeout_seconds=3, allow_watch_bookmarks=True
+        )
         started.set()
         for event in stream:
             events.append((event["type"], event["object"].metadata.name))
