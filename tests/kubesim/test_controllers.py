@@ -169,7 +169,8 @@ class Sim:
 
 
 @pytest.fixture
-def sim() -> Sim:
+def local() -> Sim:
+    """A fresh in-process cluster (`sim` is the shared HTTP server of conftest.py)."""
     return Sim()
 
 
@@ -203,16 +204,16 @@ CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
 
 
 # ---- CRDs ---------------------------------------------------------------------------------------
-def test_crd_is_established_after_crd_delay_and_only_then_served(sim: Sim) -> None:
-    sim.create(*CRDS, crd())
-    sim.controllers.run_once()
-    installing = sim.live(*CRDS, "widgets.example.com", "")
+def test_crd_is_established_after_crd_delay_and_only_then_served(local: Sim) -> None:
+    local.create(*CRDS, crd())
+    local.controllers.run_once()
+    installing = local.live(*CRDS, "widgets.example.com", "")
     assert kstatus(installing) == "InProgress"
     assert _cond(installing, "Established")["reason"] == "Installing"
-    assert sim.cluster.registry.get("example.com", "v1", "widgets") is None
+    assert local.cluster.registry.get("example.com", "v1", "widgets") is None
 
-    sim.settle()
-    live = sim.live(*CRDS, "widgets.example.com", "")
+    local.settle()
+    live = local.live(*CRDS, "widgets.example.com", "")
     assert kstatus(live) == "Current"
     assert _is_true(live, "NamesAccepted") and _is_true(live, "Established")
     assert live["status"]["acceptedNames"] == {
@@ -223,7 +224,7 @@ def test_crd_is_established_after_crd_delay_and_only_then_served(sim: Sim) -> No
         "shortNames": ["wi"],
     }
     assert live["status"]["storedVersions"] == ["v1"]
-    served = sim.cluster.registry.get("example.com", "v1", "widgets")
+    served = local.cluster.registry.get("example.com", "v1", "widgets")
     assert served is not None and served.is_crd and served.kind == "Widget" and served.namespaced
     status_entry = [m for m in live["metadata"]["managedFields"] if m["manager"] == "kube-apiserver"]
     assert status_entry and status_entry[0]["subresource"] == "status"
@@ -238,74 +239,74 @@ def test_crd_registration_runs_without_workload_controllers() -> None:
     assert "status" not in sim.live("apps", "deployments", "web")
 
 
-def test_crd_update_serves_an_added_version(sim: Sim) -> None:
-    sim.create(*CRDS, crd())
-    sim.settle()
+def test_crd_update_serves_an_added_version(local: Sim) -> None:
+    local.create(*CRDS, crd())
+    local.settle()
     added = crd(versions=("v1", "v2"))["spec"]["versions"]
-    sim.merge(*CRDS, "widgets.example.com", {"spec": {"versions": added}}, "")
-    sim.controllers.run_once()
-    assert sim.cluster.registry.get("example.com", "v2", "widgets") is not None
+    local.merge(*CRDS, "widgets.example.com", {"spec": {"versions": added}}, "")
+    local.controllers.run_once()
+    assert local.cluster.registry.get("example.com", "v2", "widgets") is not None
 
 
-def test_crd_with_a_kind_taken_in_its_group_is_not_accepted(sim: Sim) -> None:
-    sim.create(*CRDS, crd())
-    sim.settle()
+def test_crd_with_a_kind_taken_in_its_group_is_not_accepted(local: Sim) -> None:
+    local.create(*CRDS, crd())
+    local.settle()
     clashing = crd(plural="gadgets", kind="Widget")
     clashing["spec"]["names"]["singular"] = "gadget"
-    sim.create(*CRDS, clashing)
-    sim.settle()
-    clash = sim.live(*CRDS, "gadgets.example.com", "")
+    local.create(*CRDS, clashing)
+    local.settle()
+    clash = local.live(*CRDS, "gadgets.example.com", "")
     assert _cond(clash, "NamesAccepted")["reason"] == "KindConflict"
     assert _cond(clash, "NamesAccepted")["message"] == '"Widget" is already in use'
     assert kstatus(clash) == "Failed"
-    assert sim.cluster.registry.get("example.com", "v1", "gadgets") is None
+    assert local.cluster.registry.get("example.com", "v1", "gadgets") is None
 
 
-def _widget(sim: Sim, name: str) -> Obj:
+def _widget(local: Sim, name: str) -> Obj:
     body = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": name}, "spec": {"size": 1}}
-    return sim.create("example.com", "widgets", body)
+    return local.create("example.com", "widgets", body)
 
 
-def test_deleting_a_crd_removes_its_types_and_custom_resources(sim: Sim) -> None:
-    sim.create(*CRDS, crd())
-    sim.settle()
-    _widget(sim, "one")
-    _widget(sim, "two")
-    Deleter(sim.cluster).delete(sim.rtype(*CRDS), "", "widgets.example.com", {})
-    sim.controllers.run_once()
-    assert sim.cluster.registry.get("example.com", "v1", "widgets") is None
-    assert sim.cluster.store.list("example.com", "widgets")[0] == []
+def test_deleting_a_crd_removes_its_types_and_custom_resources(local: Sim) -> None:
+    local.create(*CRDS, crd())
+    local.settle()
+    _widget(local, "one")
+    _widget(local, "two")
+    Deleter(local.cluster).delete(local.rtype(*CRDS), "", "widgets.example.com", {})
+    local.controllers.run_once()
+    assert local.cluster.registry.get("example.com", "v1", "widgets") is None
+    assert local.cluster.store.list("example.com", "widgets")[0] == []
     deleted = [
-        e.key[3] for e in sim.cluster.store.events_after(0) if e.type == "DELETED" and e.key[1] == "widgets"
+        e.key[3] for e in local.cluster.store.events_after(0) if e.type == "DELETED" and e.key[1] == "widgets"
     ]
     assert sorted(deleted) == ["one", "two"]
 
 
-def test_crd_cleanup_finalizer_deletes_instances_before_the_crd(sim: Sim) -> None:
+def test_crd_cleanup_finalizer_deletes_instances_before_the_crd(local: Sim) -> None:
     body = crd()
     body["metadata"]["finalizers"] = ["customresourcecleanup.apiextensions.k8s.io"]
-    sim.create(*CRDS, body)
-    sim.settle()
-    _widget(sim, "one")
-    code, pending = Deleter(sim.cluster).delete(sim.rtype(*CRDS), "", "widgets.example.com", {})
+    local.create(*CRDS, body)
+    local.settle()
+    _widget(local, "one")
+    code, pending = Deleter(local.cluster).delete(local.rtype(*CRDS), "", "widgets.example.com", {})
     assert code == 202 and kstatus(pending) == "Terminating"
-    assert sim.cluster.registry.get("example.com", "v1", "widgets") is not None  # still served meanwhile
-    sim.settle(0)
-    assert sim.get(*CRDS, "widgets.example.com", "") is None
-    assert sim.cluster.registry.get("example.com", "v1", "widgets") is None
-    events = [(e.type, e.key[1]) for e in sim.cluster.store.events_after(0) if e.type == "DELETED"]
+    assert local.cluster.registry.get("example.com", "v1", "widgets") is not None  # still served meanwhile
+    local.settle(0)
+    assert local.get(*CRDS, "widgets.example.com", "") is None
+    assert local.cluster.registry.get("example.com", "v1", "widgets") is None
+    events = [(e.type, e.key[1]) for e in local.cluster.store.events_after(0) if e.type == "DELETED"]
     assert events == [("DELETED", "widgets"), ("DELETED", "customresourcedefinitions")]
 
 
 # ---- Deployments -----------------------------------------------------------------------------------
-def test_deployment_becomes_current_through_the_status_subresource(sim: Sim) -> None:
-    created = sim.create("apps", "deployments", deployment())
-    sim.controllers.run_once()
-    rolling = sim.live("apps", "deployments", "web")
+def test_deployment_becomes_current_through_the_status_subresource(local: Sim) -> None:
+    created = local.create("apps", "deployments", deployment())
+    local.controllers.run_once()
+    rolling = local.live("apps", "deployments", "web")
     assert kstatus(rolling) == "InProgress"
     assert _cond(rolling, "Available")["status"] == "False"
-    sim.settle()
-    live = sim.live("apps", "deployments", "web")
+    local.settle()
+    live = local.live("apps", "deployments", "web")
     assert kstatus(live) == "Current"
     status = live["status"]
     assert status["observedGeneration"] == 1
@@ -318,46 +319,46 @@ def test_deployment_becomes_current_through_the_status_subresource(sim: Sim) -> 
     entry = next(m for m in live["metadata"]["managedFields"] if m["manager"] == "kube-controller-manager")
     assert entry["subresource"] == "status" and "f:status" in entry["fieldsV1"]
     modified = [
-        e for e in sim.cluster.store.events_after(0) if e.key[1] == "deployments" and e.type == "MODIFIED"
+        e for e in local.cluster.store.events_after(0) if e.key[1] == "deployments" and e.type == "MODIFIED"
     ]
     assert modified and modified[-1].object["status"] == status
 
 
-def test_settled_objects_are_not_rewritten(sim: Sim) -> None:
-    sim.create("apps", "deployments", deployment())
-    sim.settle()
-    version = sim.live("apps", "deployments", "web")["metadata"]["resourceVersion"]
-    assert sim.controllers.run_once() is False
-    assert sim.live("apps", "deployments", "web")["metadata"]["resourceVersion"] == version
+def test_settled_objects_are_not_rewritten(local: Sim) -> None:
+    local.create("apps", "deployments", deployment())
+    local.settle()
+    version = local.live("apps", "deployments", "web")["metadata"]["resourceVersion"]
+    assert local.controllers.run_once() is False
+    assert local.live("apps", "deployments", "web")["metadata"]["resourceVersion"] == version
 
 
-def test_a_new_generation_is_in_progress_until_the_delay_passes(sim: Sim) -> None:
-    sim.create("apps", "deployments", deployment())
-    sim.settle()
+def test_a_new_generation_is_in_progress_until_the_delay_passes(local: Sim) -> None:
+    local.create("apps", "deployments", deployment())
+    local.settle()
     changed = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:1.28"}]}}}}
-    sim.merge("apps", "deployments", "web", changed)
-    assert kstatus(sim.live("apps", "deployments", "web")) == "InProgress"  # generation 2, observed 1
-    sim.controllers.run_once()
-    observed = sim.live("apps", "deployments", "web")
+    local.merge("apps", "deployments", "web", changed)
+    assert kstatus(local.live("apps", "deployments", "web")) == "InProgress"  # generation 2, observed 1
+    local.controllers.run_once()
+    observed = local.live("apps", "deployments", "web")
     assert observed["status"]["observedGeneration"] == 2 and kstatus(observed) == "InProgress"
-    sim.settle()
-    assert kstatus(sim.live("apps", "deployments", "web")) == "Current"
+    local.settle()
+    assert kstatus(local.live("apps", "deployments", "web")) == "Current"
 
 
-def test_deployment_scaled_to_zero_is_current(sim: Sim) -> None:
-    sim.create("apps", "deployments", deployment())
-    sim.settle()
-    sim.merge("apps", "deployments", "web", {"spec": {"replicas": 0}})
-    sim.settle()
-    live = sim.live("apps", "deployments", "web")
+def test_deployment_scaled_to_zero_is_current(local: Sim) -> None:
+    local.create("apps", "deployments", deployment())
+    local.settle()
+    local.merge("apps", "deployments", "web", {"spec": {"replicas": 0}})
+    local.settle()
+    live = local.live("apps", "deployments", "web")
     assert kstatus(live) == "Current"
     assert not {"replicas", "readyReplicas", "availableReplicas"} & set(live["status"])
 
 
-def test_fail_annotation_makes_a_deployment_exceed_its_progress_deadline(sim: Sim) -> None:
-    sim.create("apps", "deployments", deployment(annotations={"kubesim.io/fail": "ImagePullBackOff"}))
-    sim.settle()
-    live = sim.live("apps", "deployments", "web")
+def test_fail_annotation_makes_a_deployment_exceed_its_progress_deadline(local: Sim) -> None:
+    local.create("apps", "deployments", deployment(annotations={"kubesim.io/fail": "ImagePullBackOff"}))
+    local.settle()
+    live = local.live("apps", "deployments", "web")
     assert kstatus(live) == "Failed"
     progressing = _cond(live, "Progressing")
     assert progressing["status"] == "False" and progressing["reason"] == "ProgressDeadlineExceeded"
@@ -365,17 +366,17 @@ def test_fail_annotation_makes_a_deployment_exceed_its_progress_deadline(sim: Si
     assert _cond(live, "Available")["status"] == "False"
     assert live["status"].get("readyReplicas", 0) < 2
 
-    sim.merge("apps", "deployments", "web", {"metadata": {"annotations": {"kubesim.io/fail": None}}})
-    sim.settle(0)
-    assert kstatus(sim.live("apps", "deployments", "web")) == "Current"
+    local.merge("apps", "deployments", "web", {"metadata": {"annotations": {"kubesim.io/fail": None}}})
+    local.settle(0)
+    assert kstatus(local.live("apps", "deployments", "web")) == "Current"
 
 
-def test_ready_delay_annotation_overrides_the_cluster_delay(sim: Sim) -> None:
-    sim.create("apps", "deployments", deployment("slow", annotations={"kubesim.io/ready-delay": "10s"}))
-    sim.create("apps", "deployments", deployment("fast"))
-    sim.settle()
-    assert kstatus(sim.live("apps", "deployments", "slow")) == "InProgress"
-    assert kstatus(sim.live("apps", "deployments", "fast")) == "Current"
+def test_ready_delay_annotation_overrides_the_cluster_delay(local: Sim) -> None:
+    local.create("apps", "deployments", deployment("slow", annotations={"kubesim.io/ready-delay": "10s"}))
+    local.create("apps", "deployments", deployment("fast"))
+    local.settle()
+    assert kstatus(local.live("apps", "deployments", "slow")) == "InProgress"
+    assert kstatus(local.live("apps", "deployments", "fast")) == "Current"
 
     patient = Sim(ready_delay=30)
     patient.create("apps", "deployments", deployment("now", annotations={"kubesim.io/ready-delay": "0s"}))
@@ -403,12 +404,12 @@ def _apps(kind: str, annotations: Obj | None = None, **spec: Any) -> Obj:
         ("replicasets", "ReplicaSet", {"replicas": 2}),
     ],
 )
-def test_apps_workloads_become_current(sim: Sim, plural: str, kind: str, spec: Obj) -> None:
-    sim.create("apps", plural, _apps(kind, **spec))
-    sim.controllers.run_once()
-    assert kstatus(sim.live("apps", plural, "web")) == "InProgress"
-    sim.settle()
-    live = sim.live("apps", plural, "web")
+def test_apps_workloads_become_current(local: Sim, plural: str, kind: str, spec: Obj) -> None:
+    local.create("apps", plural, _apps(kind, **spec))
+    local.controllers.run_once()
+    assert kstatus(local.live("apps", plural, "web")) == "InProgress"
+    local.settle()
+    live = local.live("apps", plural, "web")
     assert kstatus(live) == "Current"
     assert live["status"]["observedGeneration"] == 1
 
@@ -418,33 +419,33 @@ def test_apps_workloads_become_current(sim: Sim, plural: str, kind: str, spec: O
     [("statefulsets", "StatefulSet", {"serviceName": "web"}), ("daemonsets", "DaemonSet", {})],
 )
 def test_failing_statefulsets_and_daemonsets_never_become_ready(
-    sim: Sim, plural: str, kind: str, spec: Obj
+    local: Sim, plural: str, kind: str, spec: Obj
 ) -> None:
-    sim.create("apps", plural, _apps(kind, {"kubesim.io/fail": "CrashLoopBackOff"}, **spec))
-    sim.settle()
-    assert kstatus(sim.live("apps", plural, "web")) == "InProgress"
-    sim.merge("apps", plural, "web", {"metadata": {"annotations": {"kubesim.io/fail": None}}})
-    sim.settle(0)
-    assert kstatus(sim.live("apps", plural, "web")) == "Current"
+    local.create("apps", plural, _apps(kind, {"kubesim.io/fail": "CrashLoopBackOff"}, **spec))
+    local.settle()
+    assert kstatus(local.live("apps", plural, "web")) == "InProgress"
+    local.merge("apps", plural, "web", {"metadata": {"annotations": {"kubesim.io/fail": None}}})
+    local.settle(0)
+    assert kstatus(local.live("apps", plural, "web")) == "Current"
 
 
-def test_statefulset_revisions_follow_the_template(sim: Sim) -> None:
-    sim.create("apps", "statefulsets", _apps("StatefulSet", serviceName="web"))
-    sim.settle()
-    first = sim.live("apps", "statefulsets", "web")["status"]
+def test_statefulset_revisions_follow_the_template(local: Sim) -> None:
+    local.create("apps", "statefulsets", _apps("StatefulSet", serviceName="web"))
+    local.settle()
+    first = local.live("apps", "statefulsets", "web")["status"]
     assert first["currentRevision"] == first["updateRevision"]
     changed = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:1.28"}]}}}}
-    sim.merge("apps", "statefulsets", "web", changed)
-    sim.controllers.run_once()
-    rolling = sim.live("apps", "statefulsets", "web")
+    local.merge("apps", "statefulsets", "web", changed)
+    local.controllers.run_once()
+    rolling = local.live("apps", "statefulsets", "web")
     assert (
         rolling["status"]["currentRevision"]
         == first["currentRevision"]
         != rolling["status"]["updateRevision"]
     )
     assert kstatus(rolling) == "InProgress"
-    sim.settle()
-    assert kstatus(sim.live("apps", "statefulsets", "web")) == "Current"
+    local.settle()
+    assert kstatus(local.live("apps", "statefulsets", "web")) == "Current"
 
 
 def _job(annotations: Obj | None = None, suspend: bool = False) -> Obj:
@@ -458,37 +459,37 @@ def _job(annotations: Obj | None = None, suspend: bool = False) -> Obj:
     }
 
 
-def test_job_completes(sim: Sim) -> None:
-    sim.create("batch", "jobs", _job())
-    sim.controllers.run_once()
-    running = sim.live("batch", "jobs", "migrate")
+def test_job_completes(local: Sim) -> None:
+    local.create("batch", "jobs", _job())
+    local.controllers.run_once()
+    running = local.live("batch", "jobs", "migrate")
     assert running["status"]["startTime"] and running["status"]["active"] == 1
     assert not _is_true(running, "Complete")
-    sim.settle()
-    done = sim.live("batch", "jobs", "migrate")
+    local.settle()
+    done = local.live("batch", "jobs", "migrate")
     assert _is_true(done, "Complete") and kstatus(done) == "Current"
     assert (
         done["status"]["succeeded"] == 1 and done["status"]["completionTime"] >= done["status"]["startTime"]
     )
 
 
-def test_failing_job_exceeds_its_backoff_limit_and_stays_failed(sim: Sim) -> None:
-    sim.create("batch", "jobs", _job({"kubesim.io/fail": "exit code 1"}))
-    sim.settle()
-    failed = sim.live("batch", "jobs", "migrate")
+def test_failing_job_exceeds_its_backoff_limit_and_stays_failed(local: Sim) -> None:
+    local.create("batch", "jobs", _job({"kubesim.io/fail": "exit code 1"}))
+    local.settle()
+    failed = local.live("batch", "jobs", "migrate")
     assert kstatus(failed) == "Failed"
     assert _cond(failed, "Failed")["reason"] == "BackoffLimitExceeded"
     assert failed["status"]["failed"] == 7  # backoffLimit 6 (defaulted) + 1
     # A finished Job is terminal on a real cluster: removing the annotation does not revive it.
-    sim.merge("batch", "jobs", "migrate", {"metadata": {"annotations": {"kubesim.io/fail": None}}})
-    sim.settle(0)
-    assert kstatus(sim.live("batch", "jobs", "migrate")) == "Failed"
+    local.merge("batch", "jobs", "migrate", {"metadata": {"annotations": {"kubesim.io/fail": None}}})
+    local.settle(0)
+    assert kstatus(local.live("batch", "jobs", "migrate")) == "Failed"
 
 
-def test_suspended_job_is_current_without_starting(sim: Sim) -> None:
-    sim.create("batch", "jobs", _job(suspend=True))
-    sim.settle()
-    live = sim.live("batch", "jobs", "migrate")
+def test_suspended_job_is_current_without_starting(local: Sim) -> None:
+    local.create("batch", "jobs", _job(suspend=True))
+    local.settle()
+    live = local.live("batch", "jobs", "migrate")
     assert _is_true(live, "Suspended") and "startTime" not in live["status"]
     assert kstatus(live) == "Current"
 
@@ -499,9 +500,9 @@ def _pvc(annotations: Obj | None = None) -> Obj:
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": spec}
 
 
-def test_pvc_binds_unless_told_to_fail(sim: Sim) -> None:
-    sim.create("", "persistentvolumeclaims", _pvc())
-    sim.create(
+def test_pvc_binds_unless_told_to_fail(local: Sim) -> None:
+    local.create("", "persistentvolumeclaims", _pvc())
+    local.create(
         "",
         "persistentvolumeclaims",
         {
@@ -509,14 +510,14 @@ def test_pvc_binds_unless_told_to_fail(sim: Sim) -> None:
             "metadata": {"name": "stuck", "annotations": {"kubesim.io/fail": "no provisioner"}},
         },
     )
-    assert kstatus(sim.live("", "persistentvolumeclaims", "data")) == "InProgress"
-    sim.settle()
-    bound = sim.live("", "persistentvolumeclaims", "data")
+    assert kstatus(local.live("", "persistentvolumeclaims", "data")) == "InProgress"
+    local.settle()
+    bound = local.live("", "persistentvolumeclaims", "data")
     assert kstatus(bound) == "Current"
     assert bound["status"]["capacity"] == {"storage": "1Gi"} and bound["status"]["accessModes"] == [
         "ReadWriteOnce"
     ]
-    assert sim.live("", "persistentvolumeclaims", "stuck")["status"]["phase"] == "Pending"
+    assert local.live("", "persistentvolumeclaims", "stuck")["status"]["phase"] == "Pending"
 
 
 def _pod(annotations: Obj | None = None) -> Obj:
@@ -524,12 +525,12 @@ def _pod(annotations: Obj | None = None) -> Obj:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": TEMPLATE["spec"]}
 
 
-def test_pod_becomes_ready(sim: Sim) -> None:
-    sim.create("", "pods", _pod())
-    sim.controllers.run_once()
-    assert sim.live("", "pods", "debug")["status"]["phase"] == "Pending"
-    sim.settle()
-    live = sim.live("", "pods", "debug")
+def test_pod_becomes_ready(local: Sim) -> None:
+    local.create("", "pods", _pod())
+    local.controllers.run_once()
+    assert local.live("", "pods", "debug")["status"]["phase"] == "Pending"
+    local.settle()
+    live = local.live("", "pods", "debug")
     assert live["status"]["phase"] == "Running" and kstatus(live) == "Current"
     assert (
         next(m for m in live["metadata"]["managedFields"] if m["manager"] == "kubelet")["subresource"]
@@ -537,15 +538,15 @@ def test_pod_becomes_ready(sim: Sim) -> None:
     )
 
 
-def test_failing_pod_crash_loops(sim: Sim) -> None:
-    sim.create("", "pods", _pod({"kubesim.io/fail": "OOMKilled"}))
-    sim.settle()
-    live = sim.live("", "pods", "debug")
+def test_failing_pod_crash_loops(local: Sim) -> None:
+    local.create("", "pods", _pod({"kubesim.io/fail": "OOMKilled"}))
+    local.settle()
+    live = local.live("", "pods", "debug")
     assert kstatus(live) == "Failed"
     assert "OOMKilled" in live["status"]["containerStatuses"][0]["state"]["waiting"]["message"]
 
 
-def test_load_balancer_service_gets_an_ingress_hostname(sim: Sim) -> None:
+def test_load_balancer_service_gets_an_ingress_hostname(local: Sim) -> None:
     ports = [{"port": 80}]
     for name, kind in (("edge", "LoadBalancer"), ("inner", "ClusterIP")):
         body = {
@@ -554,25 +555,28 @@ def test_load_balancer_service_gets_an_ingress_hostname(sim: Sim) -> None:
             "metadata": {"name": name},
             "spec": {"type": kind, "ports": ports},
         }
-        sim.create("", "services", body)
-    sim.settle()
-    ingress = sim.live("", "services", "edge")["status"]["loadBalancer"]["ingress"]
+        local.create("", "services", body)
+    local.settle()
+    ingress = local.live("", "services", "edge")["status"]["loadBalancer"]["ingress"]
     assert ingress == [{"hostname": "edge-default.lb.kubesim.local"}]
-    assert sim.live("", "services", "inner")["status"] == {"loadBalancer": {}}
+    assert local.live("", "services", "inner")["status"] == {"loadBalancer": {}}
 
 
-def test_new_namespace_is_active(sim: Sim) -> None:
-    sim.create(
+def test_new_namespace_is_active(local: Sim) -> None:
+    local.create(
         "", "namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}, ""
     )
-    sim.settle()
-    assert sim.live("", "namespaces", "team-a", "")["status"] == {"phase": "Active"}
+    local.settle()
+    assert local.live("", "namespaces", "team-a", "")["status"] == {"phase": "Active"}
 
 
 # ---- loop and garbage collection -------------------------------------------------------------------
 def test_thread_drives_readiness_and_stops() -> None:
     sim = Sim()
+    before = set(threading.enumerate())
     sim.controllers.start()
+    [thread] = [t for t in threading.enumerate() if t not in before]
+    assert thread.daemon
     try:
         sim.create("apps", "deployments", deployment())
         deadline = time.monotonic() + 2
@@ -581,13 +585,11 @@ def test_thread_drives_readiness_and_stops() -> None:
             time.sleep(0.01)
     finally:
         sim.controllers.stop()
-    assert not any(
-        t.name == "kubesim-controllers" and t.is_alive() for t in threading.enumerate()
-    )
+    assert not thread.is_alive()
 
 
-def test_loop_collects_orphaned_dependents(sim: Sim) -> None:
-    owner = sim.create(
+def test_loop_collects_orphaned_dependents(local: Sim) -> None:
+    owner = local.create(
         "", "configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner"}}
     )
     ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"]}
@@ -596,7 +598,38 @@ def test_loop_collects_orphaned_dependents(sim: Sim) -> None:
         "kind": "ConfigMap",
         "metadata": {"name": "dependent", "ownerReferences": [ref]},
     }
-    sim.create("", "configmaps", dependent)
-    sim.cluster.store.delete(("", "configmaps", "default", "owner"))  # gone without going through DELETE
-    assert sim.controllers.run_once() is True
-    assert sim.get("", "configmaps", "dependent") is None
+    local.create("", "configmaps", dependent)
+    local.cluster.store.delete(("", "configmaps", "default", "owner"))  # gone without going through DELETE
+    assert local.controllers.run_once() is True
+    assert local.get("", "configmaps", "dependent") is None
+
+
+# ---- real kubectl over HTTP (fixtures from tests/kubesim/conftest.py) -----------------------------
+def _manifest(kind: str, name: str, namespace: str, spec: Obj, annotations: Obj | None = None) -> Obj:
+    group = "batch/v1" if kind == "Job" else "apps/v1"
+    meta: Obj = {
+        "name": name,
+        "namespace": namespace,
+        **({"annotations": annotations} if annotations else {}),
+    }
+    return {"apiVersion": group, "kind": kind, "metadata": meta, "spec": spec}
+
+
+@pytest.mark.integration
+def test_kubectl_rollout_status_and_wait_accept_the_simulated_status(kubectl: Any, namespace: str) -> None:
+    workload = {"selector": {"matchLabels": LABELS}, "template": TEMPLATE}
+    kubectl.apply(_manifest("StatefulSet", "db", namespace, {**workload, "serviceName": "db", "replicas": 2}))
+    kubectl.apply(_manifest("DaemonSet", "agent", namespace, workload))
+    kubectl.apply(_manifest("Job", "migrate", namespace, _job()["spec"]))
+    failing = _manifest("Deployment", "broken", namespace, workload, {"kubesim.io/fail": "ImagePullBackOff"})
+    kubectl.apply(failing)
+
+    sts = kubectl.run("rollout", "status", "statefulset/db", "-n", namespace, "--timeout=20s")
+    assert "partitioned roll out complete: 2 new pods have been updated" in sts.stdout
+    ds = kubectl.run("rollout", "status", "daemonset/agent", "-n", namespace, "--timeout=20s")
+    assert 'daemon set "agent" successfully rolled out' in ds.stdout
+    done = kubectl.run("wait", "--for=condition=complete", "job/migrate", "-n", namespace, "--timeout=20s")
+    assert done.stdout.strip() == "job.batch/migrate condition met"
+    broken = kubectl.run("rollout", "status", "deploy/broken", "-n", namespace, "--timeout=20s", check=False)
+    assert broken.returncode != 0
+    assert 'deployment "broken" exceeded its progress deadline' in broken.stderr
