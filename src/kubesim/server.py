@@ -39,6 +39,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "kubesim"
     sys_version = ""
     timeout = CONNECTION_TIMEOUT
+    # Headers and body go out in separate writes; with Nagle on, the body waits for the client's
+    # delayed ACK (about 40 ms on Linux), which made every request take ~45 ms instead of ~1 ms.
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_GET(self) -> None:
