@@ -27,6 +27,12 @@ from fluxpush.engine.normalize import (
     object_id,
 )
 
+__all__ = [
+    "FIELD_MANAGER", "Action", "NodePlan", "ObjectChange", "Plan", "Totals", "Verdict", "classify",
+    "client_side_changed", "delete_change", "metadata_cleanup", "render_text", "short_revision",
+    "skip_reason",
+]
+
 # Flux's field manager name, so a cluster can move between fluxpush and Flux (DESIGN.md).
 FIELD_MANAGER = "kustomize-controller"
 # Managers whose entries kustomize-controller folds into its own Apply entry before applying
