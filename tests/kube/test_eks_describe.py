@@ -8,6 +8,8 @@ from fluxpush.errors import ClusterError
 from fluxpush.kube.eks import describe_cluster
 from kube.conftest import CLUSTER, FAKE_CA_PEM, REGION
 
+pytestmark = pytest.mark.integration  # moto in-process: about a second to set up each
+
 
 def test_endpoint_loses_its_trailing_slash_and_ca_is_decoded(moto_aws):
     moto_aws.point_cluster_at("https://127.0.0.1:6443", FAKE_CA_PEM)

@@ -52,10 +52,13 @@ def test_token_for_another_cluster_is_refused(moto_aws, sim):
         name="staging", version="1.35", roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks", resourcesVpcConfig={}
     )
     moto_aws.point_cluster_at(sim.url, sim.ca_pem, name="staging")
-    kube = KubeClient(connect_eks("staging", REGION, session=moto_aws.session))
+    connection = connect_eks("staging", REGION, session=moto_aws.session)
+    kube = KubeClient(connection)
     with kube, pytest.raises(ClusterError) as caught:
         kube.list("v1", "Namespace")
     assert caught.value.status == 401
+    token = connection.configuration.api_key["BearerToken"]
+    assert token.startswith("k8s-aws-v1.") and token not in str(caught.value), "never show the token"
     # one try, one renewal with a fresh token, then the error: never a loop
     assert [r.status for r in logged(sim, 2)] == [401, 401]
 

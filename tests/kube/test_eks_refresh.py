@@ -74,6 +74,7 @@ def test_concurrent_callers_share_one_mint(clock):
     assert set(seen) == {"token-1"}
 
 
+@pytest.mark.integration  # moto in-process: about a second to set up
 def test_role_is_assumed_with_session_name_fluxpush(moto_aws, clock):
     role = AssumedRole(moto_aws.session, ROLE_ARN, REGION, clock=clock)
     identity = role.session().client("sts").get_caller_identity()
@@ -81,6 +82,7 @@ def test_role_is_assumed_with_session_name_fluxpush(moto_aws, clock):
     assert role.assume_count == 1
 
 
+@pytest.mark.integration  # moto in-process: about a second to set up
 def test_role_is_re_assumed_before_its_session_runs_out(moto_aws, clock):
     role = AssumedRole(moto_aws.session, ROLE_ARN, REGION, clock=clock)
     first = role.session()
@@ -94,6 +96,7 @@ def test_role_is_re_assumed_before_its_session_runs_out(moto_aws, clock):
     assert role.assume_count == 2
 
 
+@pytest.mark.integration  # moto in-process: about a second to set up
 def test_token_from_an_assumed_role_carries_its_session_token(moto_aws, clock):
     role = AssumedRole(moto_aws.session, ROLE_ARN, REGION, clock=clock)
     creds = role.session().get_credentials().get_frozen_credentials()
@@ -105,6 +108,7 @@ def test_token_from_an_assumed_role_carries_its_session_token(moto_aws, clock):
     assert params["X-Amz-Credential"].startswith(creds.access_key + "/")
 
 
+@pytest.mark.integration  # moto in-process: about a second to set up
 def test_assume_role_failure_is_a_cluster_error(moto_aws, clock):
     role = AssumedRole(moto_aws.session, "not-an-arn", REGION, clock=clock)
     with pytest.raises(ClusterError, match="sts:AssumeRole of not-an-arn failed"):
