@@ -588,6 +588,20 @@ def test_thread_drives_readiness_and_stops() -> None:
     assert not thread.is_alive()
 
 
+def test_loop_idles_until_a_write_or_a_delay_ends(local: Sim) -> None:
+    controllers = local.controllers
+    local.create("apps", "deployments", deployment())
+    assert controllers.run_once() is True  # wrote the in-progress status
+    assert controllers.run_once() is False
+    assert controllers.is_idle()  # settled, and the ready delay has not ended yet
+    time.sleep(DELAY * 1.5)
+    assert not controllers.is_idle()  # the delay ended: the Deployment is due
+    local.settle(0)
+    assert controllers.is_idle() and kstatus(local.live("apps", "deployments", "web")) == "Current"
+    local.create("", "configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})
+    assert not controllers.is_idle()
+
+
 def test_loop_collects_orphaned_dependents(local: Sim) -> None:
     owner = local.create(
         "", "configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner"}}

@@ -22,6 +22,7 @@ from a real cluster.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from typing import Any
@@ -49,6 +50,7 @@ class Controllers:
         self.workloads = WorkloadController(cluster, self.timers)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._settled_at = -1  # store resourceVersion after the last pass that changed nothing
         cluster.write_hooks.append(self._on_write)
 
     def _on_write(self, rtype: ResourceType, event: str, obj: dict[str, Any]) -> None:
@@ -60,11 +62,19 @@ class Controllers:
 
     def run_once(self) -> bool:
         """One reconcile pass over every controller; True if it changed something."""
+        self.timers.next_due = math.inf
+        started_at = self.cluster.store.resource_version  # a write during the pass makes the loop rerun
         changed = self.crds.reconcile()
         changed |= self.deleter.reconcile()
         if self.cluster.options.controllers:
             changed |= self.workloads.reconcile()
+        self._settled_at = -1 if changed else started_at
         return changed
+
+    def is_idle(self) -> bool:
+        """Nothing to do: no write since a pass that settled, and no delay has ended since."""
+        settled = self._settled_at == self.cluster.store.resource_version
+        return settled and time.monotonic() < self.timers.next_due
 
     def start(self) -> None:
         """Run the loop in a daemon thread until `stop()`."""
@@ -88,6 +98,8 @@ class Controllers:
             self.cluster.wake.clear()
             if self._stop.is_set():
                 return
+            if self.is_idle():
+                continue
             try:
                 self.run_once()
             except Exception:  # the loop is a thread entry point: one bad pass must not end it

@@ -105,8 +105,8 @@ class CrdController:
             ]
             status = {**old, "conditions": merge_conditions(old.get("conditions") or [], conditions)}
             return self.status.write(self._crd_type(), crd, status, MANAGER)
-        ready = is_established(crd) or self.timers.age(CRD_GROUP, CRD_PLURAL, crd) >= (
-            self.cluster.options.crd_delay
+        ready = is_established(crd) or self.timers.elapsed(
+            CRD_GROUP, CRD_PLURAL, crd, self.cluster.options.crd_delay
         )
         established = (
             condition("Established", True, "InitialNamesAccepted", "the initial names have been accepted")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -35,6 +36,7 @@ class Timers:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seen: dict[tuple[str, str, str, str], tuple[str, int, float]] = {}
+        self.next_due = math.inf  # monotonic time the earliest pending delay ends (see `elapsed`)
 
     def observe(self, group: str, plural: str, obj: dict[str, Any]) -> float:
         """Record `obj` if its uid or generation is new; return when that state began."""
@@ -49,10 +51,13 @@ class Timers:
             self._seen[key] = (*state, started)
             return started
 
-    def age(self, group: str, plural: str, obj: dict[str, Any]) -> float:
-        """Seconds since the object's current generation was first seen."""
-        started = self.observe(group, plural, obj)
-        return time.monotonic() - started
+    def elapsed(self, group: str, plural: str, obj: dict[str, Any], delay: float) -> bool:
+        """True once `delay` seconds passed since the current generation; else remember when it will."""
+        due = self.observe(group, plural, obj) + delay
+        if time.monotonic() >= due:
+            return True
+        self.next_due = min(self.next_due, due)
+        return False
 
     def drop(self, group: str, plural: str, obj: dict[str, Any]) -> None:
         """Forget a deleted object (a new one of the same name starts its own clock)."""

@@ -47,7 +47,7 @@ class WorkloadController:
     def progress_of(self, group: str, plural: str, obj: Obj) -> Progress:
         """How far the object's current generation has got."""
         delay = ready_delay(obj, self.cluster.options.ready_delay)
-        return Progress(self.timers.age(group, plural, obj) >= delay, failure_of(obj))
+        return Progress(self.timers.elapsed(group, plural, obj, delay), failure_of(obj))
 
     def reconcile(self) -> bool:
         """One pass over every workload; True if a status changed."""
