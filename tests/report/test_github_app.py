@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import socket
 
 import jwt
 import pytest
@@ -241,3 +242,13 @@ def test_plain_token_fallback_authors(fake_github, commands, log):
     assert {"ghp_personal", "ghs_actions"} <= set(_masks(log))
     with pytest.raises(ReportError, match="rejected github-token"):
         connect_token(REPO, "ghp_revoked", **args)
+
+
+def test_unreachable_api_is_a_report_error_naming_github_api_url(commands):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(
+        ReportError, match=rf"cannot reach the GitHub API at http://127\.0\.0\.1:{port}: .*GITHUB_API_URL"
+    ):
+        connect_token(REPO, "ghp_x", api_url=f"http://127.0.0.1:{port}", options=FAST, commands=commands)
