@@ -7,6 +7,7 @@ of the alternatives). URLs in bodies use the fake's own address, since PyGithub 
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -117,7 +118,7 @@ def installation_json(call: Call, installation: FakeInstallation) -> dict[str, A
 def repo_json(call: Call, full_name: str) -> dict[str, Any]:
     owner, name = full_name.split("/")
     return {
-        "id": abs(hash(full_name)) % 10**8,
+        "id": zlib.crc32(full_name.encode()),
         "name": name,
         "full_name": full_name,
         "owner": user_json(owner),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ class _AppJWTAuth(Auth.AppAuth):
     """PyGithub's App auth, minting our JWT from an injectable clock and masking each one."""
 
     def __init__(self, app_id: str, key: RSAPrivateKey, clock: Clock, commands: WorkflowCommands) -> None:
-        super().__init__(app_id, sign_func=lambda payload: "")
+        super().__init__(app_id, sign_func=lambda payload: "")  # unused: create_jwt below signs
         self._key = key
         self._clock = clock
         self._commands = commands
@@ -167,7 +168,7 @@ class InstallationTokenAuth(Auth.Auth):
         self._mint = mint
         self._clock = clock
         self._current: InstallationToken | None = None
-        self.minted = 0
+        self._lock = threading.Lock()  # one refresh at a time when requests run in parallel
 
     @property
     def token_type(self) -> str:
@@ -175,11 +176,11 @@ class InstallationTokenAuth(Auth.Auth):
 
     @property
     def token(self) -> str:
-        current = self._current
-        if current is None or self._clock() >= current.expires_at - TOKEN_REFRESH_MARGIN_SECONDS:
-            current = self._current = self._mint()
-            self.minted += 1
-        return current.token
+        with self._lock:
+            current = self._current
+            if current is None or self._clock() >= current.expires_at - TOKEN_REFRESH_MARGIN_SECONDS:
+                current = self._current = self._mint()
+            return current.token
 
     @property
     def _masked_token(self) -> str:
