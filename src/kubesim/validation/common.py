@@ -71,8 +71,28 @@ def builtin_kind(obj: Obj) -> str | None:
     return kind if BUILTIN_GROUPS.get(kind, "") == group else None
 
 
+def _selector_order(value: Obj) -> Obj:
+    """A LabelSelector in struct field order (matchLabels before matchExpressions), as Go marshals it."""
+    ordered: Obj = {}
+    if value.get("matchLabels"):
+        ordered["matchLabels"] = dict(sorted(value["matchLabels"].items()))
+    if value.get("matchExpressions"):
+        ordered["matchExpressions"] = [
+            {k: e[k] for k in ("key", "operator", "values") if e.get(k) is not None}
+            for e in value["matchExpressions"]
+        ]
+    return ordered
+
+
+def go_json(value: Any, sort_keys: bool = True) -> str:
+    """Go's json.Marshal: compact, map keys sorted, <, > and & escaped."""
+    text = json.dumps(value, separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def go_value(value: Any) -> str:
-    """Render a value the way field.Error shows it (Go's %q for strings, %v for numbers, %#v else)."""
+    """A bad value as field.Error prints it since Kubernetes 1.34: %q for strings, %v for numbers
+    and booleans, JSON for everything else (`{"matchLabels":{"app":"web"}}`, `["None"]`)."""
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, bool):
@@ -81,25 +101,9 @@ def go_value(value: Any) -> str:
         return str(value)
     if value is None:
         return "null"
-    if isinstance(value, dict) and set(value) <= {"matchLabels", "matchExpressions"}:
-        labels = ", ".join(
-            f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted((value.get("matchLabels") or {}).items())
-        )
-        exprs = (
-            "[]v1.LabelSelectorRequirement(nil)"
-            if not value.get("matchExpressions")
-            else "[]v1.LabelSelectorRequirement{" + json.dumps(value["matchExpressions"]) + "}"
-        )
-        return f"v1.LabelSelector{{MatchLabels:map[string]string{{{labels}}}, MatchExpressions:{exprs}}}"
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return "[]string{" + ", ".join(json.dumps(v) for v in value) + "}"
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
-
-
-def go_string_map(labels: Obj) -> str:
-    """A label map as Go's %#v prints a map[string]string."""
-    pairs = ", ".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted(labels.items()))
-    return f"map[string]string{{{pairs}}}"
+    if isinstance(value, dict) and value and set(value) <= {"matchLabels", "matchExpressions"}:
+        return go_json(_selector_order(value), sort_keys=False)
+    return go_json(value)
 
 
 def required(field: str, detail: str = "") -> Cause:

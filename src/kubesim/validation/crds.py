@@ -10,7 +10,6 @@ from kubesim.validation.common import (
     Cause,
     dns_errors,
     duplicate,
-    go_value,
     invalid,
     is_label,
     is_subdomain,
@@ -119,7 +118,6 @@ def validate_crd(obj: Obj) -> list[Cause]:
                 "spec.versions",
                 versions,
                 "must have exactly one version marked as storage version",
-                go_value(versions),
             )
         )
     for index, stored in enumerate((obj.get("status") or {}).get("storedVersions") or []):

@@ -7,8 +7,6 @@ from typing import Any
 from kubesim.validation.common import (
     Cause,
     forbidden,
-    go_string_map,
-    go_value,
     invalid,
     required,
     unsupported,
@@ -52,21 +50,9 @@ def _selector_and_template(kind: str, spec: Obj) -> list[Cause]:
         return [invalid("spec.selector", selector, f"empty selector is invalid for {kind.lower()}")]
     if not selector_matches(selector, labels):
         return [
-            invalid(
-                "spec.template.metadata.labels",
-                labels,
-                "`selector` does not match template `labels`",
-                go_string_map(labels),
-            )
+            invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`")
         ]
     return []
-
-
-def _int_or_string(value: Any) -> str:
-    """intstr.IntOrString as Go's %#v prints it."""
-    if isinstance(value, str):
-        return f'intstr.IntOrString{{Type:1, IntVal:0, StrVal:"{value}"}}'
-    return f'intstr.IntOrString{{Type:0, IntVal:{value}, StrVal:""}}'
 
 
 def _is_zero(value: Any) -> bool:
@@ -90,10 +76,7 @@ def _deployment_strategy(spec: Obj) -> list[Cause]:
     if surge is not None and unavailable is not None and _is_zero(surge) and _is_zero(unavailable):
         return [
             invalid(
-                "spec.strategy.rollingUpdate.maxUnavailable",
-                unavailable,
-                "may not be 0 when `maxSurge` is 0",
-                _int_or_string(unavailable),
+                "spec.strategy.rollingUpdate.maxUnavailable", unavailable, "may not be 0 when `maxSurge` is 0"
             )
         ]
     return []
@@ -225,9 +208,7 @@ def validate_pdb(obj: Obj) -> list[Cause]:
     spec = obj.get("spec") or {}
     causes: list[Cause] = []
     if "minAvailable" in spec and "maxUnavailable" in spec:
-        causes.append(
-            invalid("spec", spec, "minAvailable and maxUnavailable cannot be both set", go_value(spec))
-        )
+        causes.append(invalid("spec", spec, "minAvailable and maxUnavailable cannot be both set"))
     for field in ("minAvailable", "maxUnavailable"):
         if field in spec:
             causes += [invalid(f"spec.{field}", spec[field], m) for m in _budget_errors(spec[field])]
