@@ -328,6 +328,17 @@ def create_check_run(call: Call) -> Reply:
     return _record(call, call.state.check_runs, item)
 
 
+@route("PATCH", r"{repo}/check-runs/(?P<id>\d+)", "token", ("checks", "write"))
+def update_check_run(call: Call) -> Reply:
+    with call.state.lock:
+        run = next((r for r in call.state.check_runs if r["id"] == int(call.params["id"])), None)
+        if run is None:
+            raise Refusal(404, "Not Found")
+        run.update(call.body or {})
+        run.setdefault("updates", []).append(dict(call.body or {}))
+    return ok(run)
+
+
 def _description(call: Call, resource: str) -> None:
     if len((call.body or {}).get("description") or "") > DESCRIPTION_MAX:
         raise invalid(

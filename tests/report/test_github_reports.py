@@ -191,3 +191,21 @@ def test_a_plain_403_is_a_permission_error_not_a_rate_limit(fake_github, token_c
         GitHubReporter(token_connection, sleep=sleeps).create_deployment(SHA, "prod-eks")
     assert "`deployments: write`" in str(caught.value)
     assert sleeps == []
+
+
+def test_a_running_check_run_is_completed_in_place(fake_github, app_connection, clock):
+    reporter = GitHubReporter(app_connection, clock=clock)
+    running = reporter.report_commit(SHA, name="fluxpush", title="applying", summary="…", conclusion=None)
+    done = reporter.report_commit(
+        SHA, name="fluxpush", title="applied", summary="2 nodes", conclusion="failure", update=running
+    )
+
+    (run,) = fake_github.state.check_runs
+    (created,) = fake_github.state.requests_to("POST", rf"/repos/{REPO}/check-runs")
+    assert created.body["status"] == "in_progress" and "conclusion" not in created.body
+    assert done.id == running.id == run["id"]
+    assert [u["status"] for u in run["updates"]] == ["completed"]
+    assert (run["status"], run["conclusion"], run["output"]["title"]) == ("completed", "failure", "applied")
+    assert [r.method for r in fake_github.state.requests_to("PATCH", rf"/repos/{REPO}/check-runs/\d+")] == [
+        "PATCH"
+    ]

@@ -220,15 +220,19 @@ class GitHubReporter:
         conclusion: str | None,
         details_url: str | None = None,
         text: str | None = None,
+        update: CommitReport | None = None,
     ) -> CommitReport:
         """A check run (App) or a commit status (token) named `name` on `sha`.
 
-        `conclusion` None means still running (check run `in_progress`, status `pending`).
+        `conclusion` None means still running (check run `in_progress`, status `pending`). Pass the
+        report of the running state as `update` to complete that same check run; a commit status
+        needs no such link (a new status with the same context replaces the old one).
         """
         if conclusion is not None and conclusion not in CONCLUSION_TO_STATE:
             raise ValueError(f"unknown check conclusion {conclusion!r}")
         if self.connection.is_app:
-            return self._create_check_run(sha, name, title, summary, conclusion, details_url, text)
+            run_id = update.id if update is not None and update.kind == "check_run" else None
+            return self._check_run(sha, name, title, summary, conclusion, details_url, text, run_id)
         state = CONCLUSION_TO_STATE[conclusion] if conclusion else "pending"
         commit = self._repo.get_commit(sha)
         extra: dict[str, Any] = {"target_url": details_url} if details_url else {}
@@ -241,7 +245,7 @@ class GitHubReporter:
         )
         return CommitReport("status", status.id, status.url)
 
-    def _create_check_run(
+    def _check_run(
         self,
         sha: str,
         name: str,
@@ -250,6 +254,7 @@ class GitHubReporter:
         conclusion: str | None,
         details_url: str | None,
         text: str | None,
+        run_id: int | None,
     ) -> CommitReport:
         output = {"title": clip(title, 1000), "summary": clip(summary, CHECK_OUTPUT_MAX)}
         if text:
@@ -265,11 +270,15 @@ class GitHubReporter:
                 conclusion=conclusion,
                 completed_at=datetime.fromtimestamp(self._clock(), UTC),
             )
-        run = self._call(
-            f"create check run {name!r} on {sha[:12]}",
-            "checks: write",
-            lambda: self._repo.create_check_run(name=name, head_sha=sha, **args),
-        )
+        if run_id is not None:
+            run = self._repo.get_check_run(run_id)  # lazy: no request until the edit
+            self._call(f"update check run {run_id}", "checks: write", lambda: run.edit(name=name, **args))
+        else:
+            run = self._call(
+                f"create check run {name!r} on {sha[:12]}",
+                "checks: write",
+                lambda: self._repo.create_check_run(name=name, head_sha=sha, **args),
+            )
         return CommitReport("check_run", run.id, run.html_url)
 
     def create_deployment(
