@@ -74,7 +74,11 @@ class Faults:
             self._latency = (0.0, 0.0)
 
     def expire_tokens(self) -> None:
-        """Every token valid so far answers 401; EKS tokens minted later work; the static one rotates."""
+        """Every token valid so far answers 401; EKS tokens minted later work; the static one rotates.
+
+        Presigned URLs are deterministic: a token minted in the same second with the same credentials
+        and region as a revoked one *is* that token, and stays revoked.
+        """
         self._authenticator.expire()
 
     def latency(self, ms: float, jitter_ms: float = 0.0) -> None:
