@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import threading
 from typing import Any
@@ -20,9 +18,10 @@ from kubesim.deletion import Deleter
 from kubesim.errors import ApiError, bad_request, expired, method_not_allowed, page_not_found
 from kubesim.http import Request, Response
 from kubesim.openapi import OpenAPI
-from kubesim.patch import json_patch, merge_patch
+from kubesim.paging import decode_continue, encode_continue, position
 from kubesim.resources import Resources, WriteOptions
 from kubesim.routes import Route, match
+from kubesim.scale import patched_scale, scale_of
 from kubesim.selectors import parse_field_selector, parse_label_selector
 from kubesim.tables import to_table, wants_table
 from kubesim.watch import watch_stream
@@ -68,6 +67,11 @@ def _decode_json(body: bytes) -> Any:
         return json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
+
+
+def error_response(error: ApiError) -> Response:
+    """The Status response for an error, with its headers (Retry-After, …)."""
+    return Response.json(error.to_status(), error.code, headers=error.headers)
 
 
 class Api:
@@ -116,7 +120,7 @@ class Api:
                 return self._openapi(request.path)
             return self._meta(request.path)
         except ApiError as error:
-            return Response.json(error.to_status(), error.code, headers=error.headers)
+            return error_response(error)
 
     # ---- non-resource paths ----------------------------------------------------------------
     def _meta(self, path: str) -> Response:
@@ -212,7 +216,7 @@ class Api:
         matches = self._matcher(route, request)
         items, list_rv = self.cluster.store.list(rtype.group, rtype.plural, route.namespace)
         items = [self._shaped(route, o) for o in items if matches(o)]
-        start, token_rv = _decode_continue(request.query.get("continue", ""))
+        start, token_rv = decode_continue(request.query.get("continue", ""))
         if token_rv is not None:
             if token_rv < self.cluster.store.oldest_watchable:
                 raise expired("The provided continue parameter is too old to display a consistent list "
@@ -222,11 +226,11 @@ class Api:
                               "list - objects that were created, modified, or deleted between the time "
                               "the first chunk was returned and now may show up in the list.")
             list_rv = token_rv
-            items = [o for o in items if _position(o) > start]
+            items = [o for o in items if position(o) > start]
         meta: Obj = {"resourceVersion": str(list_rv)}
         limit = _int_param(request, "limit")
         if limit and len(items) > limit:
-            meta["continue"] = _encode_continue(_position(items[limit - 1]), list_rv)
+            meta["continue"] = encode_continue(position(items[limit - 1]), list_rv)
             meta["remainingItemCount"] = len(items) - limit
             items = items[:limit]
         if wants_table(request.headers.get("accept", "")):
@@ -360,62 +364,19 @@ class Api:
                 wanted = _decode_json(request.body)
             else:
                 patch_type, body = self._patch_body(request)
-                wanted = _patched_scale(_scale_of(current), patch_type, body)
+                wanted = patched_scale(scale_of(current), patch_type, body)
             replicas = ((wanted or {}).get("spec") or {}).get("replicas")
             if not isinstance(replicas, int) or replicas < 0:
                 raise bad_request("spec.replicas: Invalid value: must be a non-negative integer")
             current, _ = self.resources.patch(rtype, namespace, route.name, "merge",
                                               {"spec": {"replicas": replicas}}, opts)
-        return Response.json(_scale_of(current))
-
-
-def _patched_scale(scale: Obj, patch_type: str, body: Any) -> Any:
-    """A Scale after a JSON, merge or strategic patch (Scale has no lists, so the last two agree)."""
-    if patch_type == "json":
-        return json_patch(scale, body)
-    if patch_type in ("merge", "strategic"):
-        return merge_patch(scale, body)
-    raise ApiError(415, "UnsupportedMediaType", "apply is not supported on the scale subresource here")
-
-
-def _scale_of(obj: Obj) -> Obj:
-    meta = obj["metadata"]
-    status = obj.get("status") or {}
-    selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    return {
-        "kind": "Scale", "apiVersion": "autoscaling/v1",
-        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                     if k in meta},
-        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
-        "status": {"replicas": status.get("replicas", 0),
-                   "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))},
-    }
+        return Response.json(scale_of(current))
 
 
 def _warning(text: str) -> str:
     """One RFC 7234 warning value, code 299 like kube-apiserver's (text as a quoted-string)."""
     quoted = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'299 - "{quoted}"'
-
-
-def _position(obj: Obj) -> str:
-    meta = obj["metadata"]
-    return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
-
-
-def _encode_continue(start: str, resource_version: int) -> str:
-    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": resource_version, "start": start}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_continue(token: str) -> tuple[str, int | None]:
-    if not token:
-        return "", None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        return str(data["start"]), int(data["rv"])
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise bad_request(f"continue key is not valid: {exc}") from exc
 
 
 def _int_param(request: Request, name: str) -> int:

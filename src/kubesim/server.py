@@ -22,7 +22,7 @@ from kubesim.auth import Authenticator
 from kubesim.cluster import Cluster, Options
 from kubesim.errors import ApiError, internal_error
 from kubesim.faults import Faults, LoggedRequest, RequestLog
-from kubesim.handlers import Api
+from kubesim.handlers import Api, error_response
 from kubesim.http import Request, Response
 from kubesim.kubeconfig import build_kubeconfig, write_kubeconfig
 from kubesim.tls import generate_certs
@@ -79,14 +79,14 @@ class _Handler(BaseHTTPRequestHandler):
                 request.body = self._read_body()
             except ApiError as error:
                 self.close_connection = True
-                status = self._send(Response.json(error.to_status(), error.code))
+                status = self._send(error_response(error))
                 return
             sim.faults.delay()
             fault = sim.faults.take(verb, request.path)
             if fault is not None and fault.action == "drop":
                 self.close_connection = True
                 return
-            response = self._answer(request) if fault is None else _error_response(fault.error())
+            response = self._answer(request) if fault is None else error_response(fault.error())
             status = self._send(response)
         finally:
             sim.requests.add(LoggedRequest(
@@ -101,10 +101,10 @@ class _Handler(BaseHTTPRequestHandler):
             sim.authenticator.authenticate(request.headers.get("authorization"))
             return sim.api.handle(request)
         except ApiError as error:
-            return _error_response(error)
+            return error_response(error)
         except Exception as exc:  # the connection thread is an entry point: answer 500, keep serving
             log.exception("kubesim: %s %s failed", request.method, request.path)
-            return _error_response(internal_error(f"Internal error occurred: {type(exc).__name__}"))
+            return error_response(internal_error(f"Internal error occurred: {type(exc).__name__}"))
 
     def _send(self, response: Response) -> int:
         self.send_response(response.status)
@@ -146,10 +146,6 @@ def _peer_closed(conn: socket.socket) -> bool:
     """Whether the client hung up (or sent anything) while we stream: HTTP/1.1 clients wait silently."""
     readable, _, _ = select.select([conn], [], [], 0)
     return bool(readable)
-
-
-def _error_response(error: ApiError) -> Response:
-    return Response.json(error.to_status(), error.code, headers=error.headers)
 
 
 class _Server(ThreadingHTTPServer):
