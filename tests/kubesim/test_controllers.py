@@ -248,6 +248,14 @@ def test_crd_update_serves_an_added_version(local: Sim) -> None:
     assert local.cluster.registry.get("example.com", "v2", "widgets") is not None
 
 
+def test_crd_listing_versions_newest_first_settles(local: Sim) -> None:
+    local.create(*CRDS, crd(versions=("v2", "v1")))
+    local.settle()
+    assert local.controllers.run_once() is False
+    served = [t.version for t in local.cluster.registry.all() if t.group == "example.com"]
+    assert served == ["v1", "v2"]
+
+
 def test_crd_with_a_kind_taken_in_its_group_is_not_accepted(local: Sim) -> None:
     local.create(*CRDS, crd())
     local.settle()
@@ -560,6 +568,9 @@ def test_load_balancer_service_gets_an_ingress_hostname(local: Sim) -> None:
     ingress = local.live("", "services", "edge")["status"]["loadBalancer"]["ingress"]
     assert ingress == [{"hostname": "edge-default.lb.kubesim.local"}]
     assert local.live("", "services", "inner")["status"] == {"loadBalancer": {}}
+    local.merge("", "services", "edge", {"spec": {"type": "ClusterIP", "ports": [{"port": 80}]}})
+    local.settle(0)
+    assert local.live("", "services", "edge")["status"] == {"loadBalancer": {}}
 
 
 def test_new_namespace_is_active(local: Sim) -> None:

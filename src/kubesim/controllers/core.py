@@ -123,7 +123,8 @@ def pvc_status(obj: Obj, progress: Progress, old: Obj) -> Obj | None:
 def service_status(obj: Obj, progress: Progress, old: Obj, cluster_name: str) -> Obj | None:
     """Service: a LoadBalancer gets an ingress hostname; other types have nothing to report."""
     if (obj.get("spec") or {}).get("type") != "LoadBalancer":
-        return None
+        # no longer a load balancer: the cloud controller releases it
+        return {**old, "loadBalancer": {}} if (old.get("loadBalancer") or {}).get("ingress") else None
     if not progress.ready:
         return None
     meta = obj["metadata"]

@@ -199,6 +199,7 @@ class CrdController:
                 registry.remove_group_resource(*group_resource)
                 changed = True
         for group_resource, types in wanted.items():
+            types.sort(key=lambda t: t.version)  # the registry lists versions sorted, too
             if served.get(group_resource) != types:
                 registry.remove_group_resource(*group_resource)
                 for rtype in types:
