@@ -34,6 +34,12 @@ def run_cli(capsys):
     return run
 
 
+@pytest.fixture(scope="session")
+def example_repo() -> Path:
+    """examples/gitops-platform, read in place (copy it before changing anything)."""
+    return EXAMPLE_REPO
+
+
 @pytest.fixture
 def corpus() -> Path:
     if not CORPUS.is_dir():

@@ -7,7 +7,6 @@ import json
 import pytest
 import yaml
 
-from conftest import EXAMPLE_REPO
 from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.flux.model import ObjectRef
 
@@ -19,8 +18,8 @@ def ks(name: str) -> ObjectRef:
 
 
 @pytest.fixture(scope="module")
-def discovery():
-    return discover(EXAMPLE_REPO, DiscoverOptions(cluster_path="clusters/dev"))
+def discovery(example_repo):
+    return discover(example_repo, DiscoverOptions(cluster_path="clusters/dev"))
 
 
 def objects_of(discovery, name):
@@ -73,8 +72,8 @@ def test_root_holds_only_non_flux_objects_of_the_cluster_path(discovery):
     assert kinds == ["Namespace"]
 
 
-def test_build_cli_stream_is_in_apply_order_with_headers(run_cli):
-    result = run_cli("build", "--repo", str(EXAMPLE_REPO), "--path", "clusters/dev", "ks", "app-1")
+def test_build_cli_stream_is_in_apply_order_with_headers(run_cli, example_repo):
+    result = run_cli("build", "--repo", str(example_repo), "--path", "clusters/dev", "ks", "app-1")
     assert result.code == 0, result.err
     assert result.out.startswith(
         "# Kustomization/flux-system/app-1 (path ./apps/app-1/overlays/dev; "
@@ -84,8 +83,8 @@ def test_build_cli_stream_is_in_apply_order_with_headers(run_cli):
     assert kinds[0] == "Namespace" and kinds.index("ServiceAccount") < kinds.index("Deployment")
 
 
-def test_get_ks_json_lists_graph(run_cli):
-    result = run_cli("get", "ks", "--repo", str(EXAMPLE_REPO), "--path", "clusters/dev", "-o", "json")
+def test_get_ks_json_lists_graph(run_cli, example_repo):
+    result = run_cli("get", "ks", "--repo", str(example_repo), "--path", "clusters/dev", "-o", "json")
     assert result.code == 0, result.err
     rows = {row["name"]: row for row in json.loads(result.out)}
     assert rows["app-1"]["dependsOn"] == ["flux-system/infrastructure"]
@@ -93,14 +92,14 @@ def test_get_ks_json_lists_graph(run_cli):
     assert rows["app-2"]["targetNamespace"] == "app-2"
 
 
-def test_validate_example_is_clean(run_cli):
-    result = run_cli("validate", "--repo", str(EXAMPLE_REPO), "--path", "clusters/dev")
+def test_validate_example_is_clean(run_cli, example_repo):
+    result = run_cli("validate", "--repo", str(example_repo), "--path", "clusters/dev")
     assert result.code == 0, result.out
     assert "no problems found in 5 nodes" in result.out
 
 
-def test_tree_shows_children(run_cli):
-    result = run_cli("tree", "ks", "flux-system", "--repo", str(EXAMPLE_REPO), "--path", "clusters/dev")
+def test_tree_shows_children(run_cli, example_repo):
+    result = run_cli("tree", "ks", "flux-system", "--repo", str(example_repo), "--path", "clusters/dev")
     assert result.code == 0
     lines = result.out.splitlines()
     assert lines[0] == "Kustomization/flux-system/flux-system"

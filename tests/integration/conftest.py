@@ -16,8 +16,6 @@ from fluxpush.engine.run import RunResult, run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from kubesim import KubeSim, Options
 
-EXAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples" / "gitops-platform"
-
 
 @dataclass
 class Sandbox:
@@ -51,9 +49,9 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+def sandbox(tmp_path: Path, example_repo: Path) -> Iterator[Sandbox]:
     repo = tmp_path / "repo"
-    shutil.copytree(EXAMPLE_REPO, repo)
+    shutil.copytree(example_repo, repo)
     with KubeSim(Options(cluster_name="sandbox", ready_delay=0.05, crd_delay=0.05)) as sim, \
             KubeClient(connect_sandbox(sim)) as client:
         yield Sandbox(sim, client, repo)
