@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXAMPLE := examples/gitops-platform
+# The sandbox cluster's objects are kept here between the demo's commands.
+DEMO_STATE := $(VENV)/demo-sandbox.json
+ON_EXAMPLE := --repo $(EXAMPLE) --path clusters/dev --sandbox --sandbox-state $(DEMO_STATE)
 
 .PHONY: setup tools test lint demo clean
 
@@ -28,7 +31,11 @@ lint: $(STAMP)
 demo: setup
 	$(BIN)/fluxpush version
 	$(BIN)/fluxpush get all --repo $(EXAMPLE) --path clusters/dev
-	$(BIN)/fluxpush build --repo $(EXAMPLE) --path clusters/dev
+	rm -f $(DEMO_STATE)
+	@echo "== apply to a fresh sandbox cluster: the plan, then each node's result"
+	$(BIN)/fluxpush apply $(ON_EXAMPLE)
+	@echo "== diff after the apply: nothing left to change (exit 0)"
+	$(BIN)/fluxpush diff $(ON_EXAMPLE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
