@@ -91,7 +91,7 @@ def kubesim() -> Iterator[Any]:
 def sim(kubesim: Any) -> Iterator[Any]:
     """The session's KubeSim with no pending faults and an empty request log."""
     kubesim.faults.clear()
-    kubesim.requests.clear()
+    clear_log(kubesim)
     yield kubesim
     kubesim.faults.clear()
 
@@ -107,3 +107,17 @@ def logged(sim: Any, expected: int, verb: str | None = None) -> list[Any]:
         if len(found) >= expected or time.monotonic() > deadline:
             return found
         time.sleep(0.01)
+
+
+def clear_log(sim: Any, quiet: float = 0.03) -> None:
+    """Empty kubesim's request log once the entries of requests already answered have arrived.
+
+    The log entry of a request is written just after its answer is sent; wait until the log has
+    not grown for `quiet` seconds so a late entry does not land in the next test's view.
+    """
+    size, since = len(sim.requests), time.monotonic()
+    while time.monotonic() - since < quiet:
+        time.sleep(0.005)
+        if len(sim.requests) != size:
+            size, since = len(sim.requests), time.monotonic()
+    sim.requests.clear()

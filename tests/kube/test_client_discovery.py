@@ -10,7 +10,7 @@ import pytest
 
 from fluxpush.errors import ClusterError
 from fluxpush.kube import KubeClient, connect_sandbox
-from kube.conftest import logged
+from kube.conftest import clear_log, logged
 
 pytestmark = pytest.mark.integration
 
@@ -73,7 +73,7 @@ def test_discovery_is_cached_between_calls(sim):
         kube.list("v1", "ConfigMap", "default")
         first = discovery_requests(sim)
         assert first == ["/api", "/apis", "/api/v1"]
-        sim.requests.clear()
+        clear_log(sim)
         kube.list("v1", "Secret", "default")
         kube.get("v1", "ConfigMap", "nothing", "default")
         assert discovery_requests(sim) == []
@@ -86,9 +86,9 @@ def test_applying_a_crd_refreshes_discovery_for_its_resources(sim):
     with KubeClient(connect_sandbox(sim)) as kube:
         kube.list("v1", "Namespace")  # discovery cached before the CRD exists
         kube.apply(crd(group), "fluxpush")
-        sim.requests.clear()
+        clear_log(sim)
         kube.resource_for("v1", "ConfigMap")
-        assert discovery_requests(sim) == ["/api", "/apis", "/api/v1"], "the cache was dropped"
+        assert [r.path for r in logged(sim, 3)] == ["/api", "/apis", "/api/v1"], "the cache was dropped"
         wait_established(kube, f"widgets.{group}")
         applied = kube.apply(widget(group, "w1"), "fluxpush")
         assert applied["spec"] == {"size": 3}
@@ -102,7 +102,7 @@ def test_a_miss_refreshes_once_when_someone_else_installed_the_crd(sim):
         ours.list("v1", "Namespace")
         theirs.apply(crd(group), "other-tool")
         wait_established(theirs, f"widgets.{group}")
-        sim.requests.clear()
+        clear_log(sim)
         ours.apply(widget(group, "w2"), "fluxpush")
         assert discovery_requests(sim) == ["/api", "/apis", f"/apis/{group}/v1"]
         assert ours.get(f"{group}/v1", "Widget", "w2", "default")["spec"] == {"size": 3}
@@ -111,7 +111,7 @@ def test_a_miss_refreshes_once_when_someone_else_installed_the_crd(sim):
 def test_unknown_kind_refreshes_once_then_says_which_crd_is_missing(sim):
     with KubeClient(connect_sandbox(sim)) as kube:
         kube.list("v1", "Namespace")
-        sim.requests.clear()
+        clear_log(sim)
         with pytest.raises(ClusterError) as caught:
             kube.apply(widget("missing.fluxpush.test", "w"), "fluxpush")
     assert caught.value.message == 'no matches for kind "Widget" in version "missing.fluxpush.test/v1"'

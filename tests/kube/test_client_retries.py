@@ -10,7 +10,7 @@ import pytest
 from fluxpush.errors import ClusterError
 from fluxpush.kube import KubeClient, RetryPolicy, connect_sandbox
 from fluxpush.kube.transport import Call, Transport
-from kube.conftest import logged
+from kube.conftest import clear_log, logged
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)
 def kube(sim):
     with KubeClient(connect_sandbox(sim), retry=FAST) as client:
         client.list("v1", "Namespace")  # warm discovery so the logs below hold only the calls under test
-        sim.requests.clear()
+        clear_log(sim)
         yield client
 
 
@@ -76,7 +76,7 @@ def test_retries_stop_after_max_attempts(sim):
     policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
     with KubeClient(connect_sandbox(sim), retry=policy) as client:
         client.list("v1", "Namespace")
-        sim.requests.clear()
+        clear_log(sim)
         sim.faults.inject("503", count=10, verb="list", retry_after=0)
         with pytest.raises(ClusterError) as caught:
             client.list("v1", "Namespace")
@@ -88,7 +88,7 @@ def test_retries_stop_when_the_wait_budget_is_spent(sim):
     policy = RetryPolicy(max_attempts=10, max_total_wait=1.5)
     with KubeClient(connect_sandbox(sim), retry=policy) as client:
         client.list("v1", "Namespace")
-        sim.requests.clear()
+        clear_log(sim)
         sim.faults.inject("429", count=10, verb="list", retry_after=1)
         started = time.monotonic()
         with pytest.raises(ClusterError) as caught:

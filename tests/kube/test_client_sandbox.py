@@ -11,7 +11,8 @@ from kubernetes.client import Configuration
 
 from fluxpush.errors import ClusterError
 from fluxpush.kube import ClusterConnection, KubeClient, connect_sandbox
-from kube.conftest import logged
+from kube.conftest import clear_log, logged
+from kubesim.tls import generate_certs
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +62,7 @@ def test_dry_run_apply_and_delete_change_nothing(client, namespace, sim):
 def test_get_missing_object_is_none_and_delete_reports_whether_it_existed(client, namespace, sim):
     assert client.get("v1", "ConfigMap", "absent", namespace) is None
     client.apply(configmap("gone", namespace, {}), "fluxpush")
-    sim.requests.clear()
+    clear_log(sim)
     assert client.delete("v1", "ConfigMap", "gone", namespace, propagation_policy="Foreground") is True
     assert client.delete("v1", "ConfigMap", "gone", namespace) is False
     deletes = logged(sim, 2, "delete")
@@ -73,7 +74,7 @@ def test_list_pages_with_continue_and_fills_apiversion_kind(sim, namespace):
         for i in range(5):
             kube.apply(configmap(f"cm-{i}", namespace, {}, {"app": "paged"}), "fluxpush")
         kube.apply(configmap("other", namespace, {}, {"app": "other"}), "fluxpush")
-        sim.requests.clear()
+        clear_log(sim)
         items = kube.list("v1", "ConfigMap", namespace, label_selector="app=paged")
     assert sorted(i["metadata"]["name"] for i in items) == [f"cm-{i}" for i in range(5)]
     assert {(i["apiVersion"], i["kind"]) for i in items} == {("v1", "ConfigMap")}
@@ -145,7 +146,7 @@ def test_patch_merge_sets_annotations_and_status(client, namespace):
 
 
 def test_request_count_counts_what_the_server_received(client, namespace, sim):
-    sim.requests.clear()
+    clear_log(sim)
     before = client.request_count
     client.apply(configmap("counted", namespace, {}), "fluxpush")
     client.get("v1", "ConfigMap", "counted", namespace)
@@ -182,3 +183,16 @@ def test_wrong_token_is_a_401_cluster_error(sim):
     assert "did not accept the credentials" in caught.value.message
     assert "not-it" not in caught.value.render()
     assert [r.status for r in logged(sim, 1)] == [401], "no renewal to try, so no retry"
+
+
+def test_a_ca_that_did_not_sign_the_server_is_a_tls_error(sim):
+    stranger = generate_certs("stranger").ca_pem
+    connection = ClusterConnection("wrong-ca", Configuration(host=sim.url, ca_cert_data=stranger))
+    with KubeClient(connection) as kube, pytest.raises(ClusterError) as caught:
+        kube.list("v1", "Namespace")
+    assert caught.value.status is None
+    assert (
+        "TLS with https://127.0.0.1:" in caught.value.message
+        and "CERTIFICATE_VERIFY_FAILED" in caught.value.message
+    )
+    assert kube.request_count == 1, "a TLS failure is not transient: no retry"

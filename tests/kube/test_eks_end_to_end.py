@@ -13,7 +13,7 @@ from moto.sts.models import sts_backends
 
 from fluxpush.errors import ClusterError
 from fluxpush.kube import KubeClient, connect_eks
-from kube.conftest import ACCOUNT, CLUSTER, REGION, logged
+from kube.conftest import ACCOUNT, CLUSTER, REGION, clear_log, logged
 
 pytestmark = pytest.mark.integration
 
@@ -83,6 +83,6 @@ def test_a_401_after_tokens_expire_is_survived_by_minting_a_new_one(eks, sim):
         while int(time.time()) == first_second:
             time.sleep(0.02)
         sim.faults.expire_tokens()
-        sim.requests.clear()
+        clear_log(sim)
         assert "default" in names(kube.list("v1", "Namespace"))
     assert [(r.verb, r.status) for r in logged(sim, 2)] == [("list", 401), ("list", 200)]

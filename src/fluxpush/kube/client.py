@@ -235,6 +235,7 @@ class KubeClient:
             verb="watch",
             obj=where,
             timeout=(10.0, timeout_seconds + 10.0),
+            stream=True,
         )
         return self._stream_events(call)
 

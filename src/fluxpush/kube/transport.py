@@ -44,6 +44,7 @@ class Call:
     verb: str = "request"  # apply, get, list, delete, watch, patch: the word errors use
     obj: str | None = None  # `Kind/namespace/name` for errors
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    stream: bool = False  # leave the body unread (a watch); otherwise it is read within the retries
 
 
 class Transport:
@@ -78,11 +79,11 @@ class Transport:
 
     def json(self, call: Call) -> dict[str, Any]:
         """Send `call` and decode the JSON answer."""
-        data = self.send(call).read()
+        data = self.send(call).data
         return json.loads(data) if data else {}
 
     def send(self, call: Call) -> RESTResponse:
-        """Send `call` until it succeeds, fails for good, or runs out of retries; the body is not read yet."""
+        """Send `call` until it succeeds, fails for good, or runs out of retries (see `Call.stream`)."""
         renewed = False
         retry, waited = 0, 0.0
         while True:
@@ -116,6 +117,8 @@ class Transport:
         host = self._api.configuration.host
         try:
             response = self._api.call_api(*request, _request_timeout=call.timeout)
+            if not call.stream:
+                response.read()
         except ApiException as exc:  # the client's wrapping of TLS failures: not transient
             raise ClusterError(
                 f"{call.verb}: TLS with {host} failed: {exc.reason}",
