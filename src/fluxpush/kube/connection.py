@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 import boto3
 from kubernetes.client import ApiClient, Configuration
@@ -78,7 +78,18 @@ def connect_kubeconfig(path: str | None = None, context: str | None = None) -> C
     return ClusterConnection(f"kubeconfig:{context_name}", configuration)
 
 
-def connect_sandbox(sim: Any) -> ClusterConnection:
+class Sandbox(Protocol):
+    """What fluxpush needs of a running `kubesim.KubeSim`."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def ca_pem(self) -> str: ...
+    @property
+    def token(self) -> str: ...
+
+
+def connect_sandbox(sim: Sandbox) -> ClusterConnection:
     """Connect to a running in-process `kubesim.KubeSim` by its URL, CA and (current) static token."""
     configuration = _bearer_configuration(sim.url, sim.ca_pem, lambda: sim.token)
     return ClusterConnection(f"sandbox:{sim.url}", configuration)
