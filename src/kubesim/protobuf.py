@@ -1,9 +1,10 @@
 """Decode the Kubernetes protobuf wire format for the few kinds clients send that way.
 
-client-go typed clients may send `application/vnd.kubernetes.protobuf` bodies; helm's release
-storage does so for Secrets and ConfigMaps. A body is the 4-byte magic `k8s\\0` and a
-`runtime.Unknown` (typeMeta, raw bytes of the object's own message). Only the fields of Secret,
-ConfigMap, DeleteOptions and ObjectMeta that clients set are decoded; anything else answers 415.
+client-go typed clients may send `application/vnd.kubernetes.protobuf` bodies: helm's release
+storage does so for Secrets and ConfigMaps, `kubectl create namespace|configmap|secret` too.
+A body is the 4-byte magic `k8s\\0` and a `runtime.Unknown` (typeMeta, raw bytes of the object's
+own message). Only the fields of Secret, ConfigMap, Namespace, DeleteOptions and ObjectMeta that
+clients set are decoded; any other kind (e.g. `kubectl create deployment`) answers 415.
 """
 
 from __future__ import annotations
@@ -110,6 +111,17 @@ def _configmap(data: bytes) -> dict[str, Any]:
     return obj
 
 
+def _namespace(data: bytes) -> dict[str, Any]:
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "Namespace"}
+    for number, _, raw in _fields(data):
+        if number == 1:
+            obj["metadata"] = _object_meta(raw)
+        elif number == 2:
+            finalizers = [text.decode() for sub, _, text in _fields(raw) if sub == 1]
+            obj["spec"] = {"finalizers": finalizers} if finalizers else {}
+    return obj
+
+
 def _delete_options(data: bytes) -> dict[str, Any]:
     options: dict[str, Any] = {"kind": "DeleteOptions"}
     for number, _, raw in _fields(data):
@@ -134,6 +146,7 @@ def _delete_options(data: bytes) -> dict[str, Any]:
 DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
     "Secret": _secret,
     "ConfigMap": _configmap,
+    "Namespace": _namespace,
     "DeleteOptions": _delete_options,
 }
 

@@ -132,7 +132,16 @@ def kubectl_binary() -> Path:
 @pytest.fixture(scope="session", params=kubectl_binaries(), ids=_binary_id)
 def kubectl(request: pytest.FixtureRequest, kubeconfig: Path, session_dir: Path) -> Kubectl:
     """Each available kubectl (pinned v1.35 and the machine's), one discovery cache per binary."""
-    binary: Path = request.param
+    return _kubectl_for(request.param, kubeconfig, session_dir)
+
+
+@pytest.fixture(scope="session")
+def pinned_kubectl(kubectl_binary: Path, kubeconfig: Path, session_dir: Path) -> Kubectl:
+    """Only the first kubectl: for tests about the server's behaviour rather than kubectl versions."""
+    return _kubectl_for(kubectl_binary, kubeconfig, session_dir)
+
+
+def _kubectl_for(binary: Path, kubeconfig: Path, session_dir: Path) -> Kubectl:
     tag = _binary_id(binary)
     home = session_dir / f"home-{tag}"
     home.mkdir(exist_ok=True)

@@ -30,7 +30,8 @@ def _cm(namespace: str, name: str = "f") -> dict[str, object]:
     }
 
 
-def test_kubectl_waits_retry_after_on_429(kubectl, namespace, sim):
+def test_kubectl_waits_retry_after_on_429(pinned_kubectl, namespace, sim):
+    kubectl = pinned_kubectl
     kubectl.apply(_cm(namespace))
     path = f"/api/v1/namespaces/{namespace}/configmaps/f"
     sim.faults.inject("429", verb="GET", path=path, retry_after=1)
