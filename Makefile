@@ -33,7 +33,7 @@ demo: setup
 	$(BIN)/fluxpush get all --repo $(EXAMPLE) --path clusters/dev
 	rm -f $(DEMO_STATE)
 	@echo "== apply to a fresh sandbox cluster: the plan, then each node's result"
-	$(BIN)/fluxpush apply $(ON_EXAMPLE)
+	$(BIN)/fluxpush apply $(ON_EXAMPLE) --no-notify
 	@echo "== diff after the apply: nothing left to change (exit 0)"
 	$(BIN)/fluxpush diff $(ON_EXAMPLE)
 

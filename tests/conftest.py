@@ -1,13 +1,21 @@
-"""Shared fixtures: the example repository, the shared corpus, and a CLI runner."""
+"""Shared fixtures: the example repository, the shared corpus, a CLI runner, and a sandbox cluster
+(a real kubesim over HTTPS with a client, and a writable copy of the example repository)."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from fluxpush.cli import main
+from fluxpush.discover import DiscoverOptions, Discovery, discover
+from fluxpush.engine.reconcile import EngineOptions
+from fluxpush.engine.run import RunResult, run_nodes
+from fluxpush.kube import KubeClient, connect_sandbox
+from kubesim import KubeSim, Options
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_REPO = PROJECT_ROOT / "examples" / "gitops-platform"
@@ -45,3 +53,43 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus is not beside this checkout")
     return CORPUS
+
+
+@dataclass
+class Sandbox:
+    """A running kubesim, a client to it, and the example repository copied to a temp folder."""
+
+    sim: KubeSim
+    client: KubeClient
+    repo: Path
+    _discovery: Discovery | None = None
+
+    def edit(self, path: str, old: str, new: str) -> None:
+        """Replace `old` (which must be there) by `new` in a repository file; the next run re-renders."""
+        file = self.repo / path
+        text = file.read_text()
+        assert old in text, f"{old!r} not in {path}"
+        file.write_text(text.replace(old, new, 1))
+        self._discovery = None
+
+    def discover(self) -> Discovery:
+        if self._discovery is None:
+            self._discovery = discover(self.repo, DiscoverOptions(cluster_path="clusters/dev"))
+        return self._discovery
+
+    def run(self, *, apply: bool, **options: object) -> RunResult:
+        return run_nodes(self.discover(), self.client, EngineOptions(**options), apply=apply)
+
+    def writes(self) -> list[str]:
+        """Persisted writes the cluster saw since the last `clear()` (dry runs excluded)."""
+        return [f"{r.method} {r.path}" for r in self.sim.requests.entries()
+                if r.method in ("POST", "PUT", "PATCH", "DELETE") and r.query.get("dryRun") != "All"]
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, example_repo: Path) -> Iterator[Sandbox]:
+    repo = tmp_path / "repo"
+    shutil.copytree(example_repo, repo)
+    with KubeSim(Options(cluster_name="sandbox", ready_delay=0.05, crd_delay=0.05)) as sim, \
+            KubeClient(connect_sandbox(sim)) as client:
+        yield Sandbox(sim, client, repo)

@@ -108,6 +108,8 @@ def _add_cluster_verbs(verbs: argparse._SubParsersAction, common: argparse.Argum
             apply.add_argument("--with-dependencies", action="store_true",
                                help="also apply the nodes it dependsOn, first")
         apply.add_argument("--dry-run", action="store_true", help="plan only, write nothing")
+        apply.add_argument("--notify", action=argparse.BooleanOptionalAction, default=True,
+                           help="send each node's result through the repository's Alerts (default: on)")
         apply.add_argument("--lock-wait", type=float, default=0.0, metavar="SECONDS",
                            help="wait this long for another run's Lease on the cluster (default: fail)")
         apply.add_argument("-o", "--output", choices=["text", "json"], default="text")

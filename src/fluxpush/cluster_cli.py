@@ -27,6 +27,9 @@ from fluxpush.errors import UsageError
 from fluxpush.flux.duration import parse_duration
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
+from fluxpush.report.notify import Delivery, SecretLookup
+from fluxpush.report.notify.secrets import secret_lookup
+from fluxpush.report.run_events import notify_run, run_url_from_env
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 APPLIED_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DELETE: "deleted"}
@@ -177,19 +180,42 @@ def cmd_plan(args: argparse.Namespace, discovery: Discovery, *, diff_exit: bool)
     return EXIT_CHANGES if diff_exit and run.plan.has_changes else EXIT_OK
 
 
+def live_secret_lookup(client: KubeClient) -> SecretLookup:
+    """Provider Secrets read from the cluster when a notification needs them."""
+
+    def lookup(namespace: str, name: str) -> dict[str, str] | None:
+        secret = client.get("v1", "Secret", name, namespace)
+        return secret_lookup([secret])(namespace, name) if secret is not None else None
+
+    return lookup
+
+
+def _print_deliveries(deliveries: list[Delivery]) -> None:
+    for delivery in deliveries:
+        if delivery.ok:
+            print(f"✉ {delivery.involved_object} → {delivery.provider} ({delivery.provider_type})")
+        else:
+            print(f"✗ notification for {delivery.involved_object} via {delivery.provider} failed: "
+                  f"{delivery.error}", file=sys.stderr)
+
+
 def cmd_apply(args: argparse.Namespace, discovery: Discovery, targets: list[ObjectRef] | None = None) -> int:
-    """`apply` and `reconcile`: converge the cluster, holding its Lease."""
+    """`apply` and `reconcile`: converge the cluster holding its Lease, then notify the Alerts' Providers."""
     if args.dry_run:
         return cmd_plan(args, discovery, diff_exit=False)
-    with open_cluster(args) as client, ClusterLease(client, wait_seconds=args.lock_wait):
-        run = run_nodes(
-            discovery, client, engine_options(args), apply=True, targets=targets, progress=progress_printer()
-        )
+    with open_cluster(args) as client:
+        with ClusterLease(client, wait_seconds=args.lock_wait):
+            run = run_nodes(discovery, client, engine_options(args), apply=True, targets=targets,
+                            progress=progress_printer())
+        deliveries = []
+        if args.notify:
+            deliveries = notify_run(run, discovery, live_secret_lookup(client), run_url=run_url_from_env())
     _write_plan(run, getattr(args, "plan_file", None))
     if args.output == "json":
         sys.stdout.write(run.plan.to_json() + "\n")
     else:
         print_run(run, color=sys.stdout.isatty())
+    _print_deliveries(deliveries)
     return EXIT_OK if run.ok else EXIT_CHANGES
 
 

@@ -1,0 +1,53 @@
+"""A run's results as Flux events, sent through the repository's Alerts and Providers.
+
+One event per Kustomization/HelmRelease result, as kustomize-controller emits them: a node that
+changed something sends its change set (`info`), a node that failed sends its error (`error`);
+a node that was already in sync, suspended or not reconciled sends nothing, so a quiet merge
+stays quiet in Slack.
+"""
+
+from __future__ import annotations
+
+import os
+
+from fluxpush.discover import Discovery
+from fluxpush.engine.plan import Action
+from fluxpush.engine.reconcile import NodeResult, Outcome
+from fluxpush.engine.run import RunResult
+from fluxpush.flux.model import Alert, Provider
+from fluxpush.report.events import Event, build_event
+from fluxpush.report.notify import Delivery, SecretLookup, send_notifications
+
+CHANGE_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DELETE: "deleted"}
+
+
+def run_url_from_env() -> str | None:
+    """The GitHub Actions run's URL, when running in one."""
+    names = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    server, repo, run = (os.environ.get(name) for name in names)
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
+
+
+def event_for_result(result: NodeResult, revision: str, run_url: str | None) -> Event | None:
+    """The node's event for this run, or None when it has nothing to say."""
+    if result.outcome in (Outcome.SUSPENDED, Outcome.SKIPPED):
+        return None
+    if result.outcome is Outcome.READY and not result.applied:
+        return None
+    changes = [f"{change.id} {CHANGE_WORD[change.action]}" for change in result.applied]
+    error = None if result.outcome is Outcome.READY else result.message
+    node = result.node
+    return build_event(node.kind, node.namespace, node.name, reason=result.reason, revision=revision,
+                       changes=changes, error=error, run_url=run_url)
+
+
+def notify_run(run: RunResult, discovery: Discovery, lookup: SecretLookup, *,
+               run_url: str | None = None) -> list[Delivery]:
+    """Send the run's events through the Alerts and Providers the repository renders; never raises."""
+    events = [e for r in run.results if (e := event_for_result(r, run.revision, run_url)) is not None]
+    objects = discovery.flux_objects.values()
+    alerts = [o for o in objects if isinstance(o, Alert)]
+    providers = [o for o in objects if isinstance(o, Provider)]
+    if not events or not alerts:
+        return []
+    return send_notifications(events, alerts, providers, lookup)
