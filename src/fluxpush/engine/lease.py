@@ -120,7 +120,8 @@ class ClusterLease:
         while (holder := self.try_acquire()) is not None:
             if time.monotonic() >= deadline:
                 raise LeaseHeldError(
-                    f"another run holds the cluster: Lease {LEASE_NAMESPACE}/{LEASE_NAME} is held by {holder}",
+                    f"another run holds the cluster: Lease {LEASE_NAMESPACE}/{LEASE_NAME} "
+                    f"is held by {holder}",
                     hint="wait for it to finish (or pass --lock-wait SECONDS); a crashed run's Lease expires "
                     f"{self.duration}s after its last renewal",
                 )

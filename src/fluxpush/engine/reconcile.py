@@ -97,7 +97,8 @@ class _Progress:
     def already(self) -> str:
         if not self.applied:
             return "nothing was changed in the cluster"
-        return f"already applied: {', '.join(self.stages_done) or 'part of a stage'} ({len(self.applied)} writes)"
+        stages = ", ".join(self.stages_done) or "part of a stage"
+        return f"already applied: {stages} ({len(self.applied)} writes)"
 
 
 def _allows_force(spec: Kustomization, obj: dict[str, Any], options: EngineOptions) -> bool:
