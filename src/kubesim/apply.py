@@ -225,10 +225,15 @@ def apply_object(
             if entry is not mine and entry.subresource == request.subresource:
                 others |= entry.fields
         kept = others | new_set
-        for path in sorted(old_set - new_set - others, key=len, reverse=True):
-            if any(len(o) > len(path) and o[: len(path)] == path for o in kept):
-                continue
-            remove_path(merged, path)
+        gone = {
+            path for path in old_set - kept
+            if not any(len(o) > len(path) and o[: len(path)] == path for o in kept)
+        }
+        # Remove whole subtrees: a list item goes as one (its defaulted fields with it), and its key
+        # fields must not be removed first, or the item could no longer be found by its key.
+        for path in sorted(gone, key=len):
+            if not any(path[:n] in gone for n in range(1, len(path))):
+                remove_path(merged, path)
     if mine is None:
         mine = Manager(request.manager, "Apply", request.api_version, request.now, request.subresource)
         entries.append(mine)

@@ -19,7 +19,6 @@ import pytest
 
 from fluxpush.engine.clientside import Verdict, client_side_changed
 from fluxpush.engine.plan import FIELD_MANAGER, Action, classify
-from fluxpush.errors import ClusterError
 from fluxpush.kube import KubeClient, connect_sandbox
 from kubesim import KubeSim, Options
 
@@ -27,17 +26,11 @@ pytestmark = pytest.mark.integration
 NAMESPACE = "default"
 # Where kubesim differs from a real API server (found with these tests; the client verdicts follow
 # the real server):
-# - it removes the fields of a map-list item only this manager owned but keeps the item (its
-#   defaulted fields stay), so dropping a container or changing a Service port's key fails the
-#   dry-run with `name: Required value`; a real server deletes the item whole (cluster §4.2 step 7);
 # - it stores quantities as written (`0.5`), where a real server canonicalizes them (`500m`).
-KUBESIM_ITEM_REMOVAL = pytest.mark.xfail(strict=True, raises=ClusterError,
-                                         reason="kubesim keeps a removed map-list item's defaulted fields")
+# (A removed map-list item used to keep its defaulted fields; kubesim now deletes it whole.)
 KUBESIM_QUANTITY = pytest.mark.xfail(strict=True, raises=AssertionError,
                                      reason="kubesim does not canonicalize quantities (0.5 stays 0.5)")
-KUBESIM_DIFFERS = {"owned container dropped": KUBESIM_ITEM_REMOVAL,
-                   "cpu 0.5 written as 500m": KUBESIM_QUANTITY,
-                   "service port (a list key) changed": KUBESIM_ITEM_REMOVAL}
+KUBESIM_DIFFERS = {"cpu 0.5 written as 500m": KUBESIM_QUANTITY}
 
 
 @pytest.fixture(scope="module")

@@ -94,6 +94,20 @@ def test_removed_field_disappears_unless_shared(kubectl, namespace):
     assert kubectl.get("cm", "demo", "-n", namespace)["data"] == {"z": "9"}
 
 
+def test_dropped_list_items_go_whole(kubectl, namespace):
+    web = {"name": "web", "image": "nginx:1.27"}
+    kubectl.apply(deployment(namespace, [web, {"name": "sidecar", "image": "envoy:1"}]))
+    kubectl.apply(deployment(namespace, [web]))  # sidecar's defaulted fields must not linger
+    live = kubectl.get("deploy", "web", "-n", namespace)
+    assert [c["name"] for c in live["spec"]["template"]["spec"]["containers"]] == ["web"]
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc", "namespace": namespace},
+               "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
+    kubectl.apply(service)
+    kubectl.apply({**service, "spec": {"selector": {"app": "web"}, "ports": [{"port": 8080}]}})
+    ports = kubectl.get("svc", "svc", "-n", namespace)["spec"]["ports"]
+    assert [(p["port"], p["protocol"], p["targetPort"]) for p in ports] == [(8080, "TCP", 8080)]
+
+
 def test_conflict_then_force_moves_ownership(kubectl, namespace):
     kubectl.apply(configmap(namespace, {"a": "1"}))
     failed = kubectl.apply(configmap(namespace, {"a": "2"}), "--field-manager=other", check=False)
