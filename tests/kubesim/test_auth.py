@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import botocore.session
+import boto3
 import pytest
 
 from kubesim import KubeSim, Options
@@ -30,9 +30,10 @@ def mint_token(
     cluster: str, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY, region: str = "eu-west-1"
 ) -> str:
     """An EKS token exactly as `aws eks get-token` builds it (presigned GetCallerIdentity)."""
-    session = botocore.session.get_session()
-    session.set_credentials(access_key, secret_key)
-    sts = session.create_client("sts", region_name=region)
+    session = boto3.Session(
+        aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=region
+    )
+    sts = session.client("sts")
 
     def move_cluster_id(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         if "x-k8s-aws-id" in params:
