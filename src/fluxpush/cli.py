@@ -16,6 +16,7 @@ from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.policy import find_plain_secrets
+from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.tools import find_helm, find_kustomize, is_pinned_version, tool_version
 from fluxpush.views import (
     build_json,
@@ -154,14 +155,19 @@ def _source_dirs(mappings: list[str]) -> dict[ObjectRef, Path]:
     return result
 
 
-def _discover(args: argparse.Namespace) -> Discovery:
+def _discover(args: argparse.Namespace, live_lookup: VariableSourceLookup | None = None) -> Discovery:
     repo = Path(args.repo).resolve() if args.repo else _find_repo(Path.cwd())
     options = DiscoverOptions(
         cluster_path=_cluster_path(repo, args.path),
         strict_substitute=not args.no_strict_substitute,
         source_dirs=_source_dirs(args.source),
+        live_lookup=live_lookup,
     )
     return discover(repo, options)
+
+
+def _discoverer(args: argparse.Namespace) -> cluster_cli.Discover:
+    return lambda live_lookup: _discover(args, live_lookup)
 
 
 def _report_problems(discovery: Discovery) -> None:
@@ -263,12 +269,12 @@ COMMANDS = {
     "get": cmd_get,
     "tree": cmd_tree,
     "validate": cmd_validate,
-    "diff": lambda args: cluster_cli.cmd_plan(args, _discover(args), diff_exit=True),
-    "plan": lambda args: cluster_cli.cmd_plan(args, _discover(args), diff_exit=False),
-    "apply": lambda args: cluster_cli.cmd_apply(args, _discover(args)),
-    "reconcile": lambda args: cluster_cli.cmd_reconcile(args, _discover(args), KIND_ALIASES[args.kind]),
-    "suspend": lambda args: cluster_cli.cmd_suspend(args, _discover(args), KIND_ALIASES[args.kind], True),
-    "resume": lambda args: cluster_cli.cmd_suspend(args, _discover(args), KIND_ALIASES[args.kind], False),
+    "diff": lambda args: cluster_cli.cmd_plan(args, _discoverer(args), diff_exit=True),
+    "plan": lambda args: cluster_cli.cmd_plan(args, _discoverer(args), diff_exit=False),
+    "apply": lambda args: cluster_cli.cmd_apply(args, _discoverer(args)),
+    "reconcile": lambda args: cluster_cli.cmd_reconcile(args, _discoverer(args), KIND_ALIASES[args.kind]),
+    "suspend": lambda args: cluster_cli.cmd_suspend(args, _discoverer(args), KIND_ALIASES[args.kind], True),
+    "resume": lambda args: cluster_cli.cmd_suspend(args, _discoverer(args), KIND_ALIASES[args.kind], False),
 }
 
 

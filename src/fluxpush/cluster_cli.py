@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -27,9 +27,13 @@ from fluxpush.errors import UsageError
 from fluxpush.flux.duration import parse_duration
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
+from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import Delivery, SecretLookup
 from fluxpush.report.notify.secrets import secret_lookup
 from fluxpush.report.run_events import notify_run, run_url_from_env
+
+# Discovery of the repository, given where to look up substituteFrom sources the repository lacks.
+Discover = Callable[[VariableSourceLookup | None], Discovery]
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 APPLIED_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DELETE: "deleted"}
@@ -166,9 +170,22 @@ def _write_plan(run: RunResult, path: str | None) -> None:
         Path(path).write_text(run.plan.to_json() + "\n")
 
 
-def cmd_plan(args: argparse.Namespace, discovery: Discovery, *, diff_exit: bool) -> int:
+def live_variable_lookup(client: KubeClient) -> VariableSourceLookup:
+    """substituteFrom ConfigMaps/Secrets read from the cluster (those another controller produced)."""
+    return lambda kind, namespace, name: client.get("v1", kind, name, namespace)
+
+
+def _discover_live(discover: Discover, client: KubeClient) -> Discovery:
+    discovery = discover(live_variable_lookup(client))
+    for problem in discovery.problems:
+        print(f"✗ {problem}", file=sys.stderr)
+    return discovery
+
+
+def cmd_plan(args: argparse.Namespace, discover: Discover, *, diff_exit: bool) -> int:
     """`diff` and `plan`: what an apply would do; nothing is written."""
     with open_cluster(args) as client:
+        discovery = _discover_live(discover, client)
         run = run_nodes(discovery, client, engine_options(args), apply=False, progress=progress_printer())
     _write_plan(run, getattr(args, "plan_file", None))
     if args.output == "json":
@@ -199,11 +216,14 @@ def _print_deliveries(deliveries: list[Delivery]) -> None:
                   f"{delivery.error}", file=sys.stderr)
 
 
-def cmd_apply(args: argparse.Namespace, discovery: Discovery, targets: list[ObjectRef] | None = None) -> int:
+def cmd_apply(args: argparse.Namespace, discover: Discover,
+              select: Callable[[Discovery], list[ObjectRef]] | None = None) -> int:
     """`apply` and `reconcile`: converge the cluster holding its Lease, then notify the Alerts' Providers."""
     if args.dry_run:
-        return cmd_plan(args, discovery, diff_exit=False)
+        return cmd_plan(args, discover, diff_exit=False)
     with open_cluster(args) as client:
+        discovery = _discover_live(discover, client)
+        targets = select(discovery) if select else None
         with ClusterLease(client, wait_seconds=args.lock_wait):
             run = run_nodes(discovery, client, engine_options(args), apply=True, targets=targets,
                             progress=progress_printer())
@@ -219,15 +239,14 @@ def cmd_apply(args: argparse.Namespace, discovery: Discovery, targets: list[Obje
     return EXIT_OK if run.ok else EXIT_CHANGES
 
 
-def cmd_reconcile(args: argparse.Namespace, discovery: Discovery, kind: str) -> int:
+def cmd_reconcile(args: argparse.Namespace, discover: Discover, kind: str) -> int:
     """`reconcile ks NAME`: apply one node (and, with --with-dependencies, what it depends on)."""
-    targets = _targets(discovery, kind, args.name, args.with_dependencies)
-    return cmd_apply(args, discovery, targets)
+    return cmd_apply(args, discover, lambda d: _targets(d, kind, args.name, args.with_dependencies))
 
 
-def cmd_suspend(args: argparse.Namespace, discovery: Discovery, kind: str, suspended: bool) -> int:
+def cmd_suspend(args: argparse.Namespace, discover: Discover, kind: str, suspended: bool) -> int:
     """`suspend`/`resume ks NAME`: set the flag in the node's stored inventory."""
-    (ref,) = _targets(discovery, kind, args.name, False)
+    (ref,) = _targets(discover(None), kind, args.name, False)
     with open_cluster(args) as client:
         record = read_inventory(LiveIndex(client), ref) or InventoryRecord(node=ref)
         store_inventory(client, replace(record, suspended=suspended), engine_options(args).field_manager)

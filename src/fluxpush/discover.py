@@ -26,7 +26,7 @@ from fluxpush.flux.model import FluxObject, GitRepository, HelmRelease, Kustomiz
 from fluxpush.graph import Graph, order_nodes
 from fluxpush.origins import OriginIndex
 from fluxpush.render.kustomize import BuildWorkspace, needs_merge, prepare_build_dir, run_kustomize
-from fluxpush.render.postbuild import finalize_objects, resolve_variables
+from fluxpush.render.postbuild import VariableSourceLookup, finalize_objects, resolve_variables
 from fluxpush.source import Source, load_source
 from fluxpush.tools import Tool, find_kustomize
 
@@ -80,6 +80,9 @@ class DiscoverOptions:
     cluster_path: str
     strict_substitute: bool = True
     source_dirs: Mapping[ObjectRef, Path] = field(default_factory=dict)  # --source mappings
+    # (kind, namespace, name) → the live ConfigMap/Secret, for substituteFrom sources that another
+    # controller produced in the cluster; consulted after the repository's own rendered objects.
+    live_lookup: VariableSourceLookup | None = None
     max_workers: int = max(2, os.cpu_count() or 2)
 
 
@@ -173,6 +176,11 @@ class _Discoverer:
     def _lookup(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self.rendered.get((kind, namespace, name))
 
+    def _lookup_with_live(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        found = self._lookup(kind, namespace, name)
+        live = self.options.live_lookup
+        return found if found is not None or live is None else live(kind, namespace, name)
+
     def _build(self, node: Node, directory: Path) -> list[dict[str, Any]]:
         ks = node.spec
         assert isinstance(ks, Kustomization)
@@ -180,7 +188,11 @@ class _Discoverer:
         build_dir = source.resolve_path(ks.path, obj=str(ks.ref))
         rel = build_dir.relative_to(source.root).as_posix()
         objects = run_kustomize(self.tool, prepare_build_dir(ks, workspace, rel), node=str(ks.ref))
-        variables = resolve_variables(ks, self._lookup)
+        if self.options.live_lookup is None:
+            variables = resolve_variables(ks, self._lookup)
+        else:
+            variables = resolve_variables(ks, self._lookup_with_live,
+                                          searched="neither rendered by this repository nor in the cluster")
         return finalize_objects(objects, ks, variables, strict=self.options.strict_substitute)
 
     def _waiting_on(self, node: Node) -> bool:

@@ -30,8 +30,12 @@ SOPS_MASK = "**SOPS**"
 VariableSourceLookup = Callable[[str, str, str], dict[str, Any] | None]
 
 
-def resolve_variables(ks: Kustomization, lookup: VariableSourceLookup) -> dict[str, str]:
-    """The postBuild variables of `ks`: `substituteFrom` sources in order, then inline `substitute`."""
+def resolve_variables(ks: Kustomization, lookup: VariableSourceLookup, *,
+                      searched: str = "no Kustomization of this repository renders it") -> dict[str, str]:
+    """The postBuild variables of `ks`: `substituteFrom` sources in order, then inline `substitute`.
+
+    `searched` says where `lookup` looked, for the error when a required source is missing.
+    """
     if ks.post_build is None:
         return {}
     sources = []
@@ -42,8 +46,8 @@ def resolve_variables(ks: Kustomization, lookup: VariableSourceLookup) -> dict[s
                 continue
             raise SubstitutionError(
                 f"substitute from '{ref.kind}/{ref.name}' error: {ref.kind.lower()}s \"{ref.name}\" "
-                f"not found in namespace {ks.ref.namespace} (no Kustomization of this repository "
-                "renders it; mark it optional or add it to the repository)", node=str(ks.ref))
+                f"not found in namespace {ks.ref.namespace} ({searched}; mark it optional or add it "
+                "to the repository)", node=str(ks.ref))
         sources.append(secret_variables(found) if ref.kind == "Secret" else configmap_variables(found))
     return merge_variables(sources, ks.post_build.substitute)
 
