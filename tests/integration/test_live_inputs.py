@@ -28,10 +28,12 @@ def _container_env(node) -> dict[str, str]:
 
 def test_a_substitute_from_configmap_only_in_the_cluster_is_read_from_it(sandbox):
     sandbox.edit("clusters/dev/apps.yaml", "        name: cluster-vars\n", "        name: live-vars\n")
-    sandbox.client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}}, "test")
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}}
+    sandbox.client.apply(namespace, "test")
     sandbox.client.apply({"apiVersion": "v1", "kind": "ConfigMap",
                           "metadata": {"name": "live-vars", "namespace": "flux-system"},
-                          "data": {"cluster_name": "live-cluster", "region": "ap-south-2"}}, "other-controller")
+                          "data": {"cluster_name": "live-cluster", "region": "ap-south-2"}},
+                         "other-controller")
 
     node = _discover_live(sandbox).nodes[APP_1]
 
