@@ -25,6 +25,7 @@ from kubesim.errors import (
     not_found,
 )
 from kubesim.patch import json_patch, merge_patch, strategic_merge_patch
+from kubesim.quantity import canonicalize_quantities
 from kubesim.registry import ResourceType
 from kubesim.validation import validate_name, validate_object, validate_update
 
@@ -85,7 +86,7 @@ class Resources:
                 f"the API version in the data ({api_version}) does not match the expected API "
                 f"version ({rtype.api_version})"
             )
-        body = copy.deepcopy(body)
+        body = self._canonical(rtype, body)
         body["apiVersion"], body["kind"] = rtype.api_version, rtype.kind
         unknown = ssa.undeclared_fields(self.schema, body, rtype.root)
         if unknown:
@@ -99,6 +100,12 @@ class Resources:
                 opts.warnings += [f'unknown field "{u}"' for u in unknown]
             self._prune(rtype, body)
         return body
+
+    def _canonical(self, rtype: ResourceType, body: Obj) -> Obj:
+        """A copy of a request body as the server decodes it: quantities canonical (built-ins only)."""
+        if rtype.is_crd:
+            return copy.deepcopy(body)
+        return canonicalize_quantities(self.schema, body, rtype.root)
 
     def _prune(self, rtype: ResourceType, obj: Obj) -> None:
         for path in ssa.undeclared_fields(self.schema, obj, rtype.root):
@@ -327,7 +334,7 @@ class Resources:
             )
         if meta.get("managedFields"):
             raise bad_request("metadata.managedFields must be nil")
-        applied = copy.deepcopy(body)
+        applied = self._canonical(rtype, body)
         applied["metadata"] = {k: v for k, v in meta.items() if k not in SYSTEM_METADATA}
         if rtype.namespaced:
             applied["metadata"]["namespace"] = namespace

@@ -25,12 +25,9 @@ from kubesim import KubeSim, Options
 pytestmark = pytest.mark.integration
 NAMESPACE = "default"
 # Where kubesim differs from a real API server (found with these tests; the client verdicts follow
-# the real server):
-# - it stores quantities as written (`0.5`), where a real server canonicalizes them (`500m`).
-# (A removed map-list item used to keep its defaulted fields; kubesim now deletes it whole.)
-KUBESIM_QUANTITY = pytest.mark.xfail(strict=True, raises=AssertionError,
-                                     reason="kubesim does not canonicalize quantities (0.5 stays 0.5)")
-KUBESIM_DIFFERS = {"cpu 0.5 written as 500m": KUBESIM_QUANTITY}
+# the real server). Both divergences found here are fixed in kubesim now: a removed map-list item
+# goes whole, and quantities are stored canonically (`0.5` → `500m`).
+KUBESIM_DIFFERS: dict[str, pytest.MarkDecorator] = {}
 
 
 @pytest.fixture(scope="module")
