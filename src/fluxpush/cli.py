@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     get = verbs.add_parser("get", parents=[common], help="list Kustomizations/HelmReleases of the repository")
     get.add_argument("kind", choices=["ks", "kustomizations", "hr", "helmreleases", "all"])
     get.add_argument("-o", "--output", choices=["table", "json"], default="table")
+    cluster_cli.add_connection_options(get)
     tree = verbs.add_parser("tree", parents=[common], help="show a Kustomization's objects and children")
     tree.add_argument("kind", choices=["ks", "kustomization"])
     tree.add_argument("name")
@@ -217,13 +218,21 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_get(args: argparse.Namespace) -> int:
     discovery = _discover(args)
     kind = args.kind
+    live = cluster_cli.live_status(args, discovery) if cluster_cli.names_a_cluster(args) else None
     if args.output == "json":
         kinds = ["Kustomization", "HelmRelease"] if kind == "all" else [KIND_ALIASES[kind]]
-        sys.stdout.write(dumps_json(get_json(discovery, kinds)))
+        entries = get_json(discovery, kinds)
+        for entry in entries if live is not None else ():
+            ref = ObjectRef(entry["kind"], entry["namespace"], entry["name"])
+            if ref in live:
+                entry["live"] = live[ref]
+        sys.stdout.write(dumps_json(entries))
         return EXIT_OK
     sections = []
     if kind in ("all", "ks", "kustomizations"):
         sections.append(kustomization_table(discovery))
+        if live is not None:
+            sections.append(cluster_cli.live_status_table(live))
     if kind in ("all", "hr", "helmreleases"):
         sections.append(helmrelease_table(discovery))
     if kind == "all":

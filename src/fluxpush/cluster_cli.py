@@ -31,6 +31,7 @@ from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import Delivery, SecretLookup
 from fluxpush.report.notify.secrets import secret_lookup
 from fluxpush.report.run_events import notify_run, run_url_from_env
+from fluxpush.views import format_table
 
 # Discovery of the repository, given where to look up substituteFrom sources the repository lacks.
 Discover = Callable[[VariableSourceLookup | None], Discovery]
@@ -39,8 +40,8 @@ EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 APPLIED_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DELETE: "deleted"}
 
 
-def add_cluster_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every cluster verb."""
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    """Where the cluster is: kubeconfig, EKS or the sandbox."""
     where = parser.add_argument_group("cluster")
     where.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     where.add_argument("--context", help="kubeconfig context (default: the current one)")
@@ -51,6 +52,11 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--sandbox-state", type=Path, help="load the sandbox's objects from FILE, save at exit"
     )
+
+
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every verb that plans or applies."""
+    add_connection_options(parser)
     run = parser.add_argument_group("run")
     run.add_argument(
         "--plan-way",
@@ -110,6 +116,44 @@ def open_cluster(args: argparse.Namespace) -> Iterator[KubeClient]:
         connection = connect_kubeconfig(args.kubeconfig, args.context)
     with KubeClient(connection) as client:
         yield client
+
+
+def names_a_cluster(args: argparse.Namespace) -> bool:
+    """Whether the command line says which cluster to read (for `get`, which works without one)."""
+    return bool(args.sandbox or args.kubeconfig or args.context or args.eks_cluster)
+
+
+def live_status(args: argparse.Namespace, discovery: Discovery) -> dict[ObjectRef, dict[str, object]]:
+    """Each Kustomization's stored status in the cluster (Ready, reason, revisions, suspend)."""
+    status: dict[ObjectRef, dict[str, object]] = {}
+    with open_cluster(args) as client:
+        index = LiveIndex(client)
+        for ref in discovery.nodes:
+            if ref.kind != "Kustomization":
+                continue
+            record = read_inventory(index, ref)
+            ready = record.condition("Ready") if record else None
+            status[ref] = {
+                "ready": ready.status if ready else "Unknown",
+                "reason": ready.reason if ready else "NotApplied",
+                "message": ready.message if ready else "never applied by fluxpush",
+                "lastAppliedRevision": record.last_applied_revision if record else "",
+                "lastAttemptedRevision": record.last_attempted_revision if record else "",
+                "suspended": record.suspended if record else False,
+                "finishedAt": record.finished_at if record else "",
+                "objects": len(record.entries) if record else 0,
+            }
+    return status
+
+
+def live_status_table(status: dict[ObjectRef, dict[str, object]]) -> str:
+    """`fluxpush get ks` with a cluster: the live columns, as `flux get ks` shows them."""
+    rows = [["NAME", "READY", "REASON", "REVISION", "SUSPENDED", "OBJECTS", "LAST RUN"]]
+    for ref, live in status.items():
+        revision = str(live["lastAppliedRevision"] or "-")
+        rows.append([ref.name, str(live["ready"]), str(live["reason"]), revision[:40],
+                     str(live["suspended"]), str(live["objects"]), str(live["finishedAt"] or "-")])
+    return format_table(rows)
 
 
 def _progress(ref: ObjectRef, phase: str) -> None:

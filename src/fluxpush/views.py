@@ -90,7 +90,8 @@ def _node_dict(discovery: Discovery, node: Node) -> dict[str, Any]:
     return common
 
 
-def _table(rows: list[list[str]]) -> str:
+def format_table(rows: list[list[str]]) -> str:
+    """Rows as left-aligned columns separated by two spaces (the first row is the header)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
                      for row in rows) + "\n"
@@ -103,7 +104,7 @@ def kustomization_table(discovery: Discovery) -> str:
         if isinstance(node.spec, Kustomization):
             rows.append([node.ref.name, node.ref.namespace, node.spec.path or ".", _deps(node),
                          str(node.spec.suspend), _status(discovery, node)])
-    return _table(rows)
+    return format_table(rows)
 
 
 def helmrelease_table(discovery: Discovery) -> str:
@@ -117,7 +118,7 @@ def helmrelease_table(discovery: Discovery) -> str:
                       if chart else str(spec.chart_ref))
             rows.append([node.ref.name, node.ref.namespace, chart.chart if chart else "-",
                          (chart.version or "*") if chart else "-", source, _deps(node), str(spec.suspend)])
-    return _table(rows)
+    return format_table(rows)
 
 
 def flux_object_table(discovery: Discovery) -> str:
@@ -126,7 +127,7 @@ def flux_object_table(discovery: Discovery) -> str:
     for ref, obj in sorted(discovery.flux_objects.items()):
         detail = getattr(obj, "url", None) or getattr(obj, "image", None) or getattr(obj, "provider_type", "")
         rows.append([ref.kind, ref.name, ref.namespace, str(detail or "-")])
-    return _table(rows)
+    return format_table(rows)
 
 
 def get_json(discovery: Discovery, kinds: Iterable[str]) -> list[dict[str, Any]]:

@@ -112,3 +112,27 @@ def test_an_expired_lease_is_taken_over(sandbox):
     with ClusterLease(sandbox.client, "run-c@ci:3"):
         lease = sandbox.client.get("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
         assert lease["spec"]["holderIdentity"] == "run-c@ci:3"
+
+
+def test_get_ks_shows_the_live_status_next_to_the_repository_view(sandbox_cli):
+    never = json.loads(sandbox_cli("get", "ks", "-o", "json").out)
+    assert {e["name"]: e["live"]["reason"] for e in never}["app-1"] == "NotApplied"
+
+    assert sandbox_cli("apply").code == 0
+    assert sandbox_cli("suspend", "ks", "app-2").code == 0
+    live = {e["name"]: e["live"] for e in json.loads(sandbox_cli("get", "ks", "-o", "json").out)}
+    assert live["app-1"]["ready"] == "True"
+    assert live["app-1"]["reason"] == "ReconciliationSucceeded"
+    assert live["app-1"]["lastAppliedRevision"].startswith("sha256:")
+    assert live["app-1"]["objects"] == 5
+    assert live["app-2"]["suspended"] is True
+
+    table = sandbox_cli("get", "ks").out
+    assert "READY  REASON" in table
+    assert "ReconciliationSucceeded" in table
+
+
+def test_get_without_a_cluster_reads_only_the_repository(run_cli, example_repo):
+    result = run_cli("get", "ks", "--repo", str(example_repo), "--path", "clusters/dev", "-o", "json")
+    assert result.code == 0
+    assert all("live" not in entry for entry in json.loads(result.out))
