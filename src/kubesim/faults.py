@@ -7,9 +7,9 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from kubesim.auth import Authenticator
 from kubesim.errors import ApiError
@@ -141,12 +141,9 @@ class RequestLog:
         with self._lock:
             return list(self._entries)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[LoggedRequest]:
+        """Iterate over a snapshot of the log."""
         return iter(self.entries())
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
 
     def counts(self) -> dict[str, int]:
         """Requests per Kubernetes verb."""
