@@ -1,0 +1,51 @@
+"""`python -m bench.engine_child`: one fluxpush plan or apply, timed phase by phase, as JSON on stdout.
+
+Runs in its own process so the parent can read its peak memory. The render (discovery, kustomize)
+and the engine (plan or apply against the cluster) are timed apart: the engine's time is what the
+kubectl baselines compare with, since kubectl is handed objects that are already rendered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.engine.planner import PlanWay
+from fluxpush.engine.reconcile import EngineOptions
+from fluxpush.engine.run import run_nodes
+from fluxpush.kube import KubeClient, connect_kubeconfig
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Discover, then plan or apply every node; print timings and counts as one JSON object."""
+    parser = argparse.ArgumentParser(prog="python -m bench.engine_child")
+    parser.add_argument("--repo", required=True)
+    parser.add_argument("--path", required=True)
+    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--apply", action="store_true", help="apply (default: plan)")
+    parser.add_argument("--way", choices=[w.value for w in PlanWay], default=PlanWay.SERVER.value)
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    discovery = discover(args.repo, DiscoverOptions(cluster_path=args.path))
+    rendered = time.monotonic()
+    with KubeClient(connect_kubeconfig(args.kubeconfig)) as client:
+        run = run_nodes(discovery, client, EngineOptions(way=PlanWay(args.way)), apply=args.apply)
+    finished = time.monotonic()
+    totals = run.plan.totals
+    json.dump({
+        "render_s": round(rendered - started, 3),
+        "engine_s": round(finished - rendered, 3),
+        "ok": run.ok,
+        "problems": len(discovery.problems),
+        "changes": totals.create + totals.update + totals.delete,
+        "written": sum(len(result.applied) for result in run.results),
+        "failed": [str(r.node) for r in run.results if not r.ok],
+    }, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
