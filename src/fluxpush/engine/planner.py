@@ -5,6 +5,8 @@
 - **client**: the live objects (listed in bulk) are compared locally with what we apply and the
   fields our manager owns; needs only read permission. An object the comparison cannot decide is
   dry-run after all, so the answer stays exact where it matters.
+- **read-only**: the client way without any dry run, for credentials that may only read (PR
+  previews); an object it cannot decide is planned as an update and says why.
 
 An object whose namespace or type does not exist yet (it is created earlier in the same run) is
 planned as a create without a dry run, and says so.
@@ -31,6 +33,7 @@ class PlanWay(StrEnum):
 
     SERVER = "server"
     CLIENT = "client"
+    READ_ONLY = "read-only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,8 @@ def plan_object(
         return PlannedObject(desired, ObjectChange(oid, Action.CREATE, reason, *_create_diff(desired)))
     live = live_index.get(desired)
     if skip_reason(desired, live):
+        return PlannedObject(desired, classify(desired, live, None, field_manager=field_manager))
+    if way is PlanWay.READ_ONLY:
         return PlannedObject(desired, classify(desired, live, None, field_manager=field_manager))
     if (
         way is PlanWay.CLIENT

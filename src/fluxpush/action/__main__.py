@@ -1,0 +1,119 @@
+"""`python -m fluxpush.action`: the GitHub Action's entry point (the container runs it).
+
+Exit codes: 0 the run did what it should (a preview with changes included), 1 a node failed, the
+repository has problems, or the cluster could not be reached, 2 invalid inputs or GitHub setup.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+
+from fluxpush.action.config import ActionConfig, read_config
+from fluxpush.action.events import RunContext, read_context
+from fluxpush.action.modes import ModeResult, resolve_mode, run_mode
+from fluxpush.action.publish import Publisher
+from fluxpush.action.render import (
+    annotate_problems,
+    log_nodes,
+    render_markdown,
+    status_line,
+    summary_limit,
+    summary_line,
+    write_outputs,
+    write_plan_file,
+)
+from fluxpush.errors import FluxpushError, ReportError, UsageError
+from fluxpush.report.comment import COMMENT_LIMIT, fence_for, sticky_marker
+from fluxpush.report.github import CHECK_OUTPUT_MAX
+from fluxpush.report.github_app import ClientOptions
+from fluxpush.report.workflow import WorkflowCommands, append_step_summary, set_output
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _report(
+    result: ModeResult,
+    config: ActionConfig,
+    context: RunContext,
+    publisher: Publisher,
+    env: Mapping[str, str],
+) -> None:
+    commands = publisher.commands
+    annotate_problems(result.discovery, commands)
+    log_nodes(result, commands)
+    plan_path = write_plan_file(result, context.workspace, config.cluster_path)
+    summary_file = env.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        full = render_markdown(
+            result,
+            context,
+            config.cluster_path,
+            limit=summary_limit(summary_file),
+            full_plan=f"the plan file `{plan_path}` (output `plan-json`)",
+        )
+        append_step_summary(full, summary_file)
+    where = f"the [job summary]({context.run_url})" if context.run_url else "the job summary"
+    comment = render_markdown(
+        result, context, config.cluster_path, limit=COMMENT_LIMIT, full_plan=f"{where} of this run"
+    )
+    check = render_markdown(
+        result, context, config.cluster_path, limit=CHECK_OUTPUT_MAX, full_plan=f"{where} of this run"
+    )
+    publisher.finish(result, status_line(result), check, comment)
+    output_file = env.get("GITHUB_OUTPUT")
+    if output_file:
+        write_outputs(result, config.cluster_path, plan_path, output_file)
+    print(summary_line(result, config.cluster_path), flush=True)
+
+
+def _report_error(
+    exc: FluxpushError, config: ActionConfig, publisher: Publisher, env: Mapping[str, str]
+) -> None:
+    message = str(exc)
+    publisher.commands.error(message, title="fluxpush")
+    title = f"❌ fluxpush {publisher.mode} failed: {message.splitlines()[0]}"
+    fence = fence_for(message)
+    body = (
+        f"{sticky_marker(config.cluster_path)}\n### fluxpush · `{config.cluster_path}`\n\n{title}\n\n"
+        f"{fence}\n{message}\n{fence}\n"
+    )
+    publisher.finish(None, title, body, body)
+    output_file = env.get("GITHUB_OUTPUT")
+    if output_file:
+        for name, value in (
+            ("changed", "false"),
+            ("result", "failure"),
+            ("summary", title),
+            ("plan-json", ""),
+        ):
+            set_output(name, value, output_file)
+
+
+def main(environ: Mapping[str, str] | None = None, *, client_options: ClientOptions | None = None) -> int:
+    """Run the action from the runner's environment; returns the exit code."""
+    env = os.environ if environ is None else environ
+    commands = WorkflowCommands()
+    try:
+        config = read_config(env)
+        for secret in config.secrets:
+            commands.add_mask(secret)
+        context = read_context(env)
+        mode = resolve_mode(config, context)
+        publisher = Publisher.connect(config, context, mode, commands, client_options or ClientOptions())
+    except (UsageError, ReportError) as exc:
+        commands.error(str(exc), title="fluxpush: setup")
+        return EXIT_USAGE
+    publisher.start()
+    try:
+        result = run_mode(mode, config, context)
+    except FluxpushError as exc:
+        _report_error(exc, config, publisher, env)
+        return EXIT_FAILED
+    _report(result, config, context, publisher, env)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""What the action does per mode, returning plain results for reporting.
+
+    push               → apply     every node, holding the cluster's Lease
+    pull_request       → plan      a preview: against the live cluster with read-only requests when
+                                   cluster credentials are given (and the PR is not from a fork),
+                                   else offline, the base branch's rendering against the PR's
+    workflow_dispatch  → reconcile the `targets` (or every node)
+
+`dry-run` turns apply and reconcile into a plan (with server dry runs: those credentials may write).
+A preview never writes to the cluster: it plans the read-only way (LIST/GET only, no dry runs), so a
+view-only role is enough.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fluxpush.action.config import ActionConfig, is_inline_kubeconfig
+from fluxpush.action.events import RunContext
+from fluxpush.action.offline import base_worktree, compare_discoveries
+from fluxpush.discover import DiscoverOptions, Discovery, discover
+from fluxpush.engine.lease import LEASE_SECONDS, ClusterLease
+from fluxpush.engine.plan import NodePlan, Plan
+from fluxpush.engine.planner import PlanWay
+from fluxpush.engine.reconcile import EngineOptions, NodeResult, Outcome
+from fluxpush.engine.run import RunResult, run_nodes
+from fluxpush.errors import SourceError, UsageError
+from fluxpush.flux.model import ObjectRef
+from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig
+
+MODE_FOR_EVENT = {"push": "apply", "pull_request": "plan", "workflow_dispatch": "reconcile"}
+# Another run (a CLI user, a run outside the concurrency group) may hold the Lease; an abandoned one
+# expires after LEASE_SECONDS, so waiting twice that always ends with the Lease or a clear error.
+LEASE_WAIT_SECONDS = 2.0 * LEASE_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class NodeReport:
+    """One node's plan (or applied changes) and its result in words."""
+
+    plan: NodePlan
+    result: str
+    failed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ModeResult:
+    """The outcome of one action run, whichever mode produced it."""
+
+    mode: str  # plan | apply | reconcile
+    against: str  # what the plan compares with: "the live cluster", "base abc123…", "the cluster"
+    revision: str
+    nodes: tuple[NodeReport, ...]
+    discovery: Discovery
+    dry_run: bool = False
+    writes: int = 0
+
+    @property
+    def plan(self) -> Plan:
+        """Every node's plan."""
+        return Plan(tuple(node.plan for node in self.nodes))
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing failed and the repository has no problems (a preview with changes is fine)."""
+        return not self.discovery.problems and not any(node.failed for node in self.nodes)
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was, or would be, written."""
+        return self.writes > 0 or self.plan.has_changes
+
+    @property
+    def applies(self) -> bool:
+        """Whether this run wrote (or was allowed to write) to the cluster."""
+        return self.mode != "plan" and not self.dry_run
+
+
+def resolve_mode(config: ActionConfig, context: RunContext) -> str:
+    """The mode to run: the `mode` input, or for `auto` the one the event implies."""
+    if config.mode != "auto":
+        return config.mode
+    return MODE_FOR_EVENT[context.event_name]
+
+
+@contextmanager
+def open_cluster(config: ActionConfig, workspace: Path) -> Iterator[KubeClient]:
+    """A client for the configured cluster: EKS, or a kubeconfig path or inline kubeconfig."""
+    if config.eks_cluster_name:
+        assert config.aws_region is not None  # read_config insists
+        connection = connect_eks(config.eks_cluster_name, config.aws_region, role_arn=config.role_arn)
+        with KubeClient(connection) as client:
+            yield client
+        return
+    assert config.kubeconfig is not None
+    if not is_inline_kubeconfig(config.kubeconfig):
+        path = Path(config.kubeconfig)
+        path = path if path.is_absolute() else workspace / path
+        if not path.is_file():
+            raise UsageError(f"input `kubeconfig`: {config.kubeconfig} is not a file (nor kubeconfig YAML)")
+        with KubeClient(connect_kubeconfig(str(path))) as client:
+            yield client
+        return
+    with tempfile.TemporaryDirectory(prefix="fluxpush-kube-", dir=os.environ.get("RUNNER_TEMP")) as scratch:
+        path = Path(scratch) / "kubeconfig"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            out.write(config.kubeconfig)
+        with KubeClient(connect_kubeconfig(str(path))) as client:
+            yield client
+
+
+def engine_options(config: ActionConfig, way: PlanWay) -> EngineOptions:
+    """EngineOptions from the inputs."""
+    return EngineOptions(way=way, prune=config.prune, force=config.force, timeout=config.timeout)
+
+
+def find_targets(discovery: Discovery, names: tuple[str, ...]) -> list[ObjectRef]:
+    """The nodes `targets` names: `name`, `namespace/name` or `Kind/namespace/name`."""
+    found: list[ObjectRef] = []
+    unknown: list[str] = []
+    for name in names:
+        matches = [
+            ref for ref in discovery.nodes if name in (ref.name, f"{ref.namespace}/{ref.name}", str(ref))
+        ]
+        if matches:
+            found.extend(m for m in matches if m not in found)
+        else:
+            unknown.append(name)
+    if unknown:
+        known = ", ".join(sorted(f"{r.namespace}/{r.name}" for r in discovery.nodes))
+        raise UsageError(f"input `targets`: {', '.join(unknown)} not found; the repository has: {known}")
+    return found
+
+
+def _result_words(result: NodeResult, applying: bool) -> str:
+    first = (result.message.splitlines() or [""])[0]
+    if result.outcome is Outcome.READY:
+        if applying:
+            return f"✅ applied ({len(result.applied)} writes)" if result.applied else "✅ in sync"
+        return "📝 changes" if result.plan.has_changes else "✅ no changes"
+    words = {
+        Outcome.FAILED: f"❌ {result.reason}: {first}",
+        Outcome.BLOCKED: f"⛔ {first}",
+        Outcome.SUSPENDED: "⏸️ suspended",
+        Outcome.SKIPPED: f"⏭️ {first}",
+    }
+    return words[result.outcome]
+
+
+def from_run(run: RunResult, discovery: Discovery, mode: str, against: str, *, dry_run: bool) -> ModeResult:
+    """A ModeResult from the engine's RunResult."""
+    applying = mode != "plan" and not dry_run
+    nodes = tuple(NodeReport(r.plan, _result_words(r, applying), not r.ok) for r in run.results)
+    writes = sum(len(r.applied) for r in run.results)
+    return ModeResult(mode, against, run.revision, nodes, discovery, dry_run, writes)
+
+
+def from_plan(plan: Plan, discovery: Discovery, against: str) -> ModeResult:
+    """A ModeResult from an offline Plan."""
+    nodes = []
+    for node in plan.nodes:
+        if node.error:
+            words, failed = f"❌ BuildFailed: {node.error.splitlines()[0]}", True
+        else:
+            words, failed = ("📝 changes", False) if node.has_changes else ("✅ no changes", False)
+        nodes.append(NodeReport(node, words, failed))
+    return ModeResult("plan", against, discovery.revision, tuple(nodes), discovery)
+
+
+def discover_checkout(root: Path, config: ActionConfig) -> Discovery:
+    """Discovery of a checkout from the cluster path."""
+    return discover(root, DiscoverOptions(cluster_path=config.cluster_path))
+
+
+def preview_offline(config: ActionConfig, context: RunContext, head: Discovery) -> ModeResult:
+    """The PR's rendering against the base branch's, without a cluster."""
+    pull = context.pull_request
+    if pull is None or not pull.base_sha:
+        raise UsageError(
+            "an offline preview needs a pull_request event (its base commit); "
+            "give `kubeconfig` or `eks-cluster-name` to plan against a cluster"
+        )
+    with base_worktree(context.workspace, pull.base_sha) as base_root:
+        try:
+            base: Discovery | None = discover_checkout(base_root, config)
+        except SourceError:
+            base = None  # the cluster path is new in this pull request: everything is created
+    against = f"{pull.base_ref or 'base'} at {pull.base_sha[:12]} (offline: no cluster credentials)"
+    return from_plan(compare_discoveries(base, head), head, against)
+
+
+def uses_live_cluster(config: ActionConfig, context: RunContext) -> bool:
+    """Whether a preview reads the live cluster: credentials given and not a fork's pull request."""
+    fork = context.pull_request is not None and context.pull_request.is_fork
+    return config.has_cluster_credentials and not fork
+
+
+def run_mode(mode: str, config: ActionConfig, context: RunContext) -> ModeResult:
+    """Discover the checkout and run `mode` (plan, apply or reconcile)."""
+    head = discover_checkout(context.workspace, config)
+    if mode == "plan" and not uses_live_cluster(config, context):
+        return preview_offline(config, context, head)
+    if not config.has_cluster_credentials:
+        raise UsageError(f"mode {mode} needs a cluster: give `kubeconfig` or `eks-cluster-name`")
+    targets = find_targets(head, config.targets) if mode == "reconcile" and config.targets else None
+    apply = mode != "plan" and not config.dry_run
+    way = PlanWay.READ_ONLY if mode == "plan" else PlanWay.SERVER  # a dry run may ask the server
+    with open_cluster(config, context.workspace) as client:
+        if apply:
+            with ClusterLease(client, wait_seconds=LEASE_WAIT_SECONDS):
+                run = run_nodes(head, client, engine_options(config, way), apply=True, targets=targets)
+        else:
+            run = run_nodes(head, client, engine_options(config, way), apply=False, targets=targets)
+    return from_run(run, head, mode, "the live cluster", dry_run=config.dry_run)

@@ -1,0 +1,118 @@
+"""The offline preview: render the base branch and the pull request, and diff desired against desired.
+
+No cluster is involved, so it works for fork pull requests (no secrets) and never needs cluster
+access. The base commit is checked out with `git worktree add --detach` beside the workspace
+(fetched first when the checkout is shallow) and removed afterwards. Both sides are discovered
+from the same cluster path; each object's diff is normalized and Secret-masked like a live diff.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from fluxpush.apply_order import sort_for_apply
+from fluxpush.discover import Discovery, Node
+from fluxpush.engine.diff import diff_objects
+from fluxpush.engine.normalize import object_id
+from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
+from fluxpush.errors import RenderError, SourceError
+from fluxpush.flux.model import HelmRelease, Kustomization
+from fluxpush.runner import run_command
+
+# Base commits of a shallow checkout are fetched with this depth (one commit is enough to render).
+FETCH_DEPTH = 1
+
+
+def _git(workspace: Path, *args: str, what: str) -> str:
+    return run_command(["git", "-C", str(workspace), *args], what=what, timeout=120).stdout
+
+
+def has_commit(workspace: Path, sha: str) -> bool:
+    """Whether the checkout has commit `sha`."""
+    try:
+        _git(workspace, "cat-file", "-e", f"{sha}^{{commit}}", what="looking for the base commit")
+    except RenderError:
+        return False
+    return True
+
+
+@contextmanager
+def base_worktree(workspace: Path, sha: str) -> Iterator[Path]:
+    """A detached worktree of commit `sha` (fetched if missing), removed when the block ends."""
+    if not has_commit(workspace, sha):
+        try:
+            _git(
+                workspace,
+                "fetch",
+                "--no-tags",
+                f"--depth={FETCH_DEPTH}",
+                "origin",
+                sha,
+                what="fetching the base commit",
+            )
+        except RenderError as exc:
+            raise SourceError(
+                f"the base commit {sha[:12]} is not in the checkout and could not be fetched ({exc.message})",
+                hint="check out with `fetch-depth: 0` in actions/checkout",
+            ) from None
+    with tempfile.TemporaryDirectory(prefix="fluxpush-base-") as scratch:
+        target = Path(scratch) / "base"
+        _git(workspace, "worktree", "add", "--detach", str(target), sha, what="checking out the base commit")
+        try:
+            yield target
+        finally:
+            _git(workspace, "worktree", "remove", "--force", str(target), what="removing the base worktree")
+
+
+def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> ObjectChange:
+    diff = diff_objects(before, after, desired_label="pull request")
+    text = diff.text.replace("--- live ", "--- base ", 1)  # the left side is the base branch here
+    source = after if after is not None else before
+    assert source is not None
+    if after is None:
+        action = Action.DELETE
+    elif before is None:
+        action = Action.CREATE
+    else:
+        action = Action.UPDATE if diff.has_changes else Action.UNCHANGED
+    return ObjectChange(
+        object_id(source), action, diff=text, changed_paths=tuple(map(str, diff.changes))
+    )
+
+
+def _rendered(node: Node | None) -> list[dict[str, Any]]:
+    """What a node puts in the cluster: its objects, or for a HelmRelease the release object itself
+    (charts are not rendered yet, so its values changes show on the HelmRelease)."""
+    if node is None or node.error is not None:
+        return []
+    if isinstance(node.spec, HelmRelease):
+        return [node.spec.raw]
+    return sort_for_apply(node.objects)
+
+
+def compare_node(base: Node | None, head: Node | None, revision: str) -> NodePlan:
+    """One node's changes from base to head; objects only in base are deletions."""
+    name = str((head or base).ref)  # type: ignore[union-attr]
+    if head is not None and head.error is not None:
+        return NodePlan(name, revision, error=str(head.error))
+    before = {object_id(obj): obj for obj in _rendered(base)}
+    changes = [_change(before.pop(object_id(obj), None), obj) for obj in _rendered(head)]
+    prunes = head is None or not isinstance(head.spec, Kustomization) or head.spec.prune
+    deleted = tuple(_change(obj, None) for _, obj in sorted(before.items())) if prunes else ()
+    return NodePlan(name, revision, tuple(changes), deleted)
+
+
+def compare_discoveries(base: Discovery | None, head: Discovery) -> Plan:
+    """Every node's changes between the base branch's rendering and the pull request's."""
+    base_nodes = base.nodes if base is not None else {}
+    nodes = [compare_node(base_nodes.get(node.ref), node, head.revision) for node in head.ordered_nodes()]
+    nodes += [
+        compare_node(node, None, head.revision)
+        for ref, node in sorted(base_nodes.items())
+        if ref not in head.nodes
+    ]
+    return Plan(tuple(nodes))

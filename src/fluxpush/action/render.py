@@ -1,0 +1,192 @@
+"""A ModeResult in GitHub's words: comment rows and sections, status and summary lines, the log,
+annotations for repository problems, the plan file and the step outputs.
+
+Everything here is plain text; posting it is `publish`'s job.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from fluxpush.action.events import RunContext
+from fluxpush.action.modes import ModeResult, NodeReport
+from fluxpush.discover import Discovery
+from fluxpush.engine.plan import Action, ObjectChange, Plan, render_text
+from fluxpush.errors import FluxpushError, InputError, RenderError
+from fluxpush.report.comment import CommentHeader, ObjectDiff, Section, SummaryRow, build_comment
+from fluxpush.report.workflow import MAX_STEP_SUMMARY_BYTES, WorkflowCommands, set_output
+
+MODE_WORDS = {"plan": "preview", "apply": "deploy", "reconcile": "reconcile"}
+PAST_WORDS = {"apply": "deployed", "reconcile": "reconciled"}
+ACTION_WORDS = {Action.CREATE: "➕ create", Action.UPDATE: "✏️ change", Action.DELETE: "🗑️ delete"}
+# The runner shows at most 10 error annotations per step; the rest are listed in the log only.
+MAX_ERROR_ANNOTATIONS = 10
+# Room left in the 1 MiB step summary for what other steps append.
+SUMMARY_RESERVE = 64 * 1024
+# Where the plan file goes, relative to the workspace (a folder that git ignores by its own .gitignore).
+PLAN_DIR = ".fluxpush"
+
+
+def result_word(result: ModeResult) -> str:
+    """The `result` output: `failure`, `no-op` (nothing changed or would change) or `success`."""
+    if not result.ok:
+        return "failure"
+    return "success" if result.changed else "no-op"
+
+
+def _counts(plan: Plan) -> str:
+    totals = plan.totals
+    return f"{totals.create} to create, {totals.update} to change, {totals.delete} to delete"
+
+
+def status_line(result: ModeResult) -> str:
+    """The comment's and check run's headline, e.g. `📝 preview: 1 to create, 2 to change, 0 to delete`."""
+    word = MODE_WORDS[result.mode] + (" (dry run)" if result.dry_run else "")
+    failed = [n for n in result.nodes if n.failed]
+    problems = len(result.discovery.problems)
+    if failed or problems:
+        found = f", {problems} problems in the repository" if problems else ""
+        return f"❌ {word} failed: {len(failed)} of {len(result.nodes)} nodes not ready{found}"
+    if result.applies:
+        done = PAST_WORDS[result.mode]
+        return (
+            f"✅ {done}: {result.writes} writes" if result.writes else f"✅ {word}: in sync, nothing applied"
+        )
+    return f"📝 {word}: {_counts(result.plan)}" if result.changed else f"✅ {word}: no changes"
+
+
+def summary_line(result: ModeResult, cluster_path: str) -> str:
+    """The one-line `summary` output."""
+    return f"{cluster_path}: {status_line(result)} (against {result.against})"
+
+
+def _title(change: ObjectChange) -> str:
+    return f"{ACTION_WORDS[change.action]} {change.id}"
+
+
+def _object_diff(change: ObjectChange) -> ObjectDiff:
+    note = f"# {change.reason}\n" if change.reason else ""
+    return ObjectDiff(_title(change), note + change.diff if (note or change.diff) else "# (no diff shown)")
+
+
+def _is_loud(change: ObjectChange) -> bool:
+    return change.action is Action.DELETE or change.reason.startswith("recreated")
+
+
+def comment_rows(result: ModeResult) -> list[SummaryRow]:
+    """One summary-table row per node."""
+    rows = []
+    for node in result.nodes:
+        totals = node.plan.totals
+        rows.append(SummaryRow(node.plan.node, totals.create, totals.update, totals.delete, node.result))
+    return rows
+
+
+def _section(node: NodeReport) -> Section | None:
+    changes = [c for c in (*node.plan.changes, *node.plan.prune) if c.action in ACTION_WORDS]
+    if node.plan.error:
+        error = ObjectDiff("❌ error", "\n".join(f"- {line}" for line in node.plan.error.splitlines()))
+        return Section(node.plan.node, (error, *map(_object_diff, changes)), any(map(_is_loud, changes)))
+    if not changes:
+        return None
+    return Section(node.plan.node, tuple(map(_object_diff, changes)), any(map(_is_loud, changes)))
+
+
+def comment_sections(result: ModeResult) -> list[Section]:
+    """One collapsible section per node that changes something or failed."""
+    return [section for node in result.nodes if (section := _section(node)) is not None]
+
+
+def render_markdown(
+    result: ModeResult,
+    context: RunContext,
+    cluster_path: str,
+    *,
+    limit: int,
+    full_plan: str,
+) -> str:
+    """The comment (or job summary) markdown for a result, at most `limit` bytes."""
+    header = CommentHeader(
+        status=f"{status_line(result)} · against {result.against}",
+        commit=context.sha,
+        cluster_path=cluster_path,
+        run_url=context.run_url,
+        commit_url=context.commit_url(context.sha),
+    )
+    return build_comment(
+        header, comment_rows(result), comment_sections(result), full_plan=full_plan, limit=limit
+    )
+
+
+def summary_limit(path: str | None) -> int:
+    """Bytes the job summary of this step may still take."""
+    used = Path(path).stat().st_size if path and Path(path).exists() else 0
+    return max(MAX_STEP_SUMMARY_BYTES - SUMMARY_RESERVE - used, 0)
+
+
+def log_nodes(result: ModeResult, commands: WorkflowCommands) -> None:
+    """One collapsible log group per node; its text (from the repository) cannot issue commands."""
+    for node in result.nodes:
+        with commands.group(f"{node.plan.node}: {node.result}"), commands.stop_commands():
+            sys.stdout.write(render_text(Plan((node.plan,)), color=False))
+            sys.stdout.flush()
+
+
+def _origin_of(problem: FluxpushError, discovery: Discovery) -> tuple[str | None, int | None]:
+    if isinstance(problem, InputError) and problem.origin is not None:
+        return problem.origin.path, problem.origin.line
+    name = problem.node if isinstance(problem, RenderError) else None
+    node = next((n for ref, n in discovery.nodes.items() if str(ref) == name), None)
+    origin = node.spec.origin if node is not None else None
+    return (origin.path, origin.line) if origin is not None else (None, None)
+
+
+def _problem_title(problem: FluxpushError) -> str:
+    obj = getattr(problem, "obj", None) or getattr(problem, "node", None)
+    return f"fluxpush: {obj}" if obj else "fluxpush"
+
+
+def _problem_message(problem: FluxpushError) -> str:
+    if isinstance(problem, InputError):
+        parts = [problem.field, problem.message] if problem.field else [problem.message]
+        text = ": ".join(parts)
+        return f"{text} (fix: {problem.hint})" if problem.hint else text
+    return str(problem)
+
+
+def annotate_problems(discovery: Discovery, commands: WorkflowCommands) -> int:
+    """`::error file=…,line=…::` for each repository problem (the first ten); returns how many there are."""
+    problems = list(dict.fromkeys(discovery.problems))
+    for problem in problems[:MAX_ERROR_ANNOTATIONS]:
+        file, line = _origin_of(problem, discovery)
+        commands.error(_problem_message(problem), file=file, line=line, title=_problem_title(problem))
+    left = len(problems) - MAX_ERROR_ANNOTATIONS
+    if left > 0:
+        commands.notice(f"{left} more problems are not annotated; the log lists them all", title="fluxpush")
+    return len(problems)
+
+
+def plan_file_name(cluster_path: str) -> str:
+    """`clusters/dev` → `plan-clusters-dev.json`."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", cluster_path.strip("/.")).strip("-") or "root"
+    return f"plan-{slug}.json"
+
+
+def write_plan_file(result: ModeResult, workspace: Path, cluster_path: str) -> str:
+    """Write the plan JSON under the workspace; returns its path relative to the workspace."""
+    folder = workspace / PLAN_DIR
+    folder.mkdir(exist_ok=True)
+    (folder / ".gitignore").write_text("*\n", encoding="utf-8")  # keeps the checkout clean
+    relative = f"{PLAN_DIR}/{plan_file_name(cluster_path)}"
+    (workspace / relative).write_text(result.plan.to_json() + "\n", encoding="utf-8")
+    return relative
+
+
+def write_outputs(result: ModeResult, cluster_path: str, plan_path: str, output_file: str) -> None:
+    """The step outputs `changed`, `result`, `summary` and `plan-json`, appended to `output_file`."""
+    set_output("changed", "true" if result.changed else "false", output_file)
+    set_output("result", result_word(result), output_file)
+    set_output("summary", summary_line(result, cluster_path), output_file)
+    set_output("plan-json", plan_path, output_file)
