@@ -6,20 +6,24 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any
 
-import yaml
-
-from kubesim import discovery, protobuf
+from kubesim import discovery
 from kubesim.cluster import Cluster
 from kubesim.deletion import Deleter
-from kubesim.errors import ApiError, bad_request, expired, method_not_allowed, page_not_found
+from kubesim.errors import (
+    ApiError,
+    bad_request,
+    expired,
+    method_not_allowed,
+    page_not_found,
+)
 from kubesim.http import Request, Response
 from kubesim.openapi import OpenAPI
+from kubesim.options import check_force, decode_body, delete_options, int_param, patch_body, write_options
 from kubesim.paging import decode_continue, encode_continue, position
-from kubesim.resources import Resources, WriteOptions
+from kubesim.resources import Resources
 from kubesim.routes import Route, match
 from kubesim.scale import patched_scale, scale_of
 from kubesim.selectors import parse_field_selector, parse_label_selector
@@ -27,51 +31,14 @@ from kubesim.tables import to_table, wants_table
 from kubesim.watch import watch_stream
 
 Obj = dict[str, Any]
-PATCH_TYPES = {
-    "application/apply-patch+yaml": "apply",
-    "application/merge-patch+json": "merge",
-    "application/json-patch+json": "json",
-    "application/strategic-merge-patch+json": "strategic",
-}
-FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
-DEFAULT_FIELD_VALIDATION = "Warn"  # what kube-apiserver assumes when the parameter is absent
-WATCH_TIMEOUT = 1800.0  # seconds; kube-apiserver's --min-request-timeout default
-MAX_MANAGER_LENGTH = 128
-
-
-def manager_from_user_agent(user_agent: str) -> str:
-    """The default fieldManager: the User-Agent up to its first `/` (`kubectl/v1.35.2 (…)` → `kubectl`)."""
-    return user_agent.split("/", 1)[0][:MAX_MANAGER_LENGTH]
-
-
-def _invalid_options(kind: str, field: str, message: str) -> ApiError:
-    return ApiError(422, "Invalid", f'{kind}.meta.k8s.io "" is invalid: {field}: {message}',
-                    {"group": "meta.k8s.io", "kind": kind,
-                     "causes": [{"reason": "FieldValueNotSupported", "message": message, "field": field}]})
-
-
-def _options_kind(verb: str) -> str:
-    return {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}.get(
-        verb, "DeleteOptions")
-
-
-def _decode_body(request: Request) -> Any:
-    """A create/update body: JSON, or protobuf for the kinds `kubesim.protobuf` knows."""
-    if request.headers.get("content-type", "").startswith(protobuf.MEDIA_TYPE):
-        return protobuf.decode_object(request.body)
-    return _decode_json(request.body)
-
-
-def _decode_json(body: bytes) -> Any:
-    try:
-        return json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
 
 
 def error_response(error: ApiError) -> Response:
     """The Status response for an error, with its headers (Retry-After, …)."""
     return Response.json(error.to_status(), error.code, headers=error.headers)
+
+
+WATCH_TIMEOUT = 1800.0  # seconds; kube-apiserver's --min-request-timeout default
 
 
 class Api:
@@ -129,8 +96,20 @@ class Api:
         if path in ("/healthz", "/livez", "/readyz"):
             return Response(200, b"ok", "text/plain; charset=utf-8")
         if path == "/":
-            return Response.json({"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3",
-                                            "/readyz", "/version"]})
+            return Response.json(
+                {
+                    "paths": [
+                        "/api",
+                        "/api/v1",
+                        "/apis",
+                        "/healthz",
+                        "/livez",
+                        "/openapi/v3",
+                        "/readyz",
+                        "/version",
+                    ]
+                }
+            )
         raise page_not_found()
 
     def _discovery(self, route: Route, request: Request) -> Response:
@@ -139,8 +118,9 @@ class Api:
         if len(parts) == 1:
             media = discovery.wants_aggregated(request.headers.get("accept", ""))
             if media is not None:
-                return Response.json(discovery.aggregated(registry, parts[0] == "api", media),
-                                     content_type=media)
+                return Response.json(
+                    discovery.aggregated(registry, parts[0] == "api", media), content_type=media
+                )
             if parts[0] == "api":
                 return Response.json(discovery.api_versions(self.server_address))
             return Response.json(discovery.api_group_list(registry))
@@ -159,7 +139,7 @@ class Api:
             return Response.json(self.openapi.root())
         prefix = "/openapi/v3/"
         if path.startswith(prefix):
-            document = self.openapi.document(path[len(prefix):])
+            document = self.openapi.document(path[len(prefix) :])
             if document is not None:
                 return Response(200, document[1], "application/json", {"Etag": f'"{document[0]}"'})
         raise page_not_found()
@@ -187,11 +167,15 @@ class Api:
 
     def _shaped(self, route: Route, obj: Obj) -> Obj:
         assert route.rtype is not None
-        return {"apiVersion": route.rtype.api_version, "kind": route.rtype.kind,
-                **{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}}
+        return {
+            "apiVersion": route.rtype.api_version,
+            "kind": route.rtype.kind,
+            **{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")},
+        }
 
-    def _render(self, route: Route, request: Request, obj: Obj, code: int = 200,
-                headers: dict[str, str] | None = None) -> Response:
+    def _render(
+        self, route: Route, request: Request, obj: Obj, code: int = 200, headers: dict[str, str] | None = None
+    ) -> Response:
         if obj.get("kind") == "Status":
             return Response.json(obj, code, headers=headers)
         if wants_table(request.headers.get("accept", "")):
@@ -219,54 +203,44 @@ class Api:
         start, token_rv = decode_continue(request.query.get("continue", ""))
         if token_rv is not None:
             if token_rv < self.cluster.store.oldest_watchable:
-                raise expired("The provided continue parameter is too old to display a consistent list "
-                              "result. You can start a new list without the continue parameter, or use "
-                              "the continue token in this response to retrieve the remainder of the "
-                              "results. Continuing with the provided token results in an inconsistent "
-                              "list - objects that were created, modified, or deleted between the time "
-                              "the first chunk was returned and now may show up in the list.")
+                raise expired(
+                    "The provided continue parameter is too old to display a consistent list "
+                    "result. You can start a new list without the continue parameter, or use "
+                    "the continue token in this response to retrieve the remainder of the "
+                    "results. Continuing with the provided token results in an inconsistent "
+                    "list - objects that were created, modified, or deleted between the time "
+                    "the first chunk was returned and now may show up in the list."
+                )
             list_rv = token_rv
             items = [o for o in items if position(o) > start]
         meta: Obj = {"resourceVersion": str(list_rv)}
-        limit = _int_param(request, "limit")
+        limit = int_param(request, "limit")
         if limit and len(items) > limit:
             meta["continue"] = encode_continue(position(items[limit - 1]), list_rv)
             meta["remainingItemCount"] = len(items) - limit
             items = items[:limit]
         if wants_table(request.headers.get("accept", "")):
             return Response.json(to_table(items, meta))
-        return Response.json({"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version,
-                              "metadata": meta, "items": items})
+        return Response.json(
+            {"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version, "metadata": meta, "items": items}
+        )
 
     def _watch(self, route: Route, request: Request) -> Response:
         assert route.rtype is not None
         matches = self._matcher(route, request)
-        timeout = _int_param(request, "timeoutSeconds")
+        timeout = int_param(request, "timeoutSeconds")
         stream = watch_stream(
-            self.cluster, route.rtype, route.namespace, matches, request.query.get("resourceVersion", ""),
-            float(timeout) if timeout else WATCH_TIMEOUT, request.flag("allowWatchBookmarks"),
-            request.flag("sendInitialEvents"), self.stopping,
+            self.cluster,
+            route.rtype,
+            route.namespace,
+            matches,
+            request.query.get("resourceVersion", ""),
+            float(timeout) if timeout else WATCH_TIMEOUT,
+            request.flag("allowWatchBookmarks"),
+            request.flag("sendInitialEvents"),
+            self.stopping,
         )
         return Response(200, content_type="application/json", stream=stream)
-
-    def _write_options(self, route: Route, request: Request, verb: str, apply: bool = False) -> WriteOptions:
-        """dryRun, fieldValidation and fieldManager (from the User-Agent unless it is an apply)."""
-        dry_run = request.query.get("dryRun", "")
-        if dry_run not in ("", "All"):
-            raise _invalid_options(_options_kind(verb), "dryRun",
-                                   f'Unsupported value: []string{{"{dry_run}"}}: supported values: "All"')
-        validation = request.query.get("fieldValidation", "")
-        if validation and validation not in FIELD_VALIDATION:
-            raise bad_request(f"fieldValidation parameter unsupported: {validation}")
-        manager = request.query.get("fieldManager", "")
-        if not manager and not apply:
-            manager = manager_from_user_agent(request.headers.get("user-agent", ""))
-        if len(manager) > MAX_MANAGER_LENGTH:
-            raise _invalid_options(_options_kind(verb), "fieldManager", "Too long: may not be more than 128 "
-                                   "bytes")
-        return WriteOptions(manager=manager, dry_run=dry_run == "All",
-                            field_validation=validation or DEFAULT_FIELD_VALIDATION,
-                            subresource=route.subresource, warnings=[])
 
     def _write(self, route: Route, request: Request, verb: str) -> Response:
         rtype = route.rtype
@@ -275,66 +249,34 @@ class Api:
         if (rtype.namespaced and route.namespace is None) or (verb == "create") == bool(route.name):
             raise method_not_allowed()
         if verb == "create":
-            opts = self._write_options(route, request, verb)
-            result = self.resources.create(rtype, namespace, _decode_body(request), opts)
+            opts = write_options(route, request, verb)
+            result = self.resources.create(rtype, namespace, decode_body(request), opts)
             code = 201
         elif verb == "update":
-            opts = self._write_options(route, request, verb)
-            result = self.resources.update(rtype, namespace, route.name, _decode_body(request), opts)
+            opts = write_options(route, request, verb)
+            result = self.resources.update(rtype, namespace, route.name, decode_body(request), opts)
             code = 200
         else:
-            patch_type, body = self._patch_body(request)
-            if "force" in request.query and patch_type != "apply":
-                raise _invalid_options("PatchOptions", "force", "Forbidden: may not be specified for "
-                                       "non-apply patch")
-            opts = self._write_options(route, request, verb, apply=patch_type == "apply")
-            result, created = self.resources.patch(rtype, namespace, route.name, patch_type, body, opts,
-                                                   request.flag("force"))
+            patch_type, body = patch_body(request)
+            check_force(request, patch_type)
+            opts = write_options(route, request, verb, apply=patch_type == "apply")
+            result, created = self.resources.patch(
+                rtype, namespace, route.name, patch_type, body, opts, request.flag("force")
+            )
             code = 201 if created else 200
         headers = {"Warning": ", ".join(_warning(w) for w in opts.warnings)} if opts.warnings else None
         return self._render(route, request, result, code, headers)
 
-    def _patch_body(self, request: Request) -> tuple[str, Any]:
-        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        patch_type = PATCH_TYPES.get(content_type)
-        if patch_type is None:
-            raise ApiError(
-                415, "UnsupportedMediaType",
-                f'the body of the request was in an unknown format - accepted media types include: '
-                f'{", ".join(PATCH_TYPES)}',
-            )
-        if patch_type != "apply":
-            return patch_type, _decode_json(request.body)
-        try:
-            return patch_type, yaml.safe_load(request.body.decode("utf-8") or "null")
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise bad_request(f"error decoding YAML: {exc}") from exc
-
-    def _delete_options(self, request: Request, verb: str) -> tuple[Obj, bool]:
-        options: Obj = {}
-        for key in ("propagationPolicy", "gracePeriodSeconds", "orphanDependents"):
-            if key in request.query:
-                value = request.query[key]
-                options[key] = value.lower() == "true" if key == "orphanDependents" else value
-        body = _decode_body(request) if request.body.strip() else None
-        if isinstance(body, dict):
-            options.update(body)
-        dry_values = options.get("dryRun") or ([request.query["dryRun"]] if "dryRun" in request.query else [])
-        if any(v != "All" for v in dry_values):
-            raise _invalid_options("DeleteOptions", "dryRun", "Unsupported value: []string{"
-                                   + ", ".join(f'"{v}"' for v in dry_values) + '}: supported values: "All"')
-        return options, bool(dry_values)
-
     def _delete(self, route: Route, request: Request) -> Response:
         assert route.rtype is not None
-        options, dry_run = self._delete_options(request, "delete")
+        options, dry_run = delete_options(request)
         code, body = self.deleter.delete(route.rtype, route.namespace or "", route.name, options, dry_run)
         return self._render(route, request, body, code)
 
     def _delete_collection(self, route: Route, request: Request) -> Response:
         rtype = route.rtype
         assert rtype is not None
-        options, dry_run = self._delete_options(request, "deletecollection")
+        options, dry_run = delete_options(request)
         matches = self._matcher(route, request)
         items, _ = self.cluster.store.list(rtype.group, rtype.plural, route.namespace)
         deleted = []
@@ -348,9 +290,14 @@ class Api:
                 if error.code != 404:  # deleted meanwhile: the real server skips those too
                     raise
             deleted.append(self._shaped(route, obj))
-        return Response.json({"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version,
-                              "metadata": {"resourceVersion": str(self.cluster.store.resource_version)},
-                              "items": deleted})
+        return Response.json(
+            {
+                "kind": f"{rtype.kind}List",
+                "apiVersion": rtype.api_version,
+                "metadata": {"resourceVersion": str(self.cluster.store.resource_version)},
+                "items": deleted,
+            }
+        )
 
     def _scale(self, route: Route, request: Request, verb: str) -> Response:
         rtype = route.rtype
@@ -358,18 +305,19 @@ class Api:
         namespace = route.namespace or ""
         current = self.resources.get(rtype, namespace, route.name)
         if verb != "get":
-            opts = self._write_options(route, request, verb)
+            opts = write_options(route, request, verb)
             opts.subresource = ""
             if verb == "update":
-                wanted = _decode_json(request.body)
+                wanted = decode_body(request)
             else:
-                patch_type, body = self._patch_body(request)
+                patch_type, body = patch_body(request)
                 wanted = patched_scale(scale_of(current), patch_type, body)
             replicas = ((wanted or {}).get("spec") or {}).get("replicas")
             if not isinstance(replicas, int) or replicas < 0:
                 raise bad_request("spec.replicas: Invalid value: must be a non-negative integer")
-            current, _ = self.resources.patch(rtype, namespace, route.name, "merge",
-                                              {"spec": {"replicas": replicas}}, opts)
+            current, _ = self.resources.patch(
+                rtype, namespace, route.name, "merge", {"spec": {"replicas": replicas}}, opts
+            )
         return Response.json(scale_of(current))
 
 
@@ -377,13 +325,3 @@ def _warning(text: str) -> str:
     """One RFC 7234 warning value, code 299 like kube-apiserver's (text as a quoted-string)."""
     quoted = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'299 - "{quoted}"'
-
-
-def _int_param(request: Request, name: str) -> int:
-    value = request.query.get(name, "")
-    if not value:
-        return 0
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise bad_request(f'invalid value for {name}: "{value}"') from exc

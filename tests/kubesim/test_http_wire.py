@@ -242,7 +242,8 @@ def test_field_validation_warn_sends_a_warning(client, namespace):
             {},
             422,
             "Invalid",
-            'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"Maybe"}',
+            'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: ["Maybe"]: '
+            'supported values: "All"',
         ),
         (
             "PATCH",
