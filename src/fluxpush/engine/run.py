@@ -25,10 +25,10 @@ from fluxpush.engine.reconcile import EngineOptions, NodeResult, Outcome, apply_
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP, KUSTOMIZE_GROUP
 from fluxpush.flux.model import HelmRelease, ObjectRef
+from fluxpush.helm.reconcile import apply_release, plan_release, uninstall_removed
 from fluxpush.kube import KubeClient
 
 Progress = Callable[[ObjectRef, str], None]  # (node, phase) for live progress on a terminal
-HELM_NOT_IMPLEMENTED = "HelmRelease install/upgrade is not implemented yet; the release is not reconciled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +98,22 @@ class _Runner:
             self.records[ref] = read_inventory(LiveIndex(self.client), ref)
         return self.records[ref]
 
+    def releases_of(self, refs: Iterable[ObjectRef]) -> list[ObjectRef]:
+        """The HelmReleases the given Kustomizations render: their dependents wait for those too."""
+        nodes = self.discovery.nodes
+        return [child for ref in refs if ref in nodes for child in nodes[ref].children
+                if child.kind == "HelmRelease" and child in self.selected]
+
     def waits_for(self, node: Node) -> list[ObjectRef]:
         deps = [dep for dep in node.depends_on if dep in self.selected]
+        deps += self.releases_of(deps)
         if node.parent in self.selected and self.record(node.ref) is None:
             deps.append(node.parent)
         return deps
 
     def blocker(self, node: Node) -> str | None:
         """Why the node may not run now that everything it waits for is decided, or None."""
-        for dep in node.depends_on:
+        for dep in [*node.depends_on, *self.releases_of(node.depends_on)]:
             if dep in self.selected:
                 result = self.results[dep]
                 if result.outcome is not Outcome.READY:
@@ -125,8 +132,6 @@ class _Runner:
             return _not_run(node, revision, Outcome.BLOCKED, "DependencyNotReady", blocked, (blocked,))
         if node.error is not None:
             return _not_run(node, revision, Outcome.FAILED, "BuildFailed", str(node.error))
-        if isinstance(node.spec, HelmRelease):
-            return _not_run(node, revision, Outcome.SKIPPED, "NotImplemented", HELM_NOT_IMPLEMENTED)
         record = self.record(node.ref)
         if node.spec.suspend or (record is not None and record.suspended):
             where = "spec.suspend" if node.spec.suspend else "fluxpush suspend"
@@ -137,7 +142,9 @@ class _Runner:
         started = time.monotonic()
         self.progress(node.ref, "applying" if self.apply else "planning")
         try:
-            if self.apply:
+            if isinstance(node.spec, HelmRelease):
+                result = self.reconcile_release(node, started)
+            elif self.apply:
                 result = apply_node(
                     node, self.discovery.revision, self.client, self.options, self.record(node.ref)
                 )
@@ -158,6 +165,14 @@ class _Runner:
             result = _not_run(node, self.discovery.revision, Outcome.FAILED, "ReconciliationFailed", str(exc))
         self.progress(node.ref, str(result.outcome))
         return result
+
+    def reconcile_release(self, node: Node, started: float) -> NodeResult:
+        if self.apply:
+            return apply_release(node, self.discovery, self.client, self.options, self.record(node.ref))
+        plan = plan_release(node, self.discovery, self.client, self.options)
+        outcome = Outcome.FAILED if plan.error else Outcome.READY
+        return NodeResult(node.ref, outcome, "Planned", plan.error or "planned", plan,
+                          duration=time.monotonic() - started)
 
 
 def run_nodes(
@@ -212,6 +227,8 @@ def run_nodes(
                 ref = running.pop(future)
                 runner.results[ref] = future.result()
                 finished.append(runner.results[ref])
+    if targets is None:  # HelmReleases removed from Git are uninstalled only on whole runs
+        finished += uninstall_removed(discovery, client, options, apply=apply)
     return RunResult(
         discovery.revision,
         tuple(finished),

@@ -61,6 +61,17 @@ class Discovery:
             self._served = None
             self._kinds.clear()
 
+    def api_versions(self) -> list[str]:
+        """Every served group-version (`v1`, `apps/v1`, …), sorted: helm's `--api-versions`."""
+        with self._lock:
+            if self._served is None:
+                self._served = self._fetch_served()
+            return sorted(self._served)
+
+    def server_version(self) -> str:
+        """The API server's `gitVersion` (`v1.35.2`), from `/version`; empty when not served."""
+        return str((self._get_json("/version") or {}).get("gitVersion", ""))
+
     def resource_for(self, api_version: str, kind: str) -> ResourceInfo:
         """The resource serving `kind` in `api_version`; refreshes once on a miss, then raises."""
         with self._lock:

@@ -1,0 +1,255 @@
+"""A HelmRelease node in the engine: `plan_release` → `NodePlan`, `apply_release` → `NodeResult`.
+
+The plan holds one change for the release itself (install / upgrade with the chart version change
+and a masked values diff / unchanged) followed by the rendered objects planned like any node's
+(create/update/unchanged, Secrets masked), and, as prune candidates, the objects the deployed
+revision holds that the new one does not (helm deletes them on upgrade). Applying runs the helm
+action only when the config digest says something changed, then stores an inventory record
+(Flux's entries plus the release's name and namespace) so a HelmRelease removed from Git is
+uninstalled by `uninstall_removed`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fluxpush.discover import Discovery, Node
+from fluxpush.engine import inventory as inv
+from fluxpush.engine.inventory import InventoryRecord, encode_inventory, entries_from_objects
+from fluxpush.engine.live import LiveIndex
+from fluxpush.engine.normalize import ObjectId, object_id
+from fluxpush.engine.plan import Action, NodePlan, ObjectChange
+from fluxpush.engine.planner import plan_objects
+from fluxpush.engine.reconcile import EngineOptions, NodeResult, Outcome
+from fluxpush.errors import FluxpushError
+from fluxpush.flux.kinds import HELM_GROUP
+from fluxpush.flux.model import HelmRelease, ObjectRef
+from fluxpush.helm.release import (
+    FIELD_MANAGER,
+    Decision,
+    ReleaseAction,
+    ReleaseLog,
+    decide_action,
+    run_release,
+    uninstall_release,
+)
+from fluxpush.helm.session import HelmSession
+from fluxpush.helm.sources import ChartCache, ResolvedChart, resolve_chart
+from fluxpush.helm.storage import StoredRelease, latest_release
+from fluxpush.helm.template import cluster_capabilities, post_render_config, render_release
+from fluxpush.helm.values import ComposedValues, compose_values, values_diff
+from fluxpush.kube import KubeClient
+
+RELEASE_ANNOTATION = "fluxpush.io/helm-release"  # on the inventory record: where the release lives
+DIGEST_CHARS = 40  # of the SHA-256 hex, so the digest fits a label value (63)
+HELM_SELECTOR = f"{inv.INVENTORY_SELECTOR},{inv.NODE_KIND_LABEL}=helmrelease"
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Everything decided before helm runs: chart, values, digest, the stored release and the action."""
+
+    hr: HelmRelease
+    chart: ResolvedChart
+    values: ComposedValues
+    digest: str
+    latest: StoredRelease | None
+    decision: Decision
+
+
+def _lookup(discovery: Discovery, client: KubeClient):  # type: ignore[no-untyped-def]
+    rendered = {(o["kind"], (o.get("metadata") or {}).get("namespace", ""), o["metadata"]["name"]): o
+                for node in discovery.nodes.values() for o in node.objects}
+
+    def lookup(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return rendered.get((kind, namespace, name)) or client.get("v1", kind, name, namespace)
+
+    return lookup
+
+
+def config_digest(hr: HelmRelease, chart: ResolvedChart, values: dict[str, Any]) -> str:
+    """What decides "changed": chart name, version and content, values, post-render settings, placement."""
+    data = {"chart": [chart.name, chart.version, chart.digest], "values": values,
+            "postRender": post_render_config(hr), "targetNamespace": hr.target_namespace}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:DIGEST_CHARS]
+
+
+def prepare_release(node: Node, discovery: Discovery, client: KubeClient,
+                    cache: ChartCache | None = None) -> Prepared:
+    """Resolve the chart and values and decide the action; raises FluxpushError when it cannot."""
+    hr = node.spec
+    assert isinstance(hr, HelmRelease)
+    lookup = _lookup(discovery, client)
+    chart = resolve_chart(hr, discovery, lookup, cache=cache)
+    values = compose_values(hr, lookup)
+    digest = config_digest(hr, chart, values.values)
+    latest = latest_release(client, hr.release_name, hr.target_namespace)
+    return Prepared(hr, chart, values, digest, latest, decide_action(latest, digest))
+
+
+def _release_id(hr: HelmRelease) -> ObjectId:
+    return ObjectId(HELM_GROUP, "HelmRelease", hr.ref.namespace, hr.ref.name)
+
+
+def release_change(prepared: Prepared) -> ObjectChange:
+    """The plan entry of the release itself: action, chart version change and masked values diff."""
+    hr, chart, latest = prepared.hr, prepared.chart, prepared.latest
+    target = f"{chart.name}@{chart.version}"
+    if prepared.decision.action is ReleaseAction.NONE:
+        return ObjectChange(_release_id(hr), Action.UNCHANGED, f"release {hr.release_name}: {target}")
+    lines = []
+    if latest is None or latest.status == "uninstalled":
+        action, reason = Action.CREATE, f"install {target} as release {hr.target_namespace}/{hr.release_name}"
+    else:
+        action = Action.UPDATE
+        before = f"{latest.chart_name}@{latest.chart_version}"
+        change = f"chart {before} -> {target}" if before != target else f"chart {target}"
+        reason = f"upgrade release {hr.target_namespace}/{hr.release_name} (revision {latest.revision}): " \
+                 f"{change}; {prepared.decision.reason}"
+        lines.append(f"chart: {before} -> {target}")
+    lines += [f"values.{line}" for line in values_diff(latest.config if latest else None, prepared.values)]
+    paths = tuple(line.split(":", 1)[0] for line in lines)
+    return ObjectChange(_release_id(hr), action, reason, "\n".join(lines) + ("\n" if lines else ""), paths)
+
+
+def _render(session: HelmSession, client: KubeClient, prepared: Prepared) -> list[dict[str, Any]]:
+    upgrading = prepared.decision.action is not ReleaseAction.INSTALL
+    return render_release(session, prepared.hr, prepared.chart, prepared.values.values,
+                          cluster_capabilities(client), upgrading=upgrading)
+
+
+def _plan_with(prepared: Prepared, objects: list[dict[str, Any]], client: KubeClient, options: EngineOptions,
+               revision: str, node: ObjectRef) -> NodePlan:
+    planned = plan_objects(objects, LiveIndex(client), options.way, field_manager=FIELD_MANAGER)
+    errors = "\n".join(str(p.error) for p in planned if p.error is not None)
+    rendered = {object_id(o) for o in objects}
+    gone = [object_id(o) for o in (prepared.latest.manifest_objects() if prepared.latest else [])]
+    prune = tuple(ObjectChange(oid, Action.DELETE, "not in the new revision; helm deletes it")
+                  for oid in dict.fromkeys(gone) if oid not in rendered)
+    changes = (release_change(prepared), *(p.change for p in planned))
+    return NodePlan(str(node), revision, changes, prune, errors)
+
+
+def plan_release(node: Node, discovery: Discovery, client: KubeClient, options: EngineOptions,
+                 cache: ChartCache | None = None) -> NodePlan:
+    """The node's plan without writing anything (a preview of the release and its objects)."""
+    try:
+        prepared = prepare_release(node, discovery, client, cache)
+        with HelmSession(client) as session:
+            objects = _render(session, client, prepared)
+    except FluxpushError as exc:
+        return NodePlan(str(node.ref), discovery.revision, (), (), str(exc))
+    return _plan_with(prepared, objects, client, options, discovery.revision, node.ref)
+
+
+def _store(client: KubeClient, node: Node, discovery: Discovery, record: InventoryRecord,
+           field_manager: str) -> None:
+    hr = node.spec
+    assert isinstance(hr, HelmRelease)
+    obj = encode_inventory(record)
+    where = {"name": hr.release_name, "namespace": hr.target_namespace, "root": str(discovery.root),
+             "prune": not _prune_disabled(node, discovery)}
+    obj["metadata"]["annotations"][RELEASE_ANNOTATION] = json.dumps(where, sort_keys=True)
+    if client.get("v1", "Namespace", record.node.namespace) is None:
+        client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": record.node.namespace}},
+                     field_manager)
+    client.apply(obj, field_manager, force=True)
+
+
+def _prune_disabled(node: Node, discovery: Discovery) -> bool:
+    """Whether the HelmRelease opts out of deletion (its parent's `prune: false`, or the annotation)."""
+    annotations = (node.spec.raw.get("metadata") or {}).get("annotations") or {}
+    if annotations.get("kustomize.toolkit.fluxcd.io/prune") == "disabled":
+        return True
+    parent = discovery.nodes.get(node.parent) if node.parent else None
+    return parent is not None and not getattr(parent.spec, "prune", True)
+
+
+def apply_release(node: Node, discovery: Discovery, client: KubeClient, options: EngineOptions,
+                  record: InventoryRecord | None, cache: ChartCache | None = None) -> NodeResult:
+    """Install/upgrade the release when needed and store its inventory; never raises for its failures."""
+    started, clock = datetime.now(UTC), time.monotonic()
+    revision = discovery.revision
+    log = ReleaseLog()
+    plan = NodePlan(str(node.ref), revision)
+    objects: list[dict[str, Any]] = []
+    try:
+        prepared = prepare_release(node, discovery, client, cache)
+        with HelmSession(client) as session:
+            if prepared.decision.action is ReleaseAction.NONE:
+                objects = prepared.latest.manifest_objects() if prepared.latest else []
+                plan = NodePlan(str(node.ref), revision, (release_change(prepared),))
+                failure = None
+            else:
+                objects = _render(session, client, prepared)
+                plan = _plan_with(prepared, objects, client, options, revision, node.ref)
+                failure = run_release(session, client, prepared.hr, prepared.chart, prepared.values.values,
+                                      prepared.digest, prepared.decision, log)
+        ok = failure is None
+        reason = inv.RECONCILIATION_SUCCEEDED if ok else inv.RECONCILIATION_FAILED
+        message = "; ".join(log.steps) or prepared.decision.reason
+        if failure:
+            message = f"{message}\n{failure}"
+    except FluxpushError as exc:
+        ok, reason, message = False, inv.RECONCILIATION_FAILED, str(exc)
+    duration = time.monotonic() - clock
+    now = datetime.now(UTC)
+    stored = InventoryRecord(
+        node=node.ref,
+        entries=entries_from_objects(objects) if ok or record is None else record.entries,
+        last_applied_revision=revision if ok else (record.last_applied_revision if record else ""),
+        last_attempted_revision=revision,
+        conditions=(inv.ready_condition(ok, reason, message.splitlines()[0][:1000], now),),
+        started_at=inv.format_time(started), finished_at=inv.format_time(now),
+        duration_seconds=round(duration, 3), suspended=record.suspended if record else False)
+    try:
+        _store(client, node, discovery, stored, options.field_manager)
+    except FluxpushError as exc:
+        ok, message = False, f"{message}\ninventory not stored: {exc}"
+    applied = tuple(c for c in plan.changes + plan.prune
+                    if c.action in (Action.CREATE, Action.UPDATE, Action.DELETE)) if ok else ()
+    if not ok:
+        plan = NodePlan(plan.node, revision, plan.changes, plan.prune, message)
+    outcome = Outcome.READY if ok else Outcome.FAILED
+    return NodeResult(node.ref, outcome, reason, message, plan, applied, duration)
+
+
+def uninstall_removed(discovery: Discovery, client: KubeClient, options: EngineOptions, *,
+                      apply: bool) -> list[NodeResult]:
+    """HelmReleases this cluster path installed that Git no longer has: uninstalled (plan: deleted)."""
+    results = []
+    for record_obj in client.list("v1", "ConfigMap", None, label_selector=HELM_SELECTOR):
+        record = inv.decode_inventory(record_obj)
+        where = json.loads(((record_obj.get("metadata") or {}).get("annotations") or {})
+                           .get(RELEASE_ANNOTATION) or "{}")
+        if record.node in discovery.nodes or where.get("root") != str(discovery.root):
+            continue
+        oid = ObjectId(HELM_GROUP, "HelmRelease", record.node.namespace, record.node.name)
+        if not (options.prune and where.get("prune", True)):
+            change = ObjectChange(oid, Action.SKIP, "removed from Git; not uninstalled (prune disabled)")
+            plan = NodePlan(str(record.node), discovery.revision, (), (change,))
+            results.append(NodeResult(record.node, Outcome.SKIPPED, "PruneDisabled", change.reason, plan))
+            continue
+        change = ObjectChange(oid, Action.DELETE, f"removed from Git: uninstall release "
+                                                  f"{where.get('namespace')}/{where.get('name')}")
+        plan = NodePlan(str(record.node), discovery.revision, (), (change,))
+        if not apply:
+            results.append(NodeResult(record.node, Outcome.READY, "Planned", change.reason, plan))
+            continue
+        try:
+            with HelmSession(client) as session:
+                uninstall_release(session, where["name"], where["namespace"], node=str(record.node))
+            meta = record_obj["metadata"]
+            client.delete("v1", "ConfigMap", meta["name"], meta["namespace"])
+            results.append(NodeResult(record.node, Outcome.READY, "UninstallSucceeded",
+                                      f"Helm uninstall succeeded for release {where['namespace']}/"
+                                      f"{where['name']}", plan, (change,)))
+        except FluxpushError as exc:
+            failed = NodePlan(plan.node, plan.revision, (), plan.prune, str(exc))
+            results.append(NodeResult(record.node, Outcome.FAILED, "UninstallFailed", str(exc), failed))
+    return results

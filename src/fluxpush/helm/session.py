@@ -1,0 +1,121 @@
+"""One helm binary session: a private temp folder with a kubeconfig holding the run's credentials.
+
+The folder is made by `mkdtemp` (mode 0700) and the kubeconfig written with mode 0600; both are
+removed when the session closes. helm's cache/config/data homes point inside the folder, so a run
+never reads or writes the user's helm settings. Every process goes through `runner.run_command`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fluxpush.kube import KubeClient
+from fluxpush.runner import Completed, run_command
+from fluxpush.tools import Tool, find_helm
+
+POST_RENDERER = "fluxpush-post-renderer"  # the plugin name helm's --post-renderer refers to
+_BEARER = "BearerToken"
+
+
+def kubeconfig_for(client: KubeClient) -> dict[str, Any]:
+    """A kubeconfig reaching the client's cluster with its current credentials (never logged)."""
+    configuration = client.connection.configuration
+    if configuration.refresh_api_key_hook is not None:
+        configuration.refresh_api_key_hook(configuration)
+    cluster: dict[str, Any] = {"server": configuration.host}
+    ca_data = getattr(configuration, "ca_cert_data", None)
+    if ca_data:
+        cluster["certificate-authority-data"] = base64.b64encode(
+            ca_data.encode() if isinstance(ca_data, str) else ca_data).decode()
+    elif configuration.ssl_ca_cert:
+        cluster["certificate-authority"] = configuration.ssl_ca_cert
+    if not configuration.verify_ssl:
+        cluster["insecure-skip-tls-verify"] = True
+    user: dict[str, Any] = {}
+    token = (configuration.api_key or {}).get(_BEARER)
+    if token:
+        user["token"] = token.removeprefix("Bearer ").strip()
+    if configuration.cert_file and configuration.key_file:
+        user["client-certificate"] = configuration.cert_file
+        user["client-key"] = configuration.key_file
+    return {
+        "apiVersion": "v1", "kind": "Config", "current-context": "fluxpush",
+        "clusters": [{"name": "fluxpush", "cluster": cluster}],
+        "users": [{"name": "fluxpush", "user": user}],
+        "contexts": [{"name": "fluxpush", "context": {"cluster": "fluxpush", "user": "fluxpush"}}],
+    }
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+class HelmSession:
+    """Runs helm with isolated homes and (with a client) a private kubeconfig; use as a context manager."""
+
+    def __init__(self, client: KubeClient | None = None, tool: Tool | None = None) -> None:
+        self.tool = tool or find_helm()
+        self.dir = Path(tempfile.mkdtemp(prefix="fluxpush-helm-"))
+        self.env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(self.dir),
+            "HELM_CACHE_HOME": str(self.dir / "cache"),
+            "HELM_CONFIG_HOME": str(self.dir / "config"),
+            "HELM_DATA_HOME": str(self.dir / "data"),
+            "HELM_PLUGINS": str(self.dir / "plugins"),
+            "KUBECONFIG": str(self.dir / "kubeconfig"),
+        }
+        if client is not None:
+            _write_private(self.dir / "kubeconfig", yaml.safe_dump(kubeconfig_for(client)))
+        self._renderers = 0
+
+    def __enter__(self) -> HelmSession:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Remove the folder, the kubeconfig with it."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run(self, *args: str, node: str | None = None, what: str = "helm failed",
+            timeout: float | None = 600) -> Completed:
+        """`helm ARGS…` in this session; a failure raises `RenderError` with helm's stderr."""
+        return run_command([*self.tool.argv, *args], env=self.env, node=node, what=what, timeout=timeout)
+
+    def write_values(self, values: dict[str, Any]) -> Path:
+        """Write values to a private file for `-f` (JSON is YAML)."""
+        self._renderers += 1
+        path = self.dir / f"values-{self._renderers}.json"
+        _write_private(path, json.dumps(values))
+        return path
+
+    def post_renderer(self, config: dict[str, Any]) -> list[str]:
+        """Install fluxpush as helm's post-renderer plugin for `config`; the helm flags that use it."""
+        self._renderers += 1
+        name = f"{POST_RENDERER}-{self._renderers}"
+        plugin = self.dir / "plugins" / name
+        plugin.mkdir(parents=True)
+        _write_private(plugin / "config.json", json.dumps(config))
+        manifest = {
+            "apiVersion": "v1", "type": "postrenderer/v1", "name": name, "version": "0.1.0",
+            "runtime": "subprocess",
+            "runtimeConfig": {"platformCommand": [{
+                "command": sys.executable,
+                "args": ["-m", "fluxpush.helm.postrender", str(plugin / "config.json")],
+            }]},
+        }
+        (plugin / "plugin.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
+        return ["--post-renderer", name]

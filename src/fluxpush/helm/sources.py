@@ -1,0 +1,284 @@
+"""Chart sources for a HelmRelease: a path in a GitRepository, or a chart in an HTTP HelmRepository.
+
+GitRepository charts come from the checkout (the GitRepository whose URL is this repository);
+their version is Chart.yaml's and `version` is ignored, as in Flux. HelmRepository charts are
+resolved from `index.yaml` (the newest version matching the semver constraint) and downloaded
+into a content-addressed cache (`charts/<sha256>.tgz`); the index and the (url, chart, version) →
+digest refs are cached too, so an offline preview works from the cache and otherwise says that
+the chart cannot be fetched. Every cache write is a rename of a complete temporary file, so
+concurrent runs sharing a cache only ever see whole files. Basic-auth credentials come from the
+HelmRepository's `secretRef` Secret (rendered repository, then live cluster) and are only sent to
+the repository's host unless `passCredentials`.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+import shutil
+import tarfile
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fluxpush.discover import Discovery, normalize_git_url
+from fluxpush.errors import InputError, SourceError
+from fluxpush.flux.model import GitRepository, HelmChartTemplate, HelmRelease, HelmRepository, ObjectRef
+from fluxpush.helm.semver import newest_match
+from fluxpush.helm.values import merge_values
+
+Lookup = Callable[[str, str, str], dict[str, Any] | None]
+FETCH_TIMEOUT = 60.0  # seconds, HelmRepository's default `timeout`
+
+
+def cache_dir() -> Path:
+    """`FLUXPUSH_CACHE_DIR`, else `$XDG_CACHE_HOME/fluxpush`, else `~/.cache/fluxpush`."""
+    override = os.environ.get("FLUXPUSH_CACHE_DIR")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fluxpush"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedChart:
+    """A chart helm can install: `path` is a chart folder or a `.tgz`; `digest` its content's SHA-256."""
+
+    name: str
+    version: str
+    path: Path
+    digest: str
+    source: str  # `HelmRepository/ns/name` or `GitRepository/ns/name`
+    cached: bool = False  # served from the cache because the repository could not be reached
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def digest_folder(folder: Path) -> str:
+    """SHA-256 over every file's relative path and content, in sorted order."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(folder).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+class ChartCache:
+    """The on-disk cache: `charts/<sha256>.tgz`, `index/<sha256(url)>.yaml`, `refs/<sha256(key)>`."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or cache_dir()
+
+    def chart_path(self, digest: str) -> Path:
+        return self.root / "charts" / f"{digest}.tgz"
+
+    def put_chart(self, data: bytes) -> str:
+        digest = _sha256(data)
+        if not self.chart_path(digest).is_file():
+            _write_atomic(self.chart_path(digest), data)
+        return digest
+
+    def _key(self, *parts: str) -> str:
+        return _sha256("\0".join(parts).encode())
+
+    def put_index(self, url: str, data: bytes) -> None:
+        _write_atomic(self.root / "index" / f"{self._key(url)}.yaml", data)
+
+    def get_index(self, url: str) -> bytes | None:
+        path = self.root / "index" / f"{self._key(url)}.yaml"
+        return path.read_bytes() if path.is_file() else None
+
+    def put_ref(self, url: str, chart: str, version: str, digest: str) -> None:
+        _write_atomic(self.root / "refs" / self._key(url, chart, version), digest.encode())
+
+    def get_ref(self, url: str, chart: str, version: str) -> str | None:
+        path = self.root / "refs" / self._key(url, chart, version)
+        digest = path.read_text().strip() if path.is_file() else ""
+        return digest if digest and self.chart_path(digest).is_file() else None
+
+
+def _secret_value(secret: dict[str, Any], key: str) -> str | None:
+    if key in (secret.get("data") or {}):
+        return base64.b64decode(secret["data"][key]).decode()
+    value = (secret.get("stringData") or {}).get(key)
+    return None if value is None else str(value)
+
+
+class _Http:
+    """GETs for one HelmRepository, with its basic auth for the repository's host."""
+
+    def __init__(self, repo: HelmRepository, lookup: Lookup) -> None:
+        self.repo = repo
+        self.auth: str | None = None
+        if repo.secret_ref:
+            secret = lookup("Secret", repo.ref.namespace, repo.secret_ref)
+            if secret is None:
+                raise SourceError(f"HelmRepository {repo.ref.namespace}/{repo.ref.name}: secretRef "
+                                  f"'{repo.secret_ref}' not found", hint="create the Secret in the cluster")
+            user, password = _secret_value(secret, "username"), _secret_value(secret, "password")
+            if user is not None and password is not None:
+                self.auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def get(self, url: str) -> bytes:
+        request = urllib.request.Request(url, headers={"User-Agent": "fluxpush"})
+        same_host = urllib.parse.urlsplit(url).netloc == urllib.parse.urlsplit(self.repo.url).netloc
+        if self.auth and (same_host or self.repo.pass_credentials):
+            request.add_header("Authorization", self.auth)
+        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
+            return bytes(response.read())
+
+
+def _index_url(repo: HelmRepository) -> str:
+    return repo.url.rstrip("/") + "/index.yaml"
+
+
+def _read_index(data: bytes, where: str) -> dict[str, list[dict[str, Any]]]:
+    try:
+        index = yaml.safe_load(data) or {}
+    except yaml.YAMLError as exc:
+        raise SourceError(f"{where}: index.yaml is not valid YAML") from exc
+    entries = index.get("entries") if isinstance(index, dict) else None
+    if not isinstance(entries, dict):
+        raise SourceError(f"{where}: index.yaml has no entries")
+    return entries
+
+
+def _fetch_repository_chart(repo: HelmRepository, spec: HelmChartTemplate, lookup: Lookup,
+                            cache: ChartCache, offline: bool) -> ResolvedChart:
+    where = f"HelmRepository {repo.ref.namespace}/{repo.ref.name}"
+    if repo.repo_type == "oci":
+        raise SourceError(f"{where}: OCI HelmRepositories are not supported yet",
+                          hint="use an HTTP HelmRepository or a GitRepository chart path")
+    if not repo.url.startswith(("http://", "https://")):
+        raise SourceError(f"{where}: url {repo.url!r} is not http(s)")
+    http = _Http(repo, lookup)
+    url, problem, from_cache = _index_url(repo), "", False
+    data: bytes | None = None
+    if not offline:
+        try:
+            data = http.get(url)
+            cache.put_index(url, data)
+        except (urllib.error.URLError, OSError) as exc:
+            problem = str(getattr(exc, "reason", exc))
+    if data is None:
+        data, from_cache = cache.get_index(url), True
+    if data is None:
+        raise SourceError(f"{where}: index {url} cannot be fetched ({problem or 'offline'}) "
+                          "and is not cached",
+                          hint="run once with network access to fill the chart cache")
+    entries = _read_index(data, where)
+    versions = {str(e.get("version")): e for e in entries.get(spec.chart) or []}
+    if not versions:
+        raise SourceError(f"{where}: no chart named '{spec.chart}' in the index")
+    version = newest_match(spec.version, versions)
+    if version is None:
+        raise SourceError(f"{where}: no '{spec.chart}' version matches '{spec.version or '*'}' "
+                          f"(available: {', '.join(sorted(versions)[:10])})")
+    digest = cache.get_ref(repo.url, spec.chart, version)
+    if digest is None:
+        urls = versions[version].get("urls") or []
+        if not urls or offline:
+            raise SourceError(f"{where}: chart {spec.chart}@{version} is not cached and "
+                              f"{'the run is offline' if offline else 'the index lists no URL'}")
+        chart_url = urllib.parse.urljoin(repo.url.rstrip("/") + "/", urls[0])
+        try:
+            digest = cache.put_chart(http.get(chart_url))
+        except (urllib.error.URLError, OSError) as exc:
+            raise SourceError(f"{where}: chart {spec.chart}@{version} cannot be fetched from {chart_url}: "
+                              f"{getattr(exc, 'reason', exc)}") from exc
+        cache.put_ref(repo.url, spec.chart, version, digest)
+    return ResolvedChart(spec.chart, version, cache.chart_path(digest), digest,
+                         f"HelmRepository/{repo.ref.namespace}/{repo.ref.name}", from_cache)
+
+
+def _checkout_chart(discovery: Discovery, repo: GitRepository, spec: HelmChartTemplate) -> ResolvedChart:
+    root_source = discovery.nodes[discovery.root].spec.raw.get("spec", {}).get("sourceRef", {})
+    checkout_ref = ObjectRef("GitRepository", root_source.get("namespace") or discovery.root.namespace,
+                             root_source.get("name", ""))
+    known = discovery.flux_objects.get(checkout_ref)
+    urls = {normalize_git_url(known.url)} if isinstance(known, GitRepository) else set()
+    if os.environ.get("GITHUB_REPOSITORY"):
+        urls.add(normalize_git_url(f"https://github.com/{os.environ['GITHUB_REPOSITORY']}"))
+    if repo.ref != checkout_ref and normalize_git_url(repo.url) not in urls:
+        raise SourceError(f"GitRepository {repo.ref.namespace}/{repo.ref.name} ({repo.url}) is not this "
+                          "repository; charts from other Git repositories are not supported yet")
+    folder = discovery.source.resolve_path(spec.chart, obj=str(repo.ref))
+    meta_file = folder / "Chart.yaml"
+    if not meta_file.is_file():
+        raise SourceError(f"no Chart.yaml in {spec.chart} of GitRepository "
+                          f"{repo.ref.namespace}/{repo.ref.name}")
+    meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
+    return ResolvedChart(str(meta.get("name", "")), str(meta.get("version", "")), folder,
+                         digest_folder(folder), f"GitRepository/{repo.ref.namespace}/{repo.ref.name}")
+
+
+def _with_values_files(chart: ResolvedChart, spec: HelmChartTemplate, base: Path | None,
+                       cache: ChartCache) -> ResolvedChart:
+    """The chart re-packaged with `valuesFiles` merged (in order) as its default values."""
+    cache.root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".fluxpush-chart-", dir=cache.root))
+    if chart.path.is_dir():
+        shutil.copytree(chart.path, work / chart.name)
+    else:
+        with tarfile.open(chart.path) as tar:
+            tar.extractall(work, filter="data")
+    folder = work / chart.name
+    merged: dict[str, Any] = {}
+    for name in spec.values_files:
+        file = (base or folder) / name.lstrip("./") if not name.startswith("/") else Path(name)
+        if not file.is_file():
+            raise SourceError(f"values file {name} not found in the chart source")
+        merged = merge_values(merged, yaml.safe_load(file.read_text(encoding="utf-8")) or {})
+    (folder / "values.yaml").write_text(yaml.safe_dump(merged), encoding="utf-8")
+    digest = digest_folder(folder)
+    target = cache.root / "packaged" / digest / chart.name
+    if not target.is_dir():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # a concurrent run put the same content there first
+            folder.rename(target)
+    shutil.rmtree(work, ignore_errors=True)
+    return ResolvedChart(chart.name, chart.version, target, digest, chart.source, chart.cached)
+
+
+def resolve_chart(hr: HelmRelease, discovery: Discovery, lookup: Lookup, *,
+                  cache: ChartCache | None = None, offline: bool = False) -> ResolvedChart:
+    """The chart `hr.spec.chart` names, fetched or found in the cache; raises SourceError/InputError."""
+    cache = cache or ChartCache()
+    if hr.chart is None:
+        raise InputError("spec.chartRef (OCIRepository/HelmChart) is not supported yet", obj=str(hr.ref),
+                         hint="use spec.chart with a HelmRepository or GitRepository sourceRef")
+    spec = hr.chart
+    namespace = spec.source_ref.namespace or hr.ref.namespace
+    ref = ObjectRef(spec.source_ref.kind, namespace, spec.source_ref.name)
+    source = discovery.flux_objects.get(ref)
+    if source is None:
+        raise SourceError(f"{ref.kind} {ref.namespace}/{ref.name} is not defined in the repository",
+                          hint="define the source in a Kustomization this cluster path reaches")
+    if isinstance(source, HelmRepository):
+        chart = _fetch_repository_chart(source, spec, lookup, cache, offline)
+        base = None
+    elif isinstance(source, GitRepository):
+        chart = _checkout_chart(discovery, source, spec)
+        base = discovery.source.root
+    else:
+        raise SourceError(f"{ref.kind} chart sources are not supported",
+                          hint="use HelmRepository or GitRepository")
+    return _with_values_files(chart, spec, base, cache) if spec.values_files else chart
