@@ -7,10 +7,12 @@ managedFields → no-op check → store (unless dry run) → hooks. Errors are `
 from __future__ import annotations
 
 import copy
+import functools
 import random
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from kubesim import apply as ssa
 from kubesim.cluster import Cluster, new_uid, now_rfc3339
@@ -39,6 +41,22 @@ SYSTEM_METADATA = (
     "resourceVersion",
     "selfLink",
 )
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _atomic(verb: F) -> F:
+    """Run a write verb under the store lock: its read, checks and write are one step, so two
+    concurrent writers cannot both start from the same old object (kube-apiserver gets this from
+    etcd's compare-and-swap on the resourceVersion)."""
+
+    @functools.wraps(verb)
+    def locked(self: Resources, *args: Any, **kwargs: Any) -> Any:
+        with self.cluster.store.lock:
+            return verb(self, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
 
 
 @dataclass(slots=True)
@@ -190,6 +208,7 @@ class Resources:
         return obj
 
     # ---- verbs -----------------------------------------------------------------------------
+    @_atomic
     def create(self, rtype: ResourceType, namespace: str, body: Obj, opts: WriteOptions) -> Obj:
         """POST: 201 with the created object; 409 when the name is taken."""
         obj = self._decode(rtype, body, opts, "create")
@@ -214,6 +233,7 @@ class Resources:
         )
         return self._finish(rtype, None, obj, opts)
 
+    @_atomic
     def update(self, rtype: ResourceType, namespace: str, name: str, body: Obj, opts: WriteOptions) -> Obj:
         """PUT: replace the object (or its status); 409 on a stale resourceVersion."""
         obj = self._decode(rtype, body, opts, "update")
@@ -262,6 +282,7 @@ class Resources:
         )
         return self._finish(rtype, old, obj, opts)
 
+    @_atomic
     def patch(
         self,
         rtype: ResourceType,
@@ -304,6 +325,7 @@ class Resources:
             new["status"] = status
         return self._update_from(rtype, old, new, opts), False
 
+    @_atomic
     def apply(
         self, rtype: ResourceType, namespace: str, name: str, body: Any, opts: WriteOptions, force: bool
     ) -> tuple[Obj, bool]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -59,3 +61,44 @@ def test_concurrent_applies_get_unique_increasing_versions(client, namespace):
     _, _, listed = client.request("GET", f"/api/v1/namespaces/{namespace}/configmaps")
     assert {i["data"]["step"] for i in listed["items"]} == {str(WRITES - 1)}
     assert int(listed["metadata"]["resourceVersion"]) >= max(every)
+
+
+@pytest.fixture
+def frequent_thread_switches() -> Iterator[None]:
+    """Switch threads as often as possible, so unlocked read-modify-writes would interleave."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(previous)
+
+
+def test_concurrent_patches_of_one_object_lose_nothing(client, namespace, frequent_thread_switches):
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    client.request(
+        "POST", base, body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared"}}
+    )
+    barrier = threading.Barrier(THREADS)
+
+    def patcher(index: int) -> None:
+        conn = client.connection()
+        try:
+            barrier.wait(10)
+            for step in range(WRITES):
+                patch = json.dumps({"data": {f"t{index}-{step}": "x"}})
+                client.send(
+                    conn,
+                    "PATCH",
+                    f"{base}/shared",
+                    body=patch,
+                    headers={"Content-Type": "application/merge-patch+json"},
+                )
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=patcher, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    _, _, live = client.request("GET", f"{base}/shared")
+    assert len(live["data"]) == THREADS * WRITES  # every read-modify-write saw the one before it
