@@ -107,7 +107,11 @@ class Faults:
 
 @dataclass(frozen=True, slots=True)
 class LoggedRequest:
-    """One served request."""
+    """One served request; `status` 0 means the connection was dropped without an answer.
+
+    Plain requests are logged just before they are answered, so a client that has its answer
+    finds the entry; watches are logged when their stream ends.
+    """
 
     method: str
     path: str

@@ -73,27 +73,36 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         request = Request.build(self.command, self.path, dict(self.headers.items()), b"")
         verb = sim.api.verb(request)
-        status = 0
-        try:
-            try:
-                request.body = self._read_body()
-            except ApiError as error:
-                self.close_connection = True
-                status = self._send(error_response(error))
-                return
-            sim.faults.delay()
-            fault = sim.faults.take(verb, request.path)
-            if fault is not None and fault.action == "drop":
-                self.close_connection = True
-                return
-            response = self._answer(request) if fault is None else error_response(fault.error())
-            status = self._send(response)
-        finally:
+
+        def record(status: int) -> None:  # status 0: the connection was dropped without an answer
             sim.requests.add(LoggedRequest(
                 method=request.method, path=request.path, query=dict(request.query), verb=verb,
                 status=status, duration_ms=round((time.monotonic() - started) * 1000, 3),
                 user_agent=request.headers.get("user-agent", ""),
             ))
+
+        try:
+            request.body = self._read_body()
+        except ApiError as error:
+            self.close_connection = True
+            record(error.code)
+            self._send(error_response(error))
+            return
+        sim.faults.delay()
+        fault = sim.faults.take(verb, request.path)
+        if fault is not None and fault.action == "drop":
+            self.close_connection = True
+            record(0)
+            return
+        response = self._answer(request) if fault is None else error_response(fault.error())
+        if response.stream is None:
+            record(response.status)  # before answering: a client that has its answer finds it logged
+            self._send(response)
+        else:
+            try:
+                self._send(response)
+            finally:
+                record(response.status)  # a watch is logged when it ends, with its whole duration
 
     def _answer(self, request: Request) -> Response:
         sim = self.server.sim
@@ -106,7 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("kubesim: %s %s failed", request.method, request.path)
             return error_response(internal_error(f"Internal error occurred: {type(exc).__name__}"))
 
-    def _send(self, response: Response) -> int:
+    def _send(self, response: Response) -> None:
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Cache-Control", "no-cache, private")
@@ -117,7 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(response.body)
-            return response.status
+            return
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.wfile.flush()
@@ -139,7 +148,6 @@ class _Handler(BaseHTTPRequestHandler):
             close = getattr(response.stream, "close", None)
             if close is not None:
                 close()
-        return response.status
 
 
 def _peer_closed(conn: socket.socket) -> bool:
