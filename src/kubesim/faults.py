@@ -149,6 +149,10 @@ class RequestLog:
         """Iterate over a snapshot of the log."""
         return iter(self.entries())
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
     def counts(self) -> dict[str, int]:
         """Requests per Kubernetes verb."""
         return dict(Counter(e.verb for e in self.entries()))
