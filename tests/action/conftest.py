@@ -117,6 +117,7 @@ class ActionRun:
     stdout: str
     outputs: dict[str, str]
     summary: str
+    env: dict[str, str]
 
 
 @dataclass
@@ -128,6 +129,7 @@ class Runner:
     tmp_path: Path
     github: FakeGitHub
     inputs: dict[str, str] = field(default_factory=dict)
+    env_overrides: dict[str, str] = field(default_factory=dict)  # e.g. a re-run keeps GITHUB_RUN_ID
     count: int = 0
 
     def env(self, event_name: str, payload: dict[str, Any], workspace: Path, sha: str) -> dict[str, str]:
@@ -154,6 +156,7 @@ class Runner:
             "GITHUB_STEP_SUMMARY": str(folder / "file_commands" / "summary"),
             "RUNNER_TEMP": str(folder),
             **{"INPUT_" + name.upper(): value for name, value in self.inputs.items()},
+            **self.env_overrides,
         }
         if event_name == "pull_request":
             env["GITHUB_HEAD_REF"] = payload["pull_request"]["head"]["ref"]
@@ -194,7 +197,7 @@ class Runner:
         outputs_file, summary_file = Path(env["GITHUB_OUTPUT"]), Path(env["GITHUB_STEP_SUMMARY"])
         outputs = parse_outputs(outputs_file.read_text()) if outputs_file.exists() else {}
         summary = summary_file.read_text() if summary_file.exists() else ""
-        return ActionRun(code, stdout, outputs, summary)
+        return ActionRun(code, stdout, outputs, summary, env)
 
 
 @pytest.fixture
