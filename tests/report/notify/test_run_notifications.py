@@ -37,10 +37,12 @@ def test_each_changed_node_sends_one_message_and_an_in_sync_run_sends_none(sandb
 
     assert all(d.ok for d in deliveries), deliveries
     objects = sorted(d.involved_object for d in deliveries)
-    assert objects == ["Kustomization/flux-system/app-1", "Kustomization/flux-system/app-2",
-                       "Kustomization/flux-system/flux-system", "Kustomization/flux-system/infrastructure"]
+    # The example's Alert also selects the HelmRelease in external-secrets, which is installed.
+    assert objects == ["HelmRelease/external-secrets/external-secrets", "Kustomization/flux-system/app-1",
+                       "Kustomization/flux-system/app-2", "Kustomization/flux-system/flux-system",
+                       "Kustomization/flux-system/infrastructure"]
     bodies = [r.json() for r in receiver.at("/hook")]
-    assert len(bodies) == 4
+    assert len(bodies) == 5
     app_2 = next(b for b in bodies if "app-2" in str(b))
     assert "Deployment/app-2/app-2 created" in str(app_2)
     assert "https://github.example/org/repo/actions/runs/7" in str(app_2)
