@@ -31,7 +31,7 @@ def sandbox_cli(run_cli, example_repo, tmp_path):
 def test_diff_apply_diff_exit_codes(sandbox_cli):
     before = sandbox_cli("diff")
     assert before.code == 1
-    assert "Plan: 18 to create, 0 to update, 0 to delete, 0 unchanged, 1 skipped" in before.out
+    assert "Plan: 22 to create, 0 to update, 0 to delete, 0 unchanged" in before.out
 
     applied = sandbox_cli("apply")
     assert applied.code == 0, applied.out + applied.err
@@ -39,7 +39,7 @@ def test_diff_apply_diff_exit_codes(sandbox_cli):
 
     after = sandbox_cli("diff")
     assert after.code == 0
-    assert "Plan: 0 to create, 0 to update, 0 to delete, 18 unchanged, 1 skipped" in after.out
+    assert "Plan: 0 to create, 0 to update, 0 to delete, 22 unchanged" in after.out
 
 
 def test_plan_json_is_written_and_reads_back(sandbox_cli, tmp_path):
@@ -49,7 +49,7 @@ def test_plan_json_is_written_and_reads_back(sandbox_cli, tmp_path):
     assert result.code == 0
     document = json.loads(plan_file.read_text())
     assert json.loads(result.out) == document
-    assert document["totals"]["create"] == 18
+    assert document["totals"]["create"] == 22  # 18 objects, the release and its 3 objects
     nodes = [node["node"] for node in document["nodes"]]
     assert nodes.index("Kustomization/flux-system/infrastructure") \
         < nodes.index("Kustomization/flux-system/app-1")
