@@ -16,7 +16,8 @@ import pytest
 
 from fluxpush.tools import find_helm
 
-EXAMPLE_CHART = Path(__file__).resolve().parents[2] / "examples" / "gitops-platform" / "charts" / "external-secrets"
+EXAMPLE_CHART = (Path(__file__).resolve().parents[2] / "examples" / "gitops-platform" / "charts"
+                 / "external-secrets")
 
 
 @dataclass
@@ -36,7 +37,8 @@ class ChartRepo:
         lines = [f"version: {version}" if line.startswith("version:") else line
                  for line in chart_yaml.read_text().splitlines()]
         if app_version:
-            lines = [f'appVersion: "{app_version}"' if line.startswith("appVersion:") else line for line in lines]
+            lines = [f'appVersion: "{app_version}"' if line.startswith("appVersion:") else line
+                     for line in lines]
         chart_yaml.write_text("\n".join(lines) + "\n")
         helm = find_helm().path
         env = {"HOME": str(work), "HELM_CACHE_HOME": str(work / "c"), "HELM_CONFIG_HOME": str(work / "f"),
@@ -49,7 +51,7 @@ class ChartRepo:
 
 def _handler(repo: ChartRepo):
     class Handler(SimpleHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             repo.requests.append(self.path)
             if repo.auth:
                 expected = "Basic " + base64.b64encode(repo.auth.encode()).decode()

@@ -18,6 +18,12 @@ def _hr(name: str, **spec: object) -> object:
 
 
 LONG = "a" * 30 + "-" + "b" * 30  # 61 characters
+PLACED = "n" * 30 + "-" + "b" * 30  # targetNamespace-name, 61 characters
+
+
+def _short(name: str) -> str:
+    """helm-controller's documented rule: first 40 characters, '-', 12 hex of the name's SHA-256."""
+    return f"{name[:40]}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
 
 
 @pytest.mark.parametrize(
@@ -27,9 +33,8 @@ LONG = "a" * 30 + "-" + "b" * 30  # 61 characters
         ("podinfo", {"targetNamespace": "web"}, "web-podinfo"),
         ("podinfo", {"releaseName": "custom"}, "custom"),
         ("x" * 53, {}, "x" * 53),  # exactly 53: unchanged
-        (LONG, {}, f"{LONG[:40]}-{hashlib.sha256(LONG.encode()).hexdigest()[:12]}"),
-        ("b" * 30, {"targetNamespace": "n" * 30},
-         f"{('n' * 30 + '-' + 'b' * 30)[:40]}-{hashlib.sha256(('n' * 30 + '-' + 'b' * 30).encode()).hexdigest()[:12]}"),
+        (LONG, {}, _short(LONG)),
+        ("b" * 30, {"targetNamespace": "n" * 30}, _short(PLACED)),
     ],
 )
 def test_release_name(name, spec, expected):

@@ -8,8 +8,8 @@ import os
 import subprocess
 
 import pytest
-from conftest import HELMRELEASE, use_helm_repository
 
+from conftest import HELMRELEASE, use_helm_repository
 from fluxpush.engine.plan import Action
 from fluxpush.flux.model import ObjectRef
 from fluxpush.helm.storage import release_history
@@ -70,7 +70,8 @@ def test_install_noop_upgrade_and_uninstall_on_removal(sandbox, tmp_path):
     sandbox.edit("infrastructure/external-secrets/kustomization.yaml", "  - helmrelease.yaml\n", "")
     plan = sandbox.run(apply=False)
     removal = _result(plan)
-    assert removal.plan.prune[0].action is Action.DELETE and "uninstall release" in removal.plan.prune[0].reason
+    uninstall = removal.plan.prune[0]
+    assert uninstall.action is Action.DELETE and "uninstall release" in uninstall.reason
     gone = _result(sandbox.run(apply=True))
     assert gone.reason == "UninstallSucceeded", gone.message
     assert release_history(sandbox.client, "external-secrets", NS) == []
@@ -80,8 +81,9 @@ def test_install_noop_upgrade_and_uninstall_on_removal(sandbox, tmp_path):
 def test_version_bump_preview_and_upgrade_from_a_helm_repository(sandbox, chart_repo, example_chart):
     chart_repo.publish(example_chart, "0.9.20")
     use_helm_repository(sandbox.repo, chart_repo.url, "0.9.x")
-    secret = ("---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: eso-extra\n  namespace: external-secrets\n"
-              "stringData:\n  values.yaml: |\n    podAnnotations:\n      token: very-secret-token\n")
+    secret = ("---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: eso-extra\n"
+              "  namespace: external-secrets\nstringData:\n  values.yaml: |\n"
+              "    podAnnotations:\n      token: very-secret-token\n")
     (sandbox.repo / "infrastructure/external-secrets/namespace.yaml").write_text(
         (sandbox.repo / "infrastructure/external-secrets/namespace.yaml").read_text() + secret)
     sandbox.edit(HELMRELEASE, "  values:\n", "  valuesFrom:\n    - kind: Secret\n      name: eso-extra\n"

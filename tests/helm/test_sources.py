@@ -8,8 +8,8 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import use_helm_repository
 
+from conftest import use_helm_repository
 from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.errors import SourceError
 from fluxpush.flux.model import HelmRelease, ObjectRef
@@ -59,7 +59,7 @@ def test_offline_resolution_uses_the_cache_and_says_when_it_cannot(repo, chart_r
     use_helm_repository(repo, chart_repo.url, "0.9.x")
     discovery, hr = _release(repo)
     cache = ChartCache(tmp_path / "cache")
-    with pytest.raises(SourceError, match="cannot be fetched .* and is not cached"):
+    with pytest.raises(SourceError, match=r"cannot be fetched .* and is not cached"):
         resolve_chart(hr, discovery, _no_lookup, cache=cache, offline=True)
     online = resolve_chart(hr, discovery, _no_lookup, cache=cache)
     offline = resolve_chart(hr, discovery, _no_lookup, cache=cache, offline=True)

@@ -72,8 +72,8 @@ def test_optional_references_are_skipped_and_required_ones_fail():
                     {"kind": "ConfigMap", "name": "present", "optional": True}], {"k": 1})
     assert compose_values(optional, lookup).values == {"k": 1}
     required = _hr([{"kind": "Secret", "name": "missing"}])
-    with pytest.raises(InputError, match="could not resolve Secret chart values reference 'apps/missing' "
-                                         "with key 'values.yaml'"):
+    with pytest.raises(InputError, match=r"could not resolve Secret chart values reference 'apps/missing' "
+                                         r"with key 'values\.yaml'"):
         compose_values(required, lookup)
 
 
