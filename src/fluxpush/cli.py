@@ -15,6 +15,7 @@ from fluxpush import __version__, cluster_cli
 from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
+from fluxpush.helm.status import release_status
 from fluxpush.policy import find_plain_secrets
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.tools import find_helm, find_kustomize, is_pinned_version, tool_version
@@ -23,6 +24,7 @@ from fluxpush.views import (
     dumps_json,
     flux_object_table,
     get_json,
+    helmrelease_live_table,
     helmrelease_table,
     kustomization_table,
     problem_dict,
@@ -219,6 +221,9 @@ def cmd_get(args: argparse.Namespace) -> int:
     discovery = _discover(args)
     kind = args.kind
     live = cluster_cli.live_status(args, discovery) if cluster_cli.names_a_cluster(args) else None
+    if live is not None and kind in ("all", "hr", "helmreleases"):
+        with cluster_cli.open_cluster(args) as client:
+            live.update(release_status(client, discovery))
     if args.output == "json":
         kinds = ["Kustomization", "HelmRelease"] if kind == "all" else [KIND_ALIASES[kind]]
         entries = get_json(discovery, kinds)
@@ -232,9 +237,13 @@ def cmd_get(args: argparse.Namespace) -> int:
     if kind in ("all", "ks", "kustomizations"):
         sections.append(kustomization_table(discovery))
         if live is not None:
-            sections.append(cluster_cli.live_status_table(live))
+            sections.append(cluster_cli.live_status_table(
+                {r: v for r, v in live.items() if r.kind == "Kustomization"}))
     if kind in ("all", "hr", "helmreleases"):
         sections.append(helmrelease_table(discovery))
+        if live is not None:
+            releases = {r: v for r, v in live.items() if r.kind == "HelmRelease"}
+            sections.append(helmrelease_live_table(releases))
     if kind == "all":
         sections.append(flux_object_table(discovery))
     sys.stdout.write("\n".join(sections))

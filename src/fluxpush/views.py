@@ -121,6 +121,15 @@ def helmrelease_table(discovery: Discovery) -> str:
     return format_table(rows)
 
 
+def helmrelease_live_table(status: dict[ObjectRef, dict[str, Any]]) -> str:
+    """`fluxpush get hr` with a cluster: chart, resolved version, release revision and status."""
+    rows = [["NAME", "NAMESPACE", "CHART", "VERSION", "REVISION", "STATUS", "READY", "REASON"]]
+    for ref, live in status.items():
+        rows.append([ref.name, ref.namespace, live["chart"] or "-", live["version"] or "-",
+                     str(live["revision"] or "-"), live["status"], live["ready"], live["reason"]])
+    return format_table(rows)
+
+
 def flux_object_table(discovery: Discovery) -> str:
     """Sources, Providers, Alerts and image objects found in the builds."""
     rows = [["KIND", "NAME", "NAMESPACE", "DETAIL"]]
