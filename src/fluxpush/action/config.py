@@ -16,6 +16,25 @@ from dataclasses import dataclass
 from fluxpush.errors import UsageError
 from fluxpush.flux.duration import parse_duration
 
+# Every input action.yml declares (tests keep the two in step).
+INPUT_NAMES = (
+    "cluster-path",
+    "mode",
+    "eks-cluster-name",
+    "aws-region",
+    "role-arn",
+    "kubeconfig",
+    "github-app-id",
+    "github-app-private-key",
+    "github-token",
+    "targets",
+    "dry-run",
+    "prune",
+    "force",
+    "timeout",
+    "comment",
+    "environment",
+)
 MODES = ("auto", "plan", "apply", "reconcile")
 COMMENT_POLICIES = ("on-change", "always", "never")
 _TRUE = ("true", "True", "TRUE")
@@ -87,6 +106,7 @@ class _Reader:
         self.problems: list[str] = []
 
     def text(self, name: str) -> str | None:
+        assert name in INPUT_NAMES, name
         value = self.environ.get(input_variable(name), "")
         if name != "kubeconfig" and name != "github-app-private-key":
             value = value.strip()

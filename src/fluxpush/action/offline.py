@@ -79,9 +79,7 @@ def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> Obje
         action = Action.CREATE
     else:
         action = Action.UPDATE if diff.has_changes else Action.UNCHANGED
-    return ObjectChange(
-        object_id(source), action, diff=text, changed_paths=tuple(map(str, diff.changes))
-    )
+    return ObjectChange(object_id(source), action, diff=text, changed_paths=tuple(map(str, diff.changes)))
 
 
 def _rendered(node: Node | None) -> list[dict[str, Any]]:

@@ -21,6 +21,8 @@ from fluxpush.report.workflow import MAX_STEP_SUMMARY_BYTES, WorkflowCommands, s
 MODE_WORDS = {"plan": "preview", "apply": "deploy", "reconcile": "reconcile"}
 PAST_WORDS = {"apply": "deployed", "reconcile": "reconciled"}
 ACTION_WORDS = {Action.CREATE: "➕ create", Action.UPDATE: "✏️ change", Action.DELETE: "🗑️ delete"}
+# The step outputs action.yml declares, in the order they are written.
+OUTPUT_NAMES = ("changed", "result", "summary", "plan-json")
 # The runner shows at most 10 error annotations per step; the rest are listed in the log only.
 MAX_ERROR_ANNOTATIONS = 10
 # Room left in the 1 MiB step summary for what other steps append.
@@ -186,7 +188,11 @@ def write_plan_file(result: ModeResult, workspace: Path, cluster_path: str) -> s
 
 def write_outputs(result: ModeResult, cluster_path: str, plan_path: str, output_file: str) -> None:
     """The step outputs `changed`, `result`, `summary` and `plan-json`, appended to `output_file`."""
-    set_output("changed", "true" if result.changed else "false", output_file)
-    set_output("result", result_word(result), output_file)
-    set_output("summary", summary_line(result, cluster_path), output_file)
-    set_output("plan-json", plan_path, output_file)
+    values = (
+        "true" if result.changed else "false",
+        result_word(result),
+        summary_line(result, cluster_path),
+        plan_path,
+    )
+    for name, value in zip(OUTPUT_NAMES, values, strict=True):
+        set_output(name, value, output_file)
