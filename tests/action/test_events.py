@@ -52,10 +52,10 @@ def test_push_and_dispatch(tmp_path):
     push = read_context(
         environment(tmp_path, "push", push_event(BASE, HEAD, "Merge pull request #9 from a/b"))
     )
-    assert (push.sha, push.ref, push.default_branch) == (HEAD, "refs/heads/main", "main")
+    assert (push.sha, push.default_branch) == (HEAD, "main")
     assert push.head_commit_message.startswith("Merge pull request #9")
     dispatch = read_context(environment(tmp_path, "workflow_dispatch", dispatch_event({"dry-run": "true"})))
-    assert dispatch.sha == MERGE and dispatch.dispatch_inputs == {"dry-run": "true"}
+    assert dispatch.sha == MERGE and dispatch.pull_request is None
 
 
 def test_unsupported_event_and_missing_payload_are_usage_errors(tmp_path):

@@ -71,3 +71,23 @@ def test_comment_never_posts_nothing(checkout, github, run_action):
     run = run_action("pull_request", pull_request_event(44, head, checkout.base_sha), checkout.root, head)
     assert run.code == 0 and run.outputs["changed"] == "true"
     assert github.state.comments == [] and github.state.requests_to("GET", r".*/comments") == []
+
+
+def test_a_refused_comment_is_a_warning_and_never_fails_the_run(checkout, github, run_action):
+    """A fork's read-only github.token: the preview still runs and reports what it can."""
+    github.state.add_actions_token("ghs_read_only", REPO, {"contents": "read", "statuses": "write"})
+    for name in ("github-app-id", "github-app-private-key"):
+        del run_action.inputs[name]
+    run_action.inputs["github-token"] = "ghs_read_only"
+    checkout.edit("apps/app-2/deployment.yaml", "replicas: 1", "replicas: 3")
+    head = checkout.commit("three replicas")
+    github.state.add_pull(REPO, 45, head_sha=head)
+
+    run = run_action("pull_request", pull_request_event(45, head, checkout.base_sha), checkout.root, head)
+
+    assert run.code == 0 and run.outputs["result"] == "success"
+    warnings = [line for line in run.stdout.splitlines() if line.startswith("::warning ")]
+    assert any("the token lacks `issues: read` or `pull_requests: read`" in w for w in warnings), warnings
+    assert github.state.comments == []
+    assert [s["state"] for s in github.state.statuses] == ["pending", "success"]
+    assert "| `Kustomization/flux-system/app-2` | 0 | 1 | 0 | 📝 changes |" in run.summary

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,6 @@ class RunContext:
     event_name: str
     repository: str
     sha: str  # the commit results are reported on
-    ref: str
     default_branch: str
     server_url: str
     api_url: str
@@ -49,7 +48,6 @@ class RunContext:
     workspace: Path
     pull_request: PullRequest | None = None
     head_commit_message: str = ""
-    dispatch_inputs: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def run_url(self) -> str | None:
@@ -107,13 +105,11 @@ def read_context(environ: Mapping[str, str]) -> RunContext:
     sha = pull.head_sha if pull else str(payload.get("after") or environ.get("GITHUB_SHA") or "")
     if not sha:
         raise UsageError("no commit to report on: GITHUB_SHA is not set")
-    inputs = payload.get("inputs") if name == "workflow_dispatch" else None
     head_commit = payload.get("head_commit") or {}
     return RunContext(
         event_name=name,
         repository=repository,
         sha=sha,
-        ref=str(payload.get("ref") or environ.get("GITHUB_REF") or ""),
         default_branch=str((payload.get("repository") or {}).get("default_branch") or "main"),
         server_url=environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
         api_url=environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
@@ -121,7 +117,6 @@ def read_context(environ: Mapping[str, str]) -> RunContext:
         workspace=Path(environ.get("GITHUB_WORKSPACE") or "."),
         pull_request=pull,
         head_commit_message=str(head_commit.get("message") or ""),
-        dispatch_inputs={str(k): str(v) for k, v in (inputs or {}).items()},
     )
 
 

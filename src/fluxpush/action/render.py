@@ -87,7 +87,8 @@ def comment_rows(result: ModeResult) -> list[SummaryRow]:
 
 
 def _section(node: NodeReport) -> Section | None:
-    changes = [c for c in (*node.plan.changes, *node.plan.prune) if c.action in ACTION_WORDS]
+    shown = [c for c in (*node.plan.changes, *node.plan.prune) if c.action in ACTION_WORDS]
+    changes = sorted(shown, key=lambda c: not _is_loud(c))  # deletions and replacements first
     if node.plan.error:
         error = ObjectDiff("❌ error", "\n".join(f"- {line}" for line in node.plan.error.splitlines()))
         return Section(node.plan.node, (error, *map(_object_diff, changes)), any(map(_is_loud, changes)))
