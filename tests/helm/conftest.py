@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import shutil
+import socket
 import subprocess
 import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -106,3 +109,59 @@ def use_helm_repository(repo: Path, url: str, version: str) -> None:
                                          "        name: external-secrets\n"))
     source = repo / HELMREPOSITORY
     source.write_text(source.read_text().replace("https://charts.external-secrets.io", url))
+
+
+@dataclass
+class OciRegistry:
+    """Debian's docker-registry on loopback; `push` packages a chart version and pushes it."""
+
+    url: str  # oci://127.0.0.1:PORT/charts
+    work: Path
+
+    def push(self, source: Path, version: str) -> None:
+        """Package `source` at `version` and `helm push` it (plain HTTP)."""
+        local = ChartRepo(self.work / f"pkg-{version}", "")
+        local.root.mkdir(parents=True)
+        local.url = "http://unused"
+        local.publish(source, version)
+        helm = find_helm().path
+        env = {"HOME": str(self.work), "HELM_CACHE_HOME": str(self.work / "c"),
+               "HELM_CONFIG_HOME": str(self.work / "f"), "HELM_DATA_HOME": str(self.work / "d"),
+               "PATH": "/usr/bin:/bin"}
+        archive = next(local.root.glob("*.tgz"))
+        subprocess.run([helm, "push", str(archive), self.url, "--plain-http"], check=True,
+                       capture_output=True, env=env, timeout=60)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def oci_registry(tmp_path: Path) -> Iterator[OciRegistry]:
+    """A fresh registry process (the `docker-registry` Debian package) serving plain HTTP on loopback."""
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
+    port = _free_port()
+    config = tmp_path / "registry.yml"
+    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'registry'}\n"
+                      f"http:\n  addr: 127.0.0.1:{port}\nlog:\n  level: error\n")
+    process = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield OciRegistry(f"oci://127.0.0.1:{port}/charts", tmp_path / "oci-work")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

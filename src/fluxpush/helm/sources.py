@@ -1,4 +1,5 @@
-"""Chart sources for a HelmRelease: a path in a GitRepository, or a chart in an HTTP HelmRepository.
+"""Chart sources for a HelmRelease: a path in a GitRepository, a chart in an HTTP or OCI
+HelmRepository, or (`chartRef`) an OCIRepository holding a chart (see `oci`).
 
 GitRepository charts come from the checkout (the GitRepository whose URL is this repository);
 their version is Chart.yaml's and `version` is ignored, as in Flux. HelmRepository charts are
@@ -32,7 +33,15 @@ import yaml
 
 from fluxpush.discover import Discovery, normalize_git_url
 from fluxpush.errors import InputError, SourceError
-from fluxpush.flux.model import GitRepository, HelmChartTemplate, HelmRelease, HelmRepository, ObjectRef
+from fluxpush.flux.model import (
+    GitRepository,
+    HelmChartTemplate,
+    HelmRelease,
+    HelmRepository,
+    ObjectRef,
+    OCIRepository,
+)
+from fluxpush.helm.oci import OciLocation, Registry, credentials_from_secret, pull_chart, resolve_tag
 from fluxpush.helm.semver import newest_match
 from fluxpush.helm.values import merge_values
 
@@ -109,6 +118,13 @@ class ChartCache:
     def put_ref(self, url: str, chart: str, version: str, digest: str) -> None:
         _write_atomic(self.root / "refs" / self._key(url, chart, version), digest.encode())
 
+    def put_resolved(self, url: str, constraint: str, version: str) -> None:
+        _write_atomic(self.root / "resolved" / self._key(url, constraint), version.encode())
+
+    def get_resolved(self, url: str, constraint: str) -> str | None:
+        path = self.root / "resolved" / self._key(url, constraint)
+        return path.read_text().strip() if path.is_file() else None
+
     def get_ref(self, url: str, chart: str, version: str) -> str | None:
         path = self.root / "refs" / self._key(url, chart, version)
         digest = path.read_text().strip() if path.is_file() else ""
@@ -165,8 +181,9 @@ def _fetch_repository_chart(repo: HelmRepository, spec: HelmChartTemplate, looku
                             cache: ChartCache, offline: bool) -> ResolvedChart:
     where = f"HelmRepository {repo.ref.namespace}/{repo.ref.name}"
     if repo.repo_type == "oci":
-        raise SourceError(f"{where}: OCI HelmRepositories are not supported yet",
-                          hint="use an HTTP HelmRepository or a GitRepository chart path")
+        spec_raw = repo.raw.get("spec") or {}
+        return _fetch_oci_chart(f"{repo.url.rstrip('/')}/{spec.chart}", {"semver": spec.version or "*"},
+                                spec_raw, repo, lookup, cache, offline)
     if not repo.url.startswith(("http://", "https://")):
         raise SourceError(f"{where}: url {repo.url!r} is not http(s)")
     http = _Http(repo, lookup)
@@ -207,6 +224,52 @@ def _fetch_repository_chart(repo: HelmRepository, spec: HelmChartTemplate, looku
         cache.put_ref(repo.url, spec.chart, version, digest)
     return ResolvedChart(spec.chart, version, cache.chart_path(digest), digest,
                          f"HelmRepository/{repo.ref.namespace}/{repo.ref.name}", from_cache)
+
+
+def chart_metadata(archive: Path) -> dict[str, Any]:
+    """Chart.yaml of a packaged chart."""
+    with tarfile.open(archive) as tar:
+        member = next((m for m in tar.getmembers() if m.name.count("/") == 1
+                       and m.name.endswith("/Chart.yaml")), None)
+        handle = tar.extractfile(member) if member else None
+        if handle is None:
+            raise SourceError(f"{archive.name} is not a Helm chart (no Chart.yaml)")
+        return yaml.safe_load(handle.read()) or {}
+
+
+def _fetch_oci_chart(url: str, oci_ref: dict[str, Any], spec_raw: dict[str, Any],
+                     source: HelmRepository | OCIRepository, lookup: Lookup, cache: ChartCache,
+                     offline: bool) -> ResolvedChart:
+    """A chart from `oci://…` at `oci_ref` (digest > semver > tag, as OCIRepository orders them)."""
+    where = f"{source.ref.kind}/{source.ref.namespace}/{source.ref.name}"
+    location = OciLocation.parse(url, bool(spec_raw.get("insecure")))
+    wanted = oci_ref.get("digest") or (f"semver:{oci_ref['semver']}" if oci_ref.get("semver")
+                                        else f"tag:{oci_ref.get('tag') or 'latest'}")
+    digest: str | None = None
+    if offline:
+        version = cache.get_resolved(url, wanted)
+        digest = cache.get_ref(url, "", version) if version else None
+        if digest is None:
+            raise SourceError(f"{where}: {url} ({wanted}) is not cached and the run is offline",
+                              hint="run once with registry access to fill the chart cache")
+    else:
+        secret = lookup("Secret", source.ref.namespace, source.secret_ref) if source.secret_ref else None
+        if source.secret_ref and secret is None:
+            raise SourceError(f"{where}: secretRef '{source.secret_ref}' not found")
+        registry = Registry(location, credentials_from_secret(secret, location.base.split("://")[1]))
+        if oci_ref.get("digest"):
+            reference = str(oci_ref["digest"])
+        elif oci_ref.get("semver"):
+            reference = resolve_tag(registry, oci_ref["semver"])
+        else:
+            reference = str(oci_ref.get("tag") or "latest")
+        data, _ = pull_chart(registry, reference)
+        digest = cache.put_chart(data)
+    meta = chart_metadata(cache.chart_path(digest))
+    version = str(meta.get("version", ""))
+    cache.put_ref(url, "", version, digest)
+    cache.put_resolved(url, wanted, version)
+    return ResolvedChart(str(meta.get("name", "")), version, cache.chart_path(digest), digest, where, offline)
 
 
 def _checkout_chart(discovery: Discovery, repo: GitRepository, spec: HelmChartTemplate) -> ResolvedChart:
@@ -258,13 +321,26 @@ def _with_values_files(chart: ResolvedChart, spec: HelmChartTemplate, base: Path
     return ResolvedChart(chart.name, chart.version, target, digest, chart.source, chart.cached)
 
 
+def _chart_ref(hr: HelmRelease, discovery: Discovery, lookup: Lookup, cache: ChartCache,
+               offline: bool) -> ResolvedChart:
+    ref = hr.chart_ref
+    if ref is None or ref.kind != "OCIRepository":
+        raise InputError(f"spec.chartRef to a {ref.kind if ref else 'missing'} source is not supported",
+                         obj=str(hr.ref), hint="use an OCIRepository, or spec.chart")
+    key = ObjectRef(ref.kind, ref.namespace or hr.ref.namespace, ref.name)
+    source = discovery.flux_objects.get(key)
+    if not isinstance(source, OCIRepository):
+        raise SourceError(f"OCIRepository {key.namespace}/{key.name} is not defined in the repository")
+    return _fetch_oci_chart(source.url, source.oci_ref, source.raw.get("spec") or {}, source, lookup, cache,
+                            offline)
+
+
 def resolve_chart(hr: HelmRelease, discovery: Discovery, lookup: Lookup, *,
                   cache: ChartCache | None = None, offline: bool = False) -> ResolvedChart:
     """The chart `hr.spec.chart` names, fetched or found in the cache; raises SourceError/InputError."""
     cache = cache or ChartCache()
     if hr.chart is None:
-        raise InputError("spec.chartRef (OCIRepository/HelmChart) is not supported yet", obj=str(hr.ref),
-                         hint="use spec.chart with a HelmRepository or GitRepository sourceRef")
+        return _chart_ref(hr, discovery, lookup, cache, offline)
     spec = hr.chart
     namespace = spec.source_ref.namespace or hr.ref.namespace
     ref = ObjectRef(spec.source_ref.kind, namespace, spec.source_ref.name)
