@@ -83,10 +83,10 @@ def test_eks_needs_a_region_and_excludes_a_kubeconfig():
     assert config.aws_region == "us-east-2", "the region from configure-aws-credentials is used"
 
 
-def test_an_inline_kubeconfig_is_a_secret_and_a_path_is_not():
+def test_an_inline_kubeconfig_has_its_credentials_masked_and_a_path_has_none():
     inline = "apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user: {token: abc}\n"
     assert is_inline_kubeconfig(inline) and not is_inline_kubeconfig(".kube/ci.yaml")
-    assert read_config(inputs(cluster_path="c", kubeconfig=inline)).secrets == (inline,)
+    assert read_config(inputs(cluster_path="c", kubeconfig=inline)).secrets == ("abc",), "credentials only"
     assert read_config(inputs(cluster_path="c", kubeconfig=".kube/ci.yaml")).secrets == ()
 
 

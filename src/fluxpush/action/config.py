@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import yaml
+
 from fluxpush.errors import UsageError
 from fluxpush.flux.duration import parse_duration
 
@@ -36,6 +38,8 @@ INPUT_NAMES = (
     "environment",
 )
 MODES = ("auto", "plan", "apply", "reconcile")
+# The kubeconfig `user` fields that hold credentials.
+KUBECONFIG_CREDENTIAL_KEYS = ("token", "client-key-data", "password")
 COMMENT_POLICIES = ("on-change", "always", "never")
 _TRUE = ("true", "True", "TRUE")
 _FALSE = ("false", "False", "FALSE")
@@ -71,10 +75,11 @@ class ActionConfig:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Input values that must be masked in the log."""
-        values = (self.github_app_private_key, self.github_token)
-        inline = self.kubeconfig if self.kubeconfig and is_inline_kubeconfig(self.kubeconfig) else None
-        return tuple(v for v in (*values, inline) if v)
+        """Values that must be masked in the log: the key, the token, an inline kubeconfig's credentials."""
+        values = [v for v in (self.github_app_private_key, self.github_token) if v]
+        if self.kubeconfig and is_inline_kubeconfig(self.kubeconfig):
+            values += kubeconfig_credentials(self.kubeconfig)
+        return tuple(values)
 
 
 def input_variable(name: str) -> str:
@@ -86,6 +91,25 @@ def is_inline_kubeconfig(value: str) -> bool:
     """Whether the `kubeconfig` input holds the file's content rather than a path to it."""
     text = value.strip()
     return "\n" in text or text.startswith(("apiVersion:", "{"))
+
+
+def kubeconfig_credentials(text: str) -> list[str]:
+    """The credential values of a kubeconfig's users (tokens, keys, passwords).
+
+    Only these are masked, not the whole file: masking its every line would blank out lines such as
+    `apiVersion: v1` wherever they appear in the log.
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []
+    users = data.get("users") if isinstance(data, dict) else None
+    found = []
+    for entry in users if isinstance(users, list) else []:
+        user = entry.get("user") if isinstance(entry, dict) else None
+        if isinstance(user, dict):
+            found += [str(user[k]) for k in KUBECONFIG_CREDENTIAL_KEYS if isinstance(user.get(k), str)]
+    return found
 
 
 def environment_from_cluster_path(cluster_path: str) -> str:
