@@ -24,6 +24,7 @@ class LiveIndex:
         self.client = client
         self._lock = threading.Lock()
         self._collections: dict[CollectionKey, dict[str, dict[str, Any]]] = {}
+        self._loading: dict[CollectionKey, threading.Lock] = {}  # one per collection being listed
 
     def is_served(self, api_version: str, kind: str) -> bool:
         """Whether the server serves this type now (discovery refreshes once on a miss)."""
@@ -43,14 +44,24 @@ class LiveIndex:
             return None
         namespaced = self.client.resource_for(api_version, kind).namespaced
         key = (api_version, kind, meta.get("namespace", "") if namespaced else "")
+        return self._collection(key).get(meta.get("name", ""))
+
+    def _collection(self, key: CollectionKey) -> dict[str, dict[str, Any]]:
+        """The listed collection; threads asking for the same one at once share a single LIST."""
         with self._lock:
             collection = self._collections.get(key)
-        if collection is None:
-            items = self.client.list(api_version, kind, key[2] or None)
-            collection = {item["metadata"]["name"]: item for item in items}
+            if collection is not None:
+                return collection
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
             with self._lock:
-                self._collections[key] = collection
-        return collection.get(meta.get("name", ""))
+                collection = self._collections.get(key)
+            if collection is None:
+                items = self.client.list(key[0], key[1], key[2] or None)
+                collection = {item["metadata"]["name"]: item for item in items}
+                with self._lock:
+                    self._collections[key] = collection
+        return collection
 
     def forget(self, obj: dict[str, Any]) -> None:
         """Drop the cached collection holding `obj` (after writing to it)."""

@@ -14,6 +14,7 @@ planned as a create without a dry run, and says so.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -26,6 +27,10 @@ from fluxpush.engine.plan import FIELD_MANAGER, Action, ObjectChange, classify, 
 from fluxpush.engine.prune import PruneSelection, kustomization_owner_labels, select_prune
 from fluxpush.errors import ClusterError
 from fluxpush.flux.model import ObjectRef
+
+# Requests one node keeps in flight for its objects (dry runs, then writes). With a few nodes running at
+# once this hides a remote API server's latency; the transport's pool keeps that many connections open.
+OBJECT_CONCURRENCY = 8
 
 
 class PlanWay(StrEnum):
@@ -92,8 +97,14 @@ def _create_diff(desired: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
 def plan_objects(
     objects: list[dict[str, Any]], live_index: LiveIndex, way: PlanWay, *, field_manager: str = FIELD_MANAGER
 ) -> list[PlannedObject]:
-    """Plan every object (in the given order)."""
-    return [plan_object(obj, live_index, way, field_manager=field_manager) for obj in objects]
+    """Plan every object, up to `OBJECT_CONCURRENCY` at once; results in the given order."""
+    def plan(obj: dict[str, Any]) -> PlannedObject:
+        return plan_object(obj, live_index, way, field_manager=field_manager)
+
+    if len(objects) <= 1:
+        return [plan(obj) for obj in objects]
+    with ThreadPoolExecutor(max_workers=min(OBJECT_CONCURRENCY, len(objects))) as pool:
+        return list(pool.map(plan, objects))
 
 
 def read_inventory(live_index: LiveIndex, node: ObjectRef) -> InventoryRecord | None:

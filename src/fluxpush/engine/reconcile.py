@@ -11,6 +11,7 @@ A failure says which stages were already applied, so nothing is half-changed sil
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,7 +25,14 @@ from fluxpush.engine.inventory import InventoryRecord, encode_inventory, entries
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.normalize import FORCE_KEY, has_setting, object_id
 from fluxpush.engine.plan import FIELD_MANAGER, Action, NodePlan, ObjectChange
-from fluxpush.engine.planner import PlannedObject, PlanWay, plan_objects, plan_prune, prune_changes
+from fluxpush.engine.planner import (
+    OBJECT_CONCURRENCY,
+    PlannedObject,
+    PlanWay,
+    plan_objects,
+    plan_prune,
+    prune_changes,
+)
 from fluxpush.engine.prune import ALLOW_ANNOTATION, PruneSelection, check_prune_safety
 from fluxpush.engine.wait import wait_for_health
 from fluxpush.errors import ClusterError, FluxpushError
@@ -131,6 +139,8 @@ def _apply_stage(
     options: EngineOptions,
     progress: _Progress,
 ) -> None:
+    """Write a stage whose dry runs all passed, `OBJECT_CONCURRENCY` objects at once; every failed
+    write is reported together once the others have finished."""
     refused = [
         p
         for p in planned
@@ -143,20 +153,31 @@ def _apply_stage(
             inv.RECONCILIATION_FAILED,
             f"dry-run failed for {len(refused)} object(s); {progress.already()}\n{details}",
         )
-    for item in planned:
-        if item.error is not None:  # an immutable field, and force allows recreating it
-            _recreate(client, item.desired, options)
-            change = replace(item.change, action=Action.UPDATE, reason="recreated: immutable field changed")
-        elif item.needs_apply:
-            try:
-                client.apply(item.desired, options.field_manager, force=True)
-            except ClusterError as exc:
-                raise _NodeFailure(inv.RECONCILIATION_FAILED, f"{exc}\n{progress.already()}") from exc
-            change = item.change
-        else:
-            continue
-        progress.applied.append(change)
-        progress.changes[progress.changes.index(item.change)] = change
+    writes = [item for item in planned if item.error is not None or item.needs_apply]
+    if not writes:
+        return
+    with ThreadPoolExecutor(max_workers=min(OBJECT_CONCURRENCY, len(writes))) as pool:
+        outcomes = list(pool.map(lambda item: _write(client, item, options), writes))
+    failures = [outcome for outcome in outcomes if isinstance(outcome, ClusterError)]
+    for item, outcome in zip(writes, outcomes, strict=True):
+        if isinstance(outcome, ObjectChange):
+            progress.applied.append(outcome)
+            progress.changes[progress.changes.index(item.change)] = outcome
+    if failures:
+        details = "\n".join(str(exc) for exc in failures)
+        raise _NodeFailure(inv.RECONCILIATION_FAILED, f"{details}\n{progress.already()}") from failures[0]
+
+
+def _write(client: KubeClient, item: PlannedObject, options: EngineOptions) -> ObjectChange | ClusterError:
+    """Apply (or recreate) one planned object: the change made, or the server's refusal."""
+    try:
+        if item.error is None:
+            client.apply(item.desired, options.field_manager, force=True)
+            return item.change
+        _recreate(client, item.desired, options)  # an immutable field, and force allows recreating it
+    except ClusterError as exc:
+        return exc
+    return replace(item.change, action=Action.UPDATE, reason="recreated: immutable field changed")
 
 
 def _wait_for_definitions(client: KubeClient, objects: list[dict[str, Any]], timeout: float) -> None:
@@ -165,7 +186,8 @@ def _wait_for_definitions(client: KubeClient, objects: list[dict[str, Any]], tim
         verdict = wait_for_health(client, waited, timeout)
         if not verdict.healthy:
             raise _NodeFailure(inv.HEALTH_CHECK_FAILED, f"cluster definitions not ready: {verdict.message}")
-    client.discovery.invalidate()
+    if any(o["kind"] == "CustomResourceDefinition" for o in objects):  # new types are served now
+        client.discovery.invalidate()
 
 
 def _prune(

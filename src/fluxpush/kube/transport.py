@@ -29,6 +29,11 @@ JSON = "application/json"
 # Seconds to connect and to wait for an answer to an ordinary request (watches set their own read timeout).
 DEFAULT_TIMEOUT = (10.0, 60.0)
 
+# Connections kept open to the API server. urllib3 opens more when more threads send at once, but closes
+# the extras after one request (a new TLS handshake each time), so this covers a run's concurrency:
+# nodes at once (EngineOptions.concurrency, default 4) × requests per node (OBJECT_CONCURRENCY, 8), twice.
+POOL_SIZE = 64
+
 Query = Sequence[tuple[str, str]]
 
 
@@ -59,6 +64,7 @@ class Transport:
         rng: random.Random | None = None,
     ) -> None:
         self.connection = connection
+        connection.configuration.connection_pool_maxsize = POOL_SIZE
         self._api = connection.new_api_client()
         self._api.user_agent = f"fluxpush/{fluxpush.__version__}"
         self._retry = retry or RetryPolicy()
