@@ -1,0 +1,110 @@
+"""HelmRelease options through the real helm on kubesim: upgrade remediation by rollback,
+postRenderers and commonMetadata through helm's post-render plugin, CRD policies, and the private
+kubeconfig a helm session uses."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+import yaml
+
+from conftest import HELMRELEASE
+from fluxpush.flux.model import ObjectRef
+from fluxpush.helm.session import HelmSession
+from fluxpush.helm.storage import release_history
+
+pytestmark = pytest.mark.integration
+HR = ObjectRef("HelmRelease", "external-secrets", "external-secrets")
+NS = "external-secrets"
+CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "secretstores.external-secrets.io"},
+    "spec": {"group": "external-secrets.io", "scope": "Namespaced",
+             "names": {"kind": "SecretStore", "plural": "secretstores", "singular": "secretstore"},
+             "versions": [{"name": "v1", "served": True, "storage": True,
+                           "schema": {"openAPIV3Schema": {"type": "object", "description": "first",
+                                                          "x-kubernetes-preserve-unknown-fields": True}}}]},
+}
+
+
+@pytest.fixture(autouse=True)
+def chart_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLUXPUSH_CACHE_DIR", str(tmp_path / "chart-cache"))
+
+
+def _result(sandbox, apply=True):
+    return next(r for r in sandbox.run(apply=apply).results if r.node == HR)
+
+
+def test_failed_upgrade_is_rolled_back_and_retried(sandbox):
+    sandbox.edit(HELMRELEASE, "  upgrade:\n    remediation:\n      retries: 3\n",
+                 "  timeout: 20s\n  upgrade:\n    remediation:\n      retries: 1\n")
+    assert _result(sandbox).ok
+    sandbox.edit(HELMRELEASE, "  values:\n", "  values:\n    replicaCount: -1\n")
+    failed = _result(sandbox)
+    assert not failed.ok and "upgrade retries exhausted (2 attempts)" in failed.message
+    assert failed.message.count("Helm rollback succeeded (remediation)") == 2  # remediateLastFailure: true
+    history = [(r.revision, r.status) for r in release_history(sandbox.client, "external-secrets", NS)]
+    assert history == [(1, "superseded"), (2, "failed"), (3, "superseded"), (4, "failed"), (5, "deployed")]
+    deployment = sandbox.client.get("apps/v1", "Deployment", "external-secrets", NS)
+    assert deployment["spec"]["replicas"] == 1  # the rollback restored revision 1's objects
+
+
+def test_post_renderers_and_common_metadata_reach_the_objects(sandbox):
+    sandbox.edit(HELMRELEASE, "  install:\n", (
+        "  commonMetadata:\n    labels:\n      team: platform\n"
+        "  postRenderers:\n    - kustomize:\n        images:\n"
+        "          - name: ghcr.io/external-secrets/external-secrets\n            newTag: v9.9.9\n"
+        "        patches:\n          - target:\n              kind: Deployment\n"
+        "            patch: |\n              - op: add\n                path: /metadata/labels/patched\n"
+        "                value: \"yes\"\n"
+        "  install:\n"))
+    preview = next(r for r in sandbox.run(apply=False).results if r.node == HR)
+    deployment_diff = next(c.diff for c in preview.plan.changes if c.id.kind == "Deployment")
+    assert "external-secrets:v9.9.9" in deployment_diff and "patched:" in deployment_diff
+    assert _result(sandbox).ok
+    deployment = sandbox.client.get("apps/v1", "Deployment", "external-secrets", NS)
+    labels = deployment["metadata"]["labels"]
+    assert (labels["patched"], labels["team"], labels["helm.toolkit.fluxcd.io/namespace"]) == \
+        ("yes", "platform", NS)
+    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "ghcr.io/external-secrets/external-secrets:v9.9.9"
+    service = sandbox.client.get("v1", "Service", "external-secrets-metrics", NS)
+    service_labels = service["metadata"]["labels"]
+    assert "patched" not in service_labels and service_labels["team"] == "platform"
+
+
+def test_crd_policies(sandbox):
+    crds = sandbox.repo / "charts" / "external-secrets" / "crds"
+    crds.mkdir()
+    (crds / "secretstore.yaml").write_text(yaml.safe_dump(CRD))
+    sandbox.edit(HELMRELEASE, "  install:\n", "  install:\n    crds: Skip\n")
+    assert _result(sandbox).ok
+    name = CRD["metadata"]["name"]
+    assert sandbox.client.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name) is None
+
+    # upgrade.crds defaults to Skip; CreateReplace creates it, and later replaces it with the chart's.
+    # Changing install/upgrade settings alone is no reason to upgrade (helm-controller compares chart
+    # and values), so a value changes too.
+    sandbox.edit(HELMRELEASE, "  upgrade:\n", "  upgrade:\n    crds: CreateReplace\n")
+    sandbox.edit(HELMRELEASE, "  values:\n", "  values:\n    logLevel: debug\n")
+    assert _result(sandbox).ok
+    live = sandbox.client.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
+    assert live["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["description"] == "first"
+    (crds / "secretstore.yaml").write_text(yaml.safe_dump(CRD).replace("description: first",
+                                                                       "description: second"))
+    assert _result(sandbox).ok
+    live = sandbox.client.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
+    assert live["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["description"] == "second"
+
+
+def test_session_kubeconfig_is_private_and_removed(sandbox):
+    with HelmSession(sandbox.client) as session:
+        kubeconfig = session.dir / "kubeconfig"
+        assert stat.S_IMODE(session.dir.stat().st_mode) == 0o700
+        assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
+        assert yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["token"] == sandbox.sim.token
+        listed = session.run("list", "--all-namespaces", "-o", "json")
+        assert listed.stdout.strip() == "[]"
+    assert not session.dir.exists()
