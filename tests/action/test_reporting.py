@@ -91,3 +91,15 @@ def test_a_refused_comment_is_a_warning_and_never_fails_the_run(checkout, github
     assert github.state.comments == []
     assert [s["state"] for s in github.state.statuses] == ["pending", "success"]
     assert "| `Kustomization/flux-system/app-2` | 0 | 1 | 0 | 📝 changes |" in run.summary
+
+
+def test_a_fork_pull_request_may_not_deploy(checkout, github, run_action, cluster):
+    sim, kubeconfig = cluster
+    run_action.inputs.update({"mode": "apply", "kubeconfig": str(kubeconfig)})
+    head = readme_only_pull(checkout, github, 46)
+    sim.requests.clear()
+    payload = pull_request_event(46, head, checkout.base_sha, fork=True)
+    run = run_action("pull_request", payload, checkout.root, head)
+    assert run.code == 2
+    assert "input `mode`: apply is refused on a pull request from a fork" in run.stdout
+    assert sim.requests.entries() == [] and github.state.requests == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from collections.abc import Mapping
 
 from fluxpush.action.config import ActionConfig, read_config
@@ -68,10 +69,7 @@ def _report(
     print(summary_line(result, config.cluster_path), flush=True)
 
 
-def _report_error(
-    exc: FluxpushError, config: ActionConfig, publisher: Publisher, env: Mapping[str, str]
-) -> None:
-    message = str(exc)
+def _report_error(message: str, config: ActionConfig, publisher: Publisher, env: Mapping[str, str]) -> None:
     publisher.commands.error(message, title="fluxpush")
     title = f"❌ fluxpush {publisher.mode} failed: {message.splitlines()[0]}"
     fence = fence_for(message)
@@ -109,7 +107,11 @@ def main(environ: Mapping[str, str] | None = None, *, client_options: ClientOpti
     try:
         result = run_mode(mode, config, context)
     except FluxpushError as exc:
-        _report_error(exc, config, publisher, env)
+        _report_error(str(exc), config, publisher, env)
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: still complete the check and the deployment as failed
+        traceback.print_exc()
+        _report_error(f"internal error ({type(exc).__name__}): {exc}", config, publisher, env)
         return EXIT_FAILED
     _report(result, config, context, publisher, env)
     return EXIT_OK if result.ok else EXIT_FAILED

@@ -82,10 +82,15 @@ class ModeResult:
 
 
 def resolve_mode(config: ActionConfig, context: RunContext) -> str:
-    """The mode to run: the `mode` input, or for `auto` the one the event implies."""
-    if config.mode != "auto":
-        return config.mode
-    return MODE_FOR_EVENT[context.event_name]
+    """The mode to run: the `mode` input, or for `auto` the one the event implies.
+
+    A pull request from a fork only ever gets a preview: anything else would deploy outside code.
+    """
+    mode = MODE_FOR_EVENT[context.event_name] if config.mode == "auto" else config.mode
+    pull = context.pull_request
+    if mode != "plan" and pull is not None and pull.is_fork:
+        raise UsageError(f"input `mode`: {mode} is refused on a pull request from a fork (only plan is)")
+    return mode
 
 
 @contextmanager
@@ -203,6 +208,11 @@ def uses_live_cluster(config: ActionConfig, context: RunContext) -> bool:
 
 def run_mode(mode: str, config: ActionConfig, context: RunContext) -> ModeResult:
     """Discover the checkout and run `mode` (plan, apply or reconcile)."""
+    pull = context.pull_request
+    if mode != "plan" and pull is not None and pull.is_fork:
+        raise UsageError(
+            f"mode {mode} on a pull request from a fork is refused: it would deploy outside code"
+        )
     head = discover_checkout(context.workspace, config)
     if mode == "plan" and not uses_live_cluster(config, context):
         return preview_offline(config, context, head)
