@@ -108,3 +108,28 @@ def test_session_kubeconfig_is_private_and_removed(sandbox):
         listed = session.run("list", "--all-namespaces", "-o", "json")
         assert listed.stdout.strip() == "[]"
     assert not session.dir.exists()
+
+
+@pytest.mark.parametrize(("mode", "corrected"), [("enabled", True), ("warn", False)])
+def test_drift_detection_modes(sandbox, mode, corrected):
+    sandbox.edit(HELMRELEASE, "  install:\n", f"  driftDetection:\n    mode: {mode}\n  install:\n")
+    assert _result(sandbox).ok
+    sandbox.client.patch_merge("apps/v1", "Deployment", "external-secrets", {"spec": {"replicas": 4}}, NS)
+    result = _result(sandbox)
+    assert result.ok
+    assert "drift detected in 1 object(s)" in result.message
+    assert "Deployment/external-secrets/external-secrets" in result.message
+    replicas = sandbox.client.get("apps/v1", "Deployment", "external-secrets", NS)["spec"]["replicas"]
+    assert replicas == (1 if corrected else 4)
+    assert [r.revision for r in release_history(sandbox.client, "external-secrets", NS)] == [1]
+
+
+def test_dependents_of_the_kustomization_wait_for_its_release(sandbox):
+    sandbox.edit(HELMRELEASE, "  values:\n", "  timeout: 15s\n  values:\n    replicaCount: -1\n")
+    sandbox.edit(HELMRELEASE, "      retries: 3\n", "      retries: 0\n")
+    results = {r.node.name: r for r in sandbox.run(apply=True).results}
+    assert results["external-secrets"].outcome == "Failed"
+    assert results["infrastructure"].ok
+    for app in ("app-1", "app-2"):
+        assert results[app].reason == "DependencyNotReady"
+        assert "external-secrets/external-secrets" in results[app].message

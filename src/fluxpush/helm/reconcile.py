@@ -29,8 +29,8 @@ from fluxpush.engine.reconcile import EngineOptions, NodeResult, Outcome
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP
 from fluxpush.flux.model import HelmRelease, ObjectRef
+from fluxpush.helm.drift import FIELD_MANAGER, detect_drift, drift_mode, place_objects
 from fluxpush.helm.release import (
-    FIELD_MANAGER,
     Decision,
     ReleaseAction,
     ReleaseLog,
@@ -41,7 +41,7 @@ from fluxpush.helm.release import (
 from fluxpush.helm.session import HelmSession
 from fluxpush.helm.sources import ChartCache, ResolvedChart, resolve_chart
 from fluxpush.helm.storage import StoredRelease, latest_release
-from fluxpush.helm.template import cluster_capabilities, post_render_config, render_release
+from fluxpush.helm.template import cluster_capabilities, post_render_config, render_release, with_ownership
 from fluxpush.helm.values import ComposedValues, compose_values, values_diff
 from fluxpush.kube import KubeClient
 
@@ -119,8 +119,16 @@ def release_change(prepared: Prepared) -> ObjectChange:
 
 def _render(session: HelmSession, client: KubeClient, prepared: Prepared) -> list[dict[str, Any]]:
     upgrading = prepared.decision.action is not ReleaseAction.INSTALL
-    return render_release(session, prepared.hr, prepared.chart, prepared.values.values,
-                          cluster_capabilities(client), upgrading=upgrading)
+    objects = render_release(session, prepared.hr, prepared.chart, prepared.values.values,
+                             cluster_capabilities(client), upgrading=upgrading)
+    return place_objects(client, objects, prepared.hr.target_namespace)
+
+
+def _deployed_objects(client: KubeClient, prepared: Prepared) -> list[dict[str, Any]]:
+    """The deployed revision's objects as helm applied them (ownership metadata, namespaces)."""
+    stored = prepared.latest.manifest_objects() if prepared.latest else []
+    objects = [with_ownership(obj, prepared.hr) for obj in stored]
+    return place_objects(client, objects, prepared.hr.target_namespace)
 
 
 def _plan_with(prepared: Prepared, objects: list[dict[str, Any]], client: KubeClient, options: EngineOptions,
@@ -128,7 +136,7 @@ def _plan_with(prepared: Prepared, objects: list[dict[str, Any]], client: KubeCl
     planned = plan_objects(objects, LiveIndex(client), options.way, field_manager=FIELD_MANAGER)
     errors = "\n".join(str(p.error) for p in planned if p.error is not None)
     rendered = {object_id(o) for o in objects}
-    gone = [object_id(o) for o in (prepared.latest.manifest_objects() if prepared.latest else [])]
+    gone = [object_id(o) for o in _deployed_objects(client, prepared)]
     prune = tuple(ObjectChange(oid, Action.DELETE, "not in the new revision; helm deletes it")
                   for oid in dict.fromkeys(gone) if oid not in rendered)
     changes = (release_change(prepared), *(p.change for p in planned))
@@ -182,9 +190,13 @@ def apply_release(node: Node, discovery: Discovery, client: KubeClient, options:
         prepared = prepare_release(node, discovery, client, cache)
         with HelmSession(client) as session:
             if prepared.decision.action is ReleaseAction.NONE:
-                objects = prepared.latest.manifest_objects() if prepared.latest else []
-                plan = NodePlan(str(node.ref), revision, (release_change(prepared),))
+                objects = _deployed_objects(client, prepared)
                 failure = None
+                if drift_mode(prepared.hr) != "disabled":
+                    drift = detect_drift(client, prepared.hr, objects)
+                    if drift.objects:
+                        log.add(drift.message())
+                plan = NodePlan(str(node.ref), revision, (release_change(prepared),))
             else:
                 objects = _render(session, client, prepared)
                 plan = _plan_with(prepared, objects, client, options, revision, node.ref)

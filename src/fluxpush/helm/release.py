@@ -17,6 +17,7 @@ from typing import Any
 from fluxpush.errors import RenderError
 from fluxpush.flux.duration import parse_duration
 from fluxpush.flux.model import HelmRelease
+from fluxpush.helm.drift import FIELD_MANAGER
 from fluxpush.helm.session import HelmSession
 from fluxpush.helm.sources import ResolvedChart
 from fluxpush.helm.storage import DIGEST_LABEL, StoredRelease
@@ -26,7 +27,6 @@ from fluxpush.yamldoc import load_documents
 
 DEFAULT_TIMEOUT = "5m"  # helm-controller's spec.timeout default
 DEFAULT_MAX_HISTORY = 5  # helm-controller v2's maxHistory default
-FIELD_MANAGER = "helm"  # the manager helm's server-side apply writes as
 LOCKED = ("pending-install", "pending-upgrade", "pending-rollback")
 
 
