@@ -2,19 +2,28 @@
 
 Planning a node asks for the live copy of each of its objects. Instead of one GET per object,
 the first question about a type in a namespace lists that whole collection, so a node of 50
-Deployments in one namespace costs one request. Cluster-scoped types are listed once. A type the
-server does not serve (its CRD is not applied yet) reads as "no object".
+Deployments in one namespace costs one request. Cluster-scoped types are listed once. Once a type
+was listed in `LIST_ALL_AFTER` namespaces, the next namespace lists the type across all namespaces
+instead, so a run over hundreds of namespaces costs a few requests per type (where that is
+forbidden, listing goes on namespace by namespace). A type the server does not serve (its CRD is
+not applied yet) reads as "no object".
 """
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from typing import Any
 
 from fluxpush.errors import ClusterError
 from fluxpush.kube import KubeClient
 
 CollectionKey = tuple[str, str, str]  # apiVersion, kind, namespace ("" for cluster-scoped or all)
+TypeKey = tuple[str, str]  # apiVersion, kind
+# Namespaces listed one by one before a type is listed across all of them: a run touching a type in
+# a few namespaces keeps small, namespace-scoped reads; a run over many pays one paged LIST per type.
+LIST_ALL_AFTER = 3
+FORBIDDEN = 403
 
 
 class LiveIndex:
@@ -25,6 +34,10 @@ class LiveIndex:
         self._lock = threading.Lock()
         self._collections: dict[CollectionKey, dict[str, dict[str, Any]]] = {}
         self._loading: dict[CollectionKey, threading.Lock] = {}  # one per collection being listed
+        self._listed: Counter[TypeKey] = Counter()  # namespaces listed one by one, per type
+        self._everywhere: set[TypeKey] = set()  # types whose every namespace is cached
+        self._denied: set[TypeKey] = set()  # types the credentials may not list across namespaces
+        self._stale: set[CollectionKey] = set()  # written since their type was listed everywhere
 
     def is_served(self, api_version: str, kind: str) -> bool:
         """Whether the server serves this type now (discovery refreshes once on a miss)."""
@@ -46,27 +59,74 @@ class LiveIndex:
         key = (api_version, kind, meta.get("namespace", "") if namespaced else "")
         return self._collection(key).get(meta.get("name", ""))
 
+    def _cached(self, key: CollectionKey) -> dict[str, dict[str, Any]] | None:
+        """The cached collection (call with the lock held); empty for a namespace a LIST of all lacked."""
+        collection = self._collections.get(key)
+        if collection is None and key[:2] in self._everywhere and key not in self._stale:
+            collection = self._collections[key] = {}
+        return collection
+
     def _collection(self, key: CollectionKey) -> dict[str, dict[str, Any]]:
         """The listed collection; threads asking for the same one at once share a single LIST."""
         with self._lock:
-            collection = self._collections.get(key)
+            collection = self._cached(key)
             if collection is not None:
                 return collection
             loading = self._loading.setdefault(key, threading.Lock())
         with loading:
             with self._lock:
-                collection = self._collections.get(key)
+                collection = self._cached(key)
+                list_all = bool(key[2]) and self._listed[key[:2]] >= LIST_ALL_AFTER
+            if collection is None and list_all and self._list_everywhere(key[:2]):
+                with self._lock:
+                    collection = self._cached(key)
             if collection is None:
                 items = self.client.list(key[0], key[1], key[2] or None)
                 collection = {item["metadata"]["name"]: item for item in items}
                 with self._lock:
                     self._collections[key] = collection
+                    self._listed[key[:2]] += 1
+                    self._stale.discard(key)
+        assert collection is not None
         return collection
 
-    def forget(self, obj: dict[str, Any]) -> None:
-        """Drop the cached collection holding `obj` (after writing to it)."""
-        meta = obj.get("metadata") or {}
+    def _list_everywhere(self, type_key: TypeKey) -> bool:
+        """List the type across all namespaces into the cache; False when that is forbidden."""
         with self._lock:
-            for key in [k for k in self._collections if k[:2] == (obj["apiVersion"], obj["kind"])]:
+            if type_key in self._everywhere:
+                return True
+            if type_key in self._denied:
+                return False
+            loading = self._loading.setdefault((*type_key, "*"), threading.Lock())
+        with loading:
+            with self._lock:
+                if type_key in self._everywhere or type_key in self._denied:
+                    return type_key in self._everywhere
+            try:
+                items = self.client.list(type_key[0], type_key[1])
+            except ClusterError as exc:
+                if exc.status != FORBIDDEN:
+                    raise
+                with self._lock:
+                    self._denied.add(type_key)
+                return False
+            grouped: dict[str, dict[str, dict[str, Any]]] = {}
+            for item in items:
+                meta = item["metadata"]
+                grouped.setdefault(meta.get("namespace", ""), {})[meta["name"]] = item
+            with self._lock:
+                for namespace, collection in grouped.items():
+                    self._collections.setdefault((*type_key, namespace), collection)
+                self._everywhere.add(type_key)
+        return True
+
+    def forget(self, obj: dict[str, Any]) -> None:
+        """Drop the cached collection holding `obj` (after writing to it); it alone is listed again."""
+        meta = obj.get("metadata") or {}
+        type_key = (obj["apiVersion"], obj["kind"])
+        with self._lock:
+            if type_key in self._everywhere:
+                self._stale.add((*type_key, meta.get("namespace", "")))
+            for key in [k for k in self._collections if k[:2] == type_key]:
                 if key[2] in ("", meta.get("namespace", "")):
                     del self._collections[key]

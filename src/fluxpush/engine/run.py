@@ -92,10 +92,13 @@ class _Runner:
         self.progress = progress or (lambda ref, phase: None)
         self.records: dict[ObjectRef, InventoryRecord | None] = {}
         self.results: dict[ObjectRef, NodeResult] = {}
+        # One snapshot for the run's reads: every inventory (each is read before its node writes it)
+        # and, in a plan, every node's live objects (a plan writes nothing), so collections are listed once.
+        self.live = LiveIndex(client)
 
     def record(self, ref: ObjectRef) -> InventoryRecord | None:
         if ref not in self.records:
-            self.records[ref] = read_inventory(LiveIndex(self.client), ref)
+            self.records[ref] = read_inventory(self.live, ref)
         return self.records[ref]
 
     def releases_of(self, refs: Iterable[ObjectRef]) -> list[ObjectRef]:
@@ -150,7 +153,7 @@ class _Runner:
                 )
             else:
                 plan = plan_node(
-                    node, self.discovery.revision, LiveIndex(self.client), self.options, self.record(node.ref)
+                    node, self.discovery.revision, self.live, self.options, self.record(node.ref)
                 )
                 outcome = Outcome.FAILED if plan.error else Outcome.READY
                 result = NodeResult(

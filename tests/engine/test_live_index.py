@@ -1,0 +1,74 @@
+"""LiveIndex against kubesim over HTTPS: one LIST per collection, a LIST across namespaces once a
+type was read in LIST_ALL_AFTER namespaces, and concurrent readers sharing one LIST."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from fluxpush.engine.live import LIST_ALL_AFTER, LiveIndex
+from fluxpush.kube import KubeClient, connect_sandbox
+from kubesim import KubeSim, Options
+
+NAMESPACES = [f"team-{i}" for i in range(LIST_ALL_AFTER + 3)]
+
+
+def _configmap(namespace: str, name: str = "settings") -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace},
+            "data": {"owner": namespace}}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with KubeSim(Options(controllers=False)) as sim, KubeClient(connect_sandbox(sim)) as client:
+        for namespace in NAMESPACES:
+            client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, "test")
+            client.apply(_configmap(namespace), "test")
+        yield sim, client
+
+
+def _lists(sim: KubeSim) -> list[str]:
+    return [e.path for e in sim.requests.entries() if e.verb == "list"]
+
+
+def test_many_namespaces_of_one_type_are_listed_once_across_all(cluster):
+    sim, client = cluster
+    index = LiveIndex(client)
+    index.get(_configmap(NAMESPACES[0]))  # discovery warmed up before counting
+    sim.requests.clear()
+    for namespace in NAMESPACES[1:]:
+        assert index.get(_configmap(namespace))["data"] == {"owner": namespace}
+    assert index.get(_configmap("no-such-namespace")) is None
+    assert index.get(_configmap(NAMESPACES[-1], "absent")) is None
+    per_namespace = [f"/api/v1/namespaces/{ns}/configmaps" for ns in NAMESPACES[1:LIST_ALL_AFTER]]
+    assert _lists(sim) == [*per_namespace, "/api/v1/configmaps"]
+
+
+def test_a_written_namespace_is_listed_again_alone(cluster):
+    sim, client = cluster
+    index = LiveIndex(client)
+    for namespace in NAMESPACES:
+        index.get(_configmap(namespace))
+    client.apply({**_configmap(NAMESPACES[0]), "data": {"owner": "changed"}}, "test")
+    index.forget(_configmap(NAMESPACES[0]))
+    fresh = _configmap("team-late", "fresh")  # in a namespace the index has not been asked about
+    client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-late"}}, "test")
+    client.apply(fresh, "test")
+    index.forget(fresh)
+    sim.requests.clear()
+    assert index.get(_configmap(NAMESPACES[0]))["data"] == {"owner": "changed"}
+    assert index.get(fresh)["data"] == {"owner": "team-late"}
+    assert index.get(_configmap(NAMESPACES[2]))["data"] == {"owner": NAMESPACES[2]}
+    assert _lists(sim) == [f"/api/v1/namespaces/{ns}/configmaps" for ns in (NAMESPACES[0], "team-late")]
+
+
+def test_concurrent_readers_of_one_collection_share_a_single_list(cluster):
+    sim, client = cluster
+    index = LiveIndex(client)
+    index.is_served("v1", "ConfigMap")
+    sim.requests.clear()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(lambda _: index.get(_configmap(NAMESPACES[2])), range(16)))
+    assert all(obj["data"] == {"owner": NAMESPACES[2]} for obj in found)
+    assert _lists(sim) == [f"/api/v1/namespaces/{NAMESPACES[2]}/configmaps"]
