@@ -10,6 +10,7 @@ targets (paths inside objects are not ignored field by field yet).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,17 +25,36 @@ DISABLED_KEY = "helm.toolkit.fluxcd.io/driftDetection"
 FIELD_MANAGER = "helm"  # the manager helm's server-side apply writes as
 
 
-def place_objects(client: KubeClient, objects: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
-    """Put namespaced objects that name no namespace into `namespace` (unknown kinds count as namespaced)."""
+# Built-in cluster-scoped kinds, for placing objects when no cluster is there to ask (offline previews).
+CLUSTER_SCOPED_KINDS = frozenset({
+    "APIService", "CertificateSigningRequest", "ClusterRole", "ClusterRoleBinding", "CSIDriver", "CSINode",
+    "CustomResourceDefinition", "IngressClass", "MutatingWebhookConfiguration", "Namespace", "Node",
+    "PersistentVolume", "PriorityClass", "RuntimeClass", "StorageClass", "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration", "VolumeAttachment",
+})
+
+
+def cluster_namespaced(client: KubeClient) -> Callable[[dict[str, Any]], bool]:
+    """Whether an object's kind is namespaced, by the cluster's discovery (unknown kinds: yes)."""
+    def is_namespaced(obj: dict[str, Any]) -> bool:
+        try:
+            return client.resource_for(obj["apiVersion"], obj["kind"]).namespaced
+        except ClusterError:
+            return True  # a kind whose CRD the chart itself brings
+    return is_namespaced
+
+
+def offline_namespaced(obj: dict[str, Any]) -> bool:
+    """Whether an object's kind is namespaced, without a cluster (`CLUSTER_SCOPED_KINDS`)."""
+    return obj.get("kind") not in CLUSTER_SCOPED_KINDS
+
+
+def place_objects(objects: list[dict[str, Any]], namespace: str,
+                  is_namespaced: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """Put namespaced objects that name no namespace into `namespace`, as helm does when it applies."""
     for obj in objects:
         meta = obj.setdefault("metadata", {})
-        if meta.get("namespace"):
-            continue
-        try:
-            namespaced = client.resource_for(obj["apiVersion"], obj["kind"]).namespaced
-        except ClusterError:
-            namespaced = True  # a kind whose CRD the chart itself brings
-        if namespaced:
+        if not meta.get("namespace") and is_namespaced(obj):
             meta["namespace"] = namespace
     return objects
 

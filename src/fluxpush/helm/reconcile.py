@@ -29,7 +29,14 @@ from fluxpush.engine.reconcile import EngineOptions, NodeResult, Outcome
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP
 from fluxpush.flux.model import HelmRelease, ObjectRef
-from fluxpush.helm.drift import FIELD_MANAGER, detect_drift, drift_mode, place_objects
+from fluxpush.helm.drift import (
+    FIELD_MANAGER,
+    cluster_namespaced,
+    detect_drift,
+    drift_mode,
+    offline_namespaced,
+    place_objects,
+)
 from fluxpush.helm.release import (
     Decision,
     ReleaseAction,
@@ -41,8 +48,14 @@ from fluxpush.helm.release import (
 from fluxpush.helm.session import HelmSession
 from fluxpush.helm.sources import ChartCache, ResolvedChart, resolve_chart
 from fluxpush.helm.storage import StoredRelease, latest_release
-from fluxpush.helm.template import cluster_capabilities, post_render_config, render_release, with_ownership
-from fluxpush.helm.values import ComposedValues, compose_values, values_diff
+from fluxpush.helm.template import (
+    Capabilities,
+    cluster_capabilities,
+    post_render_config,
+    render_release,
+    with_ownership,
+)
+from fluxpush.helm.values import ComposedValues, Lookup, compose_values, values_diff
 from fluxpush.kube import KubeClient
 
 RELEASE_ANNOTATION = "fluxpush.io/helm-release"  # on the inventory record: where the release lives
@@ -62,9 +75,14 @@ class Prepared:
     decision: Decision
 
 
-def _lookup(discovery: Discovery, client: KubeClient):  # type: ignore[no-untyped-def]
-    rendered = {(o["kind"], (o.get("metadata") or {}).get("namespace", ""), o["metadata"]["name"]): o
-                for node in discovery.nodes.values() for o in node.objects}
+def _rendered_index(discovery: Discovery) -> dict[tuple[str, str, str], dict[str, Any]]:
+    return {(o["kind"], (o.get("metadata") or {}).get("namespace", ""), o["metadata"]["name"]): o
+            for node in discovery.nodes.values() for o in node.objects}
+
+
+def _lookup(discovery: Discovery, client: KubeClient) -> Lookup:
+    """ConfigMaps/Secrets from the rendered repository first, then the live cluster."""
+    rendered = _rendered_index(discovery)
 
     def lookup(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         return rendered.get((kind, namespace, name)) or client.get("v1", kind, name, namespace)
@@ -121,14 +139,14 @@ def _render(session: HelmSession, client: KubeClient, prepared: Prepared) -> lis
     upgrading = prepared.decision.action is not ReleaseAction.INSTALL
     objects = render_release(session, prepared.hr, prepared.chart, prepared.values.values,
                              cluster_capabilities(client), upgrading=upgrading)
-    return place_objects(client, objects, prepared.hr.target_namespace)
+    return place_objects(objects, prepared.hr.target_namespace, cluster_namespaced(client))
 
 
 def _deployed_objects(client: KubeClient, prepared: Prepared) -> list[dict[str, Any]]:
     """The deployed revision's objects as helm applied them (ownership metadata, namespaces)."""
     stored = prepared.latest.manifest_objects() if prepared.latest else []
     objects = [with_ownership(obj, prepared.hr) for obj in stored]
-    return place_objects(client, objects, prepared.hr.target_namespace)
+    return place_objects(objects, prepared.hr.target_namespace, cluster_namespaced(client))
 
 
 def _plan_with(prepared: Prepared, objects: list[dict[str, Any]], client: KubeClient, options: EngineOptions,
@@ -141,6 +159,25 @@ def _plan_with(prepared: Prepared, objects: list[dict[str, Any]], client: KubeCl
                   for oid in dict.fromkeys(gone) if oid not in rendered)
     changes = (release_change(prepared), *(p.change for p in planned))
     return NodePlan(str(node), revision, changes, prune, errors)
+
+
+def render_offline(node: Node, discovery: Discovery, *, cache: ChartCache | None = None,
+                   offline: bool = False) -> tuple[ResolvedChart, list[dict[str, Any]]]:
+    """The chart and rendered objects of a HelmRelease without a cluster (for `--base` previews):
+    values from the rendered repository only, helm's default capabilities, charts from the cache
+    when the repository cannot be reached. Raises FluxpushError (naming the chart) when it cannot."""
+    hr = node.spec
+    assert isinstance(hr, HelmRelease)
+    rendered = _rendered_index(discovery)
+
+    def lookup(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return rendered.get((kind, namespace, name))
+
+    chart = resolve_chart(hr, discovery, lookup, cache=cache, offline=offline)
+    values = compose_values(hr, lookup)
+    with HelmSession() as session:
+        objects = render_release(session, hr, chart, values.values, Capabilities("", ()), upgrading=False)
+    return chart, place_objects(objects, hr.target_namespace, offline_namespaced)
 
 
 def plan_release(node: Node, discovery: Discovery, client: KubeClient, options: EngineOptions,
