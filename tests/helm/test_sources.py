@@ -98,3 +98,20 @@ def test_git_repository_chart_path_is_the_checkout(repo, tmp_path):
     chart = resolve_chart(hr, discovery, _no_lookup, cache=ChartCache(tmp_path / "cache"))
     assert (chart.name, chart.version) == ("external-secrets", "0.9.20")
     assert chart.path == repo / "charts" / "external-secrets"
+
+
+def test_values_files_replace_the_chart_defaults(repo, tmp_path):
+    (repo / "charts" / "overrides.yaml").write_text("replicaCount: 3\nlogLevel: warn\n")
+    (repo / "charts" / "more.yaml").write_text("logLevel: error\n")
+    release = repo / "infrastructure/external-secrets/helmrelease.yaml"
+    release.write_text(release.read_text().replace(
+        "      reconcileStrategy: Revision\n",
+        "      reconcileStrategy: Revision\n      valuesFiles:\n        - charts/overrides.yaml\n"
+        "        - ./charts/more.yaml\n"))
+    discovery, hr = _release(repo)
+    cache = ChartCache(tmp_path / "cache")
+    chart = resolve_chart(hr, discovery, _no_lookup, cache=cache)
+    # a replacement list merged in order: the chart's own values.yaml is not included
+    assert (chart.path / "values.yaml").read_text() == "logLevel: error\nreplicaCount: 3\n"
+    assert chart.path.is_relative_to(cache.root) and chart.digest in str(chart.path)
+    assert resolve_chart(hr, discovery, _no_lookup, cache=cache).path == chart.path

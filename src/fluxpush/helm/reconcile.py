@@ -130,6 +130,9 @@ def release_change(prepared: Prepared) -> ObjectChange:
         reason = f"upgrade release {hr.target_namespace}/{hr.release_name} (revision {latest.revision}): " \
                  f"{change}; {prepared.decision.reason}"
         lines.append(f"chart: {before} -> {target}")
+    if hr.storage_namespace != hr.target_namespace:
+        reason += f"; stored in {hr.target_namespace}, not storageNamespace {hr.storage_namespace} " \
+                  "(the helm CLI keeps a release with its objects)"
     lines += [f"values.{line}" for line in values_diff(latest.config if latest else None, prepared.values)]
     paths = tuple(line.split(":", 1)[0] for line in lines)
     return ObjectChange(_release_id(hr), action, reason, "\n".join(lines) + ("\n" if lines else ""), paths)

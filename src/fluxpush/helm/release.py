@@ -75,10 +75,6 @@ def _timeout(hr: HelmRelease, action: dict[str, Any]) -> str:
     return str(action.get("timeout") or hr.timeout or DEFAULT_TIMEOUT)
 
 
-def _seconds(duration: str) -> float:
-    return parse_duration(duration)
-
-
 def _upgrade_argv(session: HelmSession, hr: HelmRelease, chart: ResolvedChart, values: dict[str, Any],
                   digest: str, action: ReleaseAction) -> list[str]:
     spec = hr.install if action is ReleaseAction.INSTALL else hr.upgrade
@@ -129,7 +125,7 @@ def _attempt(session: HelmSession, hr: HelmRelease, chart: ResolvedChart, values
              digest: str, action: ReleaseAction, log: ReleaseLog) -> str | None:
     """One helm upgrade --install (and test); the failure message, or None on success."""
     argv = _upgrade_argv(session, hr, chart, values, digest, action)
-    timeout = _seconds(_timeout(hr, hr.install if action is ReleaseAction.INSTALL else hr.upgrade)) + 60
+    timeout = parse_duration(_timeout(hr, hr.install if action is ReleaseAction.INSTALL else hr.upgrade)) + 60
     try:
         session.run(*argv, node=str(hr.ref), what=f"Helm {action} failed", timeout=timeout)
     except RenderError as exc:

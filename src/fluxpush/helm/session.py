@@ -78,7 +78,7 @@ class HelmSession:
         }
         if client is not None:
             _write_private(self.dir / "kubeconfig", yaml.safe_dump(kubeconfig_for(client)))
-        self._renderers = 0
+        self._files = 0
 
     def __enter__(self) -> HelmSession:
         return self
@@ -97,15 +97,15 @@ class HelmSession:
 
     def write_values(self, values: dict[str, Any]) -> Path:
         """Write values to a private file for `-f` (JSON is YAML)."""
-        self._renderers += 1
-        path = self.dir / f"values-{self._renderers}.json"
+        self._files += 1
+        path = self.dir / f"values-{self._files}.json"
         _write_private(path, json.dumps(values))
         return path
 
     def post_renderer(self, config: dict[str, Any]) -> list[str]:
         """Install fluxpush as helm's post-renderer plugin for `config`; the helm flags that use it."""
-        self._renderers += 1
-        name = f"{POST_RENDERER}-{self._renderers}"
+        self._files += 1
+        name = f"{POST_RENDERER}-{self._files}"
         plugin = self.dir / "plugins" / name
         plugin.mkdir(parents=True)
         _write_private(plugin / "config.json", json.dumps(config))

@@ -306,7 +306,10 @@ def _with_values_files(chart: ResolvedChart, spec: HelmChartTemplate, base: Path
     folder = work / chart.name
     merged: dict[str, Any] = {}
     for name in spec.values_files:
-        file = (base or folder) / name.lstrip("./") if not name.startswith("/") else Path(name)
+        root = (base or folder).resolve()
+        file = (root / name.removeprefix("./").lstrip("/")).resolve()
+        if not file.is_relative_to(root):
+            raise SourceError(f"values file {name} points outside the chart source")
         if not file.is_file():
             raise SourceError(f"values file {name} not found in the chart source")
         merged = merge_values(merged, yaml.safe_load(file.read_text(encoding="utf-8")) or {})
