@@ -133,3 +133,28 @@ def test_dependents_of_the_kustomization_wait_for_its_release(sandbox):
     for app in ("app-1", "app-2"):
         assert results[app].reason == "DependencyNotReady"
         assert "external-secrets/external-secrets" in results[app].message
+
+
+def test_enabled_tests_run_after_install_and_their_failure_fails_the_release(sandbox):
+    # kubesim never runs a Pod to completion, so helm's test Pod times out: a failed test.
+    tests = sandbox.repo / "charts" / "external-secrets" / "templates" / "tests"
+    tests.mkdir()
+    (tests / "probe.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "external-secrets-probe", "annotations": {"helm.sh/hook": "test"}},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "probe", "image": "busybox:1.36"}]}}))
+    sandbox.edit(HELMRELEASE, "  install:\n    remediation:\n      retries: 3\n",
+                 "  test:\n    enable: true\n    timeout: 2s\n"
+                 "  install:\n    remediation:\n      retries: 0\n")
+    result = _result(sandbox)
+    assert not result.ok
+    assert "Helm install succeeded" in result.message and "Helm test failed" in result.message
+    assert sandbox.client.get("v1", "Pod", "external-secrets-probe", NS) is not None
+
+    # helm still says "deployed", but the release failed: the next run tries again (an upgrade),
+    # and with ignoreFailures the failed test no longer fails it.
+    sandbox.edit(HELMRELEASE, "    timeout: 2s\n", "    timeout: 2s\n    ignoreFailures: true\n")
+    retried = _result(sandbox)
+    assert retried.ok and "Helm upgrade succeeded" in retried.message
+    assert "Helm test failed" in retried.message
+    assert _result(sandbox).message == "chart, values and configuration unchanged"

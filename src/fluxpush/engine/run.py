@@ -172,7 +172,7 @@ class _Runner:
     def reconcile_release(self, node: Node, started: float) -> NodeResult:
         if self.apply:
             return apply_release(node, self.discovery, self.client, self.options, self.record(node.ref))
-        plan = plan_release(node, self.discovery, self.client, self.options)
+        plan = plan_release(node, self.discovery, self.client, self.options, self.record(node.ref))
         outcome = Outcome.FAILED if plan.error else Outcome.READY
         return NodeResult(node.ref, outcome, "Planned", plan.error or "planned", plan,
                           duration=time.monotonic() - started)

@@ -98,7 +98,7 @@ def config_digest(hr: HelmRelease, chart: ResolvedChart, values: dict[str, Any])
 
 
 def prepare_release(node: Node, discovery: Discovery, client: KubeClient,
-                    cache: ChartCache | None = None) -> Prepared:
+                    cache: ChartCache | None = None, record: InventoryRecord | None = None) -> Prepared:
     """Resolve the chart and values and decide the action; raises FluxpushError when it cannot."""
     hr = node.spec
     assert isinstance(hr, HelmRelease)
@@ -107,7 +107,9 @@ def prepare_release(node: Node, discovery: Discovery, client: KubeClient,
     values = compose_values(hr, lookup)
     digest = config_digest(hr, chart, values.values)
     latest = latest_release(client, hr.release_name, hr.target_namespace)
-    return Prepared(hr, chart, values, digest, latest, decide_action(latest, digest))
+    ready = record.condition("Ready") if record else None
+    last_failed = ready is not None and ready.status == "False"
+    return Prepared(hr, chart, values, digest, latest, decide_action(latest, digest, last_failed=last_failed))
 
 
 def _release_id(hr: HelmRelease) -> ObjectId:
@@ -184,10 +186,10 @@ def render_offline(node: Node, discovery: Discovery, *, cache: ChartCache | None
 
 
 def plan_release(node: Node, discovery: Discovery, client: KubeClient, options: EngineOptions,
-                 cache: ChartCache | None = None) -> NodePlan:
+                 record: InventoryRecord | None = None, cache: ChartCache | None = None) -> NodePlan:
     """The node's plan without writing anything (a preview of the release and its objects)."""
     try:
-        prepared = prepare_release(node, discovery, client, cache)
+        prepared = prepare_release(node, discovery, client, cache, record)
         with HelmSession(client) as session:
             objects = _render(session, client, prepared)
     except FluxpushError as exc:
@@ -227,7 +229,7 @@ def apply_release(node: Node, discovery: Discovery, client: KubeClient, options:
     plan = NodePlan(str(node.ref), revision)
     objects: list[dict[str, Any]] = []
     try:
-        prepared = prepare_release(node, discovery, client, cache)
+        prepared = prepare_release(node, discovery, client, cache, record)
         with HelmSession(client) as session:
             if prepared.decision.action is ReleaseAction.NONE:
                 objects = _deployed_objects(client, prepared)

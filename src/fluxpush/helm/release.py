@@ -2,10 +2,11 @@
 
 `decide_action` is helm-controller's state machine in push mode: no release (or an uninstalled one)
 → install; a release whose config digest (chart, values, post-render settings; kept as a helm
-release label) differs, or that is failed or was not made by fluxpush → upgrade; otherwise
-nothing. `run_release` runs the action with `helm upgrade --install`, then, on failure, the
-configured remediation (`install.remediation`: uninstall; `upgrade.remediation`: rollback or
-uninstall) and retries; `remediateLastFailure` decides whether the last failure is remediated too.
+release label) differs, that is failed, that fluxpush's last reconciliation failed (a failed test
+leaves helm's status deployed), or that was not made by fluxpush → upgrade; otherwise nothing.
+`run_release` runs the action with `helm upgrade --install`, then, on failure, the configured
+remediation (`install.remediation`: uninstall; `upgrade.remediation`: rollback or uninstall) and
+retries; `remediateLastFailure` decides whether the last failure is remediated too.
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ class Decision:
     reason: str
 
 
-def decide_action(latest: StoredRelease | None, digest: str) -> Decision:
-    """Which helm action a HelmRelease needs, given the newest stored revision and the config digest."""
+def decide_action(latest: StoredRelease | None, digest: str, *, last_failed: bool = False) -> Decision:
+    """Which helm action a HelmRelease needs, given the newest stored revision, the config digest and
+    whether fluxpush's last reconciliation of it failed (a failed test leaves helm's status deployed)."""
     if latest is None or latest.status == "uninstalled":
         return Decision(ReleaseAction.INSTALL, "no release installed")
     if latest.status in LOCKED:
@@ -58,6 +60,8 @@ def decide_action(latest: StoredRelease | None, digest: str) -> Decision:
         return Decision(ReleaseAction.UPGRADE, "release was not made by fluxpush; adopting it")
     if latest.digest != digest:
         return Decision(ReleaseAction.UPGRADE, "chart or values changed")
+    if last_failed:
+        return Decision(ReleaseAction.UPGRADE, "the last reconciliation failed; retrying")
     return Decision(ReleaseAction.NONE, "chart, values and configuration unchanged")
 
 
