@@ -9,7 +9,7 @@ import stat
 import pytest
 import yaml
 
-from conftest import HELMRELEASE
+from conftest import HELMRELEASE, run_release_node
 from fluxpush.flux.model import ObjectRef
 from fluxpush.helm.session import HelmSession
 from fluxpush.helm.storage import release_history
@@ -34,7 +34,7 @@ def chart_cache(tmp_path, monkeypatch):
 
 
 def _result(sandbox, apply=True):
-    return next(r for r in sandbox.run(apply=apply).results if r.node == HR)
+    return run_release_node(sandbox, HR, apply=apply)
 
 
 def test_failed_upgrade_is_rolled_back_and_retried(sandbox):
@@ -60,7 +60,7 @@ def test_post_renderers_and_common_metadata_reach_the_objects(sandbox):
         "            patch: |\n              - op: add\n                path: /metadata/labels/patched\n"
         "                value: \"yes\"\n"
         "  install:\n"))
-    preview = next(r for r in sandbox.run(apply=False).results if r.node == HR)
+    preview = _result(sandbox, apply=False)
     deployment_diff = next(c.diff for c in preview.plan.changes if c.id.kind == "Deployment")
     assert "external-secrets:v9.9.9" in deployment_diff and "patched:" in deployment_diff
     assert _result(sandbox).ok

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import HELMRELEASE, use_helm_repository
+from conftest import HELMRELEASE, run_release_node, use_helm_repository
 from fluxpush.engine.plan import Action
 from fluxpush.flux.model import ObjectRef
 from fluxpush.helm.storage import release_history
@@ -48,18 +48,18 @@ def test_install_noop_upgrade_and_uninstall_on_removal(sandbox, tmp_path):
     sa = sandbox.client.get("v1", "ServiceAccount", "external-secrets", NS)
     assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("role/eso-role")
 
-    second = _result(sandbox.run(apply=True))
+    second = run_release_node(sandbox, HR, apply=True)
     assert second.ok and second.plan.changes[0].action is Action.UNCHANGED
     assert [h["revision"] for h in _helm_history(sandbox, tmp_path)] == [1]  # no new helm revision
 
     sandbox.edit(HELMRELEASE, "  values:\n", "  values:\n    logLevel: debug\n")
-    preview = _result(sandbox.run(apply=False))
+    preview = run_release_node(sandbox, HR, apply=False)
     release = preview.plan.changes[0]
     assert release.action is Action.UPDATE and 'values.logLevel: (absent) -> "debug"' in release.diff
     deployment_change = next(c for c in preview.plan.changes if c.id.kind == "Deployment")
     assert deployment_change.action is Action.UPDATE and "--loglevel=debug" in deployment_change.diff
 
-    upgraded = _result(sandbox.run(apply=True))
+    upgraded = run_release_node(sandbox, HR, apply=True)
     assert upgraded.ok and "Helm upgrade succeeded" in upgraded.message
     history = _helm_history(sandbox, tmp_path)
     assert [(h["revision"], h["status"]) for h in history] == [(1, "superseded"), (2, "deployed")]
@@ -92,7 +92,7 @@ def test_version_bump_preview_and_upgrade_from_a_helm_repository(sandbox, chart_
     assert first.ok, first.message
 
     chart_repo.publish(example_chart, "0.9.21", app_version="v0.9.21")
-    preview = _result(sandbox.run(apply=False))
+    preview = run_release_node(sandbox, HR, apply=False)
     release = preview.plan.changes[0]
     assert release.action is Action.UPDATE
     assert "chart external-secrets@0.9.20 -> external-secrets@0.9.21" in release.reason
@@ -100,7 +100,7 @@ def test_version_bump_preview_and_upgrade_from_a_helm_repository(sandbox, chart_
     assert "very-secret-token" not in text
     assert "external-secrets:v0.9.21" in text  # the image tag follows the new appVersion
 
-    upgraded = _result(sandbox.run(apply=True))
+    upgraded = run_release_node(sandbox, HR, apply=True)
     assert upgraded.ok, upgraded.message
     latest = release_history(sandbox.client, "external-secrets", NS)[-1]
     assert (latest.revision, latest.chart_version, latest.status) == (2, "0.9.21", "deployed")
