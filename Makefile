@@ -9,7 +9,7 @@ EXAMPLE := examples/gitops-platform
 DEMO_STATE := $(VENV)/demo-sandbox.json
 ON_EXAMPLE := --repo $(EXAMPLE) --path clusters/dev --sandbox --sandbox-state $(DEMO_STATE)
 
-.PHONY: setup tools test lint demo clean
+.PHONY: setup tools system-deps test lint demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,15 @@ $(STAMP): pyproject.toml
 tools: $(STAMP)
 	$(BIN)/python -m fluxpush.tools install
 
-setup: tools
+# Debian's docker-registry serves OCI charts to the Helm tests; installed when we are root on a
+# Debian-like machine (CI), otherwise those tests skip and say what to install.
+system-deps:
+	@if ! command -v docker-registry >/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null) \
+		|| echo "warning: docker-registry could not be installed; the OCI chart tests will skip"; \
+	fi
+
+setup: tools system-deps
 
 test: setup
 	$(BIN)/python -m pytest -n 2 -q
