@@ -42,6 +42,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _shown(rows: list[Row]) -> list[Row]:
+    """`rows`, after printing each one's time to stderr (the table comes at the end)."""
+    for row in rows:
+        print(f"  {row.tool}: {row.seconds:.2f}s, {row.requests} requests", file=sys.stderr, flush=True)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen scenarios, print the table, write the JSON; exit 1 when a command failed."""
     args = parse_args(argv)
@@ -52,12 +59,12 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr, flush=True)
             workload = prepare_workload(spec, Path(scratch) / spec.label)
             if "render" in args.scenario_names:
-                rows += run_render(workload)
+                rows += _shown(run_render(workload))
             for latency in args.latencies:
                 for name, run in (("plan", run_plan), ("apply", run_apply)):
                     if name in args.scenario_names:
                         print(f"… {spec.label} at {latency:g} ms: {name}", file=sys.stderr, flush=True)
-                        rows += run(workload, latency)
+                        rows += _shown(run(workload, latency))
     print(format_table(rows))
     path = write_json(rows, args.out) if args.out else write_json(rows)
     print(f"\nJSON: {path}", file=sys.stderr)

@@ -170,7 +170,8 @@ def run_plan(workload: Workload, latency: float) -> list[Row]:
     with fresh_cluster(workload.work, 0.0) as cluster:
         setup = _fluxpush(workload, cluster, apply=True)
         if setup.code != 0 or not json.loads(setup.stdout)["ok"]:
-            raise RuntimeError(f"setting up the plan scenario failed: {setup.stderr[-500:]}{setup.stdout[-500:]}")
+            why = setup.stderr[-500:] + setup.stdout[-500:]
+            raise RuntimeError(f"setting up the plan scenario failed: {why}")
         cluster.sim.faults.latency(latency)
         return [
             _fluxpush_row(workload, cluster, "no-op plan", latency, "fluxpush plan (client way)",
