@@ -65,14 +65,20 @@ def test_a_removed_object_is_a_loud_deletion_listed_first(base, head_repo, tmp_p
     assert "hunter2" not in body and "***" in body, "Secret values never reach the comment"
 
 
-def test_a_helmrelease_values_change_shows_on_the_release(base, head_repo):
+def test_a_helmrelease_values_change_shows_on_the_release_and_its_rendered_chart(base, head_repo):
     path = head_repo / "infrastructure/external-secrets/helmrelease.yaml"
     path.write_text(path.read_text().replace("role/eso-role", "role/eso-role-v2"))
     plan = compare_discoveries(base, discover(head_repo, DiscoverOptions(cluster_path=CLUSTER_PATH)))
     (node,) = [n for n in plan.nodes if n.node.startswith("HelmRelease/")]
-    (change,) = node.changes
-    assert change.action is Action.UPDATE and "+        eks.amazonaws.com/role-arn: " in change.diff
-    assert "eso-role-v2" in change.diff
+    updated = {str(c.id): c for c in node.changes if c.action is Action.UPDATE}
+    release = updated.pop("HelmRelease/external-secrets/external-secrets")
+    assert "+        eks.amazonaws.com/role-arn: " in release.diff and "eso-role-v2" in release.diff
+    # The chart (charts/external-secrets in the repository) is rendered offline on both sides: the
+    # annotation reaches the ServiceAccount the chart templates, and nothing else changes.
+    (account,) = updated.values()
+    assert account.id.kind == "ServiceAccount" and "eso-role-v2" in account.diff
+    assert all(c.action is Action.UNCHANGED for c in node.changes if str(c.id) not in
+               ("HelmRelease/external-secrets/external-secrets", str(account.id)))
 
 
 def test_a_cluster_path_new_in_the_pull_request_creates_everything(base):

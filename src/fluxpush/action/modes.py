@@ -191,13 +191,15 @@ def preview_offline(config: ActionConfig, context: RunContext, head: Discovery) 
             "an offline preview needs a pull_request event (its base commit); "
             "give `kubeconfig` or `eks-cluster-name` to plan against a cluster"
         )
+    # The comparison renders HelmRelease charts from the base checkout, so it runs inside the worktree.
     with base_worktree(context.workspace, pull.base_sha) as base_root:
         try:
             base: Discovery | None = discover_checkout(base_root, config)
         except SourceError:
             base = None  # the cluster path is new in this pull request: everything is created
+        plan = compare_discoveries(base, head)
     against = f"{pull.base_ref or 'base'} at {pull.base_sha[:12]} (offline: no cluster credentials)"
-    return from_plan(compare_discoveries(base, head), head, against)
+    return from_plan(plan, head, against)
 
 
 def uses_live_cluster(config: ActionConfig, context: RunContext) -> bool:

@@ -19,8 +19,9 @@ from fluxpush.discover import Discovery, Node
 from fluxpush.engine.diff import diff_objects
 from fluxpush.engine.normalize import object_id
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
-from fluxpush.errors import RenderError, SourceError
+from fluxpush.errors import FluxpushError, RenderError, SourceError
 from fluxpush.flux.model import HelmRelease, Kustomization
+from fluxpush.helm.reconcile import render_offline
 from fluxpush.runner import run_command
 
 # Base commits of a shallow checkout are fetched with this depth (one commit is enough to render).
@@ -82,23 +83,40 @@ def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> Obje
     return ObjectChange(object_id(source), action, diff=text, changed_paths=tuple(map(str, diff.changes)))
 
 
-def _rendered(node: Node | None) -> list[dict[str, Any]]:
-    """What a node puts in the cluster: its objects, or for a HelmRelease the release object itself
-    (charts are not rendered yet, so its values changes show on the HelmRelease)."""
-    if node is None or node.error is not None:
+def _rendered(node: Node | None, discovery: Discovery | None) -> list[dict[str, Any]]:
+    """What a node puts in the cluster: its objects; for a HelmRelease the release object (its
+    values and version changes show there) and its chart rendered offline. Raises FluxpushError
+    when the chart cannot be fetched or rendered."""
+    if node is None or node.error is not None or discovery is None:
         return []
     if isinstance(node.spec, HelmRelease):
-        return [node.spec.raw]
+        _, objects = render_offline(node, discovery)
+        return [node.spec.raw, *sort_for_apply(objects)]
     return sort_for_apply(node.objects)
 
 
-def compare_node(base: Node | None, head: Node | None, revision: str) -> NodePlan:
-    """One node's changes from base to head; objects only in base are deletions."""
+def compare_node(
+    base: Node | None, head: Node | None, revision: str, *,
+    base_discovery: Discovery | None = None, head_discovery: Discovery | None = None,
+) -> NodePlan:
+    """One node's changes from base to head; objects only in base are deletions.
+
+    A HelmRelease whose chart the head cannot render fails its node with the reason; when only the
+    base side cannot be rendered, its release object alone stands for it.
+    """
     name = str((head or base).ref)  # type: ignore[union-attr]
     if head is not None and head.error is not None:
         return NodePlan(name, revision, error=str(head.error))
-    before = {object_id(obj): obj for obj in _rendered(base)}
-    changes = [_change(before.pop(object_id(obj), None), obj) for obj in _rendered(head)]
+    try:
+        after = _rendered(head, head_discovery)
+    except FluxpushError as exc:
+        return NodePlan(name, revision, error=f"chart not rendered offline: {exc}")
+    try:
+        before_objects = _rendered(base, base_discovery)
+    except FluxpushError:
+        before_objects = [base.spec.raw] if base is not None else []
+    before = {object_id(obj): obj for obj in before_objects}
+    changes = [_change(before.pop(object_id(obj), None), obj) for obj in after]
     prunes = head is None or not isinstance(head.spec, Kustomization) or head.spec.prune
     deleted = tuple(_change(obj, None) for _, obj in sorted(before.items())) if prunes else ()
     return NodePlan(name, revision, tuple(changes), deleted)
@@ -107,10 +125,9 @@ def compare_node(base: Node | None, head: Node | None, revision: str) -> NodePla
 def compare_discoveries(base: Discovery | None, head: Discovery) -> Plan:
     """Every node's changes between the base branch's rendering and the pull request's."""
     base_nodes = base.nodes if base is not None else {}
-    nodes = [compare_node(base_nodes.get(node.ref), node, head.revision) for node in head.ordered_nodes()]
-    nodes += [
-        compare_node(node, None, head.revision)
-        for ref, node in sorted(base_nodes.items())
-        if ref not in head.nodes
-    ]
+    sides = {"base_discovery": base, "head_discovery": head}
+    nodes = [compare_node(base_nodes.get(node.ref), node, head.revision, **sides)
+             for node in head.ordered_nodes()]
+    nodes += [compare_node(node, None, head.revision, **sides)
+              for ref, node in sorted(base_nodes.items()) if ref not in head.nodes]
     return Plan(tuple(nodes))
