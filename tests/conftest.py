@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.engine.reconcile import EngineOptions
 from fluxpush.engine.run import RunResult, run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
+from http_receiver import Receiver, start_receiver
 from kubesim import KubeSim, Options
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -93,3 +95,24 @@ def sandbox(tmp_path: Path, example_repo: Path) -> Iterator[Sandbox]:
     with KubeSim(Options(cluster_name="sandbox", ready_delay=0.05, crd_delay=0.05)) as sim, \
             KubeClient(connect_sandbox(sim)) as client:
         yield Sandbox(sim, client, repo)
+
+
+@pytest.fixture
+def make_receiver() -> Iterator[Any]:
+    """Start receivers on demand; all stop at the end of the test."""
+    started: list[Receiver] = []
+
+    def start() -> Receiver:
+        receiver = start_receiver()
+        started.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in started:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
+@pytest.fixture
+def receiver(make_receiver: Any) -> Receiver:
+    return make_receiver()

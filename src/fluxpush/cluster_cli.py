@@ -27,9 +27,9 @@ from fluxpush.errors import UsageError
 from fluxpush.flux.duration import parse_duration
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
+from fluxpush.live_lookups import live_secret_lookup, live_variable_lookup
 from fluxpush.render.postbuild import VariableSourceLookup
-from fluxpush.report.notify import Delivery, SecretLookup
-from fluxpush.report.notify.secrets import secret_lookup
+from fluxpush.report.notify import Delivery
 from fluxpush.report.run_events import notify_run, run_url_from_env
 from fluxpush.views import format_table
 
@@ -214,11 +214,6 @@ def _write_plan(run: RunResult, path: str | None) -> None:
         Path(path).write_text(run.plan.to_json() + "\n")
 
 
-def live_variable_lookup(client: KubeClient) -> VariableSourceLookup:
-    """substituteFrom ConfigMaps/Secrets read from the cluster (those another controller produced)."""
-    return lambda kind, namespace, name: client.get("v1", kind, name, namespace)
-
-
 def _discover_live(discover: Discover, client: KubeClient) -> Discovery:
     discovery = discover(live_variable_lookup(client))
     for problem in discovery.problems:
@@ -239,16 +234,6 @@ def cmd_plan(args: argparse.Namespace, discover: Discover, *, diff_exit: bool) -
     if run.plan.has_errors:
         return EXIT_ERROR if diff_exit else EXIT_CHANGES
     return EXIT_CHANGES if diff_exit and run.plan.has_changes else EXIT_OK
-
-
-def live_secret_lookup(client: KubeClient) -> SecretLookup:
-    """Provider Secrets read from the cluster when a notification needs them."""
-
-    def lookup(namespace: str, name: str) -> dict[str, str] | None:
-        secret = client.get("v1", "Secret", name, namespace)
-        return secret_lookup([secret])(namespace, name) if secret is not None else None
-
-    return lookup
 
 
 def _print_deliveries(deliveries: list[Delivery]) -> None:

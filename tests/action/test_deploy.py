@@ -3,6 +3,8 @@ merged pull request, and a failing exit code and failure statuses when the apply
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from fluxpush.discover import DiscoverOptions, discover
@@ -148,3 +150,37 @@ def test_invalid_inputs_exit_2_before_anything_happens(checkout, github, run_act
     assert run.code == 2
     assert "::error title=fluxpush%3A setup::invalid action inputs" in run.stdout
     assert github.state.requests == []
+
+
+# A merge deploy also notifies through the repository's Alert and Provider (the example's Slack
+# provider), with the Provider's Secret read from the cluster; a provider that cannot be reached or
+# has no Secret is a warning that never fails the deploy.
+def _store_webhook(sim, address: str) -> None:
+    with KubeClient(connect_sandbox(sim)) as client:
+        client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}}, "setup")
+        client.apply({"apiVersion": "v1", "kind": "Secret",
+                      "metadata": {"name": "slack-webhook", "namespace": "flux-system"},
+                      "data": {"address": base64.b64encode(address.encode()).decode()}}, "setup")
+
+
+def test_a_merge_deploy_sends_the_changed_node_to_the_alerts_provider(
+    checkout, github, deploy_inputs, cluster, receiver
+):
+    sim, _ = cluster
+    first = deploy_inputs("push", push_event(checkout.base_sha, checkout.base_sha, "initial"),
+                          checkout.root, checkout.base_sha)
+    assert first.code == 0
+    assert "::warning title=notification failed::" in first.stdout  # no Secret in the cluster yet
+    _store_webhook(sim, f"{receiver.url}/slack")
+
+    sha = merge(checkout, github, 31, "replicas: 1", "replicas: 2")
+    run = deploy_inputs(
+        "push", push_event(checkout.base_sha, sha, "Merge pull request #31"), checkout.root, sha
+    )
+
+    assert run.code == 0, run.stdout
+    (message,) = receiver.at("/slack")
+    text = str(message.json())
+    assert "app-2" in text and "Deployment/app-2/app-2 configured" in text
+    assert run.env["GITHUB_RUN_ID"] in text, "the message links to the run"
+    assert receiver.url not in run.stdout, "the webhook address is never printed"

@@ -32,6 +32,9 @@ from fluxpush.engine.run import RunResult, run_nodes
 from fluxpush.errors import SourceError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig
+from fluxpush.live_lookups import live_secret_lookup, live_variable_lookup
+from fluxpush.render.postbuild import VariableSourceLookup
+from fluxpush.report.run_events import notify_run, run_url_from_env
 
 MODE_FOR_EVENT = {"push": "apply", "pull_request": "plan", "workflow_dispatch": "reconcile"}
 # Another run (a CLI user, a run outside the concurrency group) may hold the Lease; an abandoned one
@@ -178,9 +181,19 @@ def from_plan(plan: Plan, discovery: Discovery, against: str) -> ModeResult:
     return ModeResult("plan", against, discovery.revision, tuple(nodes), discovery)
 
 
-def discover_checkout(root: Path, config: ActionConfig) -> Discovery:
-    """Discovery of a checkout from the cluster path."""
-    return discover(root, DiscoverOptions(cluster_path=config.cluster_path))
+def discover_checkout(root: Path, config: ActionConfig,
+                      live_lookup: VariableSourceLookup | None = None) -> Discovery:
+    """Discovery of a checkout from the cluster path (substituteFrom also from the cluster, if given)."""
+    return discover(root, DiscoverOptions(cluster_path=config.cluster_path, live_lookup=live_lookup))
+
+
+def _notify(run: RunResult, discovery: Discovery, client: KubeClient) -> None:
+    """Send the apply's events through the repository's Alerts; a failed delivery is a warning."""
+    for delivery in notify_run(run, discovery, live_secret_lookup(client), run_url=run_url_from_env()):
+        if delivery.ok:
+            print(f"notified {delivery.provider} ({delivery.provider_type}) of {delivery.involved_object}")
+        else:
+            print(f"::warning title=notification failed::{delivery.provider}: {delivery.error}")
 
 
 def preview_offline(config: ActionConfig, context: RunContext, head: Discovery) -> ModeResult:
@@ -215,18 +228,19 @@ def run_mode(mode: str, config: ActionConfig, context: RunContext) -> ModeResult
         raise UsageError(
             f"mode {mode} on a pull request from a fork is refused: it would deploy outside code"
         )
-    head = discover_checkout(context.workspace, config)
     if mode == "plan" and not uses_live_cluster(config, context):
-        return preview_offline(config, context, head)
+        return preview_offline(config, context, discover_checkout(context.workspace, config))
     if not config.has_cluster_credentials:
         raise UsageError(f"mode {mode} needs a cluster: give `kubeconfig` or `eks-cluster-name`")
-    targets = find_targets(head, config.targets) if mode == "reconcile" and config.targets else None
     apply = mode != "plan" and not config.dry_run
     way = PlanWay.READ_ONLY if mode == "plan" else PlanWay.SERVER  # a dry run may ask the server
     with open_cluster(config, context.workspace) as client:
+        head = discover_checkout(context.workspace, config, live_variable_lookup(client))
+        targets = find_targets(head, config.targets) if mode == "reconcile" and config.targets else None
         if apply:
             with ClusterLease(client, wait_seconds=LEASE_WAIT_SECONDS):
                 run = run_nodes(head, client, engine_options(config, way), apply=True, targets=targets)
+            _notify(run, head, client)
         else:
             run = run_nodes(head, client, engine_options(config, way), apply=False, targets=targets)
     return from_run(run, head, mode, "the live cluster", dry_run=config.dry_run)

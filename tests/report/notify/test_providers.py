@@ -19,8 +19,9 @@ from fluxpush.report.notify import send_notifications
 from fluxpush.report.notify.alerts import combine_metadata
 from fluxpush.report.notify.providers.chat import discord_address, is_msteams_connector
 from fluxpush.report.notify.providers.github import parse_repository, status_description
+from http_receiver import Receiver
 
-from .helpers import FAST_RETRY, REVISION, SHA, Receiver, make_alert, make_event, make_provider, secrets
+from .helpers import FAST_RETRY, REVISION, SHA, make_alert, make_event, make_provider, secrets
 
 pytestmark = pytest.mark.integration
 
