@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fluxpush.cli import main
 from fluxpush.discover import DiscoverOptions, Discovery, discover
@@ -116,3 +118,18 @@ def make_receiver() -> Iterator[Any]:
 @pytest.fixture
 def receiver(make_receiver: Any) -> Receiver:
     return make_receiver()
+
+
+# A GitHub App's key pair, for the fake GitHub and the App authentication tests.
+@pytest.fixture(scope="session")
+def app_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def app_pem(app_key) -> str:
+    return app_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()

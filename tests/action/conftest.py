@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fakegithub import FakeGitHub
 from fluxpush.action.__main__ import main
@@ -66,20 +64,6 @@ def checkout(tmp_path: Path, example_repo: Path) -> Checkout:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "base")
     return Checkout(root, git(root, "rev-parse", "HEAD"))
-
-
-@pytest.fixture(scope="session")
-def app_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture(scope="session")
-def app_pem(app_key) -> str:
-    return app_key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 @pytest.fixture
