@@ -21,24 +21,6 @@ FAKE_CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBfakefakefake\n-----END CERTIFICA
 AWS_KEY = ("AKIAFLUXPUSHMOTO0001", "moto/secret/for/fluxpush/tests/0123456789")
 
 
-class FakeClock:
-    """A wall clock that only moves when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 @dataclass
 class Moto:
     """moto's in-process AWS with one EKS cluster; `session` holds `AWS_KEY`."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 
 import pytest
 
@@ -14,24 +13,6 @@ from fluxpush.report.workflow import WorkflowCommands
 REPO = "acme/platform"
 # No spacing between requests: the production default waits 0.25 s per request and 1 s per write.
 FAST = ClientOptions(seconds_between_requests=None, seconds_between_writes=None, per_page=100, timeout=10)
-
-
-class Clock:
-    """A clock tests move by hand; the client and the fake read the same one."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
