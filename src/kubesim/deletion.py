@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from kubesim.cluster import Cluster, now_rfc3339
@@ -145,14 +146,14 @@ class Deleter:
         store = self.cluster.store
         changed = False
         with store.lock:
-            objects = {k: store.get(k) for k in store.keys()}  # noqa: SIM118 (Store is no dict)
+            objects = store.snapshot()
             uids = {o["metadata"].get("uid"): k for k, o in objects.items() if o is not None}
             dependents: dict[str, list[tuple[str, str, str, str]]] = {}
             for key, obj in objects.items():
                 for ref in (obj or {}).get("metadata", {}).get("ownerReferences") or []:
                     dependents.setdefault(ref.get("uid"), []).append(key)
             for key, obj in objects.items():
-                if obj is None or store.get(key) is None:
+                if not store.has(key):  # deleted earlier in this pass
                     continue
                 meta = obj["metadata"]
                 refs = meta.get("ownerReferences") or []
@@ -175,14 +176,14 @@ class Deleter:
                             if not dep_obj["metadata"]["ownerReferences"]:
                                 dep_obj["metadata"].pop("ownerReferences")
                             store.put(dep, dep_obj)
-                    self._finish_finalizer(key, obj, "orphan")
+                    self._finish_finalizer(key, copy.deepcopy(obj), "orphan")
                     changed = True
                 elif "foregroundDeletion" in finalizers:
                     alive = [d for d in mine if store.get(d) is not None]
                     for dep in alive:
                         changed |= self._delete_key(dep, store.get(dep) or {})
                     if not [d for d in mine if store.get(d) is not None]:
-                        self._finish_finalizer(key, obj, "foregroundDeletion")
+                        self._finish_finalizer(key, copy.deepcopy(obj), "foregroundDeletion")
                         changed = True
                 if key[:2] == ("", "namespaces"):
                     changed |= self._finalize_namespace(key, obj)

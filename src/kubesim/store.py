@@ -70,10 +70,27 @@ class Store:
         with self.lock:
             items = [
                 copy.deepcopy(obj)
-                for (g, r, ns, _), obj in sorted(self._objects.items())
-                if g == group and r == resource and (namespace is None or ns == namespace)
+                for _, obj in sorted(
+                    (key, obj)
+                    for key, obj in self._objects.items()
+                    if key[0] == group and key[1] == resource and (namespace is None or key[2] == namespace)
+                )
             ]
             return items, self._rv
+
+    def has(self, key: Key) -> bool:
+        """Whether an object is stored under `key`."""
+        with self.lock:
+            return key in self._objects
+
+    def snapshot(self) -> dict[Key, Obj]:
+        """Every stored object by key, *not* copied: read them only, and copy one before changing it.
+
+        A store write replaces an object and never changes one in place, so the snapshot stays as it
+        was taken; the garbage collector reads the whole store this way on every pass.
+        """
+        with self.lock:
+            return dict(self._objects)
 
     def keys(self, namespace: str | None = None) -> list[Key]:
         """Every stored key (in a namespace, if given)."""
