@@ -27,7 +27,7 @@ from fluxpush.errors import UsageError
 from fluxpush.flux.duration import parse_duration
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
-from fluxpush.live_lookups import live_secret_lookup, live_variable_lookup
+from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import Delivery
 from fluxpush.report.run_events import notify_run, run_url_from_env
@@ -253,12 +253,11 @@ def cmd_apply(args: argparse.Namespace, discover: Discover,
     with open_cluster(args) as client:
         discovery = _discover_live(discover, client)
         targets = select(discovery) if select else None
+        secrets = provider_secret_lookup(client) if args.notify else None  # a bad value stops us here
         with ClusterLease(client, wait_seconds=args.lock_wait):
             run = run_nodes(discovery, client, engine_options(args), apply=True, targets=targets,
                             progress=progress_printer())
-        deliveries = []
-        if args.notify:
-            deliveries = notify_run(run, discovery, live_secret_lookup(client), run_url=run_url_from_env())
+        deliveries = notify_run(run, discovery, secrets, run_url=run_url_from_env()) if secrets else []
     _write_plan(run, getattr(args, "plan_file", None))
     if args.output == "json":
         sys.stdout.write(run.plan.to_json() + "\n")

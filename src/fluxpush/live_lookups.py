@@ -1,8 +1,14 @@
-"""Lookups that read the live cluster for inputs the repository does not hold: substituteFrom
-ConfigMaps/Secrets another controller produced, and the Secrets notification Providers name."""
+"""Lookups for inputs the repository does not hold: substituteFrom ConfigMaps/Secrets another
+controller produced in the cluster, and the Secrets notification Providers name — read from the
+cluster, or, for runs whose cluster has no such Secret, from `$FLUXPUSH_PROVIDER_SECRETS`."""
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
+
+from fluxpush.errors import UsageError
 from fluxpush.kube import KubeClient
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import SecretLookup
@@ -22,3 +28,32 @@ def live_secret_lookup(client: KubeClient) -> SecretLookup:
         return secret_lookup([secret])(namespace, name) if secret is not None else None
 
     return lookup
+
+
+PROVIDER_SECRETS_ENV = "FLUXPUSH_PROVIDER_SECRETS"
+
+
+def env_secret_lookup(environ: Mapping[str, str] | None = None) -> SecretLookup:
+    """Provider Secrets given as JSON in `$FLUXPUSH_PROVIDER_SECRETS`:
+    `{"<namespace>/<name>": {"address": "https://hooks…", "token": "…"}}` (plain values, not base64).
+    """
+    text = (os.environ if environ is None else environ).get(PROVIDER_SECRETS_ENV, "").strip()
+    if not text:
+        return lambda namespace, name: None
+    try:
+        table = json.loads(text)
+        valid = isinstance(table, dict) and all(
+            isinstance(k, str) and "/" in k and isinstance(v, dict) for k, v in table.items())
+    except json.JSONDecodeError:
+        valid = False
+    if not valid:  # the value is secret: say what is wrong with it, never echo it
+        raise UsageError(f"${PROVIDER_SECRETS_ENV} must be a JSON object "
+                         '{"namespace/name": {"key": "value", …}, …}')
+    secrets = {key: {k: str(v) for k, v in data.items()} for key, data in table.items()}
+    return lambda namespace, name: secrets.get(f"{namespace}/{name}")
+
+
+def provider_secret_lookup(client: KubeClient, environ: Mapping[str, str] | None = None) -> SecretLookup:
+    """A Provider's Secret from the cluster, else from `$FLUXPUSH_PROVIDER_SECRETS`."""
+    live, given = live_secret_lookup(client), env_secret_lookup(environ)
+    return lambda namespace, name: live(namespace, name) or given(namespace, name)

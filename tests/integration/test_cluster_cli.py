@@ -22,8 +22,16 @@ def sandbox_cli(run_cli, example_repo, tmp_path):
     state = tmp_path / "sandbox.json"
 
     def run(*args: str):
-        return run_cli(*args, "--repo", str(example_repo), "--path", "clusters/dev", "--sandbox",
-                       "--sandbox-state", str(state))
+        return run_cli(
+            *args,
+            "--repo",
+            str(example_repo),
+            "--path",
+            "clusters/dev",
+            "--sandbox",
+            "--sandbox-state",
+            str(state),
+        )
 
     return run
 
@@ -51,8 +59,9 @@ def test_plan_json_is_written_and_reads_back(sandbox_cli, tmp_path):
     assert json.loads(result.out) == document
     assert document["totals"]["create"] == 22  # 18 objects, the release and its 3 objects
     nodes = [node["node"] for node in document["nodes"]]
-    assert nodes.index("Kustomization/flux-system/infrastructure") \
-        < nodes.index("Kustomization/flux-system/app-1")
+    assert nodes.index("Kustomization/flux-system/infrastructure") < nodes.index(
+        "Kustomization/flux-system/app-1"
+    )
 
 
 def test_reconcile_needs_ready_dependencies_unless_asked_to_bring_them(sandbox_cli):
@@ -86,8 +95,10 @@ def test_a_suspended_node_is_skipped_and_reported_until_resumed(sandbox_cli):
 def test_an_unknown_kustomization_is_a_usage_error_naming_the_known_ones(sandbox_cli):
     result = sandbox_cli("reconcile", "ks", "nope")
     assert result.code == 2
-    assert "Kustomization 'nope' not found; the repository has: app-1, app-2, flux-system, infrastructure" \
+    assert (
+        "Kustomization 'nope' not found; the repository has: app-1, app-2, flux-system, infrastructure"
         in result.err
+    )
 
 
 def test_a_second_run_is_refused_with_the_holder_named(sandbox):
@@ -104,10 +115,20 @@ def test_a_second_run_is_refused_with_the_holder_named(sandbox):
 
 def test_an_expired_lease_is_taken_over(sandbox):
     stale = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    sandbox.client.apply({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                          "metadata": {"name": LEASE_NAME, "namespace": LEASE_NAMESPACE},
-                          "spec": {"holderIdentity": "crashed@ci:9", "leaseDurationSeconds": 60,
-                                   "acquireTime": stale, "renewTime": stale}}, "fluxpush-lease-crashed")
+    sandbox.client.apply(
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": LEASE_NAME, "namespace": LEASE_NAMESPACE},
+            "spec": {
+                "holderIdentity": "crashed@ci:9",
+                "leaseDurationSeconds": 60,
+                "acquireTime": stale,
+                "renewTime": stale,
+            },
+        },
+        "fluxpush-lease-crashed",
+    )
 
     with ClusterLease(sandbox.client, "run-c@ci:3"):
         lease = sandbox.client.get("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
@@ -136,3 +157,19 @@ def test_get_without_a_cluster_reads_only_the_repository(run_cli, example_repo):
     result = run_cli("get", "ks", "--repo", str(example_repo), "--path", "clusters/dev", "-o", "json")
     assert result.code == 0
     assert all("live" not in entry for entry in json.loads(result.out))
+
+
+def test_apply_notifies_through_a_provider_secret_given_in_the_environment(
+    sandbox_cli, receiver, monkeypatch
+):
+    address = f"{receiver.url}/hooks/T000/B000/XXXXsecretXXXX"
+    monkeypatch.setenv(
+        "FLUXPUSH_PROVIDER_SECRETS", json.dumps({"flux-system/slack-webhook": {"address": address}})
+    )
+
+    result = sandbox_cli("apply")
+
+    assert result.code == 0
+    assert len(receiver.at("/hooks/T000/B000/XXXXsecretXXXX")) == 5  # four Kustomizations and the release
+    assert "✉ Kustomization/flux-system/app-1 → Provider/flux-system/slack (slack)" in result.out
+    assert "XXXXsecretXXXX" not in result.out + result.err

@@ -32,8 +32,9 @@ from fluxpush.engine.run import RunResult, run_nodes
 from fluxpush.errors import SourceError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig
-from fluxpush.live_lookups import live_secret_lookup, live_variable_lookup
+from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
 from fluxpush.render.postbuild import VariableSourceLookup
+from fluxpush.report.notify import SecretLookup
 from fluxpush.report.run_events import notify_run, run_url_from_env
 
 MODE_FOR_EVENT = {"push": "apply", "pull_request": "plan", "workflow_dispatch": "reconcile"}
@@ -187,9 +188,9 @@ def discover_checkout(root: Path, config: ActionConfig,
     return discover(root, DiscoverOptions(cluster_path=config.cluster_path, live_lookup=live_lookup))
 
 
-def _notify(run: RunResult, discovery: Discovery, client: KubeClient) -> None:
+def _notify(run: RunResult, discovery: Discovery, secrets: SecretLookup) -> None:
     """Send the apply's events through the repository's Alerts; a failed delivery is a warning."""
-    for delivery in notify_run(run, discovery, live_secret_lookup(client), run_url=run_url_from_env()):
+    for delivery in notify_run(run, discovery, secrets, run_url=run_url_from_env()):
         if delivery.ok:
             print(f"notified {delivery.provider} ({delivery.provider_type}) of {delivery.involved_object}")
         else:
@@ -238,9 +239,10 @@ def run_mode(mode: str, config: ActionConfig, context: RunContext) -> ModeResult
         head = discover_checkout(context.workspace, config, live_variable_lookup(client))
         targets = find_targets(head, config.targets) if mode == "reconcile" and config.targets else None
         if apply:
+            secrets = provider_secret_lookup(client)  # a malformed value stops the run before it writes
             with ClusterLease(client, wait_seconds=LEASE_WAIT_SECONDS):
                 run = run_nodes(head, client, engine_options(config, way), apply=True, targets=targets)
-            _notify(run, head, client)
+            _notify(run, head, secrets)
         else:
             run = run_nodes(head, client, engine_options(config, way), apply=False, targets=targets)
     return from_run(run, head, mode, "the live cluster", dry_run=config.dry_run)
