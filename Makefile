@@ -9,7 +9,7 @@ EXAMPLE := examples/gitops-platform
 DEMO_STATE := $(VENV)/demo-sandbox.json
 ON_EXAMPLE := --repo $(EXAMPLE) --path clusters/dev --sandbox --sandbox-state $(DEMO_STATE)
 
-.PHONY: setup tools system-deps test lint demo clean
+.PHONY: setup tools system-deps test lint demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ demo: setup
 	$(BIN)/fluxpush apply $(ON_EXAMPLE) --no-notify
 	@echo "== diff after the apply: nothing left to change (exit 0)"
 	$(BIN)/fluxpush diff $(ON_EXAMPLE)
+
+# Benchmarks (not part of the test suite): BENCH_ARGS="--sizes 10x20 --latency 0 --scenarios plan" for a quick one.
+bench: setup
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
