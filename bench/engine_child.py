@@ -11,12 +11,24 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.engine.planner import PlanWay
 from fluxpush.engine.reconcile import EngineOptions
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_kubeconfig
+
+
+def peak_mib() -> float | None:
+    """This process's own peak RSS (VmHWM: since its exec, unlike ru_maxrss, which starts from the
+    RSS of the process that forked it), in MiB; None where /proc is missing."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    line = next((line for line in status.splitlines() if line.startswith("VmHWM:")), None)
+    return int(line.split()[1]) / 1024 if line else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         "changes": totals.create + totals.update + totals.delete,
         "written": sum(len(result.applied) for result in run.results),
         "failed": [str(r.node) for r in run.results if not r.ok],
+        "peak_mib": peak_mib(),
     }, sys.stdout)
     return 0
 

@@ -1,8 +1,10 @@
 """Run one process and measure it: wall time, exit code, output, and peak resident memory.
 
 Peak memory is the child's own `ru_maxrss` from `os.wait4` (per process, unlike
-`RUSAGE_CHILDREN`, which keeps the largest child ever waited for). Linux reports it in KiB, and
-it counts the larger of the process and its own waited-for children (the kustomize builds).
+`RUSAGE_CHILDREN`, which keeps the largest child ever waited for), in KiB on Linux. Linux starts
+a child's ru_maxrss from the RSS of the process that forked it, so for a small child (kubectl,
+kustomize) it is only an upper bound: at least this runner's own RSS. fluxpush's engine child
+reports its own peak (VmHWM) instead.
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ def _fluxpush_row(workload: Workload, cluster: _Cluster, scenario: str, latency:
     if data["failed"]:
         note += f"; failed: {', '.join(data['failed'][:3])}"
     return Row(scenario, workload.spec.label, workload.count, latency, tool, data["engine_s"], requests,
-               run.peak_mib, ok=ok, note=note)
+               data["peak_mib"], ok=ok, note=note)
 
 
 def _kubectl_row(workload: Workload, cluster: _Cluster, scenario: str, latency: float, verb: str) -> Row:
