@@ -34,7 +34,7 @@ test: setup
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 
 demo: setup
 	$(BIN)/fluxpush version
