@@ -147,3 +147,24 @@ def test_client_and_server_way_plans_agree_on_a_fresh_and_an_applied_cluster(san
     assert summary(PlanWay.CLIENT) == summary(PlanWay.SERVER)
     sandbox.run(apply=True)
     assert summary(PlanWay.CLIENT) == summary(PlanWay.SERVER)
+
+
+def test_an_immutable_field_change_is_refused_unless_force_allows_a_recreate(sandbox):
+    sandbox.run(apply=True)
+    before = sandbox.client.get("apps/v1", "Deployment", "app-2", "app-2")["metadata"]["uid"]
+    sandbox.edit("apps/app-2/deployment.yaml", "    matchLabels:\n      app.kubernetes.io/name: app-2\n",
+                 "    matchLabels:\n      app.kubernetes.io/name: app-2\n      tier: web\n")
+    sandbox.edit("apps/app-2/deployment.yaml", "      labels:\n        app.kubernetes.io/name: app-2\n",
+                 "      labels:\n        app.kubernetes.io/name: app-2\n        tier: web\n")
+
+    refused = next(r for r in sandbox.run(apply=True).results if r.node == ks("app-2"))
+    assert refused.outcome is Outcome.FAILED
+    assert "field is immutable" in refused.message
+    assert sandbox.client.get("apps/v1", "Deployment", "app-2", "app-2")["metadata"]["uid"] == before
+
+    forced = next(r for r in sandbox.run(apply=True, force=True).results if r.node == ks("app-2"))
+    assert forced.outcome is Outcome.READY, forced.message
+    assert [c.reason for c in forced.applied] == ["recreated: immutable field changed"]
+    live = sandbox.client.get("apps/v1", "Deployment", "app-2", "app-2")
+    assert live["metadata"]["uid"] != before
+    assert live["spec"]["selector"]["matchLabels"]["tier"] == "web"
