@@ -19,6 +19,16 @@ class Deleter:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self._busy = False
+        # Whether a write since the last pass may have left work (an object being deleted, one with
+        # owners, a deletion that may orphan dependents); the pass reads the whole store, so a run
+        # of plain creates must not trigger one per write.
+        self._dirty = True
+        cluster.write_hooks.append(self._on_write)
+
+    def _on_write(self, rtype: ResourceType, event: str, obj: Obj) -> None:
+        meta = obj.get("metadata") or {}
+        if event == "DELETED" or meta.get("deletionTimestamp") or meta.get("ownerReferences"):
+            self._dirty = True
 
     def delete(
         self, rtype: ResourceType, namespace: str, name: str, options: dict[str, Any], dry_run: bool = False
@@ -129,12 +139,13 @@ class Deleter:
     def reconcile(self) -> bool:
         """Garbage collection and namespace finalization until settled; True when something changed."""
         with self.cluster.store.lock:
-            if self._busy:
+            if self._busy or not self._dirty:
                 return False
             self._busy = True
             try:
                 changed = False
                 for _ in range(20):
+                    self._dirty = False
                     if not self._reconcile_once():
                         break
                     changed = True

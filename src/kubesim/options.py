@@ -28,6 +28,7 @@ PATCH_TYPES = {
 FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
 DEFAULT_FIELD_VALIDATION = "Warn"  # what kube-apiserver assumes when the parameter is absent
 MAX_MANAGER_LENGTH = 128
+_YAML_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def manager_from_user_agent(user_agent: str) -> str:
@@ -116,8 +117,20 @@ def patch_body(request: Request) -> tuple[str, Any]:
         )
     if patch_type != "apply":
         return patch_type, decode_json(request.body)
+    return patch_type, _decode_apply_body(request.body)
+
+
+def _decode_apply_body(body: bytes) -> Any:
+    """An apply patch: JSON (what kubectl and client libraries send) is read as JSON, as the server's
+    YAML-to-JSON step would read it, anything else as YAML (400 when neither parses)."""
     try:
-        return patch_type, yaml.safe_load(request.body.decode("utf-8") or "null")
+        text = body.decode("utf-8")
+        if text.lstrip().startswith("{"):
+            try:
+                return json.loads(text)
+            except ValueError:
+                pass  # JSON-looking YAML (flow style with comments, say): the YAML parser decides
+        return yaml.load(text or "null", Loader=_YAML_LOADER)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise bad_request(f"error decoding YAML: {exc}") from exc
 

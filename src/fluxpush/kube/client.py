@@ -1,6 +1,6 @@
 """The kube client: server-side apply, get, list, delete, watch and merge patch over plain dicts.
 
-One thin REST layer over `kubernetes.client.ApiClient` (no typed models): objects go out and
+One thin REST layer over the transport (no typed models): objects go out and
 come back as the API's camelCase dicts. Thread-safe; one instance serves a whole run.
 """
 
@@ -240,7 +240,7 @@ class KubeClient:
         return self._stream_events(call)
 
     def _stream_events(self, call: Call) -> Iterator[WatchEvent]:
-        response = self._transport.send(call).response
+        response = self._transport.send(call)
         try:
             for line in _lines(response):
                 event = json.loads(line)

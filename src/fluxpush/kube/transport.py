@@ -1,8 +1,12 @@
-"""The one HTTP seam to the API server: `ApiClient.param_serialize` + `call_api`, retries, errors.
+"""The one HTTP seam to the API server: urllib3 requests, retries, errors.
 
-Every request goes through `Transport.send`, which counts it, renews EKS credentials once on a
-401, retries transient failures of idempotent methods with backoff, and turns every failure into a
-`ClusterError`. Safe to share between threads (urllib3's pool is; the counter has a lock).
+The connection's `Configuration` decides how to reach the server (TLS, client certificates,
+proxy: the kubernetes client's own pool manager is used) and supplies the bearer token; requests
+are sent on that pool directly, since the generated client's per-request serialization would
+cost more CPU than the request itself on a large apply. Every request goes through
+`Transport.send`, which counts it, renews EKS credentials once on a 401, retries transient
+failures of idempotent methods with backoff, and turns every failure into a `ClusterError`. Safe
+to share between threads (urllib3's pool is; the counter has a lock).
 """
 
 from __future__ import annotations
@@ -14,10 +18,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import urllib3
-from kubernetes.client.exceptions import ApiException
-from kubernetes.client.rest import RESTResponse
 
 import fluxpush
 from fluxpush.errors import ClusterError
@@ -66,7 +69,9 @@ class Transport:
         self.connection = connection
         connection.configuration.connection_pool_maxsize = POOL_SIZE
         self._api = connection.new_api_client()
-        self._api.user_agent = f"fluxpush/{fluxpush.__version__}"
+        self._pool: urllib3.PoolManager = self._api.rest_client.pool_manager
+        self._host = connection.configuration.host.rstrip("/")
+        self._user_agent = f"fluxpush/{fluxpush.__version__}"
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -88,13 +93,13 @@ class Transport:
         data = self.send(call).data
         return json.loads(data) if data else {}
 
-    def send(self, call: Call) -> RESTResponse:
+    def send(self, call: Call) -> urllib3.BaseHTTPResponse:
         """Send `call` until it succeeds, fails for good, or runs out of retries (see `Call.stream`)."""
         renewed = False
         retry, waited = 0, 0.0
         while True:
             outcome = self._attempt(call)
-            if isinstance(outcome, RESTResponse):
+            if not isinstance(outcome, _Failure):
                 return outcome
             if outcome.status == 401 and not renewed and self.connection.renew_credentials is not None:
                 renewed = True
@@ -108,32 +113,41 @@ class Transport:
             self._sleep(delay)
             retry, waited = retry + 1, waited + delay
 
-    def _attempt(self, call: Call) -> RESTResponse | _Failure:
-        """One try: the response if it is a 2xx, else what went wrong."""
+    def _headers(self, call: Call) -> dict[str, str]:
+        headers = {"Accept": JSON, "Content-Type": call.content_type, "User-Agent": self._user_agent}
+        bearer = self.connection.configuration.auth_settings().get(BEARER)  # runs the token's refresh hook
+        if bearer and bearer.get("value"):
+            headers[bearer["key"]] = bearer["value"]
+        return headers
+
+    def _attempt(self, call: Call) -> urllib3.BaseHTTPResponse | _Failure:
+        """One try: the response (its body read, unless streamed) if it is a 2xx, else what went wrong."""
         with self._lock:
             self._count += 1
-        request = self._api.param_serialize(
-            method=call.method,
-            resource_path=call.path,
-            query_params=list(call.query),
-            header_params={"Accept": JSON, "Content-Type": call.content_type},
-            body=call.body,
-            auth_settings=[BEARER],
-        )
-        host = self._api.configuration.host
+        url = self._host + call.path + (f"?{urlencode(list(call.query))}" if call.query else "")
+        body = call.body
+        if body is not None and not isinstance(body, bytes | str):
+            body = json.dumps(body, separators=(",", ":"))
         try:
-            response = self._api.call_api(*request, _request_timeout=call.timeout)
-            if not call.stream:
-                response.read()
-        except ApiException as exc:  # the client's wrapping of TLS failures: not transient
+            response = self._pool.urlopen(
+                call.method,
+                url,
+                body=body,
+                headers=self._headers(call),
+                timeout=urllib3.Timeout(connect=call.timeout[0], read=call.timeout[1]),
+                preload_content=not call.stream,
+                retries=False,
+                redirect=False,
+            )
+        except urllib3.exceptions.SSLError as exc:  # not transient: a wrong CA or endpoint stays wrong
             raise ClusterError(
-                f"{call.verb}: TLS with {host} failed: {exc.reason}",
+                f"{call.verb}: TLS with {self._host} failed: {exc}",
                 obj=call.obj,
                 hint="check the cluster's CA certificate and endpoint",
             ) from exc
         except urllib3.exceptions.HTTPError as exc:  # refused, reset, dropped, timed out
             error = ClusterError(
-                f"{call.verb}: no answer from {host} ({type(exc).__name__})",
+                f"{call.verb}: no answer from {self._host} ({type(exc).__name__})",
                 obj=call.obj,
                 hint="check that the API endpoint is reachable from this runner",
             )
@@ -141,7 +155,7 @@ class Transport:
             return _Failure(error, None, None, transient=True)
         if 200 <= response.status < 300:
             return response
-        body = response.read()
+        body = response.data
         error = error_from_status(response.status, body, obj=call.obj, verb=call.verb)
         transient = response.status in RETRYABLE_STATUS and not is_undeclared_field(
             response.status, parse_status(body)
