@@ -21,7 +21,7 @@ from fluxpush.engine.lease import ClusterLease
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.plan import Action, render_text
 from fluxpush.engine.planner import PlanWay, read_inventory
-from fluxpush.engine.reconcile import EngineOptions, NodeResult, Outcome, store_inventory
+from fluxpush.engine.reconcile import NODE_CONCURRENCY, EngineOptions, NodeResult, Outcome, store_inventory
 from fluxpush.engine.run import Progress, RunResult, run_nodes
 from fluxpush.errors import UsageError
 from fluxpush.flux.duration import parse_duration
@@ -78,7 +78,8 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
         help="allow a prune of most of a node's objects, or of Namespaces, CRDs, PVCs",
     )
     run.add_argument("--timeout", help="health-check timeout per node, e.g. 5m (default: each node's)")
-    run.add_argument("--concurrency", type=int, default=4, help="nodes reconciled at once (default 4)")
+    run.add_argument("--concurrency", type=int, default=NODE_CONCURRENCY,
+                     help=f"nodes reconciled at once (default {NODE_CONCURRENCY})")
 
 
 def engine_options(args: argparse.Namespace) -> EngineOptions:

@@ -38,6 +38,8 @@ class Store:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self._objects: dict[Key, Obj] = {}
+        # (group, resource) → namespace → objects: a LIST reads only its own collection
+        self._collections: dict[tuple[str, str], dict[str, dict[Key, Obj]]] = {}
         self._rv = 1
         self._history: deque[Event] = deque(maxlen=history_size)
         self._compacted_rv = 1
@@ -68,14 +70,12 @@ class Store:
     def list(self, group: str, resource: str, namespace: str | None = None) -> tuple[list[Obj], int]:
         """Copies of all objects of a resource (in a namespace, or all), sorted, and the list RV."""
         with self.lock:
-            items = [
-                copy.deepcopy(obj)
-                for _, obj in sorted(
-                    (key, obj)
-                    for key, obj in self._objects.items()
-                    if key[0] == group and key[1] == resource and (namespace is None or key[2] == namespace)
-                )
-            ]
+            of_type = self._collections.get((group, resource), {})
+            if namespace is None:
+                chosen = {key: obj for collection in of_type.values() for key, obj in collection.items()}
+            else:
+                chosen = of_type.get(namespace, {})
+            items = [copy.deepcopy(chosen[key]) for key in sorted(chosen)]
             return items, self._rv
 
     def has(self, key: Key) -> bool:
@@ -105,6 +105,7 @@ class Store:
             stored.setdefault("metadata", {})["resourceVersion"] = str(self._rv)
             kind = "MODIFIED" if key in self._objects else "ADDED"
             self._objects[key] = stored
+            self._collections.setdefault(key[:2], {}).setdefault(key[2], {})[key] = stored
             self._record(Event(self._rv, kind, key, stored))
             return copy.deepcopy(stored)
 
@@ -114,6 +115,7 @@ class Store:
             obj = self._objects.pop(key, None)
             if obj is None:
                 return None
+            del self._collections[key[:2]][key[2]][key]
             self._rv += 1
             gone = copy.deepcopy(obj)
             gone["metadata"]["resourceVersion"] = str(self._rv)
@@ -156,6 +158,9 @@ class Store:
         data = json.loads(path.read_text(encoding="utf-8"))
         with self.lock:
             self._objects = {tuple(k): o for k, o in data["objects"]}  # type: ignore[misc]
+            self._collections = {}
+            for key, obj in self._objects.items():
+                self._collections.setdefault(key[:2], {}).setdefault(key[2], {})[key] = obj
             self._rv = int(data["resourceVersion"])
             self._compacted_rv = self._rv
             self._history.clear()

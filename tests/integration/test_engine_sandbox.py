@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from fluxpush.engine.plan import Action
+from fluxpush.engine.inventory import InventoryRecord, inventory_name
+from fluxpush.engine.plan import FIELD_MANAGER, Action
 from fluxpush.engine.planner import PlanWay
-from fluxpush.engine.reconcile import Outcome
+from fluxpush.engine.reconcile import Outcome, store_inventory
 from fluxpush.flux.model import ObjectRef
 
 pytestmark = pytest.mark.integration
@@ -59,6 +60,38 @@ def test_second_run_plans_no_change_and_writes_only_its_inventory(sandbox):
     written = sandbox.writes()
     assert written, "the inventories record the new attempt"
     assert all("fluxpush-inventory-" in w for w in written), written
+
+
+def test_a_first_apply_reads_no_namespace_it_wrote(sandbox):
+    """A new Namespace is Active in the answer to its apply (as on a real API server, which sets the
+    phase on create), so the stage does not poll it; and the inventory's namespace is only created
+    when the inventory write is refused for lacking it, never read before each write."""
+    sandbox.sim.requests.clear()
+
+    run = sandbox.run(apply=True)
+
+    assert run.ok, [r.message for r in run.results if not r.ok]
+    written = {f"/api/v1/namespaces/{obj['metadata']['name']}" for node in sandbox.discover().nodes.values()
+               for obj in node.objects if obj["kind"] == "Namespace"}
+    assert "/api/v1/namespaces/app-1" in written
+    reads = [r.path for r in sandbox.sim.requests.entries() if r.method == "GET" and r.path in written]
+    assert reads == []
+    assert sandbox.client.get("v1", "Namespace", "app-1")["status"]["phase"] == "Active"
+
+
+def test_an_inventory_in_a_missing_namespace_creates_that_namespace(sandbox):
+    node = ObjectRef("Kustomization", "team-ops", "ops")
+    record = InventoryRecord(node=node, last_attempted_revision="main@sha1:1")
+
+    store_inventory(sandbox.client, record, FIELD_MANAGER)
+
+    assert sandbox.client.get("v1", "Namespace", "team-ops") is not None
+    assert sandbox.client.get("v1", "ConfigMap", inventory_name(node), "team-ops") is not None
+    assert sandbox.writes()[-3:] == [
+        f"PATCH /api/v1/namespaces/team-ops/configmaps/{inventory_name(node)}",
+        "PATCH /api/v1/namespaces/team-ops",
+        f"PATCH /api/v1/namespaces/team-ops/configmaps/{inventory_name(node)}",
+    ]
 
 
 @pytest.mark.parametrize("way", [PlanWay.SERVER, PlanWay.CLIENT])

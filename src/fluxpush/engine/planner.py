@@ -55,7 +55,8 @@ class PlannedObject:
         return self.error is None and self.change.action in (Action.CREATE, Action.UPDATE)
 
 
-def _is_missing_namespace(exc: ClusterError) -> bool:
+def is_missing_namespace(exc: ClusterError) -> bool:
+    """Whether the server refused a namespaced write because its namespace does not exist."""
     return exc.status == 404 and "namespaces" in exc.message
 
 
@@ -81,7 +82,7 @@ def plan_object(
     try:
         merged = live_index.client.apply(desired, field_manager, force=True, dry_run=True)
     except ClusterError as exc:
-        if live is None and _is_missing_namespace(exc):
+        if live is None and is_missing_namespace(exc):
             namespace = (desired.get("metadata") or {}).get("namespace")
             reason = f"namespace {namespace} does not exist yet (it is created first)"
             return PlannedObject(desired, ObjectChange(oid, Action.CREATE, reason, *_create_diff(desired)))

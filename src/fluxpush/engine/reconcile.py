@@ -21,14 +21,16 @@ from typing import Any
 from fluxpush.apply_order import apply_stage, sort_for_apply
 from fluxpush.discover import Node
 from fluxpush.engine import inventory as inv
+from fluxpush.engine.health import Status, compute_status
 from fluxpush.engine.inventory import InventoryRecord, encode_inventory, entries_from_objects
 from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.normalize import FORCE_KEY, has_setting, object_id
+from fluxpush.engine.normalize import FORCE_KEY, ObjectId, has_setting, object_id
 from fluxpush.engine.plan import FIELD_MANAGER, Action, NodePlan, ObjectChange
 from fluxpush.engine.planner import (
     OBJECT_CONCURRENCY,
     PlannedObject,
     PlanWay,
+    is_missing_namespace,
     plan_objects,
     plan_prune,
     prune_changes,
@@ -41,6 +43,9 @@ from fluxpush.flux.model import Kustomization, ObjectRef
 from fluxpush.kube import KubeClient
 
 STAGE_NAMES = {1: "cluster definitions", 2: "classes", 3: "objects"}
+# Nodes reconciled at once, each keeping `OBJECT_CONCURRENCY` requests in flight: enough to hide a
+# remote API server's latency on a wide dependency graph, well under its in-flight request limits.
+NODE_CONCURRENCY = 8
 RECREATE_WAIT_SECONDS = 60.0  # how long a forced recreate waits for the old object to go
 
 
@@ -64,7 +69,7 @@ class EngineOptions:
     allow_destructive_prune: bool = False
     timeout: float | None = None  # seconds; None: each Kustomization's own timeout
     field_manager: str = FIELD_MANAGER
-    concurrency: int = 4
+    concurrency: int = NODE_CONCURRENCY
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +122,7 @@ def _is_immutable_error(exc: ClusterError) -> bool:
     return exc.status == 422 and "immutable" in str(exc)
 
 
-def _recreate(client: KubeClient, obj: dict[str, Any], options: EngineOptions) -> None:
+def _recreate(client: KubeClient, obj: dict[str, Any], options: EngineOptions) -> dict[str, Any]:
     """Delete `obj`, wait until it is gone, apply it again (Flux's force for immutable fields)."""
     meta = obj.get("metadata") or {}
     client.delete(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
@@ -129,7 +134,7 @@ def _recreate(client: KubeClient, obj: dict[str, Any], options: EngineOptions) -
                 f"{object_id(obj)} was not deleted within {RECREATE_WAIT_SECONDS:.0f}s for its recreate",
             )
         time.sleep(0.2)
-    client.apply(obj, options.field_manager, force=True)
+    return client.apply(obj, options.field_manager, force=True)
 
 
 def _apply_stage(
@@ -138,9 +143,10 @@ def _apply_stage(
     planned: list[PlannedObject],
     options: EngineOptions,
     progress: _Progress,
-) -> None:
+) -> dict[ObjectId, dict[str, Any]]:
     """Write a stage whose dry runs all passed, `OBJECT_CONCURRENCY` objects at once; every failed
-    write is reported together once the others have finished."""
+    write is reported together once the others have finished. Returns the server's answer to each
+    write, by object."""
     refused = [
         p
         for p in planned
@@ -155,39 +161,58 @@ def _apply_stage(
         )
     writes = [item for item in planned if item.error is not None or item.needs_apply]
     if not writes:
-        return
+        return {}
     with ThreadPoolExecutor(max_workers=min(OBJECT_CONCURRENCY, len(writes))) as pool:
         outcomes = list(pool.map(lambda item: _write(client, item, options), writes))
     failures = [outcome for outcome in outcomes if isinstance(outcome, ClusterError)]
+    answers: dict[ObjectId, dict[str, Any]] = {}
     for item, outcome in zip(writes, outcomes, strict=True):
-        if isinstance(outcome, ObjectChange):
-            progress.applied.append(outcome)
-            progress.changes[progress.changes.index(item.change)] = outcome
+        if not isinstance(outcome, ClusterError):
+            change, answers[item.change.id] = outcome
+            progress.applied.append(change)
+            progress.changes[progress.changes.index(item.change)] = change
     if failures:
         details = "\n".join(str(exc) for exc in failures)
         raise _NodeFailure(inv.RECONCILIATION_FAILED, f"{details}\n{progress.already()}") from failures[0]
+    return answers
 
 
-def _write(client: KubeClient, item: PlannedObject, options: EngineOptions) -> ObjectChange | ClusterError:
-    """Apply (or recreate) one planned object: the change made, or the server's refusal."""
+def _write(
+    client: KubeClient, item: PlannedObject, options: EngineOptions
+) -> tuple[ObjectChange, dict[str, Any]] | ClusterError:
+    """Apply (or recreate) one planned object: the change made and the server's answer, or its refusal."""
     try:
         if item.error is None:
-            client.apply(item.desired, options.field_manager, force=True)
-            return item.change
-        _recreate(client, item.desired, options)  # an immutable field, and force allows recreating it
+            return item.change, client.apply(item.desired, options.field_manager, force=True)
+        answer = _recreate(client, item.desired, options)  # an immutable field, and force allows it
     except ClusterError as exc:
         return exc
-    return replace(item.change, action=Action.UPDATE, reason="recreated: immutable field changed")
+    return replace(item.change, action=Action.UPDATE, reason="recreated: immutable field changed"), answer
 
 
-def _wait_for_definitions(client: KubeClient, objects: list[dict[str, Any]], timeout: float) -> None:
-    waited = [o for o in objects if o["kind"] in ("CustomResourceDefinition", "Namespace")]
+def _wait_for_definitions(
+    client: KubeClient,
+    objects: list[dict[str, Any]],
+    known: dict[ObjectId, dict[str, Any] | None],
+    timeout: float,
+) -> None:
+    """Wait for the stage's CRDs and Namespaces, except those whose `known` state (the answer to
+    their write, or the live copy the plan read) is already Current: a new Namespace is Active at once."""
+    waited = [
+        o
+        for o in objects
+        if o["kind"] in ("CustomResourceDefinition", "Namespace") and not _is_current(known.get(object_id(o)))
+    ]
     if waited:
         verdict = wait_for_health(client, waited, timeout)
         if not verdict.healthy:
             raise _NodeFailure(inv.HEALTH_CHECK_FAILED, f"cluster definitions not ready: {verdict.message}")
     if any(o["kind"] == "CustomResourceDefinition" for o in objects):  # new types are served now
         client.discovery.invalidate()
+
+
+def _is_current(obj: dict[str, Any] | None) -> bool:
+    return obj is not None and compute_status(obj).status is Status.CURRENT
 
 
 def _prune(
@@ -263,13 +288,21 @@ def _stored_record(
 
 
 def store_inventory(client: KubeClient, record: InventoryRecord, field_manager: str) -> None:
-    """Write the node's inventory; creates the node's namespace first if the cluster lacks it."""
-    if client.get("v1", "Namespace", record.node.namespace) is None:
-        client.apply(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": record.node.namespace}},
-            field_manager,
-        )
-    client.apply(encode_inventory(record), field_manager, force=True)
+    """Write the node's inventory (see `apply_creating_namespace`)."""
+    apply_creating_namespace(client, encode_inventory(record), field_manager)
+
+
+def apply_creating_namespace(client: KubeClient, obj: dict[str, Any], field_manager: str) -> None:
+    """Apply a namespaced object of fluxpush's own (an inventory); when the server refuses it for its
+    missing namespace, create the namespace and apply again (no read before every write)."""
+    try:
+        client.apply(obj, field_manager, force=True)
+    except ClusterError as exc:
+        if not is_missing_namespace(exc):
+            raise
+        name = obj["metadata"]["namespace"]
+        client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, field_manager)
+        client.apply(obj, field_manager, force=True)
 
 
 def plan_node(
@@ -303,11 +336,12 @@ def apply_node(
                 stage_objects, live_index, options.way, field_manager=options.field_manager
             )
             progress.changes.extend(p.change for p in planned)
-            _apply_stage(client, spec, planned, options, progress)
+            answers = _apply_stage(client, spec, planned, options, progress)
+            known = {p.change.id: answers.get(p.change.id) or live_index.get(p.desired) for p in planned}
             for item in planned:
                 live_index.forget(item.desired)
             if stage < 3:
-                _wait_for_definitions(client, stage_objects, timeout)
+                _wait_for_definitions(client, stage_objects, known, timeout)
             progress.stages_done.append(STAGE_NAMES[stage])
         if options.prune and spec.prune:
             _prune(

@@ -25,7 +25,7 @@ from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.normalize import ObjectId, object_id
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange
 from fluxpush.engine.planner import plan_objects
-from fluxpush.engine.reconcile import EngineOptions, NodeResult, Outcome
+from fluxpush.engine.reconcile import EngineOptions, NodeResult, Outcome, apply_creating_namespace
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP
 from fluxpush.flux.model import HelmRelease, ObjectRef
@@ -205,10 +205,7 @@ def _store(client: KubeClient, node: Node, discovery: Discovery, record: Invento
     where = {"name": hr.release_name, "namespace": hr.target_namespace, "root": str(discovery.root),
              "prune": not _prune_disabled(node, discovery)}
     obj["metadata"]["annotations"][RELEASE_ANNOTATION] = json.dumps(where, sort_keys=True)
-    if client.get("v1", "Namespace", record.node.namespace) is None:
-        client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": record.node.namespace}},
-                     field_manager)
-    client.apply(obj, field_manager, force=True)
+    apply_creating_namespace(client, obj, field_manager)
 
 
 def _prune_disabled(node: Node, discovery: Discovery) -> bool:

@@ -34,8 +34,12 @@ DEFAULT_TIMEOUT = (10.0, 60.0)
 
 # Connections kept open to the API server. urllib3 opens more when more threads send at once, but closes
 # the extras after one request (a new TLS handshake each time), so this covers a run's concurrency:
-# nodes at once (EngineOptions.concurrency, default 4) × requests per node (OBJECT_CONCURRENCY, 8), twice.
+# nodes at once (NODE_CONCURRENCY, 8) × requests per node (OBJECT_CONCURRENCY, 8).
 POOL_SIZE = 64
+# Reading the token runs the configuration's refresh hook (a kubeconfig's re-sets the whole user entry),
+# too costly for every request. Both hooks renew well ahead of expiry (a kubeconfig's 5 minutes early,
+# an EKS token a minute before its 15), so a token read a second ago is still good.
+AUTH_REREAD_SECONDS = 1.0
 
 Query = Sequence[tuple[str, str]]
 
@@ -77,6 +81,8 @@ class Transport:
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self._count = 0
+        self._auth: dict[str, str] | None = None
+        self._auth_read_at = 0.0
 
     @property
     def request_count(self) -> int:
@@ -103,7 +109,7 @@ class Transport:
                 return outcome
             if outcome.status == 401 and not renewed and self.connection.renew_credentials is not None:
                 renewed = True
-                self.connection.renew_credentials()
+                self._renew_credentials(self.connection.renew_credentials)
                 continue
             delay = None
             if outcome.transient and call.method in RETRYABLE_METHODS:
@@ -113,12 +119,27 @@ class Transport:
             self._sleep(delay)
             retry, waited = retry + 1, waited + delay
 
+    def _auth_headers(self) -> dict[str, str]:
+        """The bearer token header, read from the configuration (which runs its refresh hook) at most
+        once every `AUTH_REREAD_SECONDS`, and again after a renewal."""
+        now = time.monotonic()
+        with self._lock:
+            if self._auth is not None and now - self._auth_read_at < AUTH_REREAD_SECONDS:
+                return self._auth
+        bearer = self.connection.configuration.auth_settings().get(BEARER)
+        auth = {bearer["key"]: bearer["value"]} if bearer and bearer.get("value") else {}
+        with self._lock:
+            self._auth, self._auth_read_at = auth, now
+        return auth
+
+    def _renew_credentials(self, renew: Callable[[], None]) -> None:
+        renew()
+        with self._lock:
+            self._auth = None
+
     def _headers(self, call: Call) -> dict[str, str]:
-        headers = {"Accept": JSON, "Content-Type": call.content_type, "User-Agent": self._user_agent}
-        bearer = self.connection.configuration.auth_settings().get(BEARER)  # runs the token's refresh hook
-        if bearer and bearer.get("value"):
-            headers[bearer["key"]] = bearer["value"]
-        return headers
+        return {"Accept": JSON, "Content-Type": call.content_type, "User-Agent": self._user_agent,
+                **self._auth_headers()}
 
     def _attempt(self, call: Call) -> urllib3.BaseHTTPResponse | _Failure:
         """One try: the response (its body read, unless streamed) if it is a 2xx, else what went wrong."""
