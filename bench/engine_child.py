@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 
 from fluxpush.discover import DiscoverOptions, discover
-from fluxpush.engine.planner import PlanWay
-from fluxpush.engine.reconcile import EngineOptions
+from fluxpush.engine.options import EngineOptions, PlanWay
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_kubeconfig
 

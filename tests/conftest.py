@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fluxpush.cli import main
 from fluxpush.discover import DiscoverOptions, Discovery, discover
-from fluxpush.engine.reconcile import EngineOptions
+from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.run import RunResult, run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from http_receiver import Receiver, start_receiver

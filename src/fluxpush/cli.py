@@ -11,11 +11,10 @@ import os
 import sys
 from pathlib import Path
 
-from fluxpush import __version__, cluster_cli
+from fluxpush import __version__, cli_options
 from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
-from fluxpush.helm.status import release_status
 from fluxpush.policy import find_plain_secrets
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.tools import find_helm, find_kustomize, is_pinned_version, tool_version
@@ -27,6 +26,7 @@ from fluxpush.views import (
     helmrelease_live_table,
     helmrelease_table,
     kustomization_table,
+    live_status_table,
     problem_dict,
     render_build,
     render_tree,
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     get = verbs.add_parser("get", parents=[common], help="list Kustomizations/HelmReleases of the repository")
     get.add_argument("kind", choices=["ks", "kustomizations", "hr", "helmreleases", "all"])
     get.add_argument("-o", "--output", choices=["table", "json"], default="table")
-    cluster_cli.add_connection_options(get)
+    cli_options.add_connection_options(get)
     tree = verbs.add_parser("tree", parents=[common], help="show a Kustomization's objects and children")
     tree.add_argument("kind", choices=["ks", "kustomization"])
     tree.add_argument("name")
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_cluster_verbs(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     def cluster_verb(name: str, text: str) -> argparse.ArgumentParser:
         parser = verbs.add_parser(name, parents=[common], help=text)
-        cluster_cli.add_cluster_options(parser)
+        cli_options.add_cluster_options(parser)
         return parser
 
     diff = cluster_verb("diff", "show what an apply would change (exit 0 none, 1 changes, 2 error)")
@@ -169,10 +169,6 @@ def _discover(args: argparse.Namespace, live_lookup: VariableSourceLookup | None
     return discover(repo, options)
 
 
-def _discoverer(args: argparse.Namespace) -> cluster_cli.Discover:
-    return lambda live_lookup: _discover(args, live_lookup)
-
-
 def _report_problems(discovery: Discovery) -> None:
     for problem in discovery.problems:
         print(f"✗ {problem}", file=sys.stderr)
@@ -220,10 +216,15 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_get(args: argparse.Namespace) -> int:
     discovery = _discover(args)
     kind = args.kind
-    live = cluster_cli.live_status(args, discovery) if cluster_cli.names_a_cluster(args) else None
-    if live is not None and kind in ("all", "hr", "helmreleases"):
-        with cluster_cli.open_cluster(args) as client:
-            live.update(release_status(client, discovery))
+    live = None
+    if cli_options.names_a_cluster(args):
+        from fluxpush import cluster_cli  # the cluster client is slow to import: only when asked for
+        from fluxpush.helm.status import release_status
+
+        live = cluster_cli.live_status(args, discovery)
+        if kind in ("all", "hr", "helmreleases"):
+            with cluster_cli.open_cluster(args) as client:
+                live.update(release_status(client, discovery))
     if args.output == "json":
         kinds = ["Kustomization", "HelmRelease"] if kind == "all" else [KIND_ALIASES[kind]]
         entries = get_json(discovery, kinds)
@@ -237,7 +238,7 @@ def cmd_get(args: argparse.Namespace) -> int:
     if kind in ("all", "ks", "kustomizations"):
         sections.append(kustomization_table(discovery))
         if live is not None:
-            sections.append(cluster_cli.live_status_table(
+            sections.append(live_status_table(
                 {r: v for r, v in live.items() if r.kind == "Kustomization"}))
     if kind in ("all", "hr", "helmreleases"):
         sections.append(helmrelease_table(discovery))
@@ -281,18 +282,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    """diff, plan, apply, reconcile, suspend, resume (see `cluster_cli`)."""
+    from fluxpush import cluster_cli  # the cluster client is slow to import: only for these verbs
+
+    def discoverer(live_lookup: VariableSourceLookup | None) -> Discovery:
+        return _discover(args, live_lookup)
+
+    if args.verb in ("diff", "plan"):
+        return cluster_cli.cmd_plan(args, discoverer, diff_exit=args.verb == "diff")
+    if args.verb == "apply":
+        return cluster_cli.cmd_apply(args, discoverer)
+    kind = KIND_ALIASES[args.kind]
+    if args.verb == "reconcile":
+        return cluster_cli.cmd_reconcile(args, discoverer, kind)
+    return cluster_cli.cmd_suspend(args, discoverer, kind, args.verb == "suspend")
+
+
 COMMANDS = {
     "version": cmd_version,
     "build": cmd_build,
     "get": cmd_get,
     "tree": cmd_tree,
     "validate": cmd_validate,
-    "diff": lambda args: cluster_cli.cmd_plan(args, _discoverer(args), diff_exit=True),
-    "plan": lambda args: cluster_cli.cmd_plan(args, _discoverer(args), diff_exit=False),
-    "apply": lambda args: cluster_cli.cmd_apply(args, _discoverer(args)),
-    "reconcile": lambda args: cluster_cli.cmd_reconcile(args, _discoverer(args), KIND_ALIASES[args.kind]),
-    "suspend": lambda args: cluster_cli.cmd_suspend(args, _discoverer(args), KIND_ALIASES[args.kind], True),
-    "resume": lambda args: cluster_cli.cmd_suspend(args, _discoverer(args), KIND_ALIASES[args.kind], False),
+    **dict.fromkeys(("diff", "plan", "apply", "reconcile", "suspend", "resume"), cmd_cluster),
 }
 
 

@@ -15,83 +15,28 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from fluxpush.cli_options import engine_options
 from fluxpush.discover import Discovery
 from fluxpush.engine.inventory import InventoryRecord
 from fluxpush.engine.lease import ClusterLease
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.plan import Action, render_text
-from fluxpush.engine.planner import PlanWay, read_inventory
-from fluxpush.engine.reconcile import NODE_CONCURRENCY, EngineOptions, NodeResult, Outcome, store_inventory
+from fluxpush.engine.planner import read_inventory
+from fluxpush.engine.reconcile import NodeResult, Outcome, store_inventory
 from fluxpush.engine.run import Progress, RunResult, run_nodes
 from fluxpush.errors import UsageError
-from fluxpush.flux.duration import parse_duration
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
 from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import Delivery
 from fluxpush.report.run_events import notify_run, run_url_from_env
-from fluxpush.views import format_table
 
 # Discovery of the repository, given where to look up substituteFrom sources the repository lacks.
 Discover = Callable[[VariableSourceLookup | None], Discovery]
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 APPLIED_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DELETE: "deleted"}
-
-
-def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    """Where the cluster is: kubeconfig, EKS or the sandbox."""
-    where = parser.add_argument_group("cluster")
-    where.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
-    where.add_argument("--context", help="kubeconfig context (default: the current one)")
-    where.add_argument("--eks-cluster", help="EKS cluster name (credentials from the AWS environment)")
-    where.add_argument("--region", help="AWS region of the EKS cluster (default: $AWS_REGION)")
-    where.add_argument("--role-arn", help="IAM role to assume before talking to EKS")
-    where.add_argument("--sandbox", action="store_true", help="use an embedded kubesim API server")
-    where.add_argument(
-        "--sandbox-state", type=Path, help="load the sandbox's objects from FILE, save at exit"
-    )
-
-
-def add_cluster_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every verb that plans or applies."""
-    add_connection_options(parser)
-    run = parser.add_argument_group("run")
-    run.add_argument(
-        "--plan-way",
-        choices=[w.value for w in PlanWay],
-        default=PlanWay.SERVER.value,
-        help="server: dry-run apply per object (exact, needs write access); client: compare "
-        "locally with listed live objects (read-only), dry-run only what it cannot decide",
-    )
-    run.add_argument(
-        "--prune",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="delete objects removed from Git (default: as each Kustomization's spec.prune)",
-    )
-    run.add_argument("--force", action="store_true", help="recreate objects whose immutable fields changed")
-    run.add_argument(
-        "--allow-destructive-prune",
-        action="store_true",
-        help="allow a prune of most of a node's objects, or of Namespaces, CRDs, PVCs",
-    )
-    run.add_argument("--timeout", help="health-check timeout per node, e.g. 5m (default: each node's)")
-    run.add_argument("--concurrency", type=int, default=NODE_CONCURRENCY,
-                     help=f"nodes reconciled at once (default {NODE_CONCURRENCY})")
-
-
-def engine_options(args: argparse.Namespace) -> EngineOptions:
-    """EngineOptions from the command line."""
-    return EngineOptions(
-        way=PlanWay(args.plan_way),
-        prune=args.prune,
-        force=args.force,
-        allow_destructive_prune=args.allow_destructive_prune,
-        timeout=parse_duration(args.timeout) if args.timeout else None,
-        concurrency=args.concurrency,
-    )
 
 
 @contextmanager
@@ -119,11 +64,6 @@ def open_cluster(args: argparse.Namespace) -> Iterator[KubeClient]:
         yield client
 
 
-def names_a_cluster(args: argparse.Namespace) -> bool:
-    """Whether the command line says which cluster to read (for `get`, which works without one)."""
-    return bool(args.sandbox or args.kubeconfig or args.context or args.eks_cluster)
-
-
 def live_status(args: argparse.Namespace, discovery: Discovery) -> dict[ObjectRef, dict[str, object]]:
     """Each Kustomization's stored status in the cluster (Ready, reason, revisions, suspend)."""
     status: dict[ObjectRef, dict[str, object]] = {}
@@ -145,16 +85,6 @@ def live_status(args: argparse.Namespace, discovery: Discovery) -> dict[ObjectRe
                 "objects": len(record.entries) if record else 0,
             }
     return status
-
-
-def live_status_table(status: dict[ObjectRef, dict[str, object]]) -> str:
-    """`fluxpush get ks` with a cluster: the live columns, as `flux get ks` shows them."""
-    rows = [["NAME", "READY", "REASON", "REVISION", "SUSPENDED", "OBJECTS", "LAST RUN"]]
-    for ref, live in status.items():
-        revision = str(live["lastAppliedRevision"] or "-")
-        rows.append([ref.name, str(live["ready"]), str(live["reason"]), revision[:40],
-                     str(live["suspended"]), str(live["objects"]), str(live["finishedAt"] or "-")])
-    return format_table(rows)
 
 
 def _progress(ref: ObjectRef, phase: str) -> None:

@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from fluxpush.discover import DiscoverOptions, discover
-from fluxpush.engine.reconcile import EngineOptions
+from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 

@@ -12,8 +12,8 @@ import re
 import pytest
 
 from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Plan
-from fluxpush.engine.reconcile import EngineOptions
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.report.comment import COMMENT_LIMIT, size

@@ -170,7 +170,7 @@ def oci_registry(tmp_path: Path) -> Iterator[OciRegistry]:
 def run_release_node(sandbox, ref, *, apply: bool = True):
     """The HelmRelease node's result: the whole example on the first run (it creates the release's
     namespace), then only that node, which keeps the tests fast."""
-    from fluxpush.engine.reconcile import EngineOptions
+    from fluxpush.engine.options import EngineOptions
     from fluxpush.engine.run import run_nodes
 
     first = sandbox.client.get("v1", "Namespace", ref.namespace) is None

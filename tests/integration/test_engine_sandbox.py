@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from fluxpush.engine.inventory import InventoryRecord, inventory_name
+from fluxpush.engine.options import PlanWay
 from fluxpush.engine.plan import FIELD_MANAGER, Action
-from fluxpush.engine.planner import PlanWay
 from fluxpush.engine.reconcile import Outcome, store_inventory
 from fluxpush.flux.model import ObjectRef
 

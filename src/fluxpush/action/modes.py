@@ -25,9 +25,9 @@ from fluxpush.action.events import RunContext
 from fluxpush.action.offline import base_worktree, compare_discoveries
 from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.engine.lease import LEASE_SECONDS, ClusterLease
+from fluxpush.engine.options import EngineOptions, PlanWay
 from fluxpush.engine.plan import NodePlan, Plan
-from fluxpush.engine.planner import PlanWay
-from fluxpush.engine.reconcile import EngineOptions, NodeResult, Outcome
+from fluxpush.engine.reconcile import NodeResult, Outcome
 from fluxpush.engine.run import RunResult, run_nodes
 from fluxpush.errors import SourceError, UsageError
 from fluxpush.flux.model import ObjectRef

@@ -16,29 +16,17 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from fluxpush.engine.clientside import Verdict, client_side_changed
 from fluxpush.engine.inventory import InventoryRecord, decode_inventory, inventory_name
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.normalize import ObjectId, object_id
+from fluxpush.engine.options import OBJECT_CONCURRENCY, PlanWay
 from fluxpush.engine.plan import FIELD_MANAGER, Action, ObjectChange, classify, delete_change, skip_reason
 from fluxpush.engine.prune import PruneSelection, kustomization_owner_labels, select_prune
 from fluxpush.errors import ClusterError
 from fluxpush.flux.model import ObjectRef
-
-# Requests one node keeps in flight for its objects (dry runs, then writes). With a few nodes running at
-# once this hides a remote API server's latency; the transport's pool keeps that many connections open.
-OBJECT_CONCURRENCY = 8
-
-
-class PlanWay(StrEnum):
-    """How changes are computed."""
-
-    SERVER = "server"
-    CLIENT = "client"
-    READ_ONLY = "read-only"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,11 +25,10 @@ from fluxpush.engine.health import Status, compute_status
 from fluxpush.engine.inventory import InventoryRecord, encode_inventory, entries_from_objects
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.normalize import FORCE_KEY, ObjectId, has_setting, object_id
-from fluxpush.engine.plan import FIELD_MANAGER, Action, NodePlan, ObjectChange
+from fluxpush.engine.options import OBJECT_CONCURRENCY, EngineOptions
+from fluxpush.engine.plan import Action, NodePlan, ObjectChange
 from fluxpush.engine.planner import (
-    OBJECT_CONCURRENCY,
     PlannedObject,
-    PlanWay,
     is_missing_namespace,
     plan_objects,
     plan_prune,
@@ -43,9 +42,6 @@ from fluxpush.flux.model import Kustomization, ObjectRef
 from fluxpush.kube import KubeClient
 
 STAGE_NAMES = {1: "cluster definitions", 2: "classes", 3: "objects"}
-# Nodes reconciled at once, each keeping `OBJECT_CONCURRENCY` requests in flight: enough to hide a
-# remote API server's latency on a wide dependency graph, well under its in-flight request limits.
-NODE_CONCURRENCY = 8
 RECREATE_WAIT_SECONDS = 60.0  # how long a forced recreate waits for the old object to go
 
 
@@ -57,19 +53,6 @@ class Outcome(StrEnum):
     BLOCKED = "DependencyNotReady"
     SUSPENDED = "Suspended"
     SKIPPED = "Skipped"
-
-
-@dataclass(frozen=True, slots=True)
-class EngineOptions:
-    """How a run plans and applies."""
-
-    way: PlanWay = PlanWay.SERVER
-    prune: bool = True
-    force: bool = False  # recreate objects whose immutable fields changed
-    allow_destructive_prune: bool = False
-    timeout: float | None = None  # seconds; None: each Kustomization's own timeout
-    field_manager: str = FIELD_MANAGER
-    concurrency: int = NODE_CONCURRENCY
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,10 @@ from fluxpush.discover import Discovery, Node
 from fluxpush.engine.inventory import InventoryRecord
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.normalize import ObjectId
+from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.engine.planner import read_inventory
-from fluxpush.engine.reconcile import EngineOptions, NodeResult, Outcome, apply_node, plan_node
+from fluxpush.engine.reconcile import NodeResult, Outcome, apply_node, plan_node
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP, KUSTOMIZE_GROUP
 from fluxpush.flux.model import HelmRelease, ObjectRef

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fluxpush.engine.live import LiveIndex
+from fluxpush.engine.options import PlanWay
 from fluxpush.engine.plan import Action
-from fluxpush.engine.planner import PlanWay, plan_objects
+from fluxpush.engine.planner import plan_objects
 from fluxpush.errors import ClusterError
 from fluxpush.flux.model import HelmRelease
 from fluxpush.kube import KubeClient

@@ -23,9 +23,10 @@ from fluxpush.engine import inventory as inv
 from fluxpush.engine.inventory import InventoryRecord, encode_inventory, entries_from_objects
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.normalize import ObjectId, object_id
+from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange
 from fluxpush.engine.planner import plan_objects
-from fluxpush.engine.reconcile import EngineOptions, NodeResult, Outcome, apply_creating_namespace
+from fluxpush.engine.reconcile import NodeResult, Outcome, apply_creating_namespace
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP
 from fluxpush.flux.model import HelmRelease, ObjectRef
