@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 
 import pytest
 import yaml
@@ -109,3 +111,20 @@ def test_tree_shows_children(run_cli, example_repo):
         or line.strip().startswith("├── HelmRelease/external-secrets/external-secrets")
         for line in lines
     )
+
+
+def test_discovery_leaves_the_checkout_byte_identical(tmp_path, example_repo):
+    """Builds read a tree of hard links to the checkout, and write only new files in their views
+    (generated and merged kustomization files, as for app-2's targetNamespace), never through a link."""
+    repo = tmp_path / "repo"
+    shutil.copytree(example_repo, repo)
+
+    def snapshot():
+        return {p.relative_to(repo).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(repo.rglob("*")) if p.is_file()}
+
+    before = snapshot()
+    discovery = discover(repo, DiscoverOptions(cluster_path="clusters/dev"))
+    assert discovery.problems == []
+    assert any(node.spec.raw.get("spec", {}).get("targetNamespace") for node in discovery.nodes.values())
+    assert snapshot() == before

@@ -255,18 +255,28 @@ class Source:
                           hint="keep every referenced file inside the repository")
 
     def copy_to(self, dest: Path) -> None:
-        """Copy every non-ignored file (the would-be artifact content) into `dest`, same layout.
+        """Place every non-ignored file (the would-be artifact content) in `dest`, same layout.
 
-        Files are copied (never hardlinked), so nothing done to `dest` can touch the checkout;
-        symlinked files become regular files.
+        Files are hard links to the checkout's where the filesystem allows it (creating thousands of
+        inodes takes seconds on some disks; a link costs a directory entry), else copies; symlinked
+        files become regular files. Builds only read this tree and write their own new files in
+        views beside it (see `render.kustomize.BuildWorkspace`), so the checkout is never changed.
         """
         made: set[Path] = set()
+        linkable = True
         for rel in self.walk_files():
             target = dest / rel
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
-            shutil.copyfile(self.root / rel, target)
+            source = self.root / rel
+            if linkable and not source.is_symlink():  # a link to a symlink would still be one
+                try:
+                    os.link(source, target)
+                    continue
+                except OSError:  # another filesystem, or links not permitted: copy from now on
+                    linkable = False
+            shutil.copyfile(source, target)
 
     def _contain(self, path: str, *, obj: str | None, what: str) -> str:
         """Normalized relpath of `path` after checking that it stays inside the root."""
