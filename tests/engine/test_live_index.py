@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from fluxpush.engine.live import LIST_ALL_AFTER, LiveIndex
+from fluxpush.engine.live import GET_AT_MOST, LIST_ALL_AFTER, LiveIndex
 from fluxpush.kube import KubeClient, connect_sandbox
 from kubesim import KubeSim, Options
 
@@ -72,3 +72,27 @@ def test_concurrent_readers_of_one_collection_share_a_single_list(cluster):
         found = list(pool.map(lambda _: index.get(_configmap(NAMESPACES[2])), range(16)))
     assert all(obj["data"] == {"owner": NAMESPACES[2]} for obj in found)
     assert _lists(sim) == [f"/api/v1/namespaces/{NAMESPACES[2]}/configmaps"]
+
+
+def _namespace(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def test_an_index_told_its_reads_gets_a_sparse_collection_object_by_object(cluster):
+    """A node's one Namespace is read with a GET, not a LIST of every Namespace; a collection it
+    reads more than GET_AT_MOST objects of is still listed once; a forgotten object is read again."""
+    sim, client = cluster
+    many = [_configmap(NAMESPACES[1], f"cm-{i}") for i in range(GET_AT_MOST + 1)]
+    reads = [_namespace(NAMESPACES[0]), *many]
+    index = LiveIndex(client, reads=reads)
+    sim.requests.clear()
+    assert index.get(_namespace(NAMESPACES[0]))["metadata"]["name"] == NAMESPACES[0]
+    assert index.get(_namespace(NAMESPACES[0]))["metadata"]["name"] == NAMESPACES[0]  # cached
+    assert all(index.get(obj) is None for obj in reads[1:])
+    one = ("get", f"/api/v1/namespaces/{NAMESPACES[0]}")
+    assert [(e.verb, e.path) for e in sim.requests.entries()] == [
+        one, ("list", f"/api/v1/namespaces/{NAMESPACES[1]}/configmaps")]
+    index.forget(_namespace(NAMESPACES[0]))
+    sim.requests.clear()
+    index.get(_namespace(NAMESPACES[0]))
+    assert [(e.verb, e.path) for e in sim.requests.entries()] == [one]

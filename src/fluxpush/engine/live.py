@@ -7,12 +7,17 @@ was listed in `LIST_ALL_AFTER` namespaces, the next namespace lists the type acr
 instead, so a run over hundreds of namespaces costs a few requests per type (where that is
 forbidden, listing goes on namespace by namespace). A type the server does not serve (its CRD is
 not applied yet) reads as "no object".
+
+An index told which objects it will be asked for (`reads`) reads a collection holding at most
+`GET_AT_MOST` of them object by object instead: a node's one Namespace costs one GET, not a LIST
+of every Namespace in the cluster (which, over a run of hundreds of nodes, grows with each one).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from fluxpush.errors import ClusterError
@@ -23,14 +28,16 @@ TypeKey = tuple[str, str]  # apiVersion, kind
 # Namespaces listed one by one before a type is listed across all of them: a run touching a type in
 # a few namespaces keeps small, namespace-scoped reads; a run over many pays one paged LIST per type.
 LIST_ALL_AFTER = 3
+GET_AT_MOST = 2
 FORBIDDEN = 403
 
 
 class LiveIndex:
     """Thread-safe cache of listed collections; `forget` drops what a write made stale."""
 
-    def __init__(self, client: KubeClient) -> None:
+    def __init__(self, client: KubeClient, reads: Iterable[dict[str, Any]] = ()) -> None:
         self.client = client
+        self._got: dict[tuple[CollectionKey, str], dict[str, Any] | None] = {}  # objects read by GET
         self._lock = threading.Lock()
         self._collections: dict[CollectionKey, dict[str, dict[str, Any]]] = {}
         self._loading: dict[CollectionKey, threading.Lock] = {}  # one per collection being listed
@@ -38,6 +45,8 @@ class LiveIndex:
         self._everywhere: set[TypeKey] = set()  # types whose every namespace is cached
         self._denied: set[TypeKey] = set()  # types the credentials may not list across namespaces
         self._stale: set[CollectionKey] = set()  # written since their type was listed everywhere
+        wanted = Counter(key for key in map(self._key, reads) if key is not None)
+        self._by_get = {key for key, count in wanted.items() if count <= GET_AT_MOST}
 
     def is_served(self, api_version: str, kind: str) -> bool:
         """Whether the server serves this type now (discovery refreshes once on a miss)."""
@@ -49,15 +58,36 @@ class LiveIndex:
             raise
         return True
 
-    def get(self, obj: dict[str, Any]) -> dict[str, Any] | None:
-        """The live object with `obj`'s identity, or None when absent or its type is not served."""
+    def _key(self, obj: dict[str, Any]) -> CollectionKey | None:
+        """The collection holding `obj`, or None when its type is not served."""
         api_version, kind = obj["apiVersion"], obj["kind"]
-        meta = obj.get("metadata") or {}
         if not self.is_served(api_version, kind):
             return None
         namespaced = self.client.resource_for(api_version, kind).namespaced
-        key = (api_version, kind, meta.get("namespace", "") if namespaced else "")
-        return self._collection(key).get(meta.get("name", ""))
+        return api_version, kind, (obj.get("metadata") or {}).get("namespace", "") if namespaced else ""
+
+    def get(self, obj: dict[str, Any]) -> dict[str, Any] | None:
+        """The live object with `obj`'s identity, or None when absent or its type is not served."""
+        key = self._key(obj)
+        if key is None:
+            return None
+        name = (obj.get("metadata") or {}).get("name", "")
+        if key in self._by_get:
+            with self._lock:
+                collection = self._cached(key)
+            if collection is None:
+                return self._get_one(key, name)
+            return collection.get(name)
+        return self._collection(key).get(name)
+
+    def _get_one(self, key: CollectionKey, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            if (key, name) in self._got:
+                return self._got[key, name]
+        found = self.client.get(key[0], key[1], name, key[2] or None)
+        with self._lock:
+            self._got[key, name] = found
+        return found
 
     def _cached(self, key: CollectionKey) -> dict[str, dict[str, Any]] | None:
         """The cached collection (call with the lock held); empty for a namespace a LIST of all lacked."""
@@ -130,3 +160,5 @@ class LiveIndex:
             for key in [k for k in self._collections if k[:2] == type_key]:
                 if key[2] in ("", meta.get("namespace", "")):
                     del self._collections[key]
+            for got in [g for g in self._got if g[0][:2] == type_key and g[1] == meta.get("name", "")]:
+                del self._got[got]

@@ -309,9 +309,9 @@ def apply_node(
     spec = node.spec
     assert isinstance(spec, Kustomization)
     timeout = options.timeout or parse_duration(spec.effective_timeout())
-    live_index = LiveIndex(client)
-    progress = _Progress()
     objects = sort_for_apply(node.objects)
+    live_index = LiveIndex(client, reads=objects)
+    progress = _Progress()
     try:
         for stage, group in groupby(objects, key=apply_stage):
             stage_objects = list(group)

@@ -33,7 +33,7 @@ def wait_for_health(
     deadline = clock() + timeout
     interval = FIRST_POLL_SECONDS
     while True:
-        snapshot = LiveIndex(client)
+        snapshot = LiveIndex(client, reads=wanted)
         results: dict[ObjectId, Health] = {}
         for obj in wanted:
             live = snapshot.get(obj)
