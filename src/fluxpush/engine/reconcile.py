@@ -320,7 +320,8 @@ def apply_node(
             )
             progress.changes.extend(p.change for p in planned)
             answers = _apply_stage(client, spec, planned, options, progress)
-            known = {p.change.id: answers.get(p.change.id) or live_index.get(p.desired) for p in planned}
+            known = {p.change.id: answers.get(p.change.id) or live_index.get(p.desired)
+                     for p in planned} if stage < 3 else {}
             for item in planned:
                 live_index.forget(item.desired)
             if stage < 3:
