@@ -23,6 +23,7 @@ from typing import Any
 from fluxpush.errors import FluxpushError, InputError, RenderError, SchemaError, SourceError
 from fluxpush.flux import is_flux_object, parse_flux_object, validate_flux_object
 from fluxpush.flux.model import FluxObject, GitRepository, HelmRelease, Kustomization, ObjectRef
+from fluxpush.flux.validate import warm_up
 from fluxpush.graph import Graph, order_nodes
 from fluxpush.origins import OriginIndex
 from fluxpush.render.kustomize import BuildWorkspace, needs_merge, prepare_build_dir, run_kustomize
@@ -312,6 +313,7 @@ class _Discoverer:
                          _root_spec(self.options.cluster_path), None)
         self.sources.mark_checkout(self._source_ref(synthetic.spec), {})  # type: ignore[arg-type]
         with ThreadPoolExecutor(max_workers=self.options.max_workers) as pool:
+            pool.submit(warm_up)  # the validators load while the root builds, not after
             self._run_wave(pool, [synthetic])
             root, pending = self._adopt_root(pool, synthetic)
             self.nodes[root.ref] = root

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from fluxpush.engine.plan import FIELD_MANAGER
+# Flux's field manager name, so a cluster can move between fluxpush and Flux (DESIGN.md).
+FIELD_MANAGER = "kustomize-controller"
 
 # Nodes reconciled at once, each keeping `OBJECT_CONCURRENCY` requests in flight (dry runs, then
 # writes): enough to hide a remote API server's latency on a wide dependency graph, well under its

@@ -26,6 +26,7 @@ from fluxpush.engine.normalize import (
     has_setting,
     object_id,
 )
+from fluxpush.engine.options import FIELD_MANAGER
 
 __all__ = [
     "FIELD_MANAGER", "Action", "NodePlan", "ObjectChange", "Plan", "Totals", "Verdict", "classify",
@@ -33,8 +34,6 @@ __all__ = [
     "skip_reason",
 ]
 
-# Flux's field manager name, so a cluster can move between fluxpush and Flux (DESIGN.md).
-FIELD_MANAGER = "kustomize-controller"
 # Managers whose entries kustomize-controller folds into its own Apply entry before applying
 # (flux-semantics §4.4 step 5; with them, its own `Update` entry). Names match exactly, as in Flux.
 FOLDED_MANAGERS = (("kubectl", "Apply"), ("kubectl", "Update"), ("before-first-apply", "Update"))

@@ -89,6 +89,21 @@ class _Progress:
     changes: list[ObjectChange] = field(default_factory=list)
     applied: list[ObjectChange] = field(default_factory=list)
     stages_done: list[str] = field(default_factory=list)
+    _positions: dict[ObjectId, int] = field(default_factory=dict)  # where each object's change is
+
+    def plan(self, change: ObjectChange) -> None:
+        """Record an object's planned change."""
+        self._positions[change.id] = len(self.changes)
+        self.changes.append(change)
+
+    def made(self, change: ObjectChange) -> None:
+        """Record a write: `change` is what was done, in place of what was planned for its object."""
+        self.applied.append(change)
+        self.changes[self._positions[change.id]] = change
+
+    def skipped(self) -> set[ObjectId]:
+        """The objects left alone on purpose (reconcile disabled and the like)."""
+        return {change.id for change in self.changes if change.action is Action.SKIP}
 
     def already(self) -> str:
         if not self.applied:
@@ -152,8 +167,7 @@ def _apply_stage(
     for item, outcome in zip(writes, outcomes, strict=True):
         if not isinstance(outcome, ClusterError):
             change, answers[item.change.id] = outcome
-            progress.applied.append(change)
-            progress.changes[progress.changes.index(item.change)] = change
+            progress.made(change)
     if failures:
         details = "\n".join(str(exc) for exc in failures)
         raise _NodeFailure(inv.RECONCILIATION_FAILED, f"{details}\n{progress.already()}") from failures[0]
@@ -214,7 +228,7 @@ def _prune(
     if refusal is not None:
         raise _NodeFailure(inv.PRUNE_FAILED, f"{refusal}; the objects stay in the inventory")
     for change in prune_changes(selection, live_index):
-        progress.changes.append(change)
+        progress.plan(change)
         if change.action is not Action.DELETE:
             continue
         oid = change.id
@@ -223,7 +237,7 @@ def _prune(
             client.delete(api_version, oid.kind, oid.name, oid.namespace or None)
         except ClusterError as exc:
             raise _NodeFailure(inv.PRUNE_FAILED, f"{exc}\n{progress.already()}") from exc
-        progress.applied.append(change)
+        progress.made(change)
 
 
 def _health_targets(spec: Kustomization, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -318,7 +332,8 @@ def apply_node(
             planned = plan_objects(
                 stage_objects, live_index, options.way, field_manager=options.field_manager
             )
-            progress.changes.extend(p.change for p in planned)
+            for item in planned:
+                progress.plan(item.change)
             answers = _apply_stage(client, spec, planned, options, progress)
             known = {p.change.id: answers.get(p.change.id) or live_index.get(p.desired)
                      for p in planned} if stage < 3 else {}
@@ -337,7 +352,8 @@ def apply_node(
                 live_index,
                 progress,
             )
-        targets = _health_targets(spec, [o for o in objects if not _skipped(o, progress)])
+        skipped = progress.skipped()
+        targets = _health_targets(spec, [o for o in objects if object_id(o) not in skipped])
         if targets:
             verdict = wait_for_health(client, targets, max(timeout - (time.monotonic() - clock), 1.0))
             if not verdict.healthy:
@@ -361,7 +377,3 @@ def apply_node(
     plan = NodePlan(str(node.ref), revision, tuple(progress.changes), (), "" if ready else message)
     return NodeResult(node.ref, outcome, reason, message, plan, tuple(progress.applied), duration)
 
-
-def _skipped(obj: dict[str, Any], progress: _Progress) -> bool:
-    oid = object_id(obj)
-    return any(c.id == oid and c.action is Action.SKIP for c in progress.changes)
