@@ -6,6 +6,7 @@ come back as the API's camelCase dicts. Thread-safe; one instance serves a whole
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import time
@@ -13,12 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import urllib3
-
 from fluxpush.errors import ClusterError
 from fluxpush.flux.model import DEFAULT_NAMESPACE, ObjectRef
 from fluxpush.kube.connection import ClusterConnection
 from fluxpush.kube.discovery import Discovery, ResourceInfo
+from fluxpush.kube.http import Stream
 from fluxpush.kube.retry import RetryPolicy
 from fluxpush.kube.transport import Call, Transport
 
@@ -240,9 +240,10 @@ class KubeClient:
         return self._stream_events(call)
 
     def _stream_events(self, call: Call) -> Iterator[WatchEvent]:
-        response = self._transport.send(call)
+        stream = self._transport.send(call).stream
+        assert stream is not None  # a streamed call's 2xx answer
         try:
-            for line in _lines(response):
+            for line in _lines(stream):
                 event = json.loads(line)
                 if event.get("type") == "ERROR":
                     status = event.get("object") or {}
@@ -254,16 +255,14 @@ class KubeClient:
                         hint="list again and watch from the new resourceVersion",
                     )
                 yield WatchEvent(event["type"], event.get("object") or {})
-        except urllib3.exceptions.HTTPError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             raise ClusterError(
                 f"watch: the connection broke ({type(exc).__name__})",
                 obj=call.obj,
                 hint="list again and watch from the last resourceVersion",
             ) from exc
         finally:
-            # A stream left half-read is closed by urllib3 (GeneratorExit reaches its chunk reader),
-            # so only a fully read connection goes back to the pool here.
-            response.release_conn()
+            stream.close()  # a stream left half-read closes its connection; one read to its end is kept
 
     def _locate(self, obj: dict[str, Any]) -> tuple[ResourceInfo, str | None, str]:
         metadata = obj.get("metadata") or {}
@@ -297,21 +296,12 @@ def _ref(info: ResourceInfo, namespace: str | None, name: str) -> str:
     return str(ObjectRef(info.kind, namespace or "", name))
 
 
-def _lines(response: urllib3.HTTPResponse) -> Iterator[bytes]:
+def _lines(stream: Stream) -> Iterator[bytes]:
     """Newline-separated JSON documents of a watch stream, as they arrive."""
     pending = b""
-    for chunk in _chunks(response):
+    for chunk in stream.chunks():
         pending += chunk
         *complete, pending = pending.split(b"\n")
         yield from (line for line in complete if line.strip())
     if pending.strip():
         yield pending
-
-
-def _chunks(response: urllib3.HTTPResponse) -> Iterator[bytes]:
-    """Bytes as they arrive: chunk by chunk (what the API server sends), else whatever one read returns."""
-    if response.chunked and response.supports_chunked_reads():
-        yield from response.read_chunked(decode_content=True)
-        return
-    while chunk := response.read1(65536):
-        yield chunk

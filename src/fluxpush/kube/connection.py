@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import boto3
-from kubernetes.client import ApiClient, Configuration
+from kubernetes.client import Configuration
 
 from fluxpush.kube.eks import AssumedRole, Clock, TokenCache, describe_cluster, eks_token_cache
 from fluxpush.kube.kubeconfig import load_kubeconfig
@@ -28,14 +28,6 @@ class ClusterConnection:
     name: str
     configuration: Configuration
     renew_credentials: Callable[[], None] | None = None
-
-    def __post_init__(self) -> None:
-        # fluxpush retries by itself (bounded, with backoff, never a POST), so urllib3 must not.
-        self.configuration.retries = False
-
-    def new_api_client(self) -> ApiClient:
-        """An `ApiClient` over this configuration."""
-        return ApiClient(configuration=self.configuration)
 
 
 def _bearer_configuration(host: str, ca_pem: str, token: Callable[[], str]) -> Configuration:

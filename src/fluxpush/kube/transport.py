@@ -1,16 +1,16 @@
-"""The one HTTP seam to the API server: urllib3 requests, retries, errors.
+"""The one HTTP seam to the API server: requests, retries, errors.
 
 The connection's `Configuration` decides how to reach the server (TLS, client certificates,
-proxy: the kubernetes client's own pool manager is used) and supplies the bearer token; requests
-are sent on that pool directly, since the generated client's per-request serialization would
-cost more CPU than the request itself on a large apply. Every request goes through
-`Transport.send`, which counts it, renews EKS credentials once on a 401, retries transient
-failures of idempotent methods with backoff, and turns every failure into a `ClusterError`. Safe
-to share between threads (urllib3's pool is; the counter has a lock).
+proxy) and supplies the bearer token; requests go through a `ConnectionPool` of keep-alive
+connections (`kube/http.py`). Every request goes through `Transport.send`, which counts it, renews
+EKS credentials once on a 401, retries transient failures of idempotent methods with backoff, and
+turns every failure into a `ClusterError`. Safe to share between threads (the pool is; the counter
+has a lock).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import threading
@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-import urllib3
-
 import fluxpush
 from fluxpush.errors import ClusterError
 from fluxpush.kube.connection import BEARER, ClusterConnection
+from fluxpush.kube.http import ConnectionPool, Response, TLSFailure, UnsupportedProxy
 from fluxpush.kube.retry import RETRYABLE_METHODS, RETRYABLE_STATUS, RetryPolicy, retry_after_seconds
 from fluxpush.kube.status import error_from_status, is_undeclared_field, parse_status
 
@@ -32,9 +31,9 @@ JSON = "application/json"
 # Seconds to connect and to wait for an answer to an ordinary request (watches set their own read timeout).
 DEFAULT_TIMEOUT = (10.0, 60.0)
 
-# Connections kept open to the API server. urllib3 opens more when more threads send at once, but closes
-# the extras after one request (a new TLS handshake each time), so this covers a run's concurrency:
-# nodes at once (NODE_CONCURRENCY, 8) × requests per node (OBJECT_CONCURRENCY, 8).
+# Idle connections kept open to the API server. More are opened when more threads send at once, but
+# the extras are closed after one request (a new TLS handshake each time), so this covers a run's
+# concurrency: nodes at once (NODE_CONCURRENCY, 8) × requests per node (OBJECT_CONCURRENCY, 8).
 POOL_SIZE = 64
 # Reading the token runs the configuration's refresh hook (a kubeconfig's re-sets the whole user entry),
 # too costly for every request. Both hooks renew well ahead of expiry (a kubeconfig's 5 minutes early,
@@ -71,10 +70,12 @@ class Transport:
         rng: random.Random | None = None,
     ) -> None:
         self.connection = connection
-        connection.configuration.connection_pool_maxsize = POOL_SIZE
-        self._api = connection.new_api_client()
-        self._pool: urllib3.PoolManager = self._api.rest_client.pool_manager
         self._host = connection.configuration.host.rstrip("/")
+        try:
+            self._pool = ConnectionPool(connection.configuration, POOL_SIZE)
+        except UnsupportedProxy as exc:
+            raise ClusterError(f"cannot reach {self._host}: {exc}", is_user_error=True,
+                               hint="use an HTTP proxy, or unset the kubeconfig's proxy-url") from exc
         self._user_agent = f"fluxpush/{fluxpush.__version__}"
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -92,14 +93,14 @@ class Transport:
 
     def close(self) -> None:
         """Release the connection pool."""
-        self._api.close()
+        self._pool.close()
 
     def json(self, call: Call) -> dict[str, Any]:
         """Send `call` and decode the JSON answer."""
         data = self.send(call).data
         return json.loads(data) if data else {}
 
-    def send(self, call: Call) -> urllib3.BaseHTTPResponse:
+    def send(self, call: Call) -> Response:
         """Send `call` until it succeeds, fails for good, or runs out of retries (see `Call.stream`)."""
         renewed = False
         retry, waited = 0, 0.0
@@ -141,32 +142,26 @@ class Transport:
         return {"Accept": JSON, "Content-Type": call.content_type, "User-Agent": self._user_agent,
                 **self._auth_headers()}
 
-    def _attempt(self, call: Call) -> urllib3.BaseHTTPResponse | _Failure:
+    def _attempt(self, call: Call) -> Response | _Failure:
         """One try: the response (its body read, unless streamed) if it is a 2xx, else what went wrong."""
         with self._lock:
             self._count += 1
-        url = self._host + call.path + (f"?{urlencode(list(call.query))}" if call.query else "")
-        body = call.body
-        if body is not None and not isinstance(body, bytes | str):
-            body = json.dumps(body, separators=(",", ":"))
+        target = call.path + (f"?{urlencode(list(call.query))}" if call.query else "")
+        payload = call.body
+        if payload is not None and not isinstance(payload, bytes | str):
+            payload = json.dumps(payload, separators=(",", ":"))
+        if isinstance(payload, str):
+            payload = payload.encode()
         try:
-            response = self._pool.urlopen(
-                call.method,
-                url,
-                body=body,
-                headers=self._headers(call),
-                timeout=urllib3.Timeout(connect=call.timeout[0], read=call.timeout[1]),
-                preload_content=not call.stream,
-                retries=False,
-                redirect=False,
-            )
-        except urllib3.exceptions.SSLError as exc:  # not transient: a wrong CA or endpoint stays wrong
+            response = self._pool.request(call.method, target, payload, self._headers(call), call.timeout,
+                                          stream=call.stream)
+        except TLSFailure as exc:  # not transient: a wrong CA or endpoint stays wrong
             raise ClusterError(
                 f"{call.verb}: TLS with {self._host} failed: {exc}",
                 obj=call.obj,
                 hint="check the cluster's CA certificate and endpoint",
             ) from exc
-        except urllib3.exceptions.HTTPError as exc:  # refused, reset, dropped, timed out
+        except (OSError, http.client.HTTPException) as exc:  # refused, reset, dropped, timed out
             error = ClusterError(
                 f"{call.verb}: no answer from {self._host} ({type(exc).__name__})",
                 obj=call.obj,
