@@ -135,6 +135,12 @@ def test_no_proxy_bypasses_the_proxy(sim):
         assert kube.list("v1", "Namespace")
 
 
+@pytest.mark.parametrize("no_proxy", ["127.0.0.0/8", "*", "localhost,127.0.0.1:{port}"])
+def test_no_proxy_matches_networks_wildcards_and_host_ports(sim, no_proxy):
+    with _client(sim, proxy="http://127.0.0.1:9", no_proxy=no_proxy.format(port=sim.port)) as kube:
+        assert kube.list("v1", "Namespace")
+
+
 def test_a_socks_proxy_is_refused_with_a_clear_error(sim):
     with pytest.raises(ClusterError) as caught:
         _client(sim, proxy="socks5://127.0.0.1:1080")

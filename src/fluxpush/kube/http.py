@@ -3,9 +3,10 @@
 Built from the kubernetes client's `Configuration` as its own REST client reads it: the server URL
 (a path prefix included), TLS (`verify_ssl`, `ssl_ca_cert` or `ca_cert_data`, a client
 certificate, `assert_hostname`, `tls_server_name`) and an HTTP proxy reached by CONNECT
-(`proxy`, `proxy_headers`, `no_proxy`). A large apply sends thousands of small requests from one
-process, and urllib3's layers cost about as much CPU per request as `http.client` itself, so this
-pool talks `http.client` directly.
+(`proxy`, `proxy_headers`, `no_proxy`; the configuration takes them from `HTTPS_PROXY` and
+`NO_PROXY` unless the kubeconfig sets `proxy-url`). A large apply sends thousands of small
+requests from one process, and urllib3's layers cost about as much CPU per request as
+`http.client` itself, so this pool talks `http.client` directly.
 
 A connection is reused only when the server has not closed it meanwhile (it is polled first), so
 a request is never sent twice behind the caller's back. Failures are raised as they come:
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import ipaddress
 import select
 import socket
 import ssl
@@ -85,10 +87,21 @@ def tls_context(configuration: Configuration) -> ssl.SSLContext:
 
 
 def _bypasses_proxy(host: str, port: int, no_proxy: str) -> bool:
-    """Whether `no_proxy` (comma-separated hosts, `.domain` suffixes, `host:port`, `*`) covers the server."""
+    """Whether `no_proxy` covers the server: `*`, a host or `host:port`, a domain (with or without a
+    leading dot) and its subdomains, or an IP network such as `10.0.0.0/8`."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
     for entry in (part.strip().lower().lstrip(".") for part in no_proxy.split(",")):
         if entry == "*" or entry in (host, f"{host}:{port}") or (entry and host.endswith(f".{entry}")):
             return True
+        if address is not None and "/" in entry:
+            try:
+                if address in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                continue
     return False
 
 
