@@ -10,16 +10,20 @@ import base64
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from kubernetes.client import Configuration
 
 from fluxpush.errors import ClusterError
-from fluxpush.kube import KubeClient
+from fluxpush.kube import KubeClient, transport
 from fluxpush.kube.connection import BEARER, ClusterConnection, connect_sandbox
 from fluxpush.kube.http import ConnectionPool, _is_dropped
+from fluxpush.kube.transport import Call, Transport
 
 
 def _configuration(sim, **settings) -> Configuration:
@@ -146,3 +150,45 @@ def test_a_socks_proxy_is_refused_with_a_clear_error(sim):
         _client(sim, proxy="socks5://127.0.0.1:1080")
     assert "only http:// proxies" in caught.value.message
     assert "proxy-url" in (caught.value.hint or "")
+
+
+class _CountingHandler(BaseHTTPRequestHandler):
+    """Answers `{}` after 50 ms, counting how many requests it is serving at once."""
+
+    protocol_version = "HTTP/1.1"
+    lock = threading.Lock()
+    serving = 0
+    most = 0
+
+    def do_GET(self) -> None:
+        cls = type(self)
+        with cls.lock:
+            cls.serving += 1
+            cls.most = max(cls.most, cls.serving)
+        time.sleep(0.05)
+        with cls.lock:
+            cls.serving -= 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_requests_in_flight_are_capped_for_the_whole_transport(monkeypatch):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(transport, "MAX_IN_FLIGHT", 3)
+    sender = Transport(ClusterConnection("plain", Configuration(host=f"http://127.0.0.1:{server.server_port}")))
+    try:
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            answers = list(pool.map(lambda _: sender.json(Call("GET", "/api")), range(24)))
+    finally:
+        sender.close()
+        server.shutdown()
+        server.server_close()
+    assert answers == [{}] * 24
+    assert _CountingHandler.most == 3, "12 threads sending, never more than the cap at the server"

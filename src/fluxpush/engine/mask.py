@@ -11,10 +11,9 @@ as well, so no value survives a caller that skipped normalization.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from fluxpush.engine.normalize import CLEANUP_ANNOTATIONS, is_secret
+from fluxpush.engine.normalize import CLEANUP_ANNOTATIONS, copy_tree, is_secret
 
 MASK = "***"
 MASK_BEFORE = "*** (before)"
@@ -46,10 +45,11 @@ def _mask_annotations(obj: dict[str, Any] | None) -> None:
 def mask_secrets(
     live: dict[str, Any] | None, desired: dict[str, Any] | None
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """Masked copies of a live/desired pair; objects that are not v1 Secrets are copied unchanged."""
-    live_out, desired_out = copy.deepcopy(live), copy.deepcopy(desired)
+    """Masked copies of a live/desired pair when either is a v1 Secret; any other pair is returned
+    as it is, not copied (nothing in it is masked)."""
     if not (is_secret(live) or is_secret(desired)):
-        return live_out, desired_out
+        return live, desired
+    live_out, desired_out = copy_tree(live), copy_tree(desired)
     for field in _VALUE_FIELDS:
         _mask_field(live_out, desired_out, field)
     _mask_annotations(live_out)

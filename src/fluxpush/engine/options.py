@@ -11,11 +11,12 @@ from enum import StrEnum
 # Flux's field manager name, so a cluster can move between fluxpush and Flux (DESIGN.md).
 FIELD_MANAGER = "kustomize-controller"
 
-# Nodes reconciled at once, each keeping `OBJECT_CONCURRENCY` requests in flight (dry runs, then
-# writes): enough to hide a remote API server's latency on a wide dependency graph, well under its
-# in-flight request limits. The transport's pool keeps that many connections open.
-NODE_CONCURRENCY = 8
-OBJECT_CONCURRENCY = 8
+# Nodes reconciled at once, each with up to `OBJECT_CONCURRENCY` objects dry-run (then written) at
+# once. The transport caps the requests in flight for the whole run (`MAX_IN_FLIGHT`, 64, well under
+# an API server's in-flight limits), so a node alone on a deep dependency chain may use all of it,
+# while on a wide graph 16 nodes share it and hide the server's latency between their steps.
+NODE_CONCURRENCY = 16
+OBJECT_CONCURRENCY = 64
 
 
 class PlanWay(StrEnum):

@@ -92,6 +92,7 @@ class _Runner:
         self.selected = selected
         self.progress = progress or (lambda ref, phase: None)
         self.records: dict[ObjectRef, InventoryRecord | None] = {}
+        self.waits: dict[ObjectRef, tuple[ObjectRef, ...]] = {}
         self.results: dict[ObjectRef, NodeResult] = {}
         # One snapshot for the run's reads: every inventory (each is read before its node writes it)
         # and, in a plan, every node's live objects (a plan writes nothing), so collections are listed once.
@@ -108,12 +109,16 @@ class _Runner:
         return [child for ref in refs if ref in nodes for child in nodes[ref].children
                 if child.kind == "HelmRelease" and child in self.selected]
 
-    def waits_for(self, node: Node) -> list[ObjectRef]:
-        deps = [dep for dep in node.depends_on if dep in self.selected]
-        deps += self.releases_of(deps)
-        if node.parent in self.selected and self.record(node.ref) is None:
-            deps.append(node.parent)
-        return deps
+    def waits_for(self, node: Node) -> tuple[ObjectRef, ...]:
+        """The nodes of this run that must be decided before `node` starts (worked out once: the
+        scheduler asks again every time a node finishes)."""
+        if node.ref not in self.waits:
+            deps = [dep for dep in node.depends_on if dep in self.selected]
+            deps += self.releases_of(deps)
+            if node.parent in self.selected and self.record(node.ref) is None:
+                deps.append(node.parent)
+            self.waits[node.ref] = tuple(deps)
+        return self.waits[node.ref]
 
     def blocker(self, node: Node) -> str | None:
         """Why the node may not run now that everything it waits for is decided, or None."""

@@ -31,10 +31,10 @@ JSON = "application/json"
 # Seconds to connect and to wait for an answer to an ordinary request (watches set their own read timeout).
 DEFAULT_TIMEOUT = (10.0, 60.0)
 
-# Idle connections kept open to the API server. More are opened when more threads send at once, but
-# the extras are closed after one request (a new TLS handshake each time), so this covers a run's
-# concurrency: nodes at once (NODE_CONCURRENCY, 8) × requests per node (OBJECT_CONCURRENCY, 8).
-POOL_SIZE = 64
+# Requests in flight at once, whatever the number of threads sending: the whole run's cap, so a lone
+# node on a deep dependency chain may use all of it while many nodes at once share it. Watches are
+# not counted. The pool keeps that many connections open, so no request pays a new TLS handshake.
+MAX_IN_FLIGHT = 64
 # Reading the token runs the configuration's refresh hook (a kubeconfig's re-sets the whole user entry),
 # too costly for every request. Both hooks renew well ahead of expiry (a kubeconfig's 5 minutes early,
 # an EKS token a minute before its 15), so a token read a second ago is still good.
@@ -72,7 +72,7 @@ class Transport:
         self.connection = connection
         self._host = connection.configuration.host.rstrip("/")
         try:
-            self._pool = ConnectionPool(connection.configuration, POOL_SIZE)
+            self._pool = ConnectionPool(connection.configuration, MAX_IN_FLIGHT)
         except UnsupportedProxy as exc:
             raise ClusterError(f"cannot reach {self._host}: {exc}", is_user_error=True,
                                hint="use an HTTP proxy, or unset the kubeconfig's proxy-url") from exc
@@ -81,6 +81,7 @@ class Transport:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
+        self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
         self._count = 0
         self._auth: dict[str, str] | None = None
         self._auth_read_at = 0.0
@@ -105,7 +106,11 @@ class Transport:
         renewed = False
         retry, waited = 0, 0.0
         while True:
-            outcome = self._attempt(call)
+            if call.stream:
+                outcome = self._attempt(call)
+            else:
+                with self._in_flight:
+                    outcome = self._attempt(call)
             if not isinstance(outcome, _Failure):
                 return outcome
             if outcome.status == 401 and not renewed and self.connection.renew_credentials is not None:
