@@ -1,7 +1,7 @@
 """The scenarios: each times fluxpush and its baseline on the same objects, in the same run.
 
 - **render**: `fluxpush build` vs kustomize run once per node, serially, divided by the cores
-  fluxpush builds on (the floor for building node by node).
+  fluxpush builds on (the floor for building node by node); each side's median of three rounds.
 - **plan**: a no-op plan (the cluster already matches) the client way and the server way vs
   `kubectl diff --server-side` of the same rendered objects.
 - **apply**: a first apply to an empty cluster, then an apply after one object changed, vs
@@ -23,17 +23,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from bench.baseline import build_dirs, kubectl_argv, kubectl_env, kustomize_argv, write_rendered
 from bench.generate import CLUSTER_PATH, RepoSpec, edit_one_object, edited_file, generate_repo
 from bench.measure import ProcessRun, run_measured
 from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.render.kustomize import kustomize_environment
-from fluxpush.tools import find_kustomize
+from fluxpush.tools import Tool, find_kustomize
 from kubesim import KubeSim, Options
 
 SCENARIOS = ("render", "plan", "apply")
 BENCH_ROOT = Path(__file__).resolve().parents[1]  # put on the child's PYTHONPATH to import `bench`
+T = TypeVar("T")
+RENDER_ROUNDS = 3  # render is timed this many times, each side's median kept
 LOG_SETTLE_SECONDS = 0.1  # kubesim logs a request just after answering it; let the last ones land
 
 
@@ -148,13 +151,28 @@ def _failed_row(workload: Workload, scenario: str, latency: float, tool: str, ru
                run.peak_mib, baseline=baseline, ok=False, note=why[:200])
 
 
-def run_render(workload: Workload) -> list[Row]:
-    """`fluxpush build` vs kustomize once per node, serially, divided by the cores fluxpush uses."""
+def _median(items: list[T], key: Callable[[T], float]) -> T:
+    """The middle item by `key` (the lower middle of an even count)."""
+    return sorted(items, key=key)[(len(items) - 1) // 2]
+
+
+def _render_round(workload: Workload, tool: Tool, directories: list[Path]
+                  ) -> tuple[ProcessRun, list[ProcessRun]]:
+    """One `fluxpush build` and, right after it, kustomize once per node, serially."""
     build = run_measured([sys.executable, "-m", "fluxpush.cli", "build", "--repo", str(workload.repo),
                           "--path", CLUSTER_PATH])
+    return build, [run_measured(kustomize_argv(tool, directory)) for directory in directories]
+
+
+def run_render(workload: Workload) -> list[Row]:
+    """`fluxpush build` vs kustomize once per node, serially, divided by the cores fluxpush uses;
+    `RENDER_ROUNDS` rounds of both, each side's median round reported (a one-second build varies
+    by a tenth of a second from run to run)."""
     tool = find_kustomize()
     directories = build_dirs(workload.discovery)
-    floor = [run_measured(kustomize_argv(tool, directory)) for directory in directories]
+    rounds = [_render_round(workload, tool, directories) for _ in range(RENDER_ROUNDS)]
+    build = _median([b for b, _ in rounds], key=lambda run: run.seconds)
+    floor = _median([f for _, f in rounds], key=lambda runs: sum(r.seconds for r in runs))
     serial = sum(run.seconds for run in floor)
     # The same builds with the Go collector settings fluxpush gives kustomize: how much of the
     # ratio is kustomize made cheaper rather than fluxpush's own work.
@@ -162,9 +180,10 @@ def run_render(workload: Workload) -> list[Row]:
                 for directory in directories)
     cores = min(os.cpu_count() or 1, DiscoverOptions(CLUSTER_PATH).max_workers)
     label, count = workload.spec.label, workload.count
+    spread = f"median of {RENDER_ROUNDS} rounds: {', '.join(f'{b.seconds:.2f}' for b, _ in rounds)}s"
     return [
         Row("render", label, count, None, "fluxpush build", build.seconds, None, build.peak_mib,
-            ok=build.code == 0, note="" if build.code == 0 else build.stderr.strip()[-200:]),
+            ok=build.code == 0, note=spread if build.code == 0 else build.stderr.strip()[-200:]),
         Row("render", label, count, None, f"kustomize ×{len(floor)} serial ÷ {cores} cores", serial / cores,
             None, max(run.peak_mib for run in floor), baseline=True,
             ok=all(run.code == 0 for run in floor),

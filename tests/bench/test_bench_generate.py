@@ -120,3 +120,10 @@ def test_discovery_renders_every_object_with_overlay_and_substitution(tmp_path):
         image = template["spec"]["containers"][0]["image"]
         assert image == f"registry.example.invalid/bench/app-{index:03d}:1.{index}.0"
     assert len(discovery.graph.order()) == spec.nodes + 1
+
+
+def test_render_rounds_report_the_middle_one_by_time():
+    from bench.scenarios import _median
+
+    assert _median([3.0, 1.0, 2.0], key=float) == 2.0
+    assert _median([4.0, 1.0, 3.0, 2.0], key=float) == 2.0, "the lower middle of an even count"
