@@ -203,7 +203,11 @@ class ConnectionPool:
                 return connection
             connection.close()
         connection = self._new(connect_timeout)
-        connection.connect()
+        try:
+            connection.connect()
+        except BaseException:  # a refused tunnel leaves the proxy's socket open otherwise
+            connection.close()
+            raise
         assert connection.sock is not None
         connection.sock.settimeout(read_timeout)
         return connection
