@@ -149,7 +149,7 @@ def test_a_socks_proxy_is_refused_with_a_clear_error(sim):
     with pytest.raises(ClusterError) as caught:
         _client(sim, proxy="socks5://127.0.0.1:1080")
     assert "only http:// proxies" in caught.value.message
-    assert "proxy-url" in (caught.value.hint or "")
+    assert "proxy-url" in (caught.value.hint or "") and "NO_PROXY" in (caught.value.hint or "")
 
 
 class _CountingHandler(BaseHTTPRequestHandler):

@@ -10,6 +10,7 @@ has a lock).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import random
@@ -75,7 +76,8 @@ class Transport:
             self._pool = ConnectionPool(connection.configuration, MAX_IN_FLIGHT)
         except UnsupportedProxy as exc:
             raise ClusterError(f"cannot reach {self._host}: {exc}", is_user_error=True,
-                               hint="use an HTTP proxy, or unset the kubeconfig's proxy-url") from exc
+                               hint="point the kubeconfig's proxy-url (or HTTPS_PROXY) at an http:// proxy, "
+                                    "or list the server in NO_PROXY") from exc
         self._user_agent = f"fluxpush/{fluxpush.__version__}"
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -106,11 +108,8 @@ class Transport:
         renewed = False
         retry, waited = 0, 0.0
         while True:
-            if call.stream:
+            with contextlib.nullcontext() if call.stream else self._in_flight:  # a watch holds no slot
                 outcome = self._attempt(call)
-            else:
-                with self._in_flight:
-                    outcome = self._attempt(call)
             if not isinstance(outcome, _Failure):
                 return outcome
             if outcome.status == 401 and not renewed and self.connection.renew_credentials is not None:
