@@ -26,6 +26,7 @@ import configparser
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,11 @@ DEBIAN_MIRROR = os.environ.get("FLUXPUSH_DEBIAN_MIRROR", "http://deb.debian.org/
 BUILD_INPUTS = (".dockerignore", "Dockerfile", "entrypoint", "pyproject.toml", "README.md", "src")
 LOCK_FILES = ("requirements.lock", "requirements.txt", "requirements-lock.txt")
 HOST_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+# The apt settings a build behind a proxy or on a snapshot mirror may need from the host.
+APT_NETWORK_SETTING = re.compile(
+    r'Acquire::(https?::|ftp::)?(Proxy|CaInfo|Verify|Check-Valid-Until|Check-Date)\S* "'
+)
+KEEP_IMAGES = 3  # images of other source trees kept (other worktrees, branches switched back to)
 # Where the Dockerfile's secret mounts put the host's CA bundle during a build step.
 SECRET_CA_PATH = "/run/secrets/ca.crt"
 
@@ -170,11 +176,11 @@ def _pip_config() -> str:
 
 
 def _apt_config() -> str:
-    """The host's apt `Acquire::` settings (proxies, CA, snapshot checks), in apt.conf syntax."""
+    """The host's apt network settings (proxies, TLS, snapshot date checks), in apt.conf syntax."""
     if shutil.which("apt-config") is None:
         return ""
     dump = subprocess.run(["apt-config", "dump"], capture_output=True, text=True).stdout
-    return "".join(line + "\n" for line in dump.splitlines() if line.startswith("Acquire::") and " " in line)
+    return "".join(line + "\n" for line in dump.splitlines() if APT_NETWORK_SETTING.match(line))
 
 
 def _host_ca_bundle() -> str | None:
@@ -198,6 +204,17 @@ def build(tag: str, root: Path = PROJECT_ROOT) -> None:
             argv += ["--secret", f"id=ca.crt,src={ca}"]
         argv += ["--file", str(root / "Dockerfile"), str(root)]
         run(argv, "buildah bud of the Dockerfile", timeout=3600)
+
+
+def prune_old_images(keep: int = KEEP_IMAGES) -> list[str]:
+    """Remove all but the `keep` newest fluxpush-action images (each source change makes one)."""
+    listing = run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
+                   f"reference={IMAGE_REPOSITORY}"], "listing images")
+    old = listing.split()[keep:]  # newest first
+    if old:
+        run(["podman", "rmi", *old], "removing old images")
+        run(["podman", "image", "prune", "--force"], "removing their unused layers")
+    return old
 
 
 @contextmanager
@@ -226,6 +243,7 @@ def ensure_image(root: Path = PROJECT_ROOT) -> tuple[str, dict[str, float | str]
         build(tag, root)
         timings["build_seconds"] = round(time.monotonic() - started, 1)
         timings["image"] = "built"
+        timings["removed_old"] = len(prune_old_images())
     return tag, timings
 
 
