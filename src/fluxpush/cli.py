@@ -65,6 +65,11 @@ def _common_options() -> argparse.ArgumentParser:
         action="store_true",
         help="unset postBuild variables become empty instead of failing (Flux < 2.9)",
     )
+    common.add_argument(
+        "--no-remote-bases",
+        action="store_true",
+        help="refuse remote bases (URLs) in kustomizations, as kustomize-controller's flag does",
+    )
     common.add_argument("--kustomize", help="kustomize or kubectl binary (also $FLUXPUSH_KUSTOMIZE)")
     common.add_argument("--helm", help="helm binary (also $FLUXPUSH_HELM)")
     return common
@@ -163,6 +168,7 @@ def _discover(args: argparse.Namespace, live_lookup: VariableSourceLookup | None
     options = DiscoverOptions(
         cluster_path=_cluster_path(repo, args.path),
         strict_substitute=not args.no_strict_substitute,
+        no_remote_bases=args.no_remote_bases,
         source_dirs=_source_dirs(args.source),
         live_lookup=live_lookup,
     )

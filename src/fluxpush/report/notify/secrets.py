@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import yaml
-
-from fluxpush.errors import ReportError
+from fluxpush.errors import ReportError, YAMLError
 from fluxpush.flux.duration import parse_duration
 from fluxpush.flux.model import Provider
+from fluxpush.yamldoc import load_safe
 
 # (namespace, name) -> the Secret's decoded `data` (or `stringData`), None when there is none.
 SecretLookup = Callable[[str, str], Mapping[str, str] | None]
@@ -114,8 +113,8 @@ def _headers(data: Mapping[str, str], where: str) -> dict[str, str]:
     if text is None:
         return {}
     try:
-        parsed = yaml.safe_load(text)
-    except yaml.YAMLError:
+        parsed = load_safe(text, f"Secret {where} key 'headers'")
+    except YAMLError:
         parsed = None
     if not isinstance(parsed, dict):
         raise ReportError(f"Secret {where} key 'headers' is not a YAML map of header names to values")
