@@ -68,7 +68,6 @@ class HelmSession:
         self.tool = tool or find_helm()
         self.dir = Path(tempfile.mkdtemp(prefix="fluxpush-helm-"))
         self.env = {
-            "PATH": os.environ.get("PATH", ""),
             "HOME": str(self.dir),
             "HELM_CACHE_HOME": str(self.dir / "cache"),
             "HELM_CONFIG_HOME": str(self.dir / "config"),
@@ -92,8 +91,10 @@ class HelmSession:
 
     def run(self, *args: str, node: str | None = None, what: str = "helm failed",
             timeout: float | None = 600) -> Completed:
-        """`helm ARGS…` in this session; a failure raises `RenderError` with helm's stderr."""
-        return run_command([*self.tool.argv, *args], env=self.env, node=node, what=what, timeout=timeout)
+        """`helm ARGS…` in this session's folder, with the runner's minimal environment plus the
+        session's homes and private kubeconfig; a failure raises `RenderError` with helm's stderr."""
+        return run_command([*self.tool.argv, *args], cwd=str(self.dir), env=self.env, node=node, what=what,
+                           timeout=timeout)
 
     def write_values(self, values: dict[str, Any]) -> Path:
         """Write values to a private file for `-f` (JSON is YAML)."""
