@@ -16,6 +16,7 @@ from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.policy import find_plain_secrets
+from fluxpush.redact import redacting_streams
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.tools import find_helm, find_kustomize, is_pinned_version, tool_version
 from fluxpush.views import (
@@ -322,6 +323,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["FLUXPUSH_KUSTOMIZE"] = args.kustomize
     if args.helm:
         os.environ["FLUXPUSH_HELM"] = args.helm
+    with redacting_streams():
+        return _run_verb(args)
+
+
+def _run_verb(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.verb](args)
     except UsageError as exc:

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from fluxpush.kube import KubeClient
+from fluxpush.redact import register_secret
 from fluxpush.runner import Completed, run_command
 from fluxpush.tools import Tool, find_helm
 
@@ -44,6 +45,7 @@ def kubeconfig_for(client: KubeClient) -> dict[str, Any]:
     token = (configuration.api_key or {}).get(_BEARER)
     if token:
         user["token"] = token.removeprefix("Bearer ").strip()
+        register_secret(user["token"])
     if configuration.cert_file and configuration.key_file:
         user["client-certificate"] = configuration.cert_file
         user["client-key"] = configuration.key_file

@@ -21,6 +21,7 @@ from typing import Any
 
 from fluxpush.errors import InputError, YAMLError
 from fluxpush.flux.model import HelmRelease, ValuesReference
+from fluxpush.redact import MASK, register_secret, register_secret_data
 from fluxpush.yamldoc import load_safe
 
 Lookup = Callable[[str, str, str], dict[str, Any] | None]  # (kind, namespace, name) → object or None
@@ -178,12 +179,14 @@ def compose_values(hr: HelmRelease, lookup: Lookup) -> ComposedValues:
                                  obj=str(hr.ref))
             result = merge_values(result, loaded)
             contributed = leaf_paths(loaded)
+            if ref.kind == "Secret":
+                register_secret_data(loaded)
         if ref.kind == "Secret":
             secret_paths |= contributed
+            register_secret(text)
     return ComposedValues(merge_values(result, hr.values), frozenset(secret_paths))
 
 
-MASK = "***"  # what a Secret-sourced value shows as in a values diff
 
 
 def _flatten(values: Any, prefix: Path = ()) -> dict[Path, Any]:

@@ -1,8 +1,8 @@
 """A Provider's address, credentials and transport settings, resolved as notification-controller does.
 
 Secret values come through an injected `SecretLookup` (the engine reads the cluster; the action can
-serve its environment), are held by `ProviderSettings` whose repr shows no value, and are masked by
-`redact` from any text that leaves this package.
+serve its environment), are held by `ProviderSettings` whose repr shows no value, and are registered
+with `fluxpush.redact`, which masks them in any text that leaves fluxpush.
 
 Precedence (notification-controller `createNotifier`): Secret `address` over `spec.address`;
 `token`, `password`, `headers` only from the Secret; Secret `username` over `spec.username`;
@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from fluxpush.errors import ReportError, YAMLError
 from fluxpush.flux.duration import parse_duration
 from fluxpush.flux.model import Provider
+from fluxpush.redact import register_secrets
 from fluxpush.yamldoc import load_safe
 
 # (namespace, name) -> the Secret's decoded `data` (or `stringData`), None when there is none.
@@ -31,8 +32,6 @@ DEFAULT_TIMEOUT_SECONDS = 15.0
 
 # notification-controller refuses Secret addresses longer than the CRD allows `spec.address` to be.
 MAX_ADDRESS_LENGTH = 2048
-
-MASK = "*****"
 
 # Parts of a secret webhook URL that are masked on their own when an endpoint echoes them back:
 # path segments and query values this long that hold a digit, or are long enough to be a key.
@@ -56,16 +55,6 @@ class ProviderSettings:
     uid: str = ""
     commit_status_expr: str = ""
     secret_values: tuple[str, ...] = field(default=(), repr=False)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret value (and its URL-quoted form) replaced by `*****`."""
-    for value in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(value, MASK)
-        quoted = quote(value, safe="")
-        if quoted != value:
-            text = text.replace(quoted, MASK)
-    return text
 
 
 def _is_keylike(piece: str) -> bool:
@@ -167,6 +156,7 @@ def resolve_settings(provider: Provider, lookup: SecretLookup) -> ProviderSettin
     if not address:
         raise ReportError(f"Provider {provider.ref} has no address in spec.address or its secretRef")
     timeout = spec.get("timeout")
+    register_secrets(secret_values)
     return ProviderSettings(
         provider_type=provider.provider_type,
         address=address,
