@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from fluxpush.discover import Discovery, Node
 from fluxpush.engine.inventory import InventoryRecord
@@ -22,13 +23,21 @@ from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, apply_node, plan_node, store_inventory
-from fluxpush.engine.removal import Declared, deletion_policy, node_object_id
+from fluxpush.engine.removal import Declared, deletion_policy, is_node_entry, node_object_id
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
 from fluxpush.helm.reconcile import apply_release, plan_release
 from fluxpush.kube import KubeClient
 
 Progress = Callable[[ObjectRef, str], None]  # (node, phase) for live progress on a terminal
+
+
+class Verdict(StrEnum):
+    """A run's result, decided in one place (`RunResult.verdict`) for every verb and the action."""
+
+    IN_SYNC = "in sync"
+    CHANGES = "changes"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +63,15 @@ class RunResult:
     def changed(self) -> bool:
         """Whether anything was (or would be) written."""
         return any(result.applied for result in self.results) or self.plan.has_changes
+
+    @property
+    def verdict(self) -> Verdict:
+        """FAILED when any node failed or was blocked (every problem of the repository fails the node
+        it affects: a build or validation error, an ownership conflict, an unresolvable source or
+        dependency), else CHANGES when anything was or would be written, else IN_SYNC."""
+        if not self.ok:
+            return Verdict.FAILED
+        return Verdict.CHANGES if self.changed else Verdict.IN_SYNC
 
 
 def declared_in_git(discovery: Discovery) -> Declared:
@@ -195,6 +213,27 @@ class _Runner:
             store_inventory(self.client, replace(record, deletion_policy=policy, deletion_reason=why),
                             self.options.field_manager)
 
+    def unbuilt_under(self, result: NodeResult) -> list[NodeResult]:
+        """The nodes a failed Kustomization held in its inventory that this run could not build (they
+        come from its output): each is reported as not ready and left untouched, never as removed."""
+        if result.outcome is Outcome.READY or result.node.kind != "Kustomization":
+            return []
+        found: list[NodeResult] = []
+        queue = [result.node]
+        while queue:
+            parent = queue.pop(0)
+            record = self.record(parent)
+            for entry in record.entries if record else ():
+                ref = ObjectRef(entry.id.kind, entry.id.namespace, entry.id.name)
+                if is_node_entry(entry.id) and ref not in self.discovery.nodes and ref not in self.results:
+                    message = (f"not built: {parent} rendered nothing in this run ({result.reason}); "
+                               "its objects and inventory are untouched")
+                    plan = NodePlan(str(ref), self.discovery.revision, (), (), "", (message,))
+                    self.results[ref] = NodeResult(ref, Outcome.BLOCKED, "DependencyNotReady", message, plan)
+                    found.append(self.results[ref])
+                    queue.append(ref)
+        return found
+
     def reconcile(self, node: Node) -> NodeResult:
         started = time.monotonic()
         self.progress(node.ref, "applying" if self.apply else "planning")
@@ -282,6 +321,7 @@ def run_nodes(
                 ref = running.pop(future)
                 runner.results[ref] = future.result()
                 finished.append(runner.results[ref])
+    finished += [untouched for result in list(finished) for untouched in runner.unbuilt_under(result)]
     return RunResult(
         discovery.revision,
         tuple(finished),
