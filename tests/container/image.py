@@ -5,8 +5,8 @@
 
 No Docker daemon is needed: Debian's buildah builds as root (`--isolation chroot`) into the local
 containers storage that podman runs from. The tag is `localhost/fluxpush-action:<hash>`, the hash of
-every file the build reads (Dockerfile, entrypoint/, pyproject.toml, README.md, src/, a requirements
-lock if there is one), so an unchanged tree reuses the image and any change builds a new one.
+every file the build reads (.dockerignore, Dockerfile, entrypoint/, pyproject.toml, src/ but kubesim,
+a requirements lock if there is one), so an unchanged tree reuses the image and any change builds a new one.
 
 The Dockerfile's base, python:3.11-slim-bookworm, is pulled when a registry can be reached. When it
 cannot (no Docker Hub here), a stand-in is made once with debootstrap (Debian bookworm's python3 is
@@ -43,7 +43,9 @@ STAND_IN_LABEL = "org.fluxpush.stand-in"
 # What the stand-in base holds: python:3.11-slim has python, the venv module and CA certificates.
 STAND_IN_PACKAGES = "python3,python3-venv,python-is-python3,ca-certificates"
 DEBIAN_MIRROR = os.environ.get("FLUXPUSH_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-BUILD_INPUTS = (".dockerignore", "Dockerfile", "entrypoint", "pyproject.toml", "README.md", "src")
+BUILD_INPUTS = (".dockerignore", "Dockerfile", "entrypoint", "pyproject.toml", "src")
+# In src/ but not in the build context (.dockerignore): the sandbox server and pip's editable metadata.
+NOT_BUILT = ("src/kubesim", ".egg-info", "__pycache__")
 LOCK_FILES = ("requirements.lock", "requirements.txt", "requirements-lock.txt")
 HOST_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 # The apt settings a build behind a proxy or on a snapshot mirror may need from the host.
@@ -77,9 +79,13 @@ def _build_files(root: Path) -> Iterator[Path]:
         if top.is_file():
             yield top
         elif top.is_dir():
-            yield from sorted(
-                path for path in top.rglob("*") if path.is_file() and "__pycache__" not in path.parts
-            )
+            files = (path for path in top.rglob("*") if path.is_file())
+            yield from sorted(path for path in files if not _not_built(root, path))
+
+
+def _not_built(root: Path, path: Path) -> bool:
+    relative = str(path.relative_to(root))
+    return relative.startswith(NOT_BUILT[0]) or any(part.endswith(NOT_BUILT[1:]) for part in path.parts)
 
 
 def source_hash(root: Path = PROJECT_ROOT) -> str:

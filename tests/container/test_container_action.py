@@ -132,15 +132,19 @@ def test_dispatch_reconciles_only_its_targets(checkout, github, cluster, deployi
     checkout.edit(DEPLOYMENT, "replicas: 1", "replicas: 3")
     checkout.edit("apps/app-1/overlays/dev/deployment-patch.yaml", "${replicas}", "5")
     sha = checkout.commit("two edits")
-    deploying.inputs["targets"] = "app-2"
+    # app-2 depends on infrastructure (same source): as kustomize-controller's dependency check,
+    # infrastructure must have applied this revision, so it is a target too.
+    deploying.inputs["targets"] = "infrastructure, app-2"
 
-    run = deploying("workflow_dispatch", dispatch_event({"targets": "app-2"}), checkout.root, sha)
+    event = dispatch_event({"targets": "infrastructure, app-2"})
+    run = deploying("workflow_dispatch", event, checkout.root, sha)
 
     assert run.code == 0, run.log
     assert replicas(sim, "app-2", "app-2") == 3
     assert replicas(sim, "app-1", "app-1") == 2, "app-1 was not a target"
     assert [line for line in run.log.splitlines() if line.startswith("::group::")] == [
-        "::group::Kustomization/flux-system/app-2: ✅ applied (1 writes)"
+        "::group::Kustomization/flux-system/infrastructure: ✅ in sync",
+        "::group::Kustomization/flux-system/app-2: ✅ applied (1 writes)",
     ]
     assert github.state.deployments[-1]["ref"] == sha
     assert github.state.check_runs[-1]["name"] == f"fluxpush reconcile ({CLUSTER_PATH})"
