@@ -83,7 +83,8 @@ def seed_cluster(sim, receiver_url: str) -> None:
         for namespace in ("flux-system", "external-secrets"):
             client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, "setup")
         for secret in (
-            _secret("external-secrets", "hr-values", {"values.yaml": f"nested:\n  password: {HR_YAML_CANARY}\n"}),
+            _secret("external-secrets", "hr-values",
+                    {"values.yaml": f"nested:\n  password: {HR_YAML_CANARY}\n"}),
             _secret("external-secrets", "hr-token", {"token": HR_TARGET_CANARY}),
             _secret("flux-system", "cluster-secrets", {"SUB_TOKEN": SUBST_CANARY}),
             _secret("flux-system", "slack-webhook", {"address": f"{receiver_url}/slack/{PROVIDER_CANARY}"}),
@@ -116,8 +117,7 @@ def key_lines(pem: str) -> list[str]:
 
 @pytest.fixture
 def planted(checkout, github, cluster, receiver):
-    sim, kubeconfig = cluster
-    seed_cluster(sim, receiver.url)
+    seed_cluster(cluster[0], receiver.url)
     plant(checkout.root)
     return checkout
 
@@ -131,7 +131,8 @@ def test_no_canary_reaches_any_action_channel(planted, github, run_action, clust
     github.state.add_pull(REPO, 5, head_sha=head)
     preview = run_action("pull_request", pull_request_event(5, head, planted.base_sha), planted.root, head)
     github.state.add_pull(REPO, 6, merged=True, merge_commit_sha=head)
-    deploy = run_action("push", push_event(planted.base_sha, head, "Merge pull request #6"), planted.root, head)
+    merged = push_event(planted.base_sha, head, "Merge pull request #6")
+    deploy = run_action("push", merged, planted.root, head)
 
     assert preview.code == 0 and deploy.code == 0, preview.stdout + deploy.stdout
     for run in (preview, deploy):
@@ -173,7 +174,8 @@ def test_no_canary_reaches_the_cli(planted, cluster, run_cli, tmp_path, receiver
     # The chart now copies the value once more: the diff shows the new line (each command is a new
     # process in real use, so the registry starts empty each time).
     template = planted.root / "charts/external-secrets/templates/canary.yaml"
-    template.write_text(template.read_text().replace("\ndata:\n", "\ndata:\n  again: {{ .Values.token | quote }}\n"))
+    again = "\ndata:\n  again: {{ .Values.token | quote }}\n"
+    template.write_text(template.read_text().replace("\ndata:\n", again))
     REGISTRY.clear()
     diff = run_cli("diff", *common)
     REGISTRY.clear()
@@ -185,5 +187,5 @@ def test_no_canary_reaches_the_cli(planted, cluster, run_cli, tmp_path, receiver
     for verb, result in {"apply": applied, "diff": diff, "plan -o json": plan}.items():
         assert_absent(secrets, **{f"{verb} stdout": result.out, f"{verb} stderr": result.err})
     assert_absent(secrets, plan_file=plan_file.read_text())
-    assert '+  again: "***"' in diff.out or "+  again: '***'" in diff.out or "+  again: ***" in diff.out, diff.out
+    assert "+  again: ***\n" in diff.out, diff.out
     assert "again" in json.dumps(json.loads(plan.out))  # masking keeps the document valid JSON
