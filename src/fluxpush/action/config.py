@@ -32,6 +32,7 @@ INPUT_NAMES = (
     "targets",
     "dry-run",
     "prune",
+    "no-remote-bases",
     "force",
     "timeout",
     "comment",
@@ -63,6 +64,7 @@ class ActionConfig:
     targets: tuple[str, ...] = ()
     dry_run: bool = False
     prune: bool = True
+    no_remote_bases: bool = False  # kustomize-controller's --no-remote-bases
     force: bool = False
     timeout: float | None = None  # seconds
     comment: str = "on-change"
@@ -206,6 +208,7 @@ def read_config(environ: Mapping[str, str]) -> ActionConfig:
         targets=split_targets(read.text("targets") or ""),
         dry_run=read.boolean("dry-run", False),
         prune=read.boolean("prune", True),
+        no_remote_bases=read.boolean("no-remote-bases", False),
         force=read.boolean("force", False),
         timeout=read.duration("timeout"),
         comment=read.choice("comment", COMMENT_POLICIES, "on-change"),

@@ -185,7 +185,8 @@ def from_plan(plan: Plan, discovery: Discovery, against: str) -> ModeResult:
 def discover_checkout(root: Path, config: ActionConfig,
                       live_lookup: VariableSourceLookup | None = None) -> Discovery:
     """Discovery of a checkout from the cluster path (substituteFrom also from the cluster, if given)."""
-    return discover(root, DiscoverOptions(cluster_path=config.cluster_path, live_lookup=live_lookup))
+    return discover(root, DiscoverOptions(cluster_path=config.cluster_path, live_lookup=live_lookup,
+                                          no_remote_bases=config.no_remote_bases))
 
 
 def _notify(run: RunResult, discovery: Discovery, secrets: SecretLookup) -> None:
