@@ -21,8 +21,9 @@ LEAK = "configMapGenerator:\n- name: env-leak\n  files:\n  - environ=" + "../" *
 
 
 def test_the_no_remote_bases_input_is_read():
-    assert read_config({"INPUT_CLUSTER-PATH": "clusters/dev", "INPUT_NO-REMOTE-BASES": "true"}).no_remote_bases
-    assert not read_config({"INPUT_CLUSTER-PATH": "clusters/dev"}).no_remote_bases
+    base = {"INPUT_CLUSTER-PATH": "clusters/dev"}
+    assert read_config({**base, "INPUT_NO-REMOTE-BASES": "true"}).no_remote_bases
+    assert not read_config(base).no_remote_bases
 
 
 def test_a_hostile_pull_request_fails_only_its_own_nodes(checkout, github, run_action, monkeypatch):
