@@ -372,11 +372,16 @@ def find_ownership_conflicts(nodes: Iterable[Node]) -> list[tuple[InputError, tu
     server-side apply would make each node take the object from the other on every reconciliation;
     fluxpush fails every node involved instead."""
     owners: dict[str, list[ObjectRef]] = {}
+    names: dict[str, str] = {}
     for node in nodes:
-        for key in dict.fromkeys(object_key(obj) for obj in node.objects):
-            owners.setdefault(key, []).append(node.ref)
+        for obj in node.objects:
+            key = object_key(obj)
+            if node.ref not in owners.setdefault(key, []):
+                owners[key].append(node.ref)
+            meta = obj["metadata"]
+            names[key] = str(ObjectRef(obj["kind"], meta.get("namespace", ""), meta["name"]))
     return [(InputError(f"rendered by more than one node: {', '.join(str(r) for r in refs)}",
-                        obj=key.lstrip("/"), hint="keep the object in exactly one Kustomization"),
+                        obj=names[key], hint="keep the object in exactly one Kustomization"),
              tuple(refs)) for key, refs in owners.items() if len(refs) > 1]
 
 
