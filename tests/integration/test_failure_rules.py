@@ -71,8 +71,8 @@ def test_an_invalid_helmrelease_fails_its_parent_and_is_not_uninstalled(live):
     result = live.cli("apply")
 
     assert result.code == 1
-    assert "infrastructure/external-secrets/helmrelease.yaml:1: HelmRelease/external-secrets/external-secrets" \
-        in result.out
+    assert "infrastructure/external-secrets/helmrelease.yaml:1: " \
+           "HelmRelease/external-secrets/external-secrets" in result.out
     assert "fix: change apiVersion to helm.toolkit.fluxcd.io/v2" in result.out
     assert "✗ Kustomization/flux-system/infrastructure Failed" in result.out
     assert "0 not ready" not in result.out and "uninstall" not in result.out
@@ -126,7 +126,8 @@ def test_an_empty_path_folder_absent_from_git_fails_the_node_clearly(live):
 
     assert result.code == 1
     assert "clusters/dev/apps.yaml" in result.out
-    assert "Kustomization/flux-system/app-2: spec.path: kustomization path not found: ./apps/empty" in result.out
+    assert "Kustomization/flux-system/app-2: spec.path: kustomization path not found: ./apps/empty" \
+        in result.out
     assert "an empty folder is not committed" in result.out
     assert _changed(before, live.dump()) == set(), "app-2's objects stay: it failed, it was not emptied"
 
@@ -158,14 +159,15 @@ def test_a_removed_kustomization_is_previewed_guarded_then_garbage_collected(liv
 
     refused = live.cli("apply")
     assert refused.code == 1
-    assert "PruneFailed: Kustomization/flux-system/flux-system: refusing to prune: 5 of 9 objects is more than " \
-           "50%; it would delete Namespace/app-2" in refused.out
+    assert "PruneFailed: Kustomization/flux-system/flux-system: refusing to prune: 5 of 9 objects is more " \
+           "than 50%; it would delete Namespace/app-2" in refused.out
     assert "fix: pass --allow-destructive-prune" in refused.out
     assert _changed(before, live.dump()) == set()
 
     after = live.applied()
-    assert _changed(before, after) == owned | {"v1 ConfigMap flux-system/fluxpush-inventory-kustomization-app-2",
-                                               "v1 ConfigMap flux-system/fluxpush-inventory-kustomization-flux-system"}
+    records = {f"v1 ConfigMap flux-system/fluxpush-inventory-kustomization-{name}" for name in ("app-2",
+                                                                                               "flux-system")}
+    assert _changed(before, after) == owned | records
     assert not _app_2_objects(after)
     assert inventory(live.sandbox, "kustomization", "app-2") is None
     assert "flux-system_app-2_kustomize.toolkit.fluxcd.io_Kustomization" not in \
@@ -219,7 +221,8 @@ spec:
                                             "  namespace: default\ndata:\n  a: b\n")
     # Flux Kustomizations keep their own namespace: app-2's targetNamespace would move it otherwise.
     live.edit("clusters/dev/apps.yaml", "  targetNamespace: app-2\n", "")
-    live.edit("apps/app-2/configmap.yaml", "  name: app-2-config\n", "  name: app-2-config\n  namespace: app-2\n")
+    live.edit("apps/app-2/configmap.yaml", "  name: app-2-config\n",
+              "  name: app-2-config\n  namespace: app-2\n")
     for name in ("deployment.yaml", "service.yaml", "secret.yaml"):
         text = (live.sandbox.repo / "apps/app-2" / name).read_text()
         live.write(f"apps/app-2/{name}", text.replace("metadata:\n", "metadata:\n  namespace: app-2\n", 1))
@@ -231,8 +234,9 @@ spec:
 
     diff = live.cli("diff")
     lines = [line for line in diff.out.splitlines() if line.startswith("► ")]
-    assert lines.index("► ConfigMap/default/extra deleted (Kustomization/flux-system/app-2-extra removed from "
-                       "Git: garbage-collected)") < next(i for i, line in enumerate(lines) if "Namespace/app-2" in line)
+    grandchild = lines.index("► ConfigMap/default/extra deleted (Kustomization/flux-system/app-2-extra "
+                             "removed from Git: garbage-collected)")
+    assert grandchild < next(i for i, line in enumerate(lines) if "Namespace/app-2" in line)
     after = live.applied()
 
     assert "v1 ConfigMap default/extra" not in after and not _app_2_objects(after)
@@ -272,8 +276,9 @@ def test_no_prune_says_what_would_be_pruned_and_keeps_it_for_a_later_run(live):
     held = live.cli("apply", "--no-prune")
 
     assert held.code == 0
-    assert "Secret/app-2/app-2-token skipped (would be pruned (Kustomization/flux-system/app-2 removed from " \
-           "Git: garbage-collected); not pruned: --no-prune (kept in the inventory for a later run))" in held.out
+    assert "Secret/app-2/app-2-token skipped (would be pruned (Kustomization/flux-system/app-2 removed " \
+           "from Git: garbage-collected); not pruned: --no-prune (kept in the inventory for a later run))" \
+           in held.out
     assert _app_2_objects(live.dump()) == _app_2_objects(before)
     assert "Kustomization/flux-system/app-2 deleted" in live.cli("diff").out  # still pending
     assert not _app_2_objects(live.applied())
