@@ -26,6 +26,7 @@ from fluxpush.flux.model import FluxObject, GitRepository, HelmRelease, Kustomiz
 from fluxpush.flux.validate import warm_up
 from fluxpush.graph import Graph, order_nodes
 from fluxpush.origins import OriginIndex
+from fluxpush.render.confine import BuildConfinement
 from fluxpush.render.kustomize import BuildWorkspace, needs_merge, prepare_build_dir, run_kustomize
 from fluxpush.render.postbuild import VariableSourceLookup, finalize_objects, resolve_variables
 from fluxpush.source import Source, load_source
@@ -94,6 +95,7 @@ class DiscoverOptions:
 
     cluster_path: str
     strict_substitute: bool = True
+    no_remote_bases: bool = False  # kustomize-controller's --no-remote-bases
     source_dirs: Mapping[ObjectRef, Path] = field(default_factory=dict)  # --source mappings
     # (kind, namespace, name) → the live ConfigMap/Secret, for substituteFrom sources that another
     # controller produced in the cluster; consulted after the repository's own rendered objects.
@@ -207,7 +209,10 @@ class _Discoverer:
                               obj=str(ks.ref), field="spec.path", origin=ks.origin,
                               hint=f"add the files of {rel}/ to Git (an empty folder is not committed), "
                                    "or fix spec.path")
-        objects = run_kustomize(self.tool, prepare_build_dir(ks, workspace, rel), node=str(ks.ref))
+        prepared = prepare_build_dir(ks, workspace, rel)
+        BuildConfinement(workspace.tree, source.root, str(ks.ref),
+                         no_remote_bases=self.options.no_remote_bases).check(prepared, rel)
+        objects = run_kustomize(self.tool, prepared, node=str(ks.ref))
         if self.options.live_lookup is None:
             variables = resolve_variables(ks, self._lookup)
         else:
