@@ -48,7 +48,9 @@ def test_a_missing_resource_fails_the_parent_and_deletes_nothing_it_owns(live):
 
     assert result.code == 1
     assert "✗ Kustomization/flux-system/infrastructure Failed" in result.out
-    assert "cloudwatchh" in result.out and "kustomize build failed" in result.out
+    assert "kustomize build failed in ./infrastructure (fix: the kustomization file there" in result.out
+    assert "open ./infrastructure/cloudwatchh: no such file or directory" in result.out
+    assert "/tmp/" not in result.out, "paths are the repository's, not the build copy's"
     assert "✗ HelmRelease/external-secrets/external-secrets DependencyNotReady" in result.out
     assert "its objects and inventory are untouched" in result.out
     assert "uninstall" not in result.out and "deleted" not in result.out
