@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -212,7 +213,10 @@ class _Discoverer:
         prepared = prepare_build_dir(ks, workspace, rel)
         BuildConfinement(workspace.tree, source.root, str(ks.ref),
                          no_remote_bases=self.options.no_remote_bases).check(prepared, rel)
-        objects = run_kustomize(self.tool, prepared, node=str(ks.ref))
+        try:
+            objects = run_kustomize(self.tool, prepared, node=str(ks.ref))
+        except RenderError as exc:
+            raise in_repository_terms(exc, workspace, rel) from exc
         if self.options.live_lookup is None:
             variables = resolve_variables(ks, self._lookup)
         else:
@@ -365,6 +369,20 @@ class _Discoverer:
         return Discovery(root.ref, self.sources.checkout, nodes, self.flux_objects, problems, graph)
 
 
+def in_repository_terms(exc: RenderError, workspace: BuildWorkspace, rel: str) -> RenderError:
+    """The kustomize failure with the build copy's paths shown relative to the repository (`./infra/x`
+    rather than a temporary folder), and where to fix it."""
+    copy = re.compile(re.escape(str(workspace.tree.parent)) + r"/(?:tree|views/view-\d+)(/?)")
+
+    def clean(text: str) -> str:
+        return copy.sub(lambda found: "./" if found.group(1) else ".", text)
+
+    where = f"./{rel}" if rel not in ("", ".") else "the repository root"
+    return type(exc)(f"{clean(exc.message)} in {where} (fix: the kustomization file there, or a file it "
+                     "names)", node=exc.node, argv=[clean(arg) for arg in exc.argv] if exc.argv else None,
+                     exit_code=exc.exit_code, stderr=clean(exc.stderr))
+
+
 def object_key(obj: dict[str, Any]) -> str:
     """`group/Kind/namespace/name`, the identity used for ownership checks."""
     group = obj["apiVersion"].rpartition("/")[0]
@@ -377,11 +395,16 @@ def find_ownership_conflicts(nodes: Iterable[Node]) -> list[tuple[InputError, tu
     server-side apply would make each node take the object from the other on every reconciliation;
     fluxpush fails every node involved instead."""
     owners: dict[str, list[ObjectRef]] = {}
+    names: dict[str, str] = {}
     for node in nodes:
-        for key in dict.fromkeys(object_key(obj) for obj in node.objects):
-            owners.setdefault(key, []).append(node.ref)
+        for obj in node.objects:
+            key = object_key(obj)
+            if node.ref not in owners.setdefault(key, []):
+                owners[key].append(node.ref)
+            meta = obj["metadata"]
+            names[key] = str(ObjectRef(obj["kind"], meta.get("namespace", ""), meta["name"]))
     return [(InputError(f"rendered by more than one node: {', '.join(str(r) for r in refs)}",
-                        obj=key.lstrip("/"), hint="keep the object in exactly one Kustomization"),
+                        obj=names[key], hint="keep the object in exactly one Kustomization"),
              tuple(refs)) for key, refs in owners.items() if len(refs) > 1]
 
 
