@@ -115,7 +115,9 @@ def open_cluster(config: ActionConfig, workspace: Path) -> Iterator[KubeClient]:
         with KubeClient(connect_kubeconfig(str(path))) as client:
             yield client
         return
-    with tempfile.TemporaryDirectory(prefix="fluxpush-kube-", dir=os.environ.get("RUNNER_TEMP")) as scratch:
+    # The system temporary folder: inside a Docker action $RUNNER_TEMP names the host's folder, which
+    # is not mounted in the container (actions/runner#1984).
+    with tempfile.TemporaryDirectory(prefix="fluxpush-kube-") as scratch:
         path = Path(scratch) / "kubeconfig"
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
