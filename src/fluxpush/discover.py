@@ -28,6 +28,8 @@ from fluxpush.graph import Graph, order_nodes
 from fluxpush.origins import OriginIndex
 from fluxpush.render.kustomize import BuildWorkspace, needs_merge, prepare_build_dir, run_kustomize
 from fluxpush.render.postbuild import VariableSourceLookup, finalize_objects, resolve_variables
+from fluxpush.sops.keysource import NO_KEYS, SopsKeys
+from fluxpush.sops.sealed import Sealed
 from fluxpush.source import Source, load_source
 from fluxpush.tools import Tool, find_kustomize
 
@@ -45,6 +47,7 @@ class Node:
     objects: list[dict[str, Any]] = field(default_factory=list)  # rendered, not Flux objects
     children: list[ObjectRef] = field(default_factory=list)
     error: FluxpushError | None = None
+    sealed: list[Sealed] = field(default_factory=list)  # SOPS values no key opened (masked)
 
     @property
     def depends_on(self) -> list[ObjectRef]:
@@ -85,6 +88,7 @@ class DiscoverOptions:
     # controller produced in the cluster; consulted after the repository's own rendered objects.
     live_lookup: VariableSourceLookup | None = None
     max_workers: int = max(2, os.cpu_count() or 2)
+    sops: SopsKeys = NO_KEYS  # keys for spec.decryption; without them values stay masked
 
 
 def normalize_path(path: str) -> str:
@@ -148,14 +152,18 @@ def _root_spec(cluster_path: str) -> Kustomization:
     data = {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
             "metadata": {"name": ROOT_NAME, "namespace": ROOT_NAME},
             "spec": {"interval": "10m", "path": f"./{normalize_path(cluster_path)}", "prune": True,
-                     "sourceRef": {"kind": "GitRepository", "name": ROOT_NAME}}}
+                     "sourceRef": {"kind": "GitRepository", "name": ROOT_NAME},
+                     # Until the Kustomization that points at the cluster path is known (it usually
+                     # adds decryption by a patch), SOPS Secrets are masked rather than refused.
+                     "decryption": {"provider": "sops"}}}
     spec = parse_flux_object(data)
     assert isinstance(spec, Kustomization)
     return spec
 
 
 def _changes_build(ks: Kustomization) -> bool:
-    return needs_merge(ks) or ks.post_build is not None or ks.common_metadata is not None
+    return needs_merge(ks) or ks.post_build is not None or ks.common_metadata is not None \
+        or ks.decryption is not None
 
 
 class _Discoverer:
@@ -182,7 +190,7 @@ class _Discoverer:
         live = self.options.live_lookup
         return found if found is not None or live is None else live(kind, namespace, name)
 
-    def _build(self, node: Node, directory: Path) -> list[dict[str, Any]]:
+    def _build(self, node: Node, directory: Path) -> tuple[list[dict[str, Any]], list[Sealed]]:
         ks = node.spec
         assert isinstance(ks, Kustomization)
         source, workspace = self.sources.workspace(directory)
@@ -194,7 +202,9 @@ class _Discoverer:
         else:
             variables = resolve_variables(ks, self._lookup_with_live,
                                           searched="neither rendered by this repository nor in the cluster")
-        return finalize_objects(objects, ks, variables, strict=self.options.strict_substitute)
+        decrypt = self.options.sops.decryptor(ks)
+        return finalize_objects(objects, ks, variables, strict=self.options.strict_substitute,
+                                decrypt=decrypt), decrypt.sealed
 
     def _waiting_on(self, node: Node) -> bool:
         """Whether the node needs something no finished build has rendered yet."""
@@ -277,7 +287,7 @@ class _Discoverer:
         new_nodes: list[Node] = []
         for node, future in jobs:
             try:
-                objects = future.result()
+                objects, node.sealed = future.result()
             except FluxpushError as exc:
                 node.error = exc
                 continue
@@ -295,7 +305,7 @@ class _Discoverer:
             return root, pending
         spec = self.root_candidates[0]
         self.sources.mark_checkout(self._source_ref(spec), self.flux_objects)
-        if _changes_build(spec):
+        if _changes_build(spec) or root.sealed:
             self.nodes.clear()
             self.flux_objects.clear()
             self.rendered.clear()
