@@ -27,9 +27,15 @@ from fluxpush.flux.validate import warm_up
 from fluxpush.graph import Graph, order_nodes
 from fluxpush.origins import OriginIndex
 from fluxpush.render.kustomize import BuildWorkspace, needs_merge, prepare_build_dir, run_kustomize
-from fluxpush.render.postbuild import VariableSourceLookup, finalize_objects, resolve_variables
+from fluxpush.render.postbuild import (
+    VariableSourceLookup,
+    decryption_required,
+    finalize_objects,
+    resolve_variables,
+)
 from fluxpush.sops.keysource import NO_KEYS, SopsKeys
 from fluxpush.sops.sealed import Sealed
+from fluxpush.sops.sources import decrypt_sources
 from fluxpush.source import Source, load_source
 from fluxpush.tools import Tool, find_kustomize
 
@@ -110,7 +116,7 @@ class _Sources:
 
     def __init__(self, checkout: Source, scratch: Path, options: DiscoverOptions) -> None:
         self.checkout = checkout
-        self._scratch = scratch
+        self.scratch = scratch
         self._explicit = dict(options.source_dirs)
         self._checkout_refs: set[ObjectRef] = set()
         self._checkout_urls: set[str] = set()
@@ -141,7 +147,7 @@ class _Sources:
         """The loaded source and its filtered copy for `directory` (made once per run)."""
         if directory not in self._workspaces:
             source = self.checkout if directory == self.checkout.root else load_source(directory)
-            base = Path(tempfile.mkdtemp(dir=self._scratch))
+            base = Path(tempfile.mkdtemp(dir=self.scratch))
             source.copy_to(base / "tree")
             (base / "views").mkdir()
             self._workspaces[directory] = (source, BuildWorkspace(base / "tree", base / "views"))
@@ -196,13 +202,15 @@ class _Discoverer:
         source, workspace = self.sources.workspace(directory)
         build_dir = source.resolve_path(ks.path, obj=str(ks.ref))
         rel = build_dir.relative_to(source.root).as_posix()
+        decrypt = self.options.sops.decryptor(ks)
+        if ks.decryption is not None:
+            workspace = decrypt_sources(workspace, rel, decrypt, self.sources.scratch)
         objects = run_kustomize(self.tool, prepare_build_dir(ks, workspace, rel), node=str(ks.ref))
         if self.options.live_lookup is None:
             variables = resolve_variables(ks, self._lookup)
         else:
             variables = resolve_variables(ks, self._lookup_with_live,
                                           searched="neither rendered by this repository nor in the cluster")
-        decrypt = self.options.sops.decryptor(ks)
         return finalize_objects(objects, ks, variables, strict=self.options.strict_substitute,
                                 decrypt=decrypt), decrypt.sealed
 
@@ -305,14 +313,16 @@ class _Discoverer:
             return root, pending
         spec = self.root_candidates[0]
         self.sources.mark_checkout(self._source_ref(spec), self.flux_objects)
-        if _changes_build(spec) or root.sealed:
+        if _changes_build(spec):
             self.nodes.clear()
             self.flux_objects.clear()
             self.rendered.clear()
             self.problems.clear()
             adopted = Node(spec.ref, spec, None)
             return adopted, self._run_wave(pool, [adopted])
-        adopted = Node(spec.ref, spec, None, root.objects, root.children, root.error)
+        adopted = Node(spec.ref, spec, None, root.objects, root.children, root.error, root.sealed)
+        if root.sealed:  # no decryption in its spec: Flux fails the root; its children stay known
+            adopted.error = decryption_required(root.sealed[0].object.rsplit("/", 1)[-1], str(spec.ref))
         for node in pending:
             node.parent = spec.ref
         return adopted, pending

@@ -59,13 +59,16 @@ def is_sops_encrypted(obj: dict[str, Any]) -> bool:
     return obj.get("kind") == "Secret" and isinstance(obj.get("sops"), dict)
 
 
+def decryption_required(name: str, node: str) -> RenderError:
+    """kustomize-controller's refusal of a SOPS Secret under a Kustomization without decryption."""
+    return RenderError(f"Secret/{name} is SOPS encrypted, configuring decryption is required "
+                       "for this secret to be reconciled (set spec.decryption on the Kustomization)",
+                       node=node)
+
+
 def _refuse_undecryptable(obj: dict[str, Any], node: str) -> None:
     if is_sops_encrypted(obj) and not decryption_disabled(obj):
-        name = obj.get("metadata", {}).get("name")
-        raise RenderError(
-            f"Secret/{name} is SOPS encrypted, configuring decryption is required "
-            "for this secret to be reconciled (set spec.decryption on the Kustomization)",
-            node=node)
+        raise decryption_required(str(obj.get("metadata", {}).get("name")), node)
 
 
 def _add_metadata(obj: dict[str, Any], key: str, values: dict[str, str]) -> None:

@@ -99,20 +99,22 @@ class SopsKeys:
 
     def decryptor(self, ks: Kustomization) -> ResourceDecryptor:
         """A decryptor for one node: run-wide keys plus its `secretRef` keys."""
+        node = str(ks.ref)
         secret_ref = (ks.decryption or {}).get("secretRef") or {}
         name = secret_ref.get("name") if isinstance(secret_ref, dict) else None
         if not name:
-            return ResourceDecryptor(self.ring)
+            return ResourceDecryptor(self.ring, node=node)
         where = f"decryption Secret {ks.ref.namespace}/{name}"
         if self.live is None:
-            return ResourceDecryptor(self.ring, f"{where} is read from the cluster, and no cluster was given")
+            return ResourceDecryptor(self.ring, f"{where} is read from the cluster, and no cluster was given",
+                                     node=node)
         secret = self.live("Secret", ks.ref.namespace, str(name))
         if secret is None:
-            return ResourceDecryptor(self.ring, f"{where} was not found in the cluster")
+            return ResourceDecryptor(self.ring, f"{where} was not found in the cluster", node=node)
         try:
-            return ResourceDecryptor(self.ring.merged(secret_keys(secret, where)))
+            return ResourceDecryptor(self.ring.merged(secret_keys(secret, where)), node=node)
         except SopsError as exc:
-            return ResourceDecryptor(self.ring, str(exc))
+            return ResourceDecryptor(self.ring, str(exc), node=node)
 
 
 NO_KEYS = SopsKeys(KeyRing(sources=[]))

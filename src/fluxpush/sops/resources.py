@@ -14,9 +14,10 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
+from fluxpush.errors import RenderError
 from fluxpush.sops.document import decrypt_bytes, decrypt_mapping
 from fluxpush.sops.formats import detect_format, format_for_path
-from fluxpush.sops.keys import KeyRing
+from fluxpush.sops.keys import KeyRing, MissingKeyError
 from fluxpush.sops.sealed import Sealed, mask_values, object_name
 from fluxpush.sops.tree import SopsError
 
@@ -41,11 +42,16 @@ class ResourceDecryptor:
 
     keys: KeyRing
     note: str = ""
+    node: str = ""
     sealed: list[Sealed] = field(default_factory=list)
 
-    def _seal(self, obj: dict[str, Any], exc: SopsError) -> None:
+    def _seal(self, obj: dict[str, Any], exc: SopsError, where: str = "") -> None:
+        """Record a value no key opens; any other failure (tampered, corrupt) fails the build."""
+        if not isinstance(exc, MissingKeyError):
+            raise RenderError(f"failed to decrypt and format '{object_name(obj)}'{where}: {exc}",
+                              node=self.node) from exc
         reason = str(exc) if not self.note else f"{exc}; {self.note}"
-        self.sealed.append(Sealed(object_name(obj), reason))
+        self.sealed.append(Sealed(object_name(obj) + where, reason))
 
     def __call__(self, obj: dict[str, Any]) -> dict[str, Any]:
         """The object decrypted (or masked and recorded as sealed)."""
@@ -76,8 +82,8 @@ class ResourceDecryptor:
                 plain = decrypt_bytes(raw, in_format, format_for_path(str(key)), self.keys,
                                       where=f"{object_name(obj)} data.{key}")
             except SopsError as exc:
+                self._seal(obj, exc, f" data.{key}")
                 failed.add(str(key))
-                self._seal(obj, SopsError(f"data.{key}: {exc}"))
                 continue
             data[key] = base64.b64encode(plain).decode()
         result = {**obj, "data": data}
