@@ -52,7 +52,8 @@ def test_flux_fixture_json_inside_a_secret_value(flux_sops_fixtures):
     ring = _ring((flux_sops_fixtures / "keys/age.txt").read_text())
     secret = load((flux_sops_fixtures / "inside/secret.yaml").read_bytes(), Format.YAML, where="x")
     inner = base64.b64decode(secret["data"]["key"])
-    assert json.loads(decrypt_bytes(inner, Format.JSON, Format.JSON, ring, where="inside")) == {"data": "value"}
+    out = decrypt_bytes(inner, Format.JSON, Format.JSON, ring, where="inside")
+    assert json.loads(out) == {"data": "value"}
 
 
 @pytest.mark.skipif(shutil.which("gpg") is None, reason="gpg is not installed")
@@ -122,7 +123,8 @@ def test_sops_cli_yaml_with_unencrypted_regex(sops_encrypt, age_key):
 
 def test_sops_cli_json_dotenv_ini(sops_encrypt, age_key):
     ring = _ring(age_key.secret)
-    js = sops_encrypt("c.json", '{"user": "admin", "n": 3, "on": true, "l": [1.5, "x"]}', "--age", age_key.public)
+    js = sops_encrypt("c.json", '{"user": "admin", "n": 3, "on": true, "l": [1.5, "x"]}',
+                      "--age", age_key.public)
     assert json.loads(decrypt_bytes(js, Format.JSON, Format.JSON, ring, where="c.json")) == \
         {"user": "admin", "n": 3, "on": True, "l": [1.5, "x"]}
     env = sops_encrypt("c.env", "USER=admin\nPASSWORD=s3cr=t\n", "--age", age_key.public)

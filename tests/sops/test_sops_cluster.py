@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kubesim import KubeSim, Options
 from fluxpush.kube import KubeClient, connect_sandbox
+from kubesim import KubeSim, Options
 
 pytestmark = pytest.mark.integration
 

@@ -138,7 +138,8 @@ def test_without_a_key_every_encrypted_secret_is_sealed_and_masked(repo):
 def test_a_tampered_generator_file_fails_the_build(repo, age_key):
     env = repo / "app/db.env"
     lines = env.read_text().splitlines()  # a value edited by hand, without sops
-    env.write_text("\n".join("DB_USER=admin" if line.startswith("DB_USER=") else line for line in lines) + "\n")
+    edited = ["DB_USER=admin" if line.startswith("DB_USER=") else line for line in lines]
+    env.write_text("\n".join(edited) + "\n")
     ring = KeyRing(age=parse_age_identities(age_key.secret, where="k"), sources=["k"])
     discovery = discover(repo, DiscoverOptions(cluster_path="clusters/dev", sops=SopsKeys(ring)))
     error = str(discovery.nodes[APP].error)
