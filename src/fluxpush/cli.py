@@ -185,6 +185,8 @@ def _sops_keys(args: argparse.Namespace, live_lookup: VariableSourceLookup | Non
 
 
 def _report_problems(discovery: Discovery) -> None:
+    for notice in discovery.notices:
+        print(f"ℹ {notice}", file=sys.stderr)
     for problem in discovery.problems:
         print(f"✗ {problem}", file=sys.stderr)
 
@@ -286,10 +288,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     "revision": discovery.revision,
                     "nodes": len(discovery.nodes),
                     "problems": [problem_dict(p) for p in problems],
+                    "notices": [str(n) for n in discovery.notices],
                 }
             )
         )
     else:
+        for notice in discovery.notices:
+            print(f"ℹ {notice}")
         for problem in problems:
             print(f"✗ {problem}")
         status = f"{len(problems)} problem(s) found" if problems else "✔ no problems found"

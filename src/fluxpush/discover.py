@@ -22,6 +22,7 @@ from typing import Any
 
 from fluxpush.errors import FluxpushError, InputError, RenderError, SchemaError, SourceError
 from fluxpush.flux import is_flux_object, parse_flux_object, validate_flux_object
+from fluxpush.flux.inert import Notice, inert_notice
 from fluxpush.flux.model import FluxObject, GitRepository, HelmRelease, Kustomization, ObjectRef
 from fluxpush.flux.validate import warm_up
 from fluxpush.graph import Graph, order_nodes
@@ -71,6 +72,7 @@ class Discovery:
     flux_objects: dict[ObjectRef, FluxObject]
     problems: list[FluxpushError]
     graph: Graph
+    notices: list[Notice] = field(default_factory=list)  # Flux kinds not applicable in push mode
 
     @property
     def revision(self) -> str:
@@ -183,6 +185,7 @@ class _Discoverer:
         self.nodes: dict[ObjectRef, Node] = {}
         self.flux_objects: dict[ObjectRef, FluxObject] = {}
         self.problems: list[FluxpushError] = []
+        self.notices: list[Notice] = []  # Flux kinds listed, not acted on
         self.rendered: dict[tuple[str, str, str], dict[str, Any]] = {}  # (kind, ns, name) → object
         self.root_candidates: list[Kustomization] = []  # Kustomizations pointing at the cluster path
 
@@ -248,6 +251,10 @@ class _Discoverer:
         for obj in objects:
             meta = obj["metadata"]
             key = (obj["kind"], meta.get("namespace", ""), meta["name"])
+            notice = inert_notice(obj)
+            if notice is not None:
+                self.notices.append(notice)
+                continue
             if not is_flux_object(obj):
                 node.objects.append(obj)
                 self.rendered.setdefault(key, obj)
@@ -318,6 +325,7 @@ class _Discoverer:
             self.flux_objects.clear()
             self.rendered.clear()
             self.problems.clear()
+            self.notices.clear()
             adopted = Node(spec.ref, spec, None)
             return adopted, self._run_wave(pool, [adopted])
         adopted = Node(spec.ref, spec, None, root.objects, root.children, root.error, root.sealed)
@@ -347,7 +355,8 @@ class _Discoverer:
         problems = [*self.problems, *graph.problems,
                     *(n.error for n in nodes.values() if n.error is not None)]
         problems.extend(find_ownership_conflicts(nodes.values()))
-        return Discovery(root.ref, self.sources.checkout, nodes, self.flux_objects, problems, graph)
+        return Discovery(root.ref, self.sources.checkout, nodes, self.flux_objects, problems, graph,
+                         self.notices)
 
 
 def object_key(obj: dict[str, Any]) -> str:

@@ -64,6 +64,7 @@ def build_json(discovery: Discovery, nodes: Sequence[Node]) -> dict[str, Any]:
         "revision": discovery.revision,
         "nodes": [{**_node_dict(discovery, node), "objects": sort_for_apply(node.objects)} for node in nodes],
         "problems": [problem_dict(p) for p in discovery.problems],
+        "notices": [str(n) for n in discovery.notices],
     }
 
 
