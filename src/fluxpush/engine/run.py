@@ -23,6 +23,7 @@ from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, apply_node, plan_node
+from fluxpush.engine.remote import remote_refusal
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP, KUSTOMIZE_GROUP
 from fluxpush.flux.model import HelmRelease, ObjectRef
@@ -145,6 +146,9 @@ class _Runner:
         if node.spec.suspend or (record is not None and record.suspended):
             where = "spec.suspend" if node.spec.suspend else "fluxpush suspend"
             return _not_run(node, revision, Outcome.SUSPENDED, "Suspended", f"suspended ({where})")
+        remote = remote_refusal(node.spec)
+        if remote is not None:
+            return _not_run(node, revision, Outcome.FAILED, "ReconciliationFailed", remote)
         return None
 
     def reconcile(self, node: Node) -> NodeResult:
