@@ -11,7 +11,8 @@ from fluxpush.flux.model import ObjectRef
 pytestmark = pytest.mark.integration
 APP_1 = ObjectRef("Kustomization", "flux-system", "app-1")
 APP_2 = ObjectRef("Kustomization", "flux-system", "app-2")
-REMOTE = "  prune: true\n  wait: true\n  timeout: 3m\n  kubeConfig:\n    secretRef:\n      name: spoke-kubeconfig\n"
+REMOTE = ("  prune: true\n  wait: true\n  timeout: 3m\n"
+          "  kubeConfig:\n    secretRef:\n      name: spoke-kubeconfig\n")
 
 
 def _targets_spoke(sandbox):
