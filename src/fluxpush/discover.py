@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fluxpush.artifacts import ARTIFACT_KIND, ArtifactGenerator, is_artifact_generator, parse_generator
 from fluxpush.errors import FluxpushError, InputError, RenderError, SchemaError, SourceError
 from fluxpush.flux import is_flux_object, parse_flux_object, validate_flux_object
 from fluxpush.flux.inert import Notice, inert_notice
 from fluxpush.flux.model import FluxObject, GitRepository, HelmRelease, Kustomization, ObjectRef
 from fluxpush.flux.validate import warm_up
 from fluxpush.graph import Graph, order_nodes
+from fluxpush.local_artifacts import LocalArtifacts
 from fluxpush.origins import OriginIndex
 from fluxpush.render.kustomize import BuildWorkspace, needs_merge, prepare_build_dir, run_kustomize
 from fluxpush.render.postbuild import (
@@ -73,6 +75,8 @@ class Discovery:
     problems: list[FluxpushError]
     graph: Graph
     notices: list[Notice] = field(default_factory=list)  # Flux kinds not applicable in push mode
+    # ExternalArtifact → the ArtifactGenerator that produces it (for HelmRelease chartRefs)
+    artifact_generators: dict[ObjectRef, ArtifactGenerator] = field(default_factory=dict)
 
     @property
     def revision(self) -> str:
@@ -123,6 +127,8 @@ class _Sources:
         self._checkout_refs: set[ObjectRef] = set()
         self._checkout_urls: set[str] = set()
         self._workspaces: dict[Path, tuple[Source, BuildWorkspace]] = {}
+        self.artifacts = LocalArtifacts(scratch, lambda: self.workspace(checkout.root)[1].tree,
+                                        checkout.root)
         repo = os.environ.get("GITHUB_REPOSITORY")
         if repo:
             self._checkout_urls.add(normalize_git_url(f"https://github.com/{repo}"))
@@ -140,6 +146,8 @@ class _Sources:
             return self._explicit[ref]
         if ref in self._checkout_refs:
             return self.checkout.root
+        if ref.kind == ARTIFACT_KIND:
+            return self.artifacts.resolve(ref, lambda source: self.resolve(source, known))
         repo = known.get(ref)
         if isinstance(repo, GitRepository) and normalize_git_url(repo.url) in self._checkout_urls:
             return self.checkout.root
@@ -251,6 +259,9 @@ class _Discoverer:
         for obj in objects:
             meta = obj["metadata"]
             key = (obj["kind"], meta.get("namespace", ""), meta["name"])
+            if is_artifact_generator(obj):
+                self._add_generator(obj)
+                continue
             notice = inert_notice(obj)
             if notice is not None:
                 self.notices.append(notice)
@@ -285,6 +296,12 @@ class _Discoverer:
                 self.flux_objects[parsed.ref] = parsed
         return children
 
+    def _add_generator(self, obj: dict[str, Any]) -> None:
+        try:
+            self.sources.artifacts.add(parse_generator(obj))
+        except InputError as exc:
+            self.problems.append(exc)
+
     # -- the loop --
 
     def _run_wave(self, pool: ThreadPoolExecutor, wave: list[Node]) -> list[Node]:
@@ -293,7 +310,7 @@ class _Discoverer:
             directory = self.sources.resolve(self._source_ref(node.spec), self.flux_objects)
             if directory is None:
                 ref = self._source_ref(node.spec)
-                node.error = SourceError(
+                node.error = self.sources.artifacts.error(ref) or SourceError(
                     f"source {ref} is neither this repository nor mapped to a directory",
                     obj=str(node.ref), origin=node.spec.origin,
                     hint=f"pass --source {ref.kind}/{ref.namespace}/{ref.name}=DIR")
@@ -356,7 +373,7 @@ class _Discoverer:
                     *(n.error for n in nodes.values() if n.error is not None)]
         problems.extend(find_ownership_conflicts(nodes.values()))
         return Discovery(root.ref, self.sources.checkout, nodes, self.flux_objects, problems, graph,
-                         self.notices)
+                         self.notices, self.sources.artifacts.generators)
 
 
 def object_key(obj: dict[str, Any]) -> str:
