@@ -80,7 +80,8 @@ spec:
 
 
 def _cm(name: str, namespace: str = "default") -> str:
-    return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {namespace}\ndata:\n  a: b\n"
+    return (f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {namespace}\n"
+            "data:\n  a: b\n")
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -141,13 +142,15 @@ def test_a_generator_whose_source_is_not_this_repository_says_which(fleet):
     discovery = discover(fleet, DiscoverOptions(cluster_path="clusters/staging"))
 
     error = str(discovery.nodes[ObjectRef("Kustomization", "flux-system", "apps")].error)
-    assert "ExternalArtifact/flux-system/apps is produced by ArtifactGenerator/flux-system/flux-system" in error
+    assert "ExternalArtifact/flux-system/apps is produced by ArtifactGenerator/flux-system/flux-system" \
+        in error
     assert "@monorepo (GitRepository/flux-system/other)" in error and "--source" in error
 
 
 def test_a_copy_rule_matching_nothing_fails_the_kustomizations_of_that_artifact(fleet):
     generator = fleet / "clusters/staging/artifacts.yaml"
-    generator.write_text(generator.read_text().replace("@monorepo/apps/staging/**", "@monorepo/apps/stage/**"))
+    text = generator.read_text()
+    generator.write_text(text.replace("@monorepo/apps/staging/**", "@monorepo/apps/stage/**"))
 
     discovery = discover(fleet, DiscoverOptions(cluster_path="clusters/staging"))
 
