@@ -16,6 +16,7 @@ from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.policy import find_plain_secrets
+from fluxpush.redact import redacting_streams
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.sops.keysource import NO_KEYS, SopsKeys, run_keys
 from fluxpush.tools import find_helm, find_kustomize, is_pinned_version, tool_version
@@ -71,6 +72,11 @@ def _common_options() -> argparse.ArgumentParser:
         metavar="FILE",
         help="age identities to decrypt SOPS values with, besides $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE "
         "and spec.decryption.secretRef (used by diff, plan, apply; build and get always mask)",
+    )
+    common.add_argument(
+        "--no-remote-bases",
+        action="store_true",
+        help="refuse remote bases (URLs) in kustomizations, as kustomize-controller's flag does",
     )
     common.add_argument("--kustomize", help="kustomize or kubectl binary (also $FLUXPUSH_KUSTOMIZE)")
     common.add_argument("--helm", help="helm binary (also $FLUXPUSH_HELM)")
@@ -170,6 +176,7 @@ def _discover(args: argparse.Namespace, live_lookup: VariableSourceLookup | None
     options = DiscoverOptions(
         cluster_path=_cluster_path(repo, args.path),
         strict_substitute=not args.no_strict_substitute,
+        no_remote_bases=args.no_remote_bases,
         source_dirs=_source_dirs(args.source),
         live_lookup=live_lookup,
         sops=_sops_keys(args, live_lookup),
@@ -336,6 +343,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["FLUXPUSH_KUSTOMIZE"] = args.kustomize
     if args.helm:
         os.environ["FLUXPUSH_HELM"] = args.helm
+    with redacting_streams():
+        return _run_verb(args)
+
+
+def _run_verb(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.verb](args)
     except UsageError as exc:

@@ -153,12 +153,36 @@ def test_apply_without_a_key_fails_the_node_and_keeps_the_live_value(cli, cluste
 
     assert result.code == 1
     text = result.out + result.err
-    assert "Secret/default/db is SOPS encrypted and was not decrypted" in text
+    assert "Secret/flux-system/cluster-token is SOPS encrypted and was not decrypted" in text
     assert age_key.public in text  # the key that is missing
     assert "decryption Secret flux-system/sops-age was not found in the cluster" in text
     assert _live_value(client, "db", "default", "password") == "live-password"
     assert _live_value(client, "cluster-token", "flux-system", "token") is None
     _assert_no_secret_printed(result)
+
+
+def test_a_child_whose_key_is_missing_fails_naming_it_and_keeps_the_live_value(
+        cli, cluster, age_key, sops_repo, sops_encrypt):
+    import pyrage
+
+    other = str(pyrage.x25519.Identity.generate().to_public())
+    (sops_repo / "apps/db.yaml").write_bytes(sops_encrypt(
+        "db.yaml", APP_SECRET, "--age", other, "--encrypted-regex", "^(data|stringData)$"))
+    client, _ = cluster
+    client.apply({"apiVersion": "v1", "kind": "Secret",
+                  "metadata": {"name": "sops-age", "namespace": "flux-system"},
+                  "stringData": {"age.agekey": age_key.secret}}, "bootstrap")
+    _put_secret(client, "db", "default", {"password": "live-password", "user": "app"})
+
+    result = cli("apply")
+
+    assert result.code == 1
+    text = result.out + result.err
+    assert "Secret/default/db is SOPS encrypted and was not decrypted" in text and other in text
+    assert _live_value(client, "db", "default", "password") == "live-password"
+    assert _live_value(client, "cluster-token", "flux-system", "token") == "root-token-value"
+    _assert_no_secret_printed(result)
+    assert age_key.secret not in text
 
 
 def test_diff_without_a_key_compares_by_key_set(cli, cluster):

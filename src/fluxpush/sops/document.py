@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 from typing import Any
 
+from fluxpush.redact import register_secret
 from fluxpush.sops.formats import Format, emit, load
 from fluxpush.sops.keys import KeyRing
 from fluxpush.sops.tree import SopsError, decrypt_tree, parse_metadata, verify_mac
@@ -20,10 +24,29 @@ def decrypt_mapping(tree: dict[str, Any], keys: KeyRing, *, check_mac: bool) -> 
     """
     meta = parse_metadata(tree.get("sops"))
     data_key = keys.data_key(meta)
-    plain, computed = decrypt_tree(tree, meta, data_key)
+    decrypted = decrypt_tree(tree, meta, data_key)
     if check_mac:
-        verify_mac(meta, data_key, computed)
-    return plain
+        verify_mac(meta, data_key, decrypted.mac)
+    register_decrypted(decrypted.secrets)
+    return decrypted.tree
+
+
+# An object's identity is not secret even when a file encrypts it (sops without encrypted_regex).
+_IDENTITY_FIELDS = ("apiVersion", "kind", "metadata")
+
+
+def register_decrypted(values: list[tuple[tuple[str, ...], Any]]) -> None:
+    """The one place decrypted values join the secret registry (masked in every output from now on).
+
+    A `data` value is registered as it is (base64) and decoded.
+    """
+    for path, value in values:
+        if not path or path[0] in _IDENTITY_FIELDS or isinstance(value, bool | int | float):
+            continue
+        register_secret(value)
+        if path[0] == "data" and isinstance(value, str):
+            with contextlib.suppress(binascii.Error, ValueError):  # UnicodeDecodeError is one
+                register_secret(base64.b64decode(value, validate=True).decode("utf-8"))
 
 
 def decrypt_bytes(data: bytes, in_format: Format, out_format: Format, keys: KeyRing, *,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fluxpush.redact import register_secret
 from fluxpush.sops.tree import MasterKey, Metadata, SopsError
 
 DATA_KEY_SIZE = 32
@@ -40,6 +41,7 @@ def parse_age_identities(text: str, *, where: str) -> list[Any]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
+        register_secret(line)
         try:
             identities.append(pyrage.x25519.Identity.from_str(line))
         except Exception as exc:  # pyrage raises its own IdentityError types

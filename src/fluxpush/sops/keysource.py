@@ -20,6 +20,7 @@ from typing import Any
 
 from fluxpush.errors import UsageError
 from fluxpush.flux.model import Kustomization
+from fluxpush.redact import register_secret
 from fluxpush.sops.keys import KeyRing, parse_age_identities
 from fluxpush.sops.resources import ResourceDecryptor
 from fluxpush.sops.tree import SopsError
@@ -84,6 +85,7 @@ def secret_keys(secret: dict[str, Any], where: str) -> KeyRing:
         if name.endswith(AGE_EXT):
             ring.age.extend(parse_age_identities(text, where=f"{where} entry {name!r}"))
         elif name.endswith(PGP_EXT):
+            register_secret(text)
             ring.pgp.append(text)
         elif name == AWS_KMS_FILE:
             ring.aws_kms, ring.aws_session = True, _aws_session(text)

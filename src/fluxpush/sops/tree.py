@@ -140,9 +140,19 @@ def _walk(value: Any, path: list[str], leaf: Leaf) -> Any:
     return leaf(value, path)
 
 
-def decrypt_tree(tree: dict[str, Any], meta: Metadata, key: bytes) -> tuple[dict[str, Any], str]:
-    """The decrypted tree (without its `sops` section) and the MAC computed over it."""
+@dataclass(frozen=True, slots=True)
+class Decrypted:
+    """A decrypted tree, the MAC computed over it, and each value that was encrypted (by path)."""
+
+    tree: dict[str, Any]
+    mac: str
+    secrets: list[tuple[tuple[str, ...], Any]]
+
+
+def decrypt_tree(tree: dict[str, Any], meta: Metadata, key: bytes) -> Decrypted:
+    """The decrypted tree (without its `sops` section), its MAC and the values that were encrypted."""
     digest = hashlib.sha512()
+    secrets: list[tuple[tuple[str, ...], Any]] = []
     if meta.mac_only_encrypted:
         digest.update(MAC_ONLY_ENCRYPTED_INIT)
 
@@ -156,12 +166,14 @@ def decrypt_tree(tree: dict[str, Any], meta: Metadata, key: bytes) -> tuple[dict
                 value = decrypt_value(value, key, ":".join(path) + ":")
             except SopsCipherError as exc:
                 raise SopsError(f"{':'.join(path)}: {exc}") from exc
+            secrets.append((tuple(path), value))
         if encrypted or not meta.mac_only_encrypted:
             digest.update(mac_bytes(value))
         return value
 
     body = {k: v for k, v in tree.items() if k != "sops"}
-    return _walk(body, [], leaf), digest.hexdigest().upper()
+    plain = _walk(body, [], leaf)
+    return Decrypted(plain, digest.hexdigest().upper(), secrets)
 
 
 def verify_mac(meta: Metadata, key: bytes, computed: str) -> None:
