@@ -144,3 +144,15 @@ def test_a_tampered_generator_file_fails_the_build(repo, age_key):
     discovery = discover(repo, DiscoverOptions(cluster_path="clusters/dev", sops=SopsKeys(ring)))
     error = str(discovery.nodes[APP].error)
     assert "failed to decrypt app/db.env" in error and "DB_USER" in error
+
+
+def test_decrypted_values_and_the_key_are_masked_in_any_output(repo, age_key):
+    from fluxpush.redact import REGISTRY, redact
+
+    REGISTRY.clear()
+    _objects(repo, KeyRing(age=parse_age_identities(age_key.secret, where="k"), sources=["k"]))
+
+    text = "env-password json-password binary-password patched-password " + age_key.secret
+    assert redact(text) == "*** *** *** *** ***"
+    assert redact("apiVersion: v1 kind: Secret name: patched") == "apiVersion: v1 kind: Secret name: patched"
+    REGISTRY.clear()
