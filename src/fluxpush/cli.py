@@ -18,6 +18,7 @@ from fluxpush.flux.model import ObjectRef
 from fluxpush.policy import find_plain_secrets
 from fluxpush.redact import redacting_streams
 from fluxpush.render.postbuild import VariableSourceLookup
+from fluxpush.sops.keysource import NO_KEYS, SopsKeys, run_keys
 from fluxpush.tools import find_helm, find_kustomize, is_pinned_version, tool_version
 from fluxpush.views import (
     build_json,
@@ -65,6 +66,12 @@ def _common_options() -> argparse.ArgumentParser:
         "--no-strict-substitute",
         action="store_true",
         help="unset postBuild variables become empty instead of failing (Flux < 2.9)",
+    )
+    common.add_argument(
+        "--sops-age-key-file",
+        metavar="FILE",
+        help="age identities to decrypt SOPS values with, besides $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE "
+        "and spec.decryption.secretRef (used by diff, plan, apply; build and get always mask)",
     )
     common.add_argument(
         "--no-remote-bases",
@@ -172,11 +179,21 @@ def _discover(args: argparse.Namespace, live_lookup: VariableSourceLookup | None
         no_remote_bases=args.no_remote_bases,
         source_dirs=_source_dirs(args.source),
         live_lookup=live_lookup,
+        sops=_sops_keys(args, live_lookup),
     )
     return discover(repo, options)
 
 
+def _sops_keys(args: argparse.Namespace, live_lookup: VariableSourceLookup | None) -> SopsKeys:
+    """Keys for SOPS decryption: only runs against a cluster decrypt (`build` masks, as Flux's does)."""
+    if live_lookup is None:
+        return NO_KEYS
+    return SopsKeys(run_keys(args.sops_age_key_file), live_lookup)
+
+
 def _report_problems(discovery: Discovery) -> None:
+    for notice in discovery.notices:
+        print(f"ℹ {notice}", file=sys.stderr)
     for problem in discovery.problems:
         print(f"✗ {problem}", file=sys.stderr)
 
@@ -278,10 +295,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     "revision": discovery.revision,
                     "nodes": len(discovery.nodes),
                     "problems": [problem_dict(p) for p in problems],
+                    "notices": [str(n) for n in discovery.notices],
                 }
             )
         )
     else:
+        for notice in discovery.notices:
+            print(f"ℹ {notice}")
         for problem in problems:
             print(f"✗ {problem}")
         status = f"{len(problems)} problem(s) found" if problems else "✔ no problems found"
