@@ -21,7 +21,6 @@ from fluxpush.errors import InputError, SourceError
 from fluxpush.flux.model import ImageRepository
 from fluxpush.images.goregexp import compile_go
 from fluxpush.registry import Location, Registry, credentials_from_secret
-from fluxpush.registry.ecr import ecr_credentials
 
 DEFAULT_EXCLUSIONS = ("^.*\\.sig$",)
 DOCKER_HUB = "index.docker.io"
@@ -111,6 +110,8 @@ class TagSource:
         spec = repo.raw.get("spec", {})
         provider = str(spec.get("provider") or "generic")
         if provider == "aws":
+            from fluxpush.registry.ecr import ecr_credentials  # boto3 is slow to import: only when used
+
             return ecr_credentials(host)
         if provider != "generic":
             raise SourceError(f"provider {provider!r} is not supported by fluxpush (aws and generic are)",
