@@ -186,7 +186,7 @@ class _Scope:
         if words[0] in FUNCTIONS:
             return FUNCTIONS[words[0]](*[self.operand(w) for w in words[1:]], *piped)
         if len(words) > 1 or piped:
-            raise TemplateError(f"messageTemplate: {words[0]!r} is not a function fluxpush supports")
+            raise TemplateError(f"messageTemplate: function {words[0]!r} is not supported by fluxpush")
         return self.operand(words[0])
 
     def pipeline(self, text: str) -> Any:
