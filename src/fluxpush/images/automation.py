@@ -16,13 +16,12 @@ from typing import Any
 
 from fluxpush.discover import Discovery
 from fluxpush.errors import FluxpushError, InputError
-from fluxpush.flux.model import ImagePolicy, ImageRepository, ObjectRef
+from fluxpush.flux.model import ImagePolicy, ImageRepository, ImageUpdateAutomation, ObjectRef
 from fluxpush.images.gotemplate import render_template
 from fluxpush.images.policy import PolicyFailed, PolicySpec, choose
 from fluxpush.images.repository import MANIFEST_ACCEPT, TagSource
 from fluxpush.images.setters import Change, ObjectId, SetterResult, apply_setters, setter_values
 
-IMAGE_GROUP = "image.toolkit.fluxcd.io"
 DEFAULT_MESSAGE = "Update from image update automation"  # the controller's default template
 
 
@@ -213,16 +212,9 @@ class AutomationPlan:
 
 
 def automations(discovery: Discovery) -> list[tuple[ObjectRef, dict[str, Any]]]:
-    """Every ImageUpdateAutomation the build produced, as (ref, object)."""
-    found = {}
-    for node in discovery.nodes.values():
-        for obj in node.objects:
-            group = str(obj.get("apiVersion", "")).split("/")[0]
-            if obj.get("kind") == "ImageUpdateAutomation" and group == IMAGE_GROUP:
-                meta = obj.get("metadata") or {}
-                namespace = meta.get("namespace") or "default"
-                found[ObjectRef("ImageUpdateAutomation", namespace, meta.get("name", ""))] = obj
-    return sorted(found.items())
+    """Every ImageUpdateAutomation of the repository, as (ref, object)."""
+    return sorted((ref, obj.raw) for ref, obj in discovery.flux_objects.items()
+                  if isinstance(obj, ImageUpdateAutomation))
 
 
 def update_root(repo_root: Path, path: str) -> Path:

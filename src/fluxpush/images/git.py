@@ -52,7 +52,7 @@ class Commit:
 def _refuse_dirty(root: Path, files: list[FileUpdate]) -> None:
     dirty = _git(root, "status", "--porcelain", "--", *[f.path for f in files], what="checking the files")
     if dirty:
-        paths = ", ".join(line[3:] for line in dirty.splitlines())
+        paths = ", ".join(line.split(maxsplit=1)[-1] for line in dirty.splitlines())
         raise InputError(f"uncommitted changes in {paths}: image-update commits what Git holds",
                          hint="commit or stash them first, or use --dry-run")
 
