@@ -37,7 +37,7 @@ INPUT_NAMES = (
     "comment",
     "environment",
 )
-MODES = ("auto", "plan", "apply", "reconcile")
+MODES = ("auto", "plan", "apply", "reconcile", "image-update")
 # The kubeconfig `user` fields that hold credentials.
 KUBECONFIG_CREDENTIAL_KEYS = ("token", "client-key-data", "password")
 COMMENT_POLICIES = ("on-change", "always", "never")

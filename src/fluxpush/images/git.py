@@ -110,6 +110,6 @@ def push_commit(root: Path, commit: Commit, remote: tuple[str, list[str]], *, fo
     """Push `commit` to its branch on `remote` (forced for a pull request branch rebuilt each run)."""
     url, options = remote
     refspec = f"{'+' if force else ''}{commit.sha}:refs/heads/{commit.branch}"
-    _git(root, *options, "push", "--porcelain", url, refspec,
+    _git(root, *options, "push", "--porcelain", url, refspec, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
          what=f"pushing to {commit.branch} (the branch may have moved: run again)" if not force
          else f"pushing to {commit.branch}")
