@@ -238,16 +238,16 @@ def _live_secrets(args: argparse.Namespace) -> Iterator[images_cli.SecretLookup 
 
 
 def cmd_image_update(args: argparse.Namespace) -> int:
-    with _live_secrets(args) as live:
-        return images_cli.cmd_image_update(_discover(args), live, args.dry_run)
+    with _live_secrets(args) as secrets:
+        return images_cli.cmd_image_update(_discover(args), secrets, args.dry_run)
 
 
 def cmd_get(args: argparse.Namespace) -> int:
     discovery = _discover(args)
     kind = args.kind
     if kind == "images":
-        with _live_secrets(args) as live:
-            return images_cli.cmd_get_images(discovery, live, args.output)
+        with _live_secrets(args) as secrets:
+            return images_cli.cmd_get_images(discovery, secrets, args.output)
     live = None
     if cli_options.names_a_cluster(args):
         from fluxpush import cluster_cli  # the cluster client is slow to import: only when asked for

@@ -62,7 +62,10 @@ def _connect(config: ActionConfig, context: RunContext, commands: WorkflowComman
 
 def _token(connection: GitHubConnection) -> str:
     """The token git pushes with (the installation token, refreshed by its auth when near expiry)."""
-    return str(connection.github.requester.auth.token)
+    auth = connection.github.requester.auth
+    if auth is None or not hasattr(auth, "token"):
+        raise ReportError("the GitHub connection has no token to push with")
+    return str(auth.token)
 
 
 class _Delivery:

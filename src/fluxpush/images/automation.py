@@ -10,7 +10,7 @@ image-automation-controller's for one ImageUpdateAutomation: the policies in its
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,8 @@ def repository_of(policy: ImagePolicy) -> ObjectRef:
     return ObjectRef("ImageRepository", target.namespace, target.name)
 
 
-def _evaluate(policy: ImagePolicy, repo: ImageRepository | None, tags: TagSource) -> PolicyResult:
+def evaluate_policy(policy: ImagePolicy, repo: ImageRepository | None, tags: TagSource) -> PolicyResult:
+    """One ImagePolicy decided over its repository's tags (errors are kept in the result)."""
     spec = policy.raw.get("spec", {})
     where = str(policy.ref)
     repo_ref = repository_of(policy)
@@ -73,16 +74,11 @@ def _evaluate(policy: ImagePolicy, repo: ImageRepository | None, tags: TagSource
         if choice.digest_reflection != "Never":
             digest = tags.registry(repo).digest(decision.tag, MANIFEST_ACCEPT)
     except PolicyFailed as exc:
-        return _replace(base, error=str(exc))
+        return replace(base, error=str(exc))
     except FluxpushError as exc:
-        return _replace(base, error=exc.message if isinstance(exc, InputError) else str(exc))
+        return replace(base, error=exc.message if isinstance(exc, InputError) else str(exc))
     why = decision.why + (f"; {scan.excluded} excluded by exclusionList" if scan.excluded else "")
-    return _replace(base, tag=decision.tag, digest=digest, why=why)
-
-
-def _replace(result: PolicyResult, **changes: Any) -> PolicyResult:
-    fields = {name: getattr(result, name) for name in PolicyResult.__slots__}  # type: ignore[attr-defined]
-    return PolicyResult(**{**fields, **changes})
+    return replace(base, tag=decision.tag, digest=digest, why=why)
 
 
 def evaluate_policies(discovery: Discovery, tags: TagSource) -> list[PolicyResult]:
@@ -93,7 +89,7 @@ def evaluate_policies(discovery: Discovery, tags: TagSource) -> list[PolicyResul
         if not isinstance(policy, ImagePolicy) or policy.raw.get("spec", {}).get("suspend"):
             continue
         repo = objects.get(repository_of(policy))
-        results.append(_evaluate(policy, repo if isinstance(repo, ImageRepository) else None, tags))
+        results.append(evaluate_policy(policy, repo if isinstance(repo, ImageRepository) else None, tags))
     return results
 
 
@@ -184,9 +180,9 @@ class _Changed:
             for obj, change in update.changes:
                 objects.setdefault(_Object(obj), []).append(_Change(change))
         merged: dict[_Object, list[_Change]] = {}
-        for objects in files.values():
-            for obj, changes in objects.items():
-                merged.setdefault(obj, []).extend(changes)
+        for in_file in files.values():
+            for key, changes in in_file.items():
+                merged.setdefault(key, []).extend(changes)
         unique = list(dict.fromkeys(c for changes in merged.values() for c in changes))
         return {"FileChanges": files, "Objects": merged, "Changes": unique}
 

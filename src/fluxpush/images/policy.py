@@ -76,19 +76,22 @@ class PolicySpec:
         if reflection not in REFLECTION_POLICIES:
             raise InputError(f"{where}: digestReflectionPolicy {reflection!r} is not one of "
                              f"{', '.join(REFLECTION_POLICIES)}", field="spec.digestReflectionPolicy")
-        common = {"pattern": filters.get("pattern"), "extract": str(filters.get("extract") or ""),
-                  "digest_reflection": reflection}
+        pattern, extract = filters.get("pattern"), str(filters.get("extract") or "")
+
+        def make(kind: str, argument: str) -> PolicySpec:
+            return cls(kind, argument, pattern, extract, reflection)
+
         # The controller's factory checks semver, then alphabetical, then numerical.
         if isinstance(choice.get("semver"), dict):
             parse_constraint(str(choice["semver"].get("range", "")))  # an invalid range fails now
-            return cls("semver", str(choice["semver"].get("range", "")), **common)
+            return make("semver", str(choice["semver"].get("range", "")))
         for kind in ("alphabetical", "numerical"):
             if isinstance(choice.get(kind), dict):
                 order = str(choice[kind].get("order") or "").upper() or "ASC"
                 if order not in ORDERS:
                     raise InputError(f"{where}: invalid order argument provided: {order!r}, "
                                      "must be one of: asc, desc", field=f"spec.policy.{kind}.order")
-                return cls(kind, order, **common)
+                return make(kind, order)
         raise InputError(f"{where}: spec.policy names no semver, alphabetical or numerical choice",
                          field="spec.policy")
 
