@@ -39,7 +39,7 @@ INPUT_NAMES = (
     "environment",
     "sops-age-key",
 )
-MODES = ("auto", "plan", "apply", "reconcile")
+MODES = ("auto", "plan", "apply", "reconcile", "image-update")
 # The kubeconfig `user` fields that hold credentials.
 KUBECONFIG_CREDENTIAL_KEYS = ("token", "client-key-data", "password")
 COMMENT_POLICIES = ("on-change", "always", "never")

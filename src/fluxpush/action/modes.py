@@ -38,7 +38,8 @@ from fluxpush.report.notify import SecretLookup
 from fluxpush.report.run_events import notify_run, run_url_from_env
 from fluxpush.sops.keysource import NO_KEYS, SopsKeys, run_keys
 
-MODE_FOR_EVENT = {"push": "apply", "pull_request": "plan", "workflow_dispatch": "reconcile"}
+MODE_FOR_EVENT = {"push": "apply", "pull_request": "plan", "workflow_dispatch": "reconcile",
+                  **dict.fromkeys(("schedule", "registry_package", "repository_dispatch"), "image-update")}
 # Another run (a CLI user, a run outside the concurrency group) may hold the Lease; an abandoned one
 # expires after LEASE_SECONDS, so waiting twice that always ends with the Lease or a clear error.
 LEASE_WAIT_SECONDS = 2.0 * LEASE_SECONDS
