@@ -116,29 +116,39 @@ def merge(schema: Schema, live: Any, applied: Any, node: Node | None) -> Any:
         and shape in ("struct", "map", "any")
         and not schema.is_atomic(node)
     ):
-        result = copy.deepcopy(live)
-        for key, value in applied.items():
-            child = schema.child(node, key)
-            result[key] = merge(schema, live[key], value, child) if key in live else copy.deepcopy(value)
-        return result
+        return _merge_map(schema, live, applied, node)
     if isinstance(live, list) and isinstance(applied, list) and shape == "list":
         list_type, keys = schema.list_type(node)
         if list_type == "map" and keys:
-            item_node = schema.items(node)
-            result = copy.deepcopy(live)
-            index = {key_element(i, keys): n for n, i in enumerate(result) if isinstance(i, dict)}
-            for item in applied:
-                if not isinstance(item, dict):
-                    continue
-                slot = index.get(key_element(item, keys))
-                if slot is None:
-                    result.append(copy.deepcopy(item))
-                else:
-                    result[slot] = merge(schema, result[slot], item, item_node)
-            return result
+            return _merge_list_map(schema, live, applied, schema.items(node), keys)
         if list_type == "set":
             return copy.deepcopy(live) + [copy.deepcopy(v) for v in applied if v not in live]
     return copy.deepcopy(applied)
+
+
+def _merge_map(schema: Schema, live: dict[str, Any], applied: dict[str, Any], node: Node | None) -> dict[str, Any]:
+    result = copy.deepcopy(live)
+    for key, value in applied.items():
+        child = schema.child(node, key)
+        result[key] = merge(schema, live[key], value, child) if key in live else copy.deepcopy(value)
+    return result
+
+
+def _merge_list_map(
+    schema: Schema, live: list[Any], applied: list[Any], item_node: Node | None, keys: tuple[str, ...]
+) -> list[Any]:
+    """An associative list: items matched by their key fields are merged, new ones appended."""
+    result = copy.deepcopy(live)
+    index = {key_element(i, keys): n for n, i in enumerate(result) if isinstance(i, dict)}
+    for item in applied:
+        if not isinstance(item, dict):
+            continue
+        slot = index.get(key_element(item, keys))
+        if slot is None:
+            result.append(copy.deepcopy(item))
+        else:
+            result[slot] = merge(schema, result[slot], item, item_node)
+    return result
 
 
 def _is_container(schema: Schema, path: Path, value: Any) -> bool:

@@ -164,18 +164,18 @@ class Resources:
             meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         if old is not None and _same(old, new):
             return old
-        key = self.cluster.key(rtype, meta.get("namespace", ""), meta["name"])
+        store_key = self.cluster.key(rtype, meta.get("namespace", ""), meta["name"])
         if opts.dry_run:
             if old is None:
                 meta.pop("resourceVersion", None)
             return new
         if old is not None and meta.get("deletionTimestamp") and not meta.get("finalizers"):
-            gone = self.cluster.store.delete(key)
+            gone = self.cluster.store.delete(store_key)
             if gone is not None:
                 self.cluster.notify_write(rtype, "DELETED", gone)
                 meta["resourceVersion"] = gone["metadata"]["resourceVersion"]
             return new  # the real server answers with the object as the update left it
-        stored = self.cluster.store.put(key, new)
+        stored = self.cluster.store.put(store_key, new)
         self.cluster.notify_write(rtype, "ADDED" if old is None else "MODIFIED", stored)
         return stored
 
