@@ -310,7 +310,7 @@ def plan_node(
     planned = plan_objects(objects, live_index, options.way, field_manager=options.field_manager)
     errors = "\n".join(str(p.error) for p in planned if p.error is not None)
     prune: tuple[ObjectChange, ...] = ()
-    if options.prune and node.spec.prune:
+    if options.prune and isinstance(node.spec, Kustomization) and node.spec.prune:
         prune = prune_changes(plan_prune(node.ref, record, objects, live_index), live_index)
     return NodePlan(str(node.ref), revision, tuple(p.change for p in planned), prune, errors)
 
