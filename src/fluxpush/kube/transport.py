@@ -132,7 +132,8 @@ class Transport:
             if self._auth is not None and now - self._auth_read_at < AUTH_REREAD_SECONDS:
                 return self._auth
         bearer = self.connection.configuration.auth_settings().get(BEARER)
-        auth = {bearer["key"]: bearer["value"]} if bearer and bearer.get("value") else {}
+        value = bearer.get("value") if bearer else None
+        auth = {bearer["key"]: value} if bearer and value else {}
         with self._lock:
             self._auth, self._auth_read_at = auth, now
         return auth
