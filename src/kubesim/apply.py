@@ -126,7 +126,9 @@ def merge(schema: Schema, live: Any, applied: Any, node: Node | None) -> Any:
     return copy.deepcopy(applied)
 
 
-def _merge_map(schema: Schema, live: dict[str, Any], applied: dict[str, Any], node: Node | None) -> dict[str, Any]:
+def _merge_map(
+    schema: Schema, live: dict[str, Any], applied: dict[str, Any], node: Node | None
+) -> dict[str, Any]:
     result = copy.deepcopy(live)
     for key, value in applied.items():
         child = schema.child(node, key)
