@@ -228,9 +228,9 @@ def cmd_get(args: argparse.Namespace) -> int:
     if args.output == "json":
         kinds = ["Kustomization", "HelmRelease"] if kind == "all" else [KIND_ALIASES[kind]]
         entries = get_json(discovery, kinds)
-        for entry in entries if live is not None else ():
+        for entry in entries:
             ref = ObjectRef(entry["kind"], entry["namespace"], entry["name"])
-            if ref in live:
+            if live is not None and ref in live:
                 entry["live"] = live[ref]
         sys.stdout.write(dumps_json(entries))
         return EXIT_OK

@@ -32,7 +32,6 @@ from fluxpush.source import Source, load_source
 from fluxpush.tools import Tool, find_kustomize
 
 ROOT_NAME = "flux-system"  # the name `flux bootstrap` gives the root Kustomization and its source
-NODE_KINDS = ("Kustomization", "HelmRelease")
 
 
 @dataclass
@@ -240,7 +239,7 @@ class _Discoverer:
             if node.parent is None and isinstance(parsed, Kustomization) and \
                     normalize_path(parsed.path) == normalize_path(node.spec.path):  # type: ignore[union-attr]
                 self.root_candidates.append(parsed)
-            elif parsed.ref.kind in NODE_KINDS:
+            elif isinstance(parsed, Kustomization | HelmRelease):
                 if parsed.ref == node.ref or parsed.ref in self.nodes:
                     if parsed.ref != node.ref and self.nodes[parsed.ref].parent != node.ref:
                         self.problems.append(InputError(
@@ -265,6 +264,7 @@ class _Discoverer:
     def _run_wave(self, pool: ThreadPoolExecutor, wave: list[Node]) -> list[Node]:
         jobs = []
         for node in wave:
+            assert isinstance(node.spec, Kustomization)  # only Kustomizations are built
             directory = self.sources.resolve(self._source_ref(node.spec), self.flux_objects)
             if directory is None:
                 ref = self._source_ref(node.spec)
@@ -309,9 +309,9 @@ class _Discoverer:
 
     def run(self) -> Discovery:
         """Discover every node; see the module docstring."""
-        synthetic = Node(ObjectRef("Kustomization", ROOT_NAME, ROOT_NAME),
-                         _root_spec(self.options.cluster_path), None)
-        self.sources.mark_checkout(self._source_ref(synthetic.spec), {})  # type: ignore[arg-type]
+        root_spec = _root_spec(self.options.cluster_path)
+        synthetic = Node(ObjectRef("Kustomization", ROOT_NAME, ROOT_NAME), root_spec, None)
+        self.sources.mark_checkout(self._source_ref(root_spec), {})
         with ThreadPoolExecutor(max_workers=self.options.max_workers) as pool:
             pool.submit(warm_up)  # the validators load while the root builds, not after
             self._run_wave(pool, [synthetic])

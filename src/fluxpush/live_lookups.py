@@ -23,7 +23,7 @@ def live_variable_lookup(client: KubeClient) -> VariableSourceLookup:
 def live_secret_lookup(client: KubeClient) -> SecretLookup:
     """Provider Secrets read from the cluster when a notification needs them (values decoded)."""
 
-    def lookup(namespace: str, name: str) -> dict[str, str] | None:
+    def lookup(namespace: str, name: str) -> Mapping[str, str] | None:
         secret = client.get("v1", "Secret", name, namespace)
         return secret_lookup([secret])(namespace, name) if secret is not None else None
 
