@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from fluxpush import __version__, cli_options
-from fluxpush.discover import DiscoverOptions, Discovery, discover
+from fluxpush.discover import DiscoverOptions, Discovery, Node, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.policy import find_plain_secrets
@@ -92,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_cluster_verbs(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_cluster_verbs(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     def cluster_verb(name: str, text: str) -> argparse.ArgumentParser:
         parser = verbs.add_parser(name, parents=[common], help=text)
         cli_options.add_cluster_options(parser)
@@ -174,7 +176,7 @@ def _report_problems(discovery: Discovery) -> None:
         print(f"✗ {problem}", file=sys.stderr)
 
 
-def _select(discovery: Discovery, target: list[str]) -> list:
+def _select(discovery: Discovery, target: list[str]) -> list[Node]:
     if not target:
         return discovery.ordered_nodes()
     if len(target) != 2 or KIND_ALIASES.get(target[0]) != "Kustomization":

@@ -161,7 +161,7 @@ def _differs(schema: Schema, path: Path, applied: Any, live: Any) -> bool:
     a, b = value_at(applied, path), value_at(live, path)
     if _is_container(schema, path, a):
         return b is MISSING
-    return a != b
+    return bool(a != b)
 
 
 def conflict_error(conflicts: list[tuple[Manager, Path]], kind: str, group: str, name: str) -> ApiError:

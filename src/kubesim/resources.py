@@ -123,7 +123,8 @@ class Resources:
         """A copy of a request body as the server decodes it: quantities canonical (built-ins only)."""
         if rtype.is_crd:
             return copy.deepcopy(body)
-        return canonicalize_quantities(self.schema, body, rtype.root)
+        canonical: Obj = canonicalize_quantities(self.schema, body, rtype.root)
+        return canonical
 
     def _prune(self, rtype: ResourceType, obj: Obj) -> None:
         for path in ssa.undeclared_fields(self.schema, obj, rtype.root):

@@ -158,7 +158,7 @@ class Store:
         """Read objects saved by `save`; the history starts empty."""
         data = json.loads(path.read_text(encoding="utf-8"))
         with self.lock:
-            self._objects = {tuple(k): o for k, o in data["objects"]}  # type: ignore[misc]
+            self._objects = {tuple(k): o for k, o in data["objects"]}
             self._collections = {}
             for key, obj in self._objects.items():
                 self._collections.setdefault(key[:2], {}).setdefault(key[2], {})[key] = obj
