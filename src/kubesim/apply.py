@@ -218,34 +218,9 @@ def apply_object(
     if live is None:
         merged = copy.deepcopy(applied)
     else:
-        conflicts: list[tuple[Manager, Path]] = []
-        for entry in entries:
-            if entry is mine or entry.subresource != request.subresource:
-                continue
-            for path in sorted(new_set & entry.fields):
-                if _differs(schema, path, applied, live):
-                    conflicts.append((entry, path))
-        if conflicts and not request.force:
-            raise conflict_error(conflicts, request.kind, request.group, request.name)
-        for entry, path in conflicts:
-            entry.fields.discard(path)
-            entry.changed = True
+        _take_over_conflicts(schema, entries, mine, new_set, applied, live, request)
         merged = merge(schema, live, applied, root)
-        old_set = mine.fields if mine else set()
-        others: set[Path] = set()
-        for entry in entries:
-            if entry is not mine and entry.subresource == request.subresource:
-                others |= entry.fields
-        kept = others | new_set
-        gone = {
-            path for path in old_set - kept
-            if not any(len(o) > len(path) and o[: len(path)] == path for o in kept)
-        }
-        # Remove whole subtrees: a list item goes as one (its defaulted fields with it), and its key
-        # fields must not be removed first, or the item could no longer be found by its key.
-        for path in sorted(gone, key=len):
-            if not any(path[:n] in gone for n in range(1, len(path))):
-                remove_path(merged, path)
+        _remove_released(merged, entries, mine, new_set, request.subresource)
     if mine is None:
         mine = Manager(request.manager, "Apply", request.api_version, request.now, request.subresource)
         entries.append(mine)
@@ -258,6 +233,46 @@ def apply_object(
             entry.time = request.now
     merged.setdefault("metadata", {})["managedFields"] = encode_managers(entries)
     return merged
+
+
+def _take_over_conflicts(
+    schema: Schema, entries: list[Manager], mine: Manager | None, new_set: set[Path],
+    applied: dict[str, Any], live: dict[str, Any], request: ApplyRequest,
+) -> None:
+    """Fields other managers own with a different value: a 409, or (forced) taken from them."""
+    conflicts: list[tuple[Manager, Path]] = []
+    for entry in entries:
+        if entry is mine or entry.subresource != request.subresource:
+            continue
+        for path in sorted(new_set & entry.fields):
+            if _differs(schema, path, applied, live):
+                conflicts.append((entry, path))
+    if conflicts and not request.force:
+        raise conflict_error(conflicts, request.kind, request.group, request.name)
+    for entry, path in conflicts:
+        entry.fields.discard(path)
+        entry.changed = True
+
+
+def _remove_released(
+    merged: dict[str, Any], entries: list[Manager], mine: Manager | None, new_set: set[Path], subresource: str
+) -> None:
+    """Remove the fields this manager applied before, no longer applies, and nobody else owns."""
+    old_set = mine.fields if mine else set()
+    others: set[Path] = set()
+    for entry in entries:
+        if entry is not mine and entry.subresource == subresource:
+            others |= entry.fields
+    kept = others | new_set
+    gone = {
+        path for path in old_set - kept
+        if not any(len(o) > len(path) and o[: len(path)] == path for o in kept)
+    }
+    # Remove whole subtrees: a list item goes as one (its defaulted fields with it), and its key
+    # fields must not be removed first, or the item could no longer be found by its key.
+    for path in sorted(gone, key=len):
+        if not any(path[:n] in gone for n in range(1, len(path))):
+            remove_path(merged, path)
 
 
 def record_update(
