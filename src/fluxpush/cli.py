@@ -16,6 +16,7 @@ from fluxpush.discover import DiscoverOptions, Discovery, Node, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.policy import find_plain_secrets
+from fluxpush.redact import redacting_streams
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.tools import find_helm, find_kustomize, is_pinned_version, tool_version
 from fluxpush.views import (
@@ -64,6 +65,11 @@ def _common_options() -> argparse.ArgumentParser:
         "--no-strict-substitute",
         action="store_true",
         help="unset postBuild variables become empty instead of failing (Flux < 2.9)",
+    )
+    common.add_argument(
+        "--no-remote-bases",
+        action="store_true",
+        help="refuse remote bases (URLs) in kustomizations, as kustomize-controller's flag does",
     )
     common.add_argument("--kustomize", help="kustomize or kubectl binary (also $FLUXPUSH_KUSTOMIZE)")
     common.add_argument("--helm", help="helm binary (also $FLUXPUSH_HELM)")
@@ -165,6 +171,7 @@ def _discover(args: argparse.Namespace, live_lookup: VariableSourceLookup | None
     options = DiscoverOptions(
         cluster_path=_cluster_path(repo, args.path),
         strict_substitute=not args.no_strict_substitute,
+        no_remote_bases=args.no_remote_bases,
         source_dirs=_source_dirs(args.source),
         live_lookup=live_lookup,
     )
@@ -318,6 +325,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["FLUXPUSH_KUSTOMIZE"] = args.kustomize
     if args.helm:
         os.environ["FLUXPUSH_HELM"] = args.helm
+    with redacting_streams():
+        return _run_verb(args)
+
+
+def _run_verb(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.verb](args)
     except UsageError as exc:

@@ -23,7 +23,7 @@ from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.plan import Action, render_text
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, store_inventory
-from fluxpush.engine.run import Progress, RunResult, run_nodes
+from fluxpush.engine.run import Progress, RunResult, Verdict, run_nodes
 from fluxpush.errors import UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
@@ -36,6 +36,13 @@ from fluxpush.report.run_events import notify_run, run_url_from_env
 Discover = Callable[[VariableSourceLookup | None], Discovery]
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
+# The exit code of each verb for the run's verdict (decided by RunResult.verdict): `diff` as
+# `flux diff` (1 changes, 2 failure), `plan`, `apply` and `reconcile` 1 on failure only.
+EXIT_CODES = {
+    "diff": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_CHANGES, Verdict.FAILED: EXIT_ERROR},
+    "plan": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_CHANGES},
+    "apply": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_CHANGES},
+}
 APPLIED_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DELETE: "deleted"}
 
 
@@ -162,9 +169,7 @@ def cmd_plan(args: argparse.Namespace, discover: Discover, *, diff_exit: bool) -
         sys.stdout.write(run.plan.to_json() + "\n")
     else:
         sys.stdout.write(render_text(run.plan, sys.stdout.isatty()))
-    if run.plan.has_errors:
-        return EXIT_ERROR if diff_exit else EXIT_CHANGES
-    return EXIT_CHANGES if diff_exit and run.plan.has_changes else EXIT_OK
+    return EXIT_CODES["diff" if diff_exit else "plan"][run.verdict]
 
 
 def _print_deliveries(deliveries: list[Delivery]) -> None:
@@ -195,7 +200,7 @@ def cmd_apply(args: argparse.Namespace, discover: Discover,
     else:
         print_run(run, color=sys.stdout.isatty())
     _print_deliveries(deliveries)
-    return EXIT_OK if run.ok else EXIT_CHANGES
+    return EXIT_CODES["apply"][run.verdict]
 
 
 def cmd_reconcile(args: argparse.Namespace, discover: Discover, kind: str) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import posixpath
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,7 @@ from fluxpush.flux.model import FluxObject, GitRepository, HelmRelease, Kustomiz
 from fluxpush.flux.validate import warm_up
 from fluxpush.graph import Graph, order_nodes
 from fluxpush.origins import OriginIndex
+from fluxpush.render.confine import BuildConfinement
 from fluxpush.render.kustomize import BuildWorkspace, needs_merge, prepare_build_dir, run_kustomize
 from fluxpush.render.postbuild import VariableSourceLookup, finalize_objects, resolve_variables
 from fluxpush.source import Source, load_source
@@ -44,6 +45,20 @@ class Node:
     objects: list[dict[str, Any]] = field(default_factory=list)  # rendered, not Flux objects
     children: list[ObjectRef] = field(default_factory=list)
     error: FluxpushError | None = None
+    # Problems in what the node rendered (an invalid Flux object, an object another node renders too):
+    # Flux's apply of this node would fail, so the node fails (see `settle_rejections`).
+    rejected: list[FluxpushError] = field(default_factory=list)
+
+    def settle_rejections(self) -> None:
+        """Fail the node for what it rendered wrongly, unless its build already failed."""
+        if self.error is not None or not self.rejected:
+            return
+        if len(self.rejected) == 1:
+            self.error = self.rejected[0]
+            return
+        listing = "\n".join(f"  - {problem}" for problem in self.rejected)
+        self.error = InputError(f"{len(self.rejected)} problems in what it renders:\n{listing}",
+                                obj=str(self.ref), origin=self.spec.origin)
 
     @property
     def depends_on(self) -> list[ObjectRef]:
@@ -79,6 +94,7 @@ class DiscoverOptions:
 
     cluster_path: str
     strict_substitute: bool = True
+    no_remote_bases: bool = False  # kustomize-controller's --no-remote-bases
     source_dirs: Mapping[ObjectRef, Path] = field(default_factory=dict)  # --source mappings
     # (kind, namespace, name) → the live ConfigMap/Secret, for substituteFrom sources that another
     # controller produced in the cluster; consulted after the repository's own rendered objects.
@@ -187,7 +203,15 @@ class _Discoverer:
         source, workspace = self.sources.workspace(directory)
         build_dir = source.resolve_path(ks.path, obj=str(ks.ref))
         rel = build_dir.relative_to(source.root).as_posix()
-        objects = run_kustomize(self.tool, prepare_build_dir(ks, workspace, rel), node=str(ks.ref))
+        if not (workspace.tree / rel).is_dir():  # on disk, but no file of it is in the source (Git)
+            raise SourceError(f"kustomization path not found: {ks.path} holds no file of the source",
+                              obj=str(ks.ref), field="spec.path", origin=ks.origin,
+                              hint=f"add the files of {rel}/ to Git (an empty folder is not committed), "
+                                   "or fix spec.path")
+        prepared = prepare_build_dir(ks, workspace, rel)
+        BuildConfinement(workspace.tree, source.root, str(ks.ref),
+                         no_remote_bases=self.options.no_remote_bases).check(prepared, rel)
+        objects = run_kustomize(self.tool, prepared, node=str(ks.ref))
         if self.options.live_lookup is None:
             variables = resolve_variables(ks, self._lookup)
         else:
@@ -219,9 +243,14 @@ class _Discoverer:
                                               near)
         errors = validate_flux_object(obj, origin, locate)
         if errors:
-            self.problems.extend(errors)
+            self._reject(parent, errors)
             return None
         return parse_flux_object(obj, origin)
+
+    def _reject(self, node: Node, errors: Sequence[FluxpushError]) -> None:
+        """Problems in what `node` rendered: reported, and they fail `node` (as its apply would)."""
+        self.problems.extend(errors)
+        node.rejected.extend(errors)
 
     def _register(self, node: Node, objects: list[dict[str, Any]]) -> list[Node]:
         """Record a build's output; returns the new child nodes it declares."""
@@ -241,20 +270,21 @@ class _Discoverer:
                 self.root_candidates.append(parsed)
             elif isinstance(parsed, Kustomization | HelmRelease):
                 if parsed.ref == node.ref or parsed.ref in self.nodes:
-                    if parsed.ref != node.ref and self.nodes[parsed.ref].parent != node.ref:
-                        self.problems.append(InputError(
-                            f"declared by both {self.nodes[parsed.ref].parent} and {node.ref}",
+                    first = self.nodes.get(parsed.ref)
+                    if first is not None and parsed.ref != node.ref and first.parent != node.ref:
+                        self._reject(node, [InputError(
+                            f"declared by both {first.parent} and {node.ref}",
                             obj=str(parsed.ref), origin=parsed.origin,
-                            hint="keep one definition; the second would overwrite the first in Flux"))
+                            hint="keep one definition; the second would overwrite the first in Flux")])
                     continue
                 child = Node(parsed.ref, parsed, node.ref)
                 self.nodes[parsed.ref] = child
                 node.children.append(parsed.ref)
                 children.append(child)
             elif parsed.ref in self.flux_objects:
-                self.problems.append(InputError(
+                self._reject(node, [InputError(
                     "defined twice in the rendered repository", obj=str(parsed.ref), origin=parsed.origin,
-                    hint="remove one of the definitions"))
+                    hint="remove one of the definitions")])
             else:
                 self.flux_objects[parsed.ref] = parsed
         return children
@@ -302,7 +332,7 @@ class _Discoverer:
             self.problems.clear()
             adopted = Node(spec.ref, spec, None)
             return adopted, self._run_wave(pool, [adopted])
-        adopted = Node(spec.ref, spec, None, root.objects, root.children, root.error)
+        adopted = Node(spec.ref, spec, None, root.objects, root.children, root.error, root.rejected)
         for node in pending:
             node.parent = spec.ref
         return adopted, pending
@@ -326,7 +356,12 @@ class _Discoverer:
         graph = order_nodes({ref: n.depends_on for ref, n in nodes.items()})
         problems = [*self.problems, *graph.problems,
                     *(n.error for n in nodes.values() if n.error is not None)]
-        problems.extend(find_ownership_conflicts(nodes.values()))
+        for conflict, owners in find_ownership_conflicts(nodes.values()):
+            problems.append(conflict)
+            for ref in owners:
+                nodes[ref].rejected.append(conflict)
+        for node in nodes.values():
+            node.settle_rejections()
         return Discovery(root.ref, self.sources.checkout, nodes, self.flux_objects, problems, graph)
 
 
@@ -337,15 +372,17 @@ def object_key(obj: dict[str, Any]) -> str:
     return f"{group}/{obj['kind']}/{meta.get('namespace', '')}/{meta['name']}"
 
 
-def find_ownership_conflicts(nodes: Iterable[Node]) -> list[InputError]:
-    """Objects rendered by more than one node (the last applier would win in Flux)."""
+def find_ownership_conflicts(nodes: Iterable[Node]) -> list[tuple[InputError, tuple[ObjectRef, ...]]]:
+    """Objects rendered by more than one node, each with the nodes that render it. Flux's
+    server-side apply would make each node take the object from the other on every reconciliation;
+    fluxpush fails every node involved instead."""
     owners: dict[str, list[ObjectRef]] = {}
     for node in nodes:
         for key in dict.fromkeys(object_key(obj) for obj in node.objects):
             owners.setdefault(key, []).append(node.ref)
-    return [InputError(f"rendered by more than one node: {', '.join(str(r) for r in refs)}",
-                       obj=key.lstrip("/"), hint="keep the object in exactly one Kustomization")
-            for key, refs in owners.items() if len(refs) > 1]
+    return [(InputError(f"rendered by more than one node: {', '.join(str(r) for r in refs)}",
+                        obj=key.lstrip("/"), hint="keep the object in exactly one Kustomization"),
+             tuple(refs)) for key, refs in owners.items() if len(refs) > 1]
 
 
 def discover(repo_root: str | Path, options: DiscoverOptions, *, tool: Tool | None = None) -> Discovery:

@@ -105,8 +105,8 @@ def _expanded_size(node: yaml.Node) -> int:
     return size(node)
 
 
-def _checked_documents(text: str, path: str) -> Iterator[Document]:
-    loader = _CoreLoader(text)
+def _checked_documents(text: str, path: str, loader_class: type = _CoreLoader) -> Iterator[Document]:
+    loader = loader_class(text)
     may_alias = "&" in text and "*" in text  # aliases need an anchor; skip the walk otherwise
     try:
         index = 0
@@ -140,6 +140,20 @@ def _checked_documents(text: str, path: str) -> Iterator[Document]:
 def load_documents(text: str, path: str) -> list[Document]:
     """Parse a YAML stream; empty documents are dropped. `path` names the text in errors."""
     return [doc for doc in _checked_documents(text, path) if doc.data is not None]
+
+
+def load_safe_documents(text: str | bytes, path: str) -> list[Any]:
+    """`yaml.safe_load_all` (YAML 1.1 scalars, as helm's and PyYAML's) with the same alias bound as
+    `load_documents`; for content that is not kustomize's (chart metadata, values, helm output).
+    Empty documents are dropped. `path` names the text in errors."""
+    text = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
+    return [doc.data for doc in _checked_documents(text, path, _BaseLoader) if doc.data is not None]
+
+
+def load_safe(text: str | bytes, path: str) -> Any:
+    """The first document of `text` as `yaml.safe_load` gives it, alias-bounded; None when empty."""
+    docs = load_safe_documents(text, path)
+    return docs[0] if docs else None
 
 
 def load_file(path: str, display: str | None = None) -> list[Document]:

@@ -26,6 +26,7 @@ from fluxpush.action.render import (
     write_plan_file,
 )
 from fluxpush.errors import FluxpushError, ReportError, UsageError
+from fluxpush.redact import on_secret, redacting_streams, register_secrets
 from fluxpush.report.comment import COMMENT_LIMIT, fence_for, sticky_marker
 from fluxpush.report.github import CHECK_OUTPUT_MAX
 from fluxpush.report.github_app import ClientOptions
@@ -90,13 +91,22 @@ def _report_error(message: str, config: ActionConfig, publisher: Publisher, env:
 
 
 def main(environ: Mapping[str, str] | None = None, *, client_options: ClientOptions | None = None) -> int:
-    """Run the action from the runner's environment; returns the exit code."""
+    """Run the action from the runner's environment; returns the exit code.
+
+    Every secret value fluxpush learns (inputs now, Secrets read during the run later) is announced
+    with `::add-mask::` the moment it is registered, and masked in all that the action prints.
+    """
     env = os.environ if environ is None else environ
     commands = WorkflowCommands()
+    on_secret(commands.add_mask)
+    with redacting_streams():
+        return _run(env, commands, client_options)
+
+
+def _run(env: Mapping[str, str], commands: WorkflowCommands, client_options: ClientOptions | None) -> int:
     try:
         config = read_config(env)
-        for secret in config.secrets:
-            commands.add_mask(secret)
+        register_secrets(config.secrets)
         context = read_context(env)
         mode = resolve_mode(config, context)
         publisher = Publisher.connect(config, context, mode, commands, client_options or ClientOptions())

@@ -122,6 +122,11 @@ class InventoryRecord:
     finished_at: str = ""
     duration_seconds: float | None = None
     suspended: bool = False
+    # What removing the node from Git does (see engine/removal.py): Delete, WaitForTermination,
+    # Orphan or Keep, and why; "" when the record predates it (nothing is then deleted).
+    deletion_policy: str = ""
+    deletion_reason: str = ""
+    release: str = ""  # a HelmRelease's helm release, `namespace/name`
 
     @property
     def ids(self) -> frozenset[ObjectId]:
@@ -167,6 +172,9 @@ def _payload(record: InventoryRecord) -> dict[str, str]:
         "conditions": _compact([c.to_wire() for c in record.conditions]),
         "timings": _compact(timings),
         "suspend": "true" if record.suspended else "false",
+        "deletionPolicy": record.deletion_policy,
+        "deletionReason": record.deletion_reason,
+        "release": record.release,
     }
 
 
@@ -205,6 +213,9 @@ def decode_inventory(obj: dict[str, Any]) -> InventoryRecord:
             finished_at=timings.get("finishedAt", ""),
             duration_seconds=timings.get("durationSeconds"),
             suspended=data.get("suspend") == "true",
+            deletion_policy=data.get("deletionPolicy", ""),
+            deletion_reason=data.get("deletionReason", ""),
+            release=data.get("release", ""),
         )
     except (KeyError, TypeError, ValueError) as exc:  # json and base64 errors are ValueErrors
         raise ValueError(f"{where}: not a fluxpush inventory: {exc}") from exc

@@ -27,6 +27,7 @@ from fluxpush.engine.normalize import (
     object_id,
 )
 from fluxpush.engine.options import FIELD_MANAGER
+from fluxpush.redact import redact_data
 
 __all__ = [
     "FIELD_MANAGER", "Action", "NodePlan", "ObjectChange", "Plan", "Totals", "Verdict", "classify",
@@ -131,9 +132,11 @@ class Plan:
         return any(node.error or node.blocked_by for node in self.nodes)
 
     def to_json(self) -> str:
-        """The plan as a JSON document (format `PLAN_FORMAT`)."""
-        return json.dumps({"format": PLAN_FORMAT, "nodes": [_node_to_dict(n) for n in self.nodes],
-                           "totals": _totals_to_dict(self.totals)}, indent=2, sort_keys=True)
+        """The plan as a JSON document (format `PLAN_FORMAT`), secret values masked (`redact_data`):
+        this is what `-o json` prints and plan files hold."""
+        data = {"format": PLAN_FORMAT, "nodes": [_node_to_dict(n) for n in self.nodes],
+                "totals": _totals_to_dict(self.totals)}
+        return json.dumps(redact_data(data), indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Plan:

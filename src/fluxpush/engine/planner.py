@@ -21,10 +21,17 @@ from typing import Any
 from fluxpush.engine.clientside import Verdict, client_side_changed
 from fluxpush.engine.inventory import InventoryRecord, decode_inventory, inventory_name
 from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.normalize import ObjectId, object_id
+from fluxpush.engine.normalize import object_id
 from fluxpush.engine.options import OBJECT_CONCURRENCY, PlanWay
 from fluxpush.engine.plan import FIELD_MANAGER, Action, ObjectChange, classify, delete_change, skip_reason
-from fluxpush.engine.prune import PruneSelection, kustomization_owner_labels, select_prune
+from fluxpush.engine.removal import (
+    Declared,
+    PrunePlan,
+    node_object_id,
+    plan_removals,
+    removal_changes,
+    select_objects,
+)
 from fluxpush.errors import ClusterError
 from fluxpush.flux.model import ObjectRef
 
@@ -108,29 +115,26 @@ def read_inventory(live_index: LiveIndex, node: ObjectRef) -> InventoryRecord | 
 
 
 def plan_prune(
-    node: ObjectRef, record: InventoryRecord | None, desired: list[dict[str, Any]], live_index: LiveIndex
-) -> PruneSelection:
-    """Which stored objects the node no longer renders, and which of those may be deleted."""
+    node: ObjectRef,
+    record: InventoryRecord | None,
+    desired: list[dict[str, Any]],
+    children: list[ObjectRef],
+    live_index: LiveIndex,
+    declared: Declared,
+) -> PrunePlan:
+    """Which stored objects and child nodes the node no longer renders, and what deleting them does."""
     if record is None:
-        return PruneSelection()
-    desired_ids = {object_id(obj) for obj in desired}
-    live: dict[ObjectId, dict[str, Any] | None] = {}
-    for entry in record.entries:
-        if entry.id in desired_ids:
-            continue
-        oid = entry.id
-        stub = {
-            "apiVersion": entry.api_version,
-            "kind": oid.kind,
-            "metadata": {"name": oid.name, "namespace": oid.namespace},
-        }
-        live[oid] = live_index.get(stub)
-    owner = kustomization_owner_labels(node.name, node.namespace)
-    return select_prune(record.entries, desired_ids, live, owner)
+        return PrunePlan()
+    desired_ids = {object_id(obj) for obj in desired} | {node_object_id(ref) for ref in children}
+    objects = select_objects(node, record.entries, desired_ids, live_index, declared)
+    stale_nodes = [entry for entry in record.entries if entry.id not in desired_ids]
+    return PrunePlan(objects, plan_removals(stale_nodes, live_index, declared))
 
 
-def prune_changes(selection: PruneSelection, live_index: LiveIndex) -> tuple[ObjectChange, ...]:
-    """The selection as plan entries: deletions with the live object's diff, then the kept ones."""
+def prune_changes(prune: PrunePlan, live_index: LiveIndex) -> tuple[ObjectChange, ...]:
+    """The prune as plan entries: deletions with the live object's diff, then the kept ones, then the
+    removed child nodes (each with what its garbage collection deletes)."""
+    selection = prune.objects
     changes: list[ObjectChange] = []
     for entry in selection.delete:
         oid = entry.id
@@ -144,4 +148,16 @@ def prune_changes(selection: PruneSelection, live_index: LiveIndex) -> tuple[Obj
     changes += [
         ObjectChange(skip.id, Action.SKIP, f"not pruned: {skip.reason}") for skip in selection.skipped
     ]
+    for removal in prune.removals:
+        changes += removal_changes(removal, live_index)
     return tuple(changes)
+
+
+def withheld(changes: tuple[ObjectChange, ...], why: str) -> tuple[ObjectChange, ...]:
+    """The prune's deletions as skips saying what would have been deleted and why it is not."""
+    return tuple(
+        ObjectChange(c.id, Action.SKIP, f"would be pruned{f' ({c.reason})' if c.reason else ''}; "
+                                        f"not pruned: {why}")
+        if c.action is Action.DELETE else c
+        for c in changes
+    )

@@ -21,6 +21,7 @@ from typing import Any
 from fluxpush.apply_order import apply_stage, sort_for_apply
 from fluxpush.discover import Node
 from fluxpush.engine import inventory as inv
+from fluxpush.engine.gc import RemovalLog, execute_removal
 from fluxpush.engine.health import Status, compute_status
 from fluxpush.engine.inventory import InventoryRecord, encode_inventory, entries_from_objects
 from fluxpush.engine.live import LiveIndex
@@ -33,8 +34,16 @@ from fluxpush.engine.planner import (
     plan_objects,
     plan_prune,
     prune_changes,
+    withheld,
 )
-from fluxpush.engine.prune import ALLOW_ANNOTATION, PruneSelection, check_prune_safety
+from fluxpush.engine.prune import ALLOW_ANNOTATION, check_prune_safety
+from fluxpush.engine.removal import (
+    Declared,
+    PrunePlan,
+    deletion_policy,
+    node_entries,
+    removal_changes,
+)
 from fluxpush.engine.wait import wait_for_health
 from fluxpush.errors import ClusterError, FluxpushError
 from fluxpush.flux.duration import parse_duration
@@ -89,6 +98,7 @@ class _Progress:
     changes: list[ObjectChange] = field(default_factory=list)
     applied: list[ObjectChange] = field(default_factory=list)
     stages_done: list[str] = field(default_factory=list)
+    removals: RemovalLog = field(default_factory=RemovalLog)
     _positions: dict[ObjectId, int] = field(default_factory=dict)  # where each object's change is
 
     def plan(self, change: ObjectChange) -> None:
@@ -215,29 +225,48 @@ def _is_current(obj: dict[str, Any] | None) -> bool:
 def _prune(
     client: KubeClient,
     node: Node,
-    selection: PruneSelection,
+    prune: PrunePlan,
     record: InventoryRecord | None,
     options: EngineOptions,
     live_index: LiveIndex,
     progress: _Progress,
+    timeout: float,
 ) -> None:
+    """Garbage-collect the removed child nodes (children first), then delete the stale objects; the
+    safety guard sees everything at once, the node's own stale objects and its removed children's."""
     allowed = options.allow_destructive_prune or has_setting(node.spec.raw, ALLOW_ANNOTATION, "true")
-    refusal = check_prune_safety(
-        str(node.ref), selection, len(record.entries) if record else 0, allow=allowed
-    )
+    size = (len(record.entries) if record else 0) + prune.extra_size()
+    refusal = check_prune_safety(str(node.ref), prune.guarded(), size, allow=allowed)
     if refusal is not None:
         raise _NodeFailure(inv.PRUNE_FAILED, f"{refusal}; the objects stay in the inventory")
-    for change in prune_changes(selection, live_index):
+    for removal in prune.removals:
+        for change in removal_changes(removal, live_index):
+            progress.plan(change)
+        try:
+            execute_removal(client, removal, live_index, timeout, progress.removals, progress.made)
+        except FluxpushError as exc:
+            raise _NodeFailure(inv.PRUNE_FAILED, f"garbage collection of {removal.node} (removed from Git) "
+                                                 f"failed: {exc}\n{progress.already()}") from exc
+    for change in prune_changes(PrunePlan(prune.objects), live_index):
         progress.plan(change)
         if change.action is not Action.DELETE:
             continue
         oid = change.id
-        api_version = next(e.api_version for e in selection.delete if e.id == oid)
+        api_version = next(e.api_version for e in prune.objects.delete if e.id == oid)
         try:
             client.delete(api_version, oid.kind, oid.name, oid.namespace or None)
         except ClusterError as exc:
             raise _NodeFailure(inv.PRUNE_FAILED, f"{exc}\n{progress.already()}") from exc
         progress.made(change)
+
+
+def _prune_withheld(node: Node, options: EngineOptions) -> str:
+    """Why this run does not prune the node, or "" when it does."""
+    if not options.prune:
+        return "--no-prune (kept in the inventory for a later run)"
+    spec = node.spec
+    assert isinstance(spec, Kustomization)
+    return "" if spec.prune else "spec.prune is false"
 
 
 def _health_targets(spec: Kustomization, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -263,14 +292,17 @@ def _stored_record(
     message: str,
     started: datetime,
     duration: float,
+    keep_stale: bool,
 ) -> InventoryRecord:
-    """The record to store: after a failure it keeps every earlier entry too, so nothing is forgotten
+    """The record to store: the objects and the child nodes it renders. After a failure, or when a
+    run's `--no-prune` withheld the prune, it keeps every earlier entry too, so nothing is forgotten
     (objects a failed run created, stale objects a refused prune left) and a later run can prune them."""
-    entries = entries_from_objects(objects)
-    if not ready and record is not None:
+    entries = tuple(sorted(entries_from_objects(objects) + node_entries(node.children)))
+    if (not ready or keep_stale) and record is not None:
         known = {entry.id for entry in entries}
         entries += tuple(e for e in record.entries if e.id not in known)
     now = datetime.now(UTC)
+    policy, why = deletion_policy(node.spec)
     return InventoryRecord(
         node=node.ref,
         entries=entries,
@@ -281,6 +313,8 @@ def _stored_record(
         finished_at=inv.format_time(now),
         duration_seconds=round(duration, 3),
         suspended=record.suspended if record else False,
+        deletion_policy=policy,
+        deletion_reason=why,
     )
 
 
@@ -303,20 +337,34 @@ def apply_creating_namespace(client: KubeClient, obj: dict[str, Any], field_mana
 
 
 def plan_node(
-    node: Node, revision: str, live_index: LiveIndex, options: EngineOptions, record: InventoryRecord | None
+    node: Node,
+    revision: str,
+    live_index: LiveIndex,
+    options: EngineOptions,
+    record: InventoryRecord | None,
+    declared: Declared,
 ) -> NodePlan:
-    """The node's plan without writing anything (objects of later stages see earlier ones as absent)."""
+    """The node's plan without writing anything (objects of later stages see earlier ones as absent).
+    The prune is planned even when this run will not prune: its deletions then show as skips that
+    say why."""
     objects = sort_for_apply(node.objects)
     planned = plan_objects(objects, live_index, options.way, field_manager=options.field_manager)
     errors = "\n".join(str(p.error) for p in planned if p.error is not None)
-    prune: tuple[ObjectChange, ...] = ()
-    if options.prune and isinstance(node.spec, Kustomization) and node.spec.prune:
-        prune = prune_changes(plan_prune(node.ref, record, objects, live_index), live_index)
+    selection = plan_prune(node.ref, record, objects, node.children, live_index, declared)
+    prune = prune_changes(selection, live_index)
+    why = _prune_withheld(node, options)
+    if why:
+        prune = withheld(prune, why)
     return NodePlan(str(node.ref), revision, tuple(p.change for p in planned), prune, errors)
 
 
 def apply_node(
-    node: Node, revision: str, client: KubeClient, options: EngineOptions, record: InventoryRecord | None
+    node: Node,
+    revision: str,
+    client: KubeClient,
+    options: EngineOptions,
+    record: InventoryRecord | None,
+    declared: Declared,
 ) -> NodeResult:
     """Apply, prune, wait and store the inventory of one Kustomization; never raises for its failures."""
     started, clock = datetime.now(UTC), time.monotonic()
@@ -342,16 +390,13 @@ def apply_node(
             if stage < 3:
                 _wait_for_definitions(client, stage_objects, known, timeout)
             progress.stages_done.append(STAGE_NAMES[stage])
-        if options.prune and spec.prune:
-            _prune(
-                client,
-                node,
-                plan_prune(node.ref, record, objects, live_index),
-                record,
-                options,
-                live_index,
-                progress,
-            )
+        prune = plan_prune(node.ref, record, objects, node.children, live_index, declared)
+        why = _prune_withheld(node, options)
+        if why:
+            for change in withheld(prune_changes(prune, live_index), why):
+                progress.plan(change)
+        else:
+            _prune(client, node, prune, record, options, live_index, progress, timeout)
         skipped = progress.skipped()
         targets = _health_targets(spec, [o for o in objects if object_id(o) not in skipped])
         if targets:
@@ -359,16 +404,15 @@ def apply_node(
             if not verdict.healthy:
                 raise _NodeFailure(inv.HEALTH_CHECK_FAILED, f"health check failed: {verdict.message}")
         outcome, reason = Outcome.READY, inv.RECONCILIATION_SUCCEEDED
-        message = f"Applied revision: {revision}"
+        message = "\n".join([f"Applied revision: {revision}", *progress.removals.notes])
     except _NodeFailure as failure:
         outcome, reason, message = Outcome.FAILED, failure.reason, failure.message
     except FluxpushError as exc:
         outcome, reason, message = Outcome.FAILED, inv.RECONCILIATION_FAILED, f"{exc}\n{progress.already()}"
     duration = time.monotonic() - clock
     ready = outcome is Outcome.READY
-    stored = _stored_record(
-        node, revision, record, objects, ready, reason, message.splitlines()[0], started, duration
-    )
+    stored = _stored_record(node, revision, record, objects, ready, reason, message.splitlines()[0],
+                            started, duration, keep_stale=not options.prune)
     try:
         store_inventory(client, stored, options.field_manager)
     except FluxpushError as exc:

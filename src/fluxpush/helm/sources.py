@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from fluxpush.discover import Discovery, normalize_git_url
-from fluxpush.errors import InputError, SourceError
+from fluxpush.errors import InputError, SourceError, YAMLError
 from fluxpush.flux.model import (
     GitRepository,
     HelmChartTemplate,
@@ -44,6 +44,7 @@ from fluxpush.flux.model import (
 from fluxpush.helm.oci import OciLocation, Registry, credentials_from_secret, pull_chart, resolve_tag
 from fluxpush.helm.semver import newest_match
 from fluxpush.helm.values import merge_values
+from fluxpush.yamldoc import load_safe
 
 Lookup = Callable[[str, str, str], dict[str, Any] | None]
 FETCH_TIMEOUT = 60.0  # seconds, HelmRepository's default `timeout`
@@ -168,8 +169,8 @@ def _index_url(repo: HelmRepository) -> str:
 
 def _read_index(data: bytes, where: str) -> dict[str, list[dict[str, Any]]]:
     try:
-        index = yaml.safe_load(data) or {}
-    except yaml.YAMLError as exc:
+        index = load_safe(data, f"{where}: index.yaml") or {}
+    except YAMLError as exc:
         raise SourceError(f"{where}: index.yaml is not valid YAML") from exc
     entries = index.get("entries") if isinstance(index, dict) else None
     if not isinstance(entries, dict):
@@ -234,7 +235,7 @@ def chart_metadata(archive: Path) -> dict[str, Any]:
         handle = tar.extractfile(member) if member else None
         if handle is None:
             raise SourceError(f"{archive.name} is not a Helm chart (no Chart.yaml)")
-        return yaml.safe_load(handle.read()) or {}
+        return load_safe(handle.read(), f"{archive.name}: Chart.yaml") or {}
 
 
 def _fetch_oci_chart(url: str, oci_ref: dict[str, Any], spec_raw: dict[str, Any],
@@ -284,11 +285,12 @@ def _checkout_chart(discovery: Discovery, repo: GitRepository, spec: HelmChartTe
         raise SourceError(f"GitRepository {repo.ref.namespace}/{repo.ref.name} ({repo.url}) is not this "
                           "repository; charts from other Git repositories are not supported yet")
     folder = discovery.source.resolve_path(spec.chart, obj=str(repo.ref))
+    discovery.source.refuse_escaping_links(folder, obj=str(repo.ref), what="spec.chart")
     meta_file = folder / "Chart.yaml"
     if not meta_file.is_file():
         raise SourceError(f"no Chart.yaml in {spec.chart} of GitRepository "
                           f"{repo.ref.namespace}/{repo.ref.name}")
-    meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
+    meta = load_safe(meta_file.read_text(encoding="utf-8"), f"{spec.chart}/Chart.yaml") or {}
     return ResolvedChart(str(meta.get("name", "")), str(meta.get("version", "")), folder,
                          digest_folder(folder), f"GitRepository/{repo.ref.namespace}/{repo.ref.name}")
 
@@ -312,7 +314,7 @@ def _with_values_files(chart: ResolvedChart, spec: HelmChartTemplate, base: Path
             raise SourceError(f"values file {name} points outside the chart source")
         if not file.is_file():
             raise SourceError(f"values file {name} not found in the chart source")
-        merged = merge_values(merged, yaml.safe_load(file.read_text(encoding="utf-8")) or {})
+        merged = merge_values(merged, load_safe(file.read_text(encoding="utf-8"), name) or {})
     (folder / "values.yaml").write_text(yaml.safe_dump(merged), encoding="utf-8")
     digest = digest_folder(folder)
     target = cache.root / "packaged" / digest / chart.name

@@ -19,6 +19,7 @@ from github.IssueComment import IssueComment
 from github.Repository import Repository
 
 from fluxpush.errors import ReportError
+from fluxpush.redact import redact
 from fluxpush.report.comment import COMMENT_LIMIT, size, sticky_marker
 from fluxpush.report.github_app import GitHubConnection
 from fluxpush.report.ratelimit import DEFAULT_POLICY, RateLimitPolicy, call_with_rate_limit_retry
@@ -74,7 +75,9 @@ class CommitReport:
 
 
 def clip(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters, ending in `…` when cut."""
+    """`text` with secret values masked, cut to at most `limit` characters, ending in `…` when cut.
+    Every text field sent to GitHub passes through here (the comment body through `redact`)."""
+    text = redact(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -167,6 +170,7 @@ class GitHubReporter:
     def upsert_sticky_comment(self, number: int, cluster_path: str, body: str) -> CommentResult:
         """Create our comment, or edit it in place; a body equal to the current one is not sent again."""
         marker = sticky_marker(cluster_path)
+        body = redact(body)
         if _first_line(body) != marker:
             body = f"{marker}\n{body}"
         if size(body) > COMMENT_LIMIT:
