@@ -84,62 +84,42 @@ def _wild_range(numbers: list[int]) -> list[_Bound]:
     return [_Bound(">=", _floor(numbers)), _Bound("<", _floor(upper))]
 
 
-def _leading_numbers(core: str, constraint: str) -> list[int]:
-    """The numeric fields of `1.2.x` before the first wildcard ([1, 2]); raises for a non-number."""
+def _expand(op: str, ver: str, constraint: str) -> list[_Bound]:
+    core, _, suffix = ver.partition("+")[0].partition("-")
+    fields = core.split(".")
     numbers: list[int] = []
-    for field in core.split("."):
+    for field in fields:
         if field in _WILDCARDS:
             break
         if not field.isdigit():
             raise InputError(f"invalid version constraint {constraint!r}",
                              hint="use e.g. 1.2.x or >=1.0.0 <2.0.0")
         numbers.append(int(field))
-    return numbers
-
-
-def _tilde(numbers: list[int], exact: Version | None) -> list[_Bound]:
-    """`~1.2.3` = [1.2.3, 1.3.0); `~1` = [1.0.0, 2.0.0)."""
-    base = _floor(numbers) if exact is None else exact
-    upper = [numbers[0] + 1] if len(numbers) == 1 else [numbers[0], numbers[1] + 1]
-    return [_Bound(">=", base), _Bound("<", _floor(upper))]
-
-
-def _caret(numbers: list[int], exact: Version | None) -> list[_Bound]:
-    """`^1.2` = [1.2.0, 2.0.0); `^0.3` = [0.3.0, 0.4.0): the first non-zero field may not change."""
-    base = _floor(numbers) if exact is None else exact
-    index = next((i for i, n in enumerate(numbers) if n != 0), len(numbers) - 1)
-    upper = numbers[: index + 1]
-    upper[-1] += 1
-    return [_Bound(">=", base), _Bound("<", _floor(upper))]
-
-
-def _compare_wildcard(op: str, numbers: list[int], constraint: str) -> list[_Bound]:
-    """A comparison with a partial version (`>1.2`, `<=1.x`): against the range the wildcard spans."""
-    low, high = _wild_range(numbers) if numbers else (_Bound(">=", Version(0, 0, 0)), None)
-    if op == "!=" and high:  # outside [low, high): an OR, which one bound group cannot say
-        raise InputError(f"unsupported version constraint {constraint!r}",
-                         hint="use != with a full version")
-    mapping = {">": [_Bound(">=", high.version)] if high else [_Bound("<", Version(0, 0, 0))],
-               ">=": [low], "<": [_Bound("<", low.version)], "<=": [high] if high else [low],
-               "!=": [_Bound("<", low.version)]}
-    return mapping[op]
-
-
-def _expand(op: str, ver: str, constraint: str) -> list[_Bound]:
-    """The bounds one `op ver` term of `constraint` stands for."""
-    core, _, suffix = ver.partition("+")[0].partition("-")
-    numbers = _leading_numbers(core, constraint)
     wildcard = len(numbers) < 3
     exact = parse_version(ver) if not wildcard or suffix else None
     if op in ("", "=") and (wildcard and not suffix):
         return _wild_range(numbers)
     if op in ("~", "~>"):
-        return _tilde(numbers, exact)
+        base = _floor(numbers) if exact is None else exact
+        upper = [numbers[0] + 1] if len(numbers) == 1 else [numbers[0], numbers[1] + 1]
+        return [_Bound(">=", base), _Bound("<", _floor(upper))]
     if op == "^":
-        return _caret(numbers, exact)
+        base = _floor(numbers) if exact is None else exact
+        index = next((i for i, n in enumerate(numbers) if n != 0), len(numbers) - 1)
+        upper = numbers[: index + 1]
+        upper[-1] += 1
+        return [_Bound(">=", base), _Bound("<", _floor(upper))]
     op = {"=>": ">=", "=<": "<="}.get(op, op) or "="
-    if exact is None:
-        return _compare_wildcard(op, numbers, constraint)
+    if wildcard and exact is None:
+        low, high = _wild_range(numbers) if numbers else (_Bound(">=", Version(0, 0, 0)), None)
+        mapping = {">": [_Bound(">=", high.version)] if high else [_Bound("<", Version(0, 0, 0))],
+                   ">=": [low], "<": [_Bound("<", low.version)], "<=": [high] if high else [low],
+                   "!=": [_Bound("<", low.version)] if not high else []}
+        if op == "!=" and high:  # outside [low, high): an OR, which one bound group cannot say
+            raise InputError(f"unsupported version constraint {constraint!r}",
+                             hint="use != with a full version")
+        return mapping[op]
+    assert exact is not None
     return [_Bound(op, exact)]
 
 
