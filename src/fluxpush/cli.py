@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fluxpush import __version__, cli_options
-from fluxpush.discover import DiscoverOptions, Discovery, discover
+from fluxpush.discover import DiscoverOptions, Discovery, Node, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.images import cli as images_cli
@@ -110,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_cluster_verbs(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_cluster_verbs(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     def cluster_verb(name: str, text: str) -> argparse.ArgumentParser:
         parser = verbs.add_parser(name, parents=[common], help=text)
         cli_options.add_cluster_options(parser)
@@ -203,7 +205,7 @@ def _report_problems(discovery: Discovery) -> None:
         print(f"✗ {problem}", file=sys.stderr)
 
 
-def _select(discovery: Discovery, target: list[str]) -> list:
+def _select(discovery: Discovery, target: list[str]) -> list[Node]:
     if not target:
         return discovery.ordered_nodes()
     if len(target) != 2 or KIND_ALIASES.get(target[0]) != "Kustomization":
@@ -277,9 +279,9 @@ def cmd_get(args: argparse.Namespace) -> int:
     if args.output == "json":
         kinds = ["Kustomization", "HelmRelease"] if kind == "all" else [KIND_ALIASES[kind]]
         entries = get_json(discovery, kinds)
-        for entry in entries if live is not None else ():
+        for entry in entries:
             ref = ObjectRef(entry["kind"], entry["namespace"], entry["name"])
-            if ref in live:
+            if live is not None and ref in live:
                 entry["live"] = live[ref]
         sys.stdout.write(dumps_json(entries))
         return EXIT_OK

@@ -15,7 +15,7 @@ import os
 import posixpath
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +45,6 @@ from fluxpush.source import Source, load_source
 from fluxpush.tools import Tool, find_kustomize
 
 ROOT_NAME = "flux-system"  # the name `flux bootstrap` gives the root Kustomization and its source
-NODE_KINDS = ("Kustomization", "HelmRelease")
 
 
 @dataclass
@@ -281,7 +280,7 @@ class _Discoverer:
             return None
         return parse_flux_object(obj, origin)
 
-    def _reject(self, node: Node, errors: list[FluxpushError]) -> None:
+    def _reject(self, node: Node, errors: Sequence[FluxpushError]) -> None:
         """Problems in what `node` rendered: reported, and they fail `node` (as its apply would)."""
         self.problems.extend(errors)
         node.rejected.extend(errors)
@@ -309,7 +308,7 @@ class _Discoverer:
             if node.parent is None and isinstance(parsed, Kustomization) and \
                     normalize_path(parsed.path) == normalize_path(node.spec.path):  # type: ignore[union-attr]
                 self.root_candidates.append(parsed)
-            elif parsed.ref.kind in NODE_KINDS:
+            elif isinstance(parsed, Kustomization | HelmRelease):
                 if parsed.ref == node.ref or parsed.ref in self.nodes:
                     first = self.nodes.get(parsed.ref)
                     if first is not None and parsed.ref != node.ref and first.parent != node.ref:
@@ -341,6 +340,7 @@ class _Discoverer:
     def _run_wave(self, pool: ThreadPoolExecutor, wave: list[Node]) -> list[Node]:
         jobs = []
         for node in wave:
+            assert isinstance(node.spec, Kustomization)  # only Kustomizations are built
             directory = self.sources.resolve(self._source_ref(node.spec), self.flux_objects)
             if directory is None:
                 ref = self._source_ref(node.spec)
@@ -389,9 +389,9 @@ class _Discoverer:
 
     def run(self) -> Discovery:
         """Discover every node; see the module docstring."""
-        synthetic = Node(ObjectRef("Kustomization", ROOT_NAME, ROOT_NAME),
-                         _root_spec(self.options.cluster_path), None)
-        self.sources.mark_checkout(self._source_ref(synthetic.spec), {})  # type: ignore[arg-type]
+        root_spec = _root_spec(self.options.cluster_path)
+        synthetic = Node(ObjectRef("Kustomization", ROOT_NAME, ROOT_NAME), root_spec, None)
+        self.sources.mark_checkout(self._source_ref(root_spec), {})
         with ThreadPoolExecutor(max_workers=self.options.max_workers) as pool:
             pool.submit(warm_up)  # the validators load while the root builds, not after
             self._run_wave(pool, [synthetic])
