@@ -47,8 +47,12 @@ container-image: $(STAMP) system-deps
 test: setup container-image
 	$(BIN)/python -m pytest -n 2 -q
 
+# Style gates (CI runs them before the tests): ruff (with the C901 complexity bound), mypy strict
+# on src/, and the import-layer contracts in pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 demo: setup
 	$(BIN)/fluxpush version
