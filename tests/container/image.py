@@ -54,7 +54,7 @@ HOST_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-
 APT_NETWORK_SETTING = re.compile(
     r'Acquire::(https?::|ftp::)?(Proxy|CaInfo|Verify|Check-Valid-Until|Check-Date)\S* "'
 )
-KEEP_IMAGES = 3  # images of other source trees kept (other worktrees, branches switched back to)
+KEEP_IMAGES = 8  # images of other source trees kept (other worktrees on this machine, older branches)
 # Where the Dockerfile's secret mounts put the host's CA bundle during a build step.
 SECRET_CA_PATH = "/run/secrets/ca.crt"
 
