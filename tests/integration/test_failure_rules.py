@@ -91,7 +91,9 @@ def test_an_invalid_kustomization_fails_the_node_that_renders_it_in_every_verb(l
 
     outcomes = {verb: live.cli(verb) for verb in ("diff", "plan", "apply")}
 
-    assert {verb: r.code for verb, r in outcomes.items()} == {"diff": 2, "plan": 1, "apply": 1}
+    outcomes["reconcile"] = live.cli("reconcile", "ks", "flux-system")
+    codes = {verb: r.code for verb, r in outcomes.items()}
+    assert codes == {"diff": 2, "plan": 1, "apply": 1, "reconcile": 1}
     applied = outcomes["apply"]
     assert "clusters/dev/apps.yaml" in applied.out and "Kustomization/flux-system/app-2" in applied.out
     assert "spec.interval" in applied.out
@@ -308,6 +310,9 @@ def test_dependency_readiness_follows_kustomize_controllers_check(live):
     True for its current generation and, for one from the same source, its lastAppliedRevision is the
     source's revision. So a suspended dependency keeps its dependents going only while its last
     applied revision is current; a failed one, or one never applied, blocks them."""
+    never_applied = live.cli("reconcile", "ks", "app-1")
+    assert never_applied.code == 1
+    assert "dependency 'flux-system/infrastructure' is not ready (never applied)" in never_applied.out
     live.applied()
     live.edit("clusters/dev/infrastructure.yaml", "  wait: true\n", "  wait: true\n  suspend: true\n")
 
