@@ -347,3 +347,26 @@ def test_a_child_is_not_applied_before_its_parent_applied_it(live):
     assert "already applied: cluster definitions" in result.out
     assert _changed(before, live.dump()) == {
         "v1 ConfigMap flux-system/fluxpush-inventory-kustomization-flux-system", "v1 Namespace /flux-system"}
+
+
+def test_a_removed_kustomization_its_parent_may_not_prune_is_kept_and_reported(live):
+    """`kustomize.toolkit.fluxcd.io/prune: disabled` on the Kustomization: its parent's prune leaves
+    it (as Flux leaves the object), so it and its objects stay; every later run reports it orphaned,
+    with what to do, since no prune will ever collect it."""
+    live.edit("clusters/dev/apps.yaml", "  name: app-2\n  namespace: flux-system\n",
+              "  name: app-2\n  namespace: flux-system\n  annotations:\n"
+              "    kustomize.toolkit.fluxcd.io/prune: disabled\n")
+    before = live.applied()
+    _remove_app_2(live)
+
+    result = live.cli("apply")
+
+    assert result.code == 0, result.out
+    assert "Kustomization/flux-system/app-2 skipped (removed from Git: kept (kustomize.toolkit.fluxcd.io/" \
+           "prune: disabled on the Kustomization: its parent does not prune it))" in result.out
+    assert _app_2_objects(live.dump()) == _app_2_objects(before)
+    assert inventory(live.sandbox, "kustomization", "app-2") is not None
+    again = live.cli("apply")
+    assert "✔ Kustomization/flux-system/app-2 Skipped" in again.out
+    assert "removed from Git, but no inventory holds it, so no prune collects it" in again.out
+    assert "ConfigMap flux-system/fluxpush-inventory-kustomization-app-2" in again.out

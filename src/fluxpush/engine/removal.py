@@ -23,6 +23,7 @@ is never garbage-collected. Nothing that any node of this run still renders is e
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,3 +223,16 @@ def own_changes(removal: Removal, live_index: LiveIndex) -> list[ObjectChange]:
         f"delete its {len(removal.objects.delete)} object(s)"
     changes.append(ObjectChange(oid, Action.DELETE, f"removed from Git: {what} ({removal.reason})"))
     return changes
+
+
+def orphaned_records(records: list[dict[str, Any]], rendered: set[ObjectRef]) -> list[ObjectRef]:
+    """The nodes whose record is in the cluster although Git no longer renders them and no other
+    record holds them, so no prune will ever collect them: a parent with `prune: false` dropped them
+    (as Flux orphans the object), or their record predates the parents' child entries."""
+    decoded = []
+    for obj in records:
+        with contextlib.suppress(ValueError):  # not a record fluxpush can read: not one it wrote
+            decoded.append(decode_inventory(obj))
+    held = {entry.id for record in decoded for entry in record.entries if is_node_entry(entry.id)}
+    return sorted(record.node for record in decoded
+                  if record.node not in rendered and node_object_id(record.node) not in held)

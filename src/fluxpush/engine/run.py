@@ -16,15 +16,21 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from fluxpush.discover import Discovery, Node
-from fluxpush.engine.inventory import InventoryRecord
+from fluxpush.engine.inventory import INVENTORY_SELECTOR, InventoryRecord, inventory_name
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.normalize import ObjectId, object_id
 from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, apply_node, plan_node, store_inventory
-from fluxpush.engine.removal import Declared, deletion_policy, is_node_entry, node_object_id
-from fluxpush.errors import FluxpushError
+from fluxpush.engine.removal import (
+    Declared,
+    deletion_policy,
+    is_node_entry,
+    node_object_id,
+    orphaned_records,
+)
+from fluxpush.errors import ClusterError, FluxpushError
 from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
 from fluxpush.helm.reconcile import apply_release, plan_release
 from fluxpush.kube import KubeClient
@@ -236,6 +242,23 @@ class _Runner:
                     queue.append(ref)
         return found
 
+    def orphans(self) -> list[NodeResult]:
+        """The records no prune will ever collect (see `orphaned_records`), reported as skipped on
+        every whole run; a cluster that refuses the LIST (a role without it) just gets no report."""
+        try:
+            records = self.client.list("v1", "ConfigMap", None, label_selector=INVENTORY_SELECTOR)
+        except ClusterError:
+            return []
+        found = []
+        for ref in orphaned_records(records, set(self.discovery.nodes)):
+            message = (f"removed from Git, but no inventory holds it, so no prune collects it: its objects "
+                       f"stay; delete them by hand, then its record ConfigMap {ref.namespace}/"
+                       f"{inventory_name(ref)}")
+            plan = NodePlan(str(ref), self.discovery.revision, (), (
+                ObjectChange(node_object_id(ref), Action.SKIP, message),))
+            found.append(NodeResult(ref, Outcome.SKIPPED, "Orphaned", message, plan))
+        return found
+
     def reconcile(self, node: Node) -> NodeResult:
         started = time.monotonic()
         self.progress(node.ref, "applying" if self.apply else "planning")
@@ -324,6 +347,8 @@ def run_nodes(
                 runner.results[ref] = future.result()
                 finished.append(runner.results[ref])
     finished += [untouched for result in list(finished) for untouched in runner.unbuilt_under(result)]
+    if targets is None:
+        finished += runner.orphans()
     return RunResult(
         discovery.revision,
         tuple(finished),
