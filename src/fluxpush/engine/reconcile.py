@@ -233,7 +233,13 @@ def _prune(
     timeout: float,
 ) -> None:
     """Garbage-collect the removed child nodes (children first), then delete the stale objects; the
-    safety guard sees everything at once, the node's own stale objects and its removed children's."""
+    safety guard sees everything at once, the node's own stale objects and its removed children's.
+    When this run does not prune the node, its deletions are recorded as skips that say why."""
+    why = _prune_withheld(node, options)
+    if why:
+        for change in withheld(prune_changes(prune, live_index), why):
+            progress.plan(change)
+        return
     allowed = options.allow_destructive_prune or has_setting(node.spec.raw, ALLOW_ANNOTATION, "true")
     size = (len(record.entries) if record else 0) + prune.extra_size()
     refusal = check_prune_safety(str(node.ref), prune.guarded(), size, allow=allowed)
@@ -375,6 +381,11 @@ def apply_node(
     live_index = LiveIndex(client, reads=objects)
     progress = _Progress()
     try:
+        if node.sealed:
+            raise _NodeFailure(inv.BUILD_FAILED, "decryption failed: " + "; ".join(map(str, node.sealed))
+                               + "\nnothing was applied (a SOPS value is never applied masked or "
+                               "encrypted); give the key: --sops-age-key-file, $SOPS_AGE_KEY or "
+                               "spec.decryption.secretRef")
         for stage, group in groupby(objects, key=apply_stage):
             stage_objects = list(group)
             planned = plan_objects(
@@ -391,12 +402,7 @@ def apply_node(
                 _wait_for_definitions(client, stage_objects, known, timeout)
             progress.stages_done.append(STAGE_NAMES[stage])
         prune = plan_prune(node.ref, record, objects, node.children, live_index, declared)
-        why = _prune_withheld(node, options)
-        if why:
-            for change in withheld(prune_changes(prune, live_index), why):
-                progress.plan(change)
-        else:
-            _prune(client, node, prune, record, options, live_index, progress, timeout)
+        _prune(client, node, prune, record, options, live_index, progress, timeout)
         skipped = progress.skipped()
         targets = _health_targets(spec, [o for o in objects if object_id(o) not in skipped])
         if targets:

@@ -23,6 +23,7 @@ from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, apply_node, plan_node, store_inventory
+from fluxpush.engine.remote import remote_refusal
 from fluxpush.engine.removal import (
     Declared,
     deletion_policy,
@@ -208,6 +209,9 @@ class _Runner:
                 return _not_run(node, revision, Outcome.FAILED, "ReconciliationFailed", f"suspended, but "
                                 f"its record could not be updated: {exc}")
             return _not_run(node, revision, Outcome.SUSPENDED, "Suspended", f"suspended ({where})")
+        remote = remote_refusal(node.spec)
+        if remote is not None:
+            return _not_run(node, revision, Outcome.FAILED, "ReconciliationFailed", remote)
         return None
 
     def remember_suspension(self, node: Node, record: InventoryRecord | None) -> None:
