@@ -60,6 +60,24 @@ def test_a_missing_resource_fails_the_parent_and_deletes_nothing_it_owns(live):
         assert live.cli(verb).code == code
 
 
+def test_a_broken_root_leaves_the_whole_tree_untouched_and_names_every_node_it_held(live):
+    """The cluster path itself fails to build: nothing is pruned anywhere, and every node the root
+    held (and the nodes those held, from their records) is reported not built, not removed."""
+    before = live.applied()
+    live.edit("clusters/dev/flux-system/kustomization.yaml", "  - gotk-sync.yaml\n", "  - gotk-sync.yml\n")
+
+    result = live.cli("apply")
+
+    assert result.code == 1
+    assert "✗ Kustomization/flux-system/flux-system Failed" in result.out
+    for node in ("Kustomization/flux-system/infrastructure", "Kustomization/flux-system/app-1",
+                 "Kustomization/flux-system/app-2", "HelmRelease/external-secrets/external-secrets"):
+        assert f"✗ {node} DependencyNotReady" in result.out, node
+    assert result.out.count("its objects and inventory are untouched") >= 4
+    assert _changed(before, live.dump()) == set()
+    assert live.cli("diff").code == 2
+
+
 def test_an_invalid_helmrelease_fails_its_parent_and_is_not_uninstalled(live):
     """`apiVersion: helm.toolkit.fluxcd.io/v3` used to be dropped with a line on stderr, the release
     uninstalled as "removed from Git" and the run ended `✔ 5 nodes, 0 not ready`. As in Flux, where the
