@@ -248,7 +248,8 @@ class _Runner:
 
     def orphans(self) -> list[NodeResult]:
         """The records no prune will ever collect (see `orphaned_records`), reported as skipped on
-        every whole run; a cluster that refuses the LIST (a role without it) just gets no report."""
+        every whole run whose nodes all built; a cluster that refuses the LIST (a role without it)
+        just gets no report."""
         try:
             records = self.client.list("v1", "ConfigMap", None, label_selector=INVENTORY_SELECTOR)
         except ClusterError:
@@ -351,8 +352,8 @@ def run_nodes(
                 runner.results[ref] = future.result()
                 finished.append(runner.results[ref])
     finished += [untouched for result in list(finished) for untouched in runner.unbuilt_under(result)]
-    if targets is None:
-        finished += runner.orphans()
+    if targets is None and not any(node.error for node in discovery.nodes.values()):
+        finished += runner.orphans()  # only when Git's whole tree is known
     return RunResult(
         discovery.revision,
         tuple(finished),
