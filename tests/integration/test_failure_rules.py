@@ -174,7 +174,8 @@ def test_a_removed_kustomization_is_previewed_guarded_then_garbage_collected(liv
     _remove_app_2(live)
 
     diff = live.cli("diff")
-    assert diff.code == 1
+    assert diff.code == 2, "the preview says the apply will fail: the guard refuses this prune"
+    assert "failed: apply will fail: Kustomization/flux-system/flux-system: refusing to prune" in diff.out
     assert "Kustomization/flux-system/app-2 deleted (removed from Git: delete its 5 object(s) " \
            "(deletionPolicy MirrorPrune with spec.prune: true))" in diff.out
     assert "Secret/app-2/app-2-token deleted" in diff.out and "Namespace/app-2 deleted" in diff.out
@@ -186,6 +187,7 @@ def test_a_removed_kustomization_is_previewed_guarded_then_garbage_collected(liv
     assert "fix: pass --allow-destructive-prune" in refused.out
     assert _changed(before, live.dump()) == set()
 
+    assert live.cli("diff", "--allow-destructive-prune").code == 1
     after = live.applied()
     records = {f"v1 ConfigMap flux-system/fluxpush-inventory-kustomization-{name}" for name in ("app-2",
                                                                                                "flux-system")}

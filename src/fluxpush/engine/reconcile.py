@@ -36,7 +36,7 @@ from fluxpush.engine.planner import (
     prune_changes,
     withheld,
 )
-from fluxpush.engine.prune import ALLOW_ANNOTATION, check_prune_safety
+from fluxpush.engine.prune import ALLOW_ANNOTATION, PruneRefusedError, check_prune_safety
 from fluxpush.engine.removal import (
     Declared,
     PrunePlan,
@@ -240,9 +240,7 @@ def _prune(
         for change in withheld(prune_changes(prune, live_index), why):
             progress.plan(change)
         return
-    allowed = options.allow_destructive_prune or has_setting(node.spec.raw, ALLOW_ANNOTATION, "true")
-    size = (len(record.entries) if record else 0) + prune.extra_size()
-    refusal = check_prune_safety(str(node.ref), prune.guarded(), size, allow=allowed)
+    refusal = _guard(node, prune, record, options)
     if refusal is not None:
         raise _NodeFailure(inv.PRUNE_FAILED, f"{refusal}; the objects stay in the inventory")
     for removal in prune.removals:
@@ -264,6 +262,14 @@ def _prune(
         except ClusterError as exc:
             raise _NodeFailure(inv.PRUNE_FAILED, f"{exc}\n{progress.already()}") from exc
         progress.made(change)
+
+
+def _guard(node: Node, prune: PrunePlan, record: InventoryRecord | None,
+           options: EngineOptions) -> PruneRefusedError | None:
+    """The prune safety guard's refusal of everything the prune deletes, or None when it may go."""
+    allowed = options.allow_destructive_prune or has_setting(node.spec.raw, ALLOW_ANNOTATION, "true")
+    size = (len(record.entries) if record else 0) + prune.extra_size()
+    return check_prune_safety(str(node.ref), prune.guarded(), size, allow=allowed)
 
 
 def _prune_withheld(node: Node, options: EngineOptions) -> str:
@@ -352,15 +358,18 @@ def plan_node(
 ) -> NodePlan:
     """The node's plan without writing anything (objects of later stages see earlier ones as absent).
     The prune is planned even when this run will not prune: its deletions then show as skips that
-    say why."""
+    say why. A prune the safety guard would refuse makes the plan an error that says so."""
     objects = sort_for_apply(node.objects)
     planned = plan_objects(objects, live_index, options.way, field_manager=options.field_manager)
     errors = "\n".join(str(p.error) for p in planned if p.error is not None)
     selection = plan_prune(node.ref, record, objects, node.children, live_index, declared)
     prune = prune_changes(selection, live_index)
     why = _prune_withheld(node, options)
+    refusal = None if why else _guard(node, selection, record, options)
     if why:
         prune = withheld(prune, why)
+    if refusal is not None:  # the preview says the apply will fail, and still lists what it would delete
+        errors = "\n".join(filter(None, [errors, f"apply will fail: {refusal}"]))
     return NodePlan(str(node.ref), revision, tuple(p.change for p in planned), prune, errors)
 
 
