@@ -19,7 +19,7 @@ from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.images import cli as images_cli
 from fluxpush.policy import find_plain_secrets
-from fluxpush.redact import redacting_streams
+from fluxpush.redact import redacting_streams, register_environment_secrets
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.sops.keysource import NO_KEYS, SopsKeys, run_keys
 from fluxpush.tools import find_helm, find_kustomize, is_pinned_version, tool_version
@@ -371,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["FLUXPUSH_KUSTOMIZE"] = args.kustomize
     if args.helm:
         os.environ["FLUXPUSH_HELM"] = args.helm
+    register_environment_secrets(os.environ)
     with redacting_streams():
         return _run_verb(args)
 
