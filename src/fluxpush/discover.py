@@ -23,6 +23,7 @@ from typing import Any
 from fluxpush.artifacts import ARTIFACT_KIND, ArtifactGenerator, is_artifact_generator, parse_generator
 from fluxpush.errors import FluxpushError, InputError, RenderError, SchemaError, SourceError
 from fluxpush.flux import is_flux_object, parse_flux_object, validate_flux_object
+from fluxpush.flux.fluxinstance import is_flux_instance, sync_objects
 from fluxpush.flux.inert import Notice, inert_notice
 from fluxpush.flux.model import FluxObject, GitRepository, HelmRelease, Kustomization, ObjectRef
 from fluxpush.flux.validate import warm_up
@@ -291,6 +292,8 @@ class _Discoverer:
             if is_artifact_generator(obj):
                 self._add_generator(obj)
                 continue
+            if node.parent is None and is_flux_instance(obj):
+                self._add_flux_instance(obj, node)
             notice = inert_notice(obj)
             if notice is not None:
                 self.notices.append(notice)
@@ -325,6 +328,23 @@ class _Discoverer:
             else:
                 self.flux_objects[parsed.ref] = parsed
         return children
+
+    def _add_flux_instance(self, obj: dict[str, Any], root: Node) -> None:
+        """A FluxInstance in the root's build defines the root, as Flux Operator's sync does."""
+        try:
+            generated = sync_objects(obj)
+        except InputError as exc:
+            self.problems.append(exc)
+            return
+        if generated is None:
+            return
+        for data in generated:
+            parsed = self._parse(data, root)
+            if isinstance(parsed, Kustomization) and \
+                    normalize_path(parsed.path) == normalize_path(root.spec.path):  # type: ignore[union-attr]
+                self.root_candidates.append(parsed)
+            elif parsed is not None and not isinstance(parsed, Kustomization):
+                self.flux_objects.setdefault(parsed.ref, parsed)
 
     def _add_generator(self, obj: dict[str, Any]) -> None:
         try:
