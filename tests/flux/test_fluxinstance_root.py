@@ -91,7 +91,8 @@ def home(tmp_path: Path, sops_or_skip, age_key) -> Path:
     (root / "clusters/home/flux-system/flux-instance.yaml").write_text(INSTANCE)
     (root / "clusters/home/settings.yaml").write_text(CONFIG)
     (root / "clusters/home/secret.sops.yaml").write_bytes(
-        sops_or_skip("secret.sops.yaml", SECRET, "--age", age_key.public, "--encrypted-regex", "^stringData$"))
+        sops_or_skip("secret.sops.yaml", SECRET, "--age", age_key.public,
+                     "--encrypted-regex", "^stringData$"))
     return root
 
 
@@ -108,8 +109,8 @@ def test_the_flux_instance_sync_is_the_root_with_its_patches(home, age_key):
     assert objects["root-secret"]["stringData"] == {"token": "root-token"}  # decrypted
     assert "FluxInstance" not in {o["kind"] for o in root.objects}
     notices = [str(n) for n in discovery.notices]
-    assert any(n.startswith("ResourceSet/flux-system/apps: not applicable in push mode") and "not expanded" in n
-               for n in notices)
+    resource_set = "ResourceSet/flux-system/apps: not applicable in push mode"
+    assert any(n.startswith(resource_set) and "not expanded" in n for n in notices)
     source = discovery.flux_objects[ObjectRef("GitRepository", "flux-system", "flux-system")]
     assert source.raw["spec"]["ref"] == {"branch": "main"}
 
