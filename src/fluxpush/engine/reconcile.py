@@ -37,6 +37,7 @@ from fluxpush.engine.planner import (
     withheld,
 )
 from fluxpush.engine.prune import ALLOW_ANNOTATION, check_prune_safety
+from fluxpush.engine.remote import RemoteTarget
 from fluxpush.engine.removal import (
     Declared,
     PrunePlan,
@@ -343,6 +344,7 @@ def plan_node(
     options: EngineOptions,
     record: InventoryRecord | None,
     declared: Declared,
+    cluster: str = "",
 ) -> NodePlan:
     """The node's plan without writing anything (objects of later stages see earlier ones as absent).
     The prune is planned even when this run will not prune: its deletions then show as skips that
@@ -355,7 +357,8 @@ def plan_node(
     why = _prune_withheld(node, options)
     if why:
         prune = withheld(prune, why)
-    return NodePlan(str(node.ref), revision, tuple(p.change for p in planned), prune, errors)
+    return NodePlan(str(node.ref), revision, tuple(p.change for p in planned), prune, errors,
+                    cluster=cluster)
 
 
 def apply_node(
@@ -365,13 +368,18 @@ def apply_node(
     options: EngineOptions,
     record: InventoryRecord | None,
     declared: Declared,
+    target: RemoteTarget | None = None,
 ) -> NodeResult:
-    """Apply, prune, wait and store the inventory of one Kustomization; never raises for its failures."""
+    """Apply, prune, wait and store the inventory of one Kustomization; never raises for its failures.
+
+    With `target` (spec.kubeConfig), objects go to that cluster; the inventory stays in `client`'s.
+    """
     started, clock = datetime.now(UTC), time.monotonic()
     spec = node.spec
     assert isinstance(spec, Kustomization)
     timeout = options.timeout or parse_duration(spec.effective_timeout())
     objects = sort_for_apply(node.objects)
+    inventory_client, client = client, target.client if target else client
     live_index = LiveIndex(client, reads=objects)
     progress = _Progress()
     try:
@@ -419,10 +427,11 @@ def apply_node(
     stored = _stored_record(node, revision, record, objects, ready, reason, message.splitlines()[0],
                             started, duration, keep_stale=not options.prune)
     try:
-        store_inventory(client, stored, options.field_manager)
+        store_inventory(inventory_client, stored, options.field_manager)
     except FluxpushError as exc:
         outcome, reason = Outcome.FAILED, inv.RECONCILIATION_FAILED
         message = f"{message}\ninventory not stored: {exc}"
-    plan = NodePlan(str(node.ref), revision, tuple(progress.changes), (), "" if ready else message)
+    plan = NodePlan(str(node.ref), revision, tuple(progress.changes), (), "" if ready else message,
+                    cluster=target.name if target else "")
     return NodeResult(node.ref, outcome, reason, message, plan, tuple(progress.applied), duration)
 
