@@ -22,7 +22,7 @@ from kubesim import KubeSim, Options
 
 pytestmark = pytest.mark.integration
 APP_2 = ObjectRef("Kustomization", "flux-system", "app-2")
-REMOTE = ("  targetNamespace: app-2\n  kubeConfig:\n    secretRef:\n      name: spoke-kubeconfig\n")
+REMOTE = "  targetNamespace: app-2\n  kubeConfig:\n    secretRef:\n      name: spoke-kubeconfig\n"
 
 
 @pytest.fixture
@@ -122,7 +122,8 @@ def test_the_pr_comment_names_the_target_cluster():
     from fluxpush.action.render import node_label
     from fluxpush.engine.plan import NodePlan, Plan
 
-    spoke_plan = NodePlan("Kustomization/flux-system/app-2", "main@sha1:1", cluster="Secret/flux-system/spoke")
+    spoke_plan = NodePlan("Kustomization/flux-system/app-2", "main@sha1:1",
+                          cluster="Secret/flux-system/spoke")
     assert node_label(spoke_plan) == "Kustomization/flux-system/app-2 → cluster of Secret/flux-system/spoke"
     assert node_label(NodePlan("Kustomization/flux-system/app-1", "r")) == "Kustomization/flux-system/app-1"
     again = Plan.from_json(Plan((spoke_plan,)).to_json())
