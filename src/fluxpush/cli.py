@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fluxpush import __version__, cli_options
-from fluxpush.discover import DiscoverOptions, Discovery, discover
+from fluxpush.discover import DiscoverOptions, Discovery, Node, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
+from fluxpush.images import cli as images_cli
 from fluxpush.policy import find_plain_secrets
 from fluxpush.redact import redacting_streams
 from fluxpush.render.postbuild import VariableSourceLookup
@@ -93,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("target", nargs="*", metavar="ks NAME", help="only this Kustomization")
     build.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml")
     get = verbs.add_parser("get", parents=[common], help="list Kustomizations/HelmReleases of the repository")
-    get.add_argument("kind", choices=["ks", "kustomizations", "hr", "helmreleases", "all"])
+    get.add_argument("kind", choices=["ks", "kustomizations", "hr", "helmreleases", "all", "images"])
     get.add_argument("-o", "--output", choices=["table", "json"], default="table")
     cli_options.add_connection_options(get)
     tree = verbs.add_parser("tree", parents=[common], help="show a Kustomization's objects and children")
@@ -102,10 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     validate = verbs.add_parser("validate", parents=[common], help="schema, graph and policy checks")
     validate.add_argument("-o", "--output", choices=["text", "json"], default="text")
     _add_cluster_verbs(verbs, common)
+    image_update = images_cli.add_image_update_verb(verbs, common)
+    cli_options.add_connection_options(image_update)
     return parser
 
 
-def _add_cluster_verbs(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_cluster_verbs(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     def cluster_verb(name: str, text: str) -> argparse.ArgumentParser:
         parser = verbs.add_parser(name, parents=[common], help=text)
         cli_options.add_cluster_options(parser)
@@ -198,7 +205,7 @@ def _report_problems(discovery: Discovery) -> None:
         print(f"✗ {problem}", file=sys.stderr)
 
 
-def _select(discovery: Discovery, target: list[str]) -> list:
+def _select(discovery: Discovery, target: list[str]) -> list[Node]:
     if not target:
         return discovery.ordered_nodes()
     if len(target) != 2 or KIND_ALIASES.get(target[0]) != "Kustomization":
@@ -237,9 +244,29 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if any(n.error for n in nodes) or discovery.problems else EXIT_OK
 
 
+@contextmanager
+def _live_secrets(args: argparse.Namespace) -> Iterator[images_cli.SecretLookup | None]:
+    """Secrets from the cluster the options name (ImageRepository secretRef), else None."""
+    if not cli_options.names_a_cluster(args):
+        yield None
+        return
+    from fluxpush import cluster_cli  # the cluster client is slow to import: only when asked for
+
+    with cluster_cli.open_cluster(args) as client:
+        yield lambda kind, namespace, name: client.get("v1", kind, name, namespace)
+
+
+def cmd_image_update(args: argparse.Namespace) -> int:
+    with _live_secrets(args) as secrets:
+        return images_cli.cmd_image_update(_discover(args), secrets, args.dry_run)
+
+
 def cmd_get(args: argparse.Namespace) -> int:
     discovery = _discover(args)
     kind = args.kind
+    if kind == "images":
+        with _live_secrets(args) as secrets:
+            return images_cli.cmd_get_images(discovery, secrets, args.output)
     live = None
     if cli_options.names_a_cluster(args):
         from fluxpush import cluster_cli  # the cluster client is slow to import: only when asked for
@@ -252,9 +279,9 @@ def cmd_get(args: argparse.Namespace) -> int:
     if args.output == "json":
         kinds = ["Kustomization", "HelmRelease"] if kind == "all" else [KIND_ALIASES[kind]]
         entries = get_json(discovery, kinds)
-        for entry in entries if live is not None else ():
+        for entry in entries:
             ref = ObjectRef(entry["kind"], entry["namespace"], entry["name"])
-            if ref in live:
+            if live is not None and ref in live:
                 entry["live"] = live[ref]
         sys.stdout.write(dumps_json(entries))
         return EXIT_OK
@@ -332,6 +359,7 @@ COMMANDS = {
     "get": cmd_get,
     "tree": cmd_tree,
     "validate": cmd_validate,
+    "image-update": cmd_image_update,
     **dict.fromkeys(("diff", "plan", "apply", "reconcile", "suspend", "resume"), cmd_cluster),
 }
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,6 @@ from fluxpush.source import Source, load_source
 from fluxpush.tools import Tool, find_kustomize
 
 ROOT_NAME = "flux-system"  # the name `flux bootstrap` gives the root Kustomization and its source
-NODE_KINDS = ("Kustomization", "HelmRelease")
 
 
 @dataclass
@@ -241,7 +241,10 @@ class _Discoverer:
         prepared = prepare_build_dir(ks, workspace, rel)
         BuildConfinement(workspace.tree, source.root, str(ks.ref),
                          no_remote_bases=self.options.no_remote_bases).check(prepared, rel)
-        objects = run_kustomize(self.tool, prepared, node=str(ks.ref))
+        try:
+            objects = run_kustomize(self.tool, prepared, node=str(ks.ref))
+        except RenderError as exc:
+            raise in_repository_terms(exc, workspace, rel) from exc
         if self.options.live_lookup is None:
             variables = resolve_variables(ks, self._lookup)
         else:
@@ -278,7 +281,7 @@ class _Discoverer:
             return None
         return parse_flux_object(obj, origin)
 
-    def _reject(self, node: Node, errors: list[FluxpushError]) -> None:
+    def _reject(self, node: Node, errors: Sequence[FluxpushError]) -> None:
         """Problems in what `node` rendered: reported, and they fail `node` (as its apply would)."""
         self.problems.extend(errors)
         node.rejected.extend(errors)
@@ -308,7 +311,7 @@ class _Discoverer:
             if node.parent is None and isinstance(parsed, Kustomization) and \
                     normalize_path(parsed.path) == normalize_path(node.spec.path):  # type: ignore[union-attr]
                 self.root_candidates.append(parsed)
-            elif parsed.ref.kind in NODE_KINDS:
+            elif isinstance(parsed, Kustomization | HelmRelease):
                 if parsed.ref == node.ref or parsed.ref in self.nodes:
                     first = self.nodes.get(parsed.ref)
                     if first is not None and parsed.ref != node.ref and first.parent != node.ref:
@@ -357,6 +360,7 @@ class _Discoverer:
     def _run_wave(self, pool: ThreadPoolExecutor, wave: list[Node]) -> list[Node]:
         jobs = []
         for node in wave:
+            assert isinstance(node.spec, Kustomization)  # only Kustomizations are built
             directory = self.sources.resolve(self._source_ref(node.spec), self.flux_objects)
             if directory is None:
                 ref = self._source_ref(node.spec)
@@ -405,9 +409,9 @@ class _Discoverer:
 
     def run(self) -> Discovery:
         """Discover every node; see the module docstring."""
-        synthetic = Node(ObjectRef("Kustomization", ROOT_NAME, ROOT_NAME),
-                         _root_spec(self.options.cluster_path), None)
-        self.sources.mark_checkout(self._source_ref(synthetic.spec), {})  # type: ignore[arg-type]
+        root_spec = _root_spec(self.options.cluster_path)
+        synthetic = Node(ObjectRef("Kustomization", ROOT_NAME, ROOT_NAME), root_spec, None)
+        self.sources.mark_checkout(self._source_ref(root_spec), {})
         with ThreadPoolExecutor(max_workers=self.options.max_workers) as pool:
             pool.submit(warm_up)  # the validators load while the root builds, not after
             self._run_wave(pool, [synthetic])
@@ -432,6 +436,20 @@ class _Discoverer:
                          self.notices, self.sources.artifacts.generators)
 
 
+def in_repository_terms(exc: RenderError, workspace: BuildWorkspace, rel: str) -> RenderError:
+    """The kustomize failure with the build copy's paths shown relative to the repository (`./infra/x`
+    rather than a temporary folder), and where to fix it."""
+    copy = re.compile(re.escape(str(workspace.tree.parent)) + r"/(?:tree|views/view-\d+)(/?)")
+
+    def clean(text: str) -> str:
+        return copy.sub(lambda found: "./" if found.group(1) else ".", text)
+
+    where = f"./{rel}" if rel not in ("", ".") else "the repository root"
+    return type(exc)(f"{clean(exc.message)} in {where} (fix: the kustomization file there, or a file it "
+                     "names)", node=exc.node, argv=[clean(arg) for arg in exc.argv] if exc.argv else None,
+                     exit_code=exc.exit_code, stderr=clean(exc.stderr))
+
+
 def object_key(obj: dict[str, Any]) -> str:
     """`group/Kind/namespace/name`, the identity used for ownership checks."""
     group = obj["apiVersion"].rpartition("/")[0]
@@ -444,11 +462,16 @@ def find_ownership_conflicts(nodes: Iterable[Node]) -> list[tuple[InputError, tu
     server-side apply would make each node take the object from the other on every reconciliation;
     fluxpush fails every node involved instead."""
     owners: dict[str, list[ObjectRef]] = {}
+    names: dict[str, str] = {}
     for node in nodes:
-        for key in dict.fromkeys(object_key(obj) for obj in node.objects):
-            owners.setdefault(key, []).append(node.ref)
+        for obj in node.objects:
+            key = object_key(obj)
+            if node.ref not in owners.setdefault(key, []):
+                owners[key].append(node.ref)
+            meta = obj["metadata"]
+            names[key] = str(ObjectRef(obj["kind"], meta.get("namespace", ""), meta["name"]))
     return [(InputError(f"rendered by more than one node: {', '.join(str(r) for r in refs)}",
-                        obj=key.lstrip("/"), hint="keep the object in exactly one Kustomization"),
+                        obj=names[key], hint="keep the object in exactly one Kustomization"),
              tuple(refs)) for key, refs in owners.items() if len(refs) > 1]
 
 

@@ -32,13 +32,14 @@ INPUT_NAMES = (
     "targets",
     "dry-run",
     "prune",
+    "no-remote-bases",
     "force",
     "timeout",
     "comment",
     "environment",
     "sops-age-key",
 )
-MODES = ("auto", "plan", "apply", "reconcile")
+MODES = ("auto", "plan", "apply", "reconcile", "image-update")
 # The kubeconfig `user` fields that hold credentials.
 KUBECONFIG_CREDENTIAL_KEYS = ("token", "client-key-data", "password")
 COMMENT_POLICIES = ("on-change", "always", "never")
@@ -64,6 +65,7 @@ class ActionConfig:
     targets: tuple[str, ...] = ()
     dry_run: bool = False
     prune: bool = True
+    no_remote_bases: bool = False  # kustomize-controller's --no-remote-bases
     force: bool = False
     timeout: float | None = None  # seconds
     comment: str = "on-change"
@@ -211,6 +213,7 @@ def read_config(environ: Mapping[str, str]) -> ActionConfig:
         targets=split_targets(read.text("targets") or ""),
         dry_run=read.boolean("dry-run", False),
         prune=read.boolean("prune", True),
+        no_remote_bases=read.boolean("no-remote-bases", False),
         force=read.boolean("force", False),
         timeout=read.duration("timeout"),
         comment=read.choice("comment", COMMENT_POLICIES, "on-change"),

@@ -301,7 +301,7 @@ def _stored_record(
     entries = tuple(sorted(entries_from_objects(objects) + node_entries(node.children)))
     if (not ready or keep_stale) and record is not None:
         known = {entry.id for entry in entries}
-        entries += tuple(e for e in record.entries if e.id not in known)
+        entries = tuple(sorted(entries + tuple(e for e in record.entries if e.id not in known)))
     now = datetime.now(UTC)
     policy, why = deletion_policy(node.spec)
     return InventoryRecord(

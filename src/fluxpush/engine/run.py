@@ -216,9 +216,11 @@ class _Runner:
                             self.options.field_manager)
 
     def unbuilt_under(self, result: NodeResult) -> list[NodeResult]:
-        """The nodes a failed Kustomization held in its inventory that this run could not build (they
-        come from its output): each is reported as not ready and left untouched, never as removed."""
-        if result.outcome is Outcome.READY or result.node.kind != "Kustomization":
+        """The nodes a Kustomization whose build failed held in its inventory: this run could not build
+        them (they come from its output), so each is reported as not ready and left untouched, never
+        as removed."""
+        node = self.discovery.nodes.get(result.node)
+        if node is None or node.error is None or result.node.kind != "Kustomization":
             return []
         found: list[NodeResult] = []
         queue = [result.node]
