@@ -361,6 +361,15 @@ def plan_node(
                     cluster=cluster)
 
 
+def _refuse_sealed(node: Node) -> None:
+    """A node holding SOPS values no key opened is never applied (masks and ciphertext stay out)."""
+    if node.sealed:
+        raise _NodeFailure(inv.BUILD_FAILED, "decryption failed: " + "; ".join(map(str, node.sealed))
+                           + "\nnothing was applied (a SOPS value is never applied masked or "
+                           "encrypted); give the key: --sops-age-key-file, $SOPS_AGE_KEY or "
+                           "spec.decryption.secretRef")
+
+
 def apply_node(
     node: Node,
     revision: str,
@@ -383,11 +392,7 @@ def apply_node(
     live_index = LiveIndex(client, reads=objects)
     progress = _Progress()
     try:
-        if node.sealed:
-            raise _NodeFailure(inv.BUILD_FAILED, "decryption failed: " + "; ".join(map(str, node.sealed))
-                               + "\nnothing was applied (a SOPS value is never applied masked or "
-                               "encrypted); give the key: --sops-age-key-file, $SOPS_AGE_KEY or "
-                               "spec.decryption.secretRef")
+        _refuse_sealed(node)
         for stage, group in groupby(objects, key=apply_stage):
             stage_objects = list(group)
             planned = plan_objects(
