@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxpush.artifacts import ARTIFACT_KIND, ArtifactGenerator, is_artifact_generator, parse_generator
-from fluxpush.errors import FluxpushError, InputError, RenderError, SchemaError, SourceError
+from fluxpush.errors import FluxpushError, InputError, Origin, RenderError, SchemaError, SourceError
 from fluxpush.flux import is_flux_object, parse_flux_object, validate_flux_object
 from fluxpush.flux.fluxinstance import is_flux_instance, sync_objects
 from fluxpush.flux.inert import Notice, inert_notice
@@ -39,6 +39,7 @@ from fluxpush.render.postbuild import (
     finalize_objects,
     resolve_variables,
 )
+from fluxpush.root_config import ROOT_CONFIG, load_root_spec
 from fluxpush.sops.keysource import NO_KEYS, SopsKeys
 from fluxpush.sops.sealed import Sealed
 from fluxpush.sops.sources import decrypt_sources
@@ -181,14 +182,19 @@ class _Sources:
         return self._workspaces[directory]
 
 
-def _root_spec(cluster_path: str) -> Kustomization:
+def _root_spec(cluster_path: str, configured: dict[str, Any]) -> Kustomization:
+    """The synthesized root, with the spec `.fluxpush/root.yaml` gives it (`configured`)."""
     data = {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
             "metadata": {"name": ROOT_NAME, "namespace": ROOT_NAME},
-            "spec": {"interval": "10m", "path": f"./{normalize_path(cluster_path)}", "prune": True,
-                     "sourceRef": {"kind": "GitRepository", "name": ROOT_NAME},
+            "spec": {"interval": "10m", "prune": True,
                      # Until the Kustomization that points at the cluster path is known (it usually
                      # adds decryption by a patch), SOPS Secrets are masked rather than refused.
-                     "decryption": {"provider": "sops"}}}
+                     "decryption": {"provider": "sops"}, **configured,
+                     "path": f"./{normalize_path(cluster_path)}",
+                     "sourceRef": {"kind": "GitRepository", "name": ROOT_NAME}}}
+    errors = validate_flux_object(data, Origin(ROOT_CONFIG))
+    if errors:
+        raise errors[0]
     spec = parse_flux_object(data)
     assert isinstance(spec, Kustomization)
     return spec
@@ -409,7 +415,7 @@ class _Discoverer:
 
     def run(self) -> Discovery:
         """Discover every node; see the module docstring."""
-        root_spec = _root_spec(self.options.cluster_path)
+        root_spec = _root_spec(self.options.cluster_path, load_root_spec(self.sources.checkout.root))
         synthetic = Node(ObjectRef("Kustomization", ROOT_NAME, ROOT_NAME), root_spec, None)
         self.sources.mark_checkout(self._source_ref(root_spec), {})
         with ThreadPoolExecutor(max_workers=self.options.max_workers) as pool:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.errors import InputError
 from fluxpush.flux.model import Kustomization, ObjectRef
 from fluxpush.sops.keys import KeyRing, parse_age_identities
 from fluxpush.sops.keysource import SopsKeys
@@ -128,3 +129,34 @@ def test_a_patch_that_does_not_apply_is_named(home):
     instance.write_text(instance.read_text().replace("path: /spec/decryption", "path: /spec/x/0/y"))
     discovery = discover(home, DiscoverOptions(cluster_path="clusters/home"))
     assert any("does not apply to the sync Kustomization" in str(p) for p in discovery.problems)
+
+
+def test_without_a_root_in_the_repository_the_root_config_file_gives_its_spec(home, age_key):
+    (home / "clusters/home/flux-system/flux-instance.yaml").unlink()
+    (home / ".fluxpush").mkdir()
+    (home / ".fluxpush/root.yaml").write_text(
+        "spec:\n  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n"
+        "  postBuild:\n    substitute:\n      CLUSTER: from-file\n")
+    ring = KeyRing(age=parse_age_identities(age_key.secret, where="k"), sources=["k"])
+
+    discovery = discover(home, DiscoverOptions(cluster_path="clusters/home", sops=SopsKeys(ring)))
+
+    root = discovery.nodes[ROOT]
+    assert root.error is None, root.error
+    assert root.spec.decryption == {"provider": "sops", "secretRef": {"name": "sops-age"}}
+    objects = {o["metadata"]["name"]: o for o in root.objects}
+    assert objects["cluster-settings"]["data"] == {"name": "from-file"}
+    assert objects["root-secret"]["stringData"] == {"token": "root-token"}
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("spec:\n  path: ./elsewhere\n", "spec.path cannot be set here"),
+    ("decryption: {}\n", "expected one document with only a `spec:` mapping"),
+    ("spec:\n  prune: maybe\n", "prune"),
+])
+def test_a_bad_root_config_file_is_named(home, content, message):
+    (home / ".fluxpush").mkdir()
+    (home / ".fluxpush/root.yaml").write_text(content)
+    with pytest.raises(InputError) as caught:
+        discover(home, DiscoverOptions(cluster_path="clusters/home"))
+    assert message in str(caught.value) and ".fluxpush/root.yaml" in str(caught.value)
