@@ -41,10 +41,10 @@ def load_root_spec(checkout: Path) -> dict[str, Any]:
     except (OSError, FluxpushError) as exc:
         raise InputError(f"cannot read the root spec: {exc}", origin=origin) from exc
     data = docs[0].data if len(docs) == 1 else None
-    spec = data.get("spec") if isinstance(data, dict) else None
-    if not isinstance(spec, dict) or set(data) - {"spec"}:
+    if not isinstance(data, dict) or set(data) != {"spec"} or not isinstance(data["spec"], dict):
         raise InputError("expected one document with only a `spec:` mapping", origin=origin,
                          hint="write the root Kustomization's spec fields under `spec:`")
+    spec: dict[str, Any] = data["spec"]
     fixed = [name for name in FIXED_FIELDS if name in spec]
     if fixed:
         raise InputError(f"spec.{fixed[0]} cannot be set here", origin=origin, field=f"spec.{fixed[0]}",
