@@ -37,6 +37,7 @@ from fluxpush.engine.planner import (
     withheld,
 )
 from fluxpush.engine.prune import ALLOW_ANNOTATION, PruneRefusedError, check_prune_safety
+from fluxpush.engine.remote import RemoteTarget
 from fluxpush.engine.removal import (
     Declared,
     PrunePlan,
@@ -355,6 +356,7 @@ def plan_node(
     options: EngineOptions,
     record: InventoryRecord | None,
     declared: Declared,
+    cluster: str = "",
 ) -> NodePlan:
     """The node's plan without writing anything (objects of later stages see earlier ones as absent).
     The prune is planned even when this run will not prune: its deletions then show as skips that
@@ -370,7 +372,17 @@ def plan_node(
         prune = withheld(prune, why)
     if refusal is not None:  # the preview says the apply will fail, and still lists what it would delete
         errors = "\n".join(filter(None, [errors, f"apply will fail: {refusal}"]))
-    return NodePlan(str(node.ref), revision, tuple(p.change for p in planned), prune, errors)
+    return NodePlan(str(node.ref), revision, tuple(p.change for p in planned), prune, errors,
+                    cluster=cluster)
+
+
+def _refuse_sealed(node: Node) -> None:
+    """A node holding SOPS values no key opened is never applied (masks and ciphertext stay out)."""
+    if node.sealed:
+        raise _NodeFailure(inv.BUILD_FAILED, "decryption failed: " + "; ".join(map(str, node.sealed))
+                           + "\nnothing was applied (a SOPS value is never applied masked or "
+                           "encrypted); give the key: --sops-age-key-file, $SOPS_AGE_KEY or "
+                           "spec.decryption.secretRef")
 
 
 def apply_node(
@@ -380,21 +392,22 @@ def apply_node(
     options: EngineOptions,
     record: InventoryRecord | None,
     declared: Declared,
+    target: RemoteTarget | None = None,
 ) -> NodeResult:
-    """Apply, prune, wait and store the inventory of one Kustomization; never raises for its failures."""
+    """Apply, prune, wait and store the inventory of one Kustomization; never raises for its failures.
+
+    With `target` (spec.kubeConfig), objects go to that cluster; the inventory stays in `client`'s.
+    """
     started, clock = datetime.now(UTC), time.monotonic()
     spec = node.spec
     assert isinstance(spec, Kustomization)
     timeout = options.timeout or parse_duration(spec.effective_timeout())
     objects = sort_for_apply(node.objects)
+    inventory_client, client = client, target.client if target else client
     live_index = LiveIndex(client, reads=objects)
     progress = _Progress()
     try:
-        if node.sealed:
-            raise _NodeFailure(inv.BUILD_FAILED, "decryption failed: " + "; ".join(map(str, node.sealed))
-                               + "\nnothing was applied (a SOPS value is never applied masked or "
-                               "encrypted); give the key: --sops-age-key-file, $SOPS_AGE_KEY or "
-                               "spec.decryption.secretRef")
+        _refuse_sealed(node)
         for stage, group in groupby(objects, key=apply_stage):
             stage_objects = list(group)
             planned = plan_objects(
@@ -429,10 +442,11 @@ def apply_node(
     stored = _stored_record(node, revision, record, objects, ready, reason, message.splitlines()[0],
                             started, duration, keep_stale=not options.prune)
     try:
-        store_inventory(client, stored, options.field_manager)
+        store_inventory(inventory_client, stored, options.field_manager)
     except FluxpushError as exc:
         outcome, reason = Outcome.FAILED, inv.RECONCILIATION_FAILED
         message = f"{message}\ninventory not stored: {exc}"
-    plan = NodePlan(str(node.ref), revision, tuple(progress.changes), (), "" if ready else message)
+    plan = NodePlan(str(node.ref), revision, tuple(progress.changes), (), "" if ready else message,
+                    cluster=target.name if target else "")
     return NodeResult(node.ref, outcome, reason, message, plan, tuple(progress.applied), duration)
 
