@@ -11,17 +11,19 @@ old → new images. An automation without a push branch commits to the checkout 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 
 from fluxpush.action.config import ActionConfig
 from fluxpush.action.events import RunContext
+from fluxpush.action.modes import open_cluster
 from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.errors import FluxpushError, ReportError, UsageError
 from fluxpush.images.automation import AutomationPlan
 from fluxpush.images.cli import changes_lines, unified_diff
 from fluxpush.images.git import commit_updates, current_branch, push_commit, push_remote
 from fluxpush.images.repository import TagSource
-from fluxpush.images.run import ImageRun, prepare, secret_lookup
+from fluxpush.images.run import ImageRun, SecretLookup, prepare, secret_lookup
 from fluxpush.report.github import GitHubReporter
 from fluxpush.report.github_app import ClientOptions, GitHubConnection, connect_app, connect_token
 from fluxpush.report.workflow import WorkflowCommands, append_step_summary, set_output
@@ -135,9 +137,14 @@ def run_image_update(config: ActionConfig, context: RunContext, env: Mapping[str
         return EXIT_USAGE
     root = Path(context.workspace)
     try:
-        discovery = discover(root, DiscoverOptions(cluster_path=config.cluster_path))
-        run = prepare(discovery, TagSource(secret_lookup(discovery)), root,
-                      current_branch(root) or context.default_branch)
+        with ExitStack() as stack:
+            live: SecretLookup | None = None
+            if config.has_cluster_credentials:  # secretRef Secrets the repository does not hold
+                client = stack.enter_context(open_cluster(config, root))
+                live = lambda kind, namespace, name: client.get("v1", kind, name, namespace)  # noqa: E731
+            discovery = discover(root, DiscoverOptions(cluster_path=config.cluster_path))
+            run = prepare(discovery, TagSource(secret_lookup(discovery, live)), root,
+                          current_branch(root) or context.default_branch)
     except FluxpushError as exc:
         commands.error(str(exc), title="fluxpush image-update")
         return EXIT_FAILED
