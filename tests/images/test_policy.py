@@ -219,3 +219,8 @@ def test_digest_reflection_policy_by_api_version():
 def test_policy_naming_no_choice_is_an_input_error():
     with pytest.raises(InputError, match="names no semver, alphabetical or numerical"):
         spec({})
+
+
+def test_filter_tags_without_pattern_matches_every_tag():
+    # The controller compiles the empty pattern, which matches everything (extract then sees no groups).
+    assert pick({"alphabetical": {}}, ["a", "b"], filterTags={"extract": "$1"}) == "b"

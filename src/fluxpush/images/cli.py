@@ -60,10 +60,17 @@ def cmd_get_images(discovery: Discovery, live: SecretLookup | None, output: str)
     return EXIT_PROBLEMS if any(p.error for p in policies) else EXIT_OK
 
 
+def _lines(text: str) -> list[str]:
+    """`text` split for a diff; a last line without a newline is marked as `git diff` does."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n\\ No newline at end of file\n"
+    return lines
+
+
 def unified_diff(plan: AutomationPlan) -> str:
     """The files an automation changes, as `git diff` would show them."""
-    return "".join("".join(difflib.unified_diff(update.before.splitlines(keepends=True),
-                                               update.after.splitlines(keepends=True),
+    return "".join("".join(difflib.unified_diff(_lines(update.before), _lines(update.after),
                                                f"a/{update.path}", f"b/{update.path}"))
                    for update in plan.result.files)
 

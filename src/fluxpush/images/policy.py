@@ -69,14 +69,16 @@ class PolicySpec:
     def from_spec(cls, spec: dict[str, Any], api_version: str, where: str) -> PolicySpec:
         """From an ImagePolicy's `spec`; an InputError naming `where` for an invalid choice."""
         choice = spec.get("policy") or {}
-        filters = spec.get("filterTags") or {}
+        filters = spec.get("filterTags")
         reflection = str(spec.get("digestReflectionPolicy") or "Never")
         if api_version.endswith("v1beta1"):
             reflection = "Never"  # v1beta1 has no digestReflectionPolicy; the API server drops it
         if reflection not in REFLECTION_POLICIES:
             raise InputError(f"{where}: digestReflectionPolicy {reflection!r} is not one of "
                              f"{', '.join(REFLECTION_POLICIES)}", field="spec.digestReflectionPolicy")
-        pattern, extract = filters.get("pattern"), str(filters.get("extract") or "")
+        # A filterTags without pattern compiles "" (matches every tag), as the controller does.
+        pattern = str(filters.get("pattern") or "") if isinstance(filters, dict) else None
+        extract = str(filters.get("extract") or "") if isinstance(filters, dict) else ""
 
         def make(kind: str, argument: str) -> PolicySpec:
             return cls(kind, argument, pattern, extract, reflection)
