@@ -222,5 +222,8 @@ def test_policy_naming_no_choice_is_an_input_error():
 
 
 def test_filter_tags_without_pattern_matches_every_tag():
-    # The controller compiles the empty pattern, which matches everything (extract then sees no groups).
-    assert pick({"alphabetical": {}}, ["a", "b"], filterTags={"extract": "$1"}) == "b"
+    # The controller compiles the empty pattern, which matches everything.
+    assert pick({"alphabetical": {}}, ["a", "b"], filterTags={}) == "b"
+    # `$1` without a group extracts "" from every tag: the map keeps the last tag in database order
+    # (descending), so "a" is what the controller answers.
+    assert pick({"alphabetical": {}}, ["a", "b"], filterTags={"extract": "$1"}) == "a"
