@@ -146,17 +146,19 @@ def _numerical(spec: PolicySpec, values: list[str]) -> str:
     return latest
 
 
-def _rank(spec: PolicySpec, values: list[str]) -> str:
+def _rank(spec: PolicySpec, values: list[str]) -> tuple[str, int]:
+    """The chosen value and how many values were candidates."""
     if not values:
         raise PolicyFailed("version list argument cannot be empty")
     if spec.kind == "semver":
-        found = newest_match(spec.argument, _semver_matches(spec, values))
+        matches = _semver_matches(spec, values)
+        found = newest_match(spec.argument, matches)
         if found is None:
             raise PolicyFailed("unable to determine latest version from provided list")
-        return found
+        return found, len(matches)
     if spec.kind == "numerical":
-        return _numerical(spec, values)
-    return max(values) if spec.argument == "ASC" else min(values)
+        return _numerical(spec, values), len(values)
+    return (max(values) if spec.argument == "ASC" else min(values)), len(values)
 
 
 def choose(spec: PolicySpec, tags: list[str], where: str) -> Decision:
@@ -166,15 +168,15 @@ def choose(spec: PolicySpec, tags: list[str], where: str) -> Decision:
     Go would refuse."""
     ordered = sorted(tags, reverse=True)
     kept = _filtered(spec, ordered, where)
-    value = _rank(spec, list(kept))
+    value, candidates = _rank(spec, list(kept))
     dropped = len(ordered) - len(kept)
     ascending = spec.argument == "ASC"
     if spec.kind == "semver":
-        text = f"newest of {len(_semver_matches(spec, list(kept)))} tags matching {spec.argument}"
+        text = f"newest of {candidates} tags matching {spec.argument}"
     elif spec.kind == "alphabetical":
-        text = f"{'last' if ascending else 'first'} of {len(kept)} tags in string order"
+        text = f"{'last' if ascending else 'first'} of {candidates} tags in string order"
     else:
-        text = f"{'highest' if ascending else 'lowest'} of {len(kept)} tags as numbers"
+        text = f"{'highest' if ascending else 'lowest'} of {candidates} tags as numbers"
     if spec.pattern is not None:
         text += f"; {dropped} excluded by filterTags"
         if spec.extract and kept[value] != value:

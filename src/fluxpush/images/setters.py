@@ -28,6 +28,8 @@ TOKEN = b'"$imagepolicy"'
 SHORTHAND = "$imagepolicy"
 _COMMENT = re.compile(r"[ \t]+#+([^\r\n]*)")
 _PROPERTIES = re.compile(r"(?:[!&][^\s]*\s+)*")
+# libyaml's composer when present (marks are character offsets in both), else PyYAML's.
+_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -147,7 +149,7 @@ class _Edit:
 def _edits(text: str, display: str, setters: dict[str, str], problems: list[str]) -> list[_Edit]:
     edits: dict[tuple[int, int], _Edit] = {}
     seen: set[int] = set()
-    for document in yaml.compose_all(text, Loader=yaml.SafeLoader):
+    for document in yaml.compose_all(text, Loader=_LOADER):
         if document is None:
             continue
         obj = _identify(document)
@@ -155,7 +157,8 @@ def _edits(text: str, display: str, setters: dict[str, str], problems: list[str]
             setter = _marker(text, node.end_mark.index)
             if setter is None or setter not in setters:
                 continue
-            if node.style in ("|", ">"):
+            style = node.style or None  # libyaml says "" for plain
+            if style in ("|", ">"):
                 problems.append(f"{display}:{node.start_mark.line + 1}: marker {setter} on a block scalar "
                                 "is not supported; write the value on one line")
                 continue
@@ -163,7 +166,7 @@ def _edits(text: str, display: str, setters: dict[str, str], problems: list[str]
             if new == node.value:
                 continue
             start, end = _PROPERTIES.match(text, node.start_mark.index).end(), node.end_mark.index  # type: ignore[union-attr]
-            edits[(start, end)] = _Edit(start, end, render_scalar(new, node.style), obj,
+            edits[(start, end)] = _Edit(start, end, render_scalar(new, style), obj,
                                         Change(node.value, new, setter))
     return sorted(edits.values(), key=lambda e: e.start)
 
