@@ -136,3 +136,24 @@ def test_registry_down_fails_clearly_and_changes_nothing(tmp_path, example_repo,
     assert "ImagePolicy/flux-system/app-1: 127.0.0.1:9/example-org/app-1: tags cannot be listed" in result.err
     assert "its markers are left alone" in result.err
     assert git(repo, "status", "--porcelain") == "" and "image-updates" not in git(repo, "branch")
+
+
+def test_two_automations_on_one_push_branch_deliver_only_the_first(checkout, run_cli):
+    second = AUTOMATION.replace("name: apps\n", "name: apps-again\n").replace(
+        "PUSH", "push:\n      branch: image-updates")
+    with (checkout / "infrastructure/image-automation/app-1.yaml").open("a") as out:
+        out.write(second)
+    git(checkout, "commit", "-qam", "second automation", "--author", "t <t@e>")
+    result = run_cli("image-update", "--repo", str(checkout), "--path", "clusters/dev")
+    assert result.code == 1
+    assert ("ImageUpdateAutomation/flux-system/apps-again: pushes to branch image-updates like "
+            "ImageUpdateAutomation/flux-system/apps; skipped") in result.err
+    assert git(checkout, "rev-list", "--count", "main..image-updates").strip() == "1"
+
+
+def test_rerun_replaces_the_push_branch_and_says_so(checkout, run_cli):
+    assert run_cli("image-update", "--repo", str(checkout), "--path", "clusters/dev").code == 0
+    first = git(checkout, "rev-parse", "image-updates").strip()
+    again = run_cli("image-update", "--repo", str(checkout), "--path", "clusters/dev")
+    assert again.code == 0 and f"it was at {first[:12]}, rebuilt on HEAD" in again.out
+    assert git(checkout, "rev-parse", "image-updates~1") == git(checkout, "rev-parse", "main")

@@ -42,11 +42,13 @@ def current_branch(root: Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Commit:
-    """A commit made for an automation: its sha, its parent, the branch it was written to."""
+    """A commit made for an automation: its sha, its parent, the branch it was written to, and where
+    that branch pointed before when it was not the parent (its earlier commits are replaced)."""
 
     sha: str
     parent: str
     branch: str
+    replaced: str | None = None
 
 
 def _refuse_dirty(root: Path, files: list[FileUpdate]) -> None:
@@ -86,13 +88,17 @@ def commit_updates(root: Path, files: list[FileUpdate], message: str, author: tu
         sha = _git(root, "commit-tree", tree, "-p", parent, "-F", str(message_file),
                    env={**os.environ, **identity}, what="creating the commit")
     if current_branch(root) == branch:
+        _git(root, "update-ref", f"refs/heads/{branch}", sha, parent, what=f"moving {branch}")
         for update in files:
             (root / update.path).write_bytes(update.after.encode("utf-8"))
-        _git(root, "update-ref", f"refs/heads/{branch}", sha, parent, what=f"moving {branch}")
         _git(root, "add", "--", *[f.path for f in files], what="staging the changed files")
-    else:
-        _git(root, "update-ref", f"refs/heads/{branch}", sha, what=f"writing branch {branch}")
-    return Commit(sha, parent, branch)
+        return Commit(sha, parent, branch)
+    try:
+        before = _git(root, "rev-parse", "--verify", "-q", f"refs/heads/{branch}", what="reading the branch")
+    except GitError:
+        before = ""
+    _git(root, "update-ref", f"refs/heads/{branch}", sha, what=f"writing branch {branch}")
+    return Commit(sha, parent, branch, before if before and before != parent else None)
 
 
 def push_remote(server_url: str, repository: str, token: str | None) -> tuple[str, list[str]]:

@@ -90,7 +90,15 @@ def prepare(discovery: Discovery, tags: TagSource, repo_root: Path, checkout_bra
             run.failures.append(f"{ref}: {skipped}")
             continue
         try:
-            run.plans.append(plan_automation(ref, obj, repo_root, checkout_branch, run.policies))
+            plan = plan_automation(ref, obj, repo_root, checkout_branch, run.policies)
         except FluxpushError as exc:
             run.failures.append(f"{ref}: {exc}" if str(ref) not in str(exc) else str(exc))
+            continue
+        earlier = next((p for p in run.plans if p.branch == plan.branch and p.changed), None)
+        if earlier is not None and plan.changed:
+            # Both would be built on the same commit: the second push would undo the first.
+            run.failures.append(f"{ref}: pushes to branch {plan.branch} like {earlier.ref}; skipped "
+                                "(give each ImageUpdateAutomation its own git.push.branch)")
+            continue
+        run.plans.append(plan)
     return run
