@@ -24,7 +24,8 @@ from fluxpush.images.cli import changes_lines, unified_diff
 from fluxpush.images.git import commit_updates, current_branch, push_commit, push_remote
 from fluxpush.images.repository import TagSource
 from fluxpush.images.run import ImageRun, SecretLookup, prepare, secret_lookup
-from fluxpush.report.github import GitHubReporter
+from fluxpush.report.comment import COMMENT_LIMIT
+from fluxpush.report.github import GitHubReporter, clip
 from fluxpush.report.github_app import ClientOptions, GitHubConnection, connect_app, connect_token
 from fluxpush.report.workflow import WorkflowCommands, append_step_summary, set_output
 
@@ -37,16 +38,21 @@ def pull_marker(plan: AutomationPlan) -> str:
     return f"<!-- fluxpush:image-update {plan.ref.namespace}/{plan.ref.name} -->"
 
 
+MAX_ROWS = 300  # a pull request body is capped at 65,536 characters; the commit has every change
+
+
 def pull_body(plan: AutomationPlan, commit_sha: str) -> str:
     """The pull request's body: the images old → new, the files, the commit message, the warnings."""
     rows = [f"| `{u.path}` | {obj.kind} {obj.name} | `{c.old}` | `{c.new}` |"
             for u in plan.result.files for obj, c in u.changes]
+    if len(rows) > MAX_ROWS:
+        rows = [*rows[:MAX_ROWS], f"| … and {len(rows) - MAX_ROWS} more changes in the commit | | | |"]
     policies = [f"- `{p.ref.namespace}/{p.ref.name}`: `{p.latest}` ({p.why})" for p in plan.policies]
     parts = [pull_marker(plan), f"### Image updates from ImageUpdateAutomation `{plan.ref.namespace}/"
              f"{plan.ref.name}`", "", "| File | Object | Old | New |", "|---|---|---|---|", *rows, "",
              "Policies:", *policies, "", f"Commit `{commit_sha[:12]}`:", "```", plan.message, "```"]
     parts += ["", "Warnings:", *[f"- {w}" for w in plan.warnings]] if plan.warnings else []
-    return "\n".join(parts) + "\n"
+    return clip("\n".join(parts) + "\n", COMMENT_LIMIT)
 
 
 def _connect(config: ActionConfig, context: RunContext, commands: WorkflowCommands,
