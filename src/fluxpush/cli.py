@@ -14,13 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fluxpush import __version__, cli_options
-from fluxpush.discover import DiscoverOptions, Discovery, discover
+from fluxpush.discover import DiscoverOptions, Discovery, Node, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.images import cli as images_cli
 from fluxpush.policy import find_plain_secrets
 from fluxpush.redact import redacting_streams
 from fluxpush.render.postbuild import VariableSourceLookup
+from fluxpush.sops.keysource import NO_KEYS, SopsKeys, run_keys
 from fluxpush.tools import find_helm, find_kustomize, is_pinned_version, tool_version
 from fluxpush.views import (
     build_json,
@@ -70,6 +71,12 @@ def _common_options() -> argparse.ArgumentParser:
         help="unset postBuild variables become empty instead of failing (Flux < 2.9)",
     )
     common.add_argument(
+        "--sops-age-key-file",
+        metavar="FILE",
+        help="age identities to decrypt SOPS values with, besides $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE "
+        "and spec.decryption.secretRef (used by diff, plan, apply; build and get always mask)",
+    )
+    common.add_argument(
         "--no-remote-bases",
         action="store_true",
         help="refuse remote bases (URLs) in kustomizations, as kustomize-controller's flag does",
@@ -103,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_cluster_verbs(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_cluster_verbs(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     def cluster_verb(name: str, text: str) -> argparse.ArgumentParser:
         parser = verbs.add_parser(name, parents=[common], help=text)
         cli_options.add_cluster_options(parser)
@@ -177,16 +186,26 @@ def _discover(args: argparse.Namespace, live_lookup: VariableSourceLookup | None
         no_remote_bases=args.no_remote_bases,
         source_dirs=_source_dirs(args.source),
         live_lookup=live_lookup,
+        sops=_sops_keys(args, live_lookup),
     )
     return discover(repo, options)
 
 
+def _sops_keys(args: argparse.Namespace, live_lookup: VariableSourceLookup | None) -> SopsKeys:
+    """Keys for SOPS decryption: only runs against a cluster decrypt (`build` masks, as Flux's does)."""
+    if live_lookup is None:
+        return NO_KEYS
+    return SopsKeys(run_keys(args.sops_age_key_file), live_lookup)
+
+
 def _report_problems(discovery: Discovery) -> None:
+    for notice in discovery.notices:
+        print(f"ℹ {notice}", file=sys.stderr)
     for problem in discovery.problems:
         print(f"✗ {problem}", file=sys.stderr)
 
 
-def _select(discovery: Discovery, target: list[str]) -> list:
+def _select(discovery: Discovery, target: list[str]) -> list[Node]:
     if not target:
         return discovery.ordered_nodes()
     if len(target) != 2 or KIND_ALIASES.get(target[0]) != "Kustomization":
@@ -260,9 +279,9 @@ def cmd_get(args: argparse.Namespace) -> int:
     if args.output == "json":
         kinds = ["Kustomization", "HelmRelease"] if kind == "all" else [KIND_ALIASES[kind]]
         entries = get_json(discovery, kinds)
-        for entry in entries if live is not None else ():
+        for entry in entries:
             ref = ObjectRef(entry["kind"], entry["namespace"], entry["name"])
-            if ref in live:
+            if live is not None and ref in live:
                 entry["live"] = live[ref]
         sys.stdout.write(dumps_json(entries))
         return EXIT_OK
@@ -303,10 +322,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     "revision": discovery.revision,
                     "nodes": len(discovery.nodes),
                     "problems": [problem_dict(p) for p in problems],
+                    "notices": [str(n) for n in discovery.notices],
                 }
             )
         )
     else:
+        for notice in discovery.notices:
+            print(f"ℹ {notice}")
         for problem in problems:
             print(f"✗ {problem}")
         status = f"{len(problems)} problem(s) found" if problems else "✔ no problems found"

@@ -189,9 +189,9 @@ def redacting_streams() -> Iterator[None]:
     harmless); the original streams are put back afterwards."""
     saved = sys.stdout, sys.stderr
     if not isinstance(sys.stdout, RedactingStream):
-        sys.stdout = RedactingStream(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = RedactingStream(sys.stdout)
     if not isinstance(sys.stderr, RedactingStream):
-        sys.stderr = RedactingStream(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = RedactingStream(sys.stderr)
     try:
         yield
     finally:

@@ -36,10 +36,10 @@ _CORE_RESOLVERS: list[tuple[str, str, str]] = [
 ]
 
 
-class _CoreLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _CoreLoader(_BaseLoader):  # type: ignore[misc]
     """Safe loader with YAML 1.2 core scalar resolution."""
 
-    yaml_implicit_resolvers: ClassVar[dict] = {}
+    yaml_implicit_resolvers: ClassVar[dict[str, Any]] = {}
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         value = str(self.construct_scalar(node))
@@ -56,7 +56,7 @@ for _tag, _pattern, _first in _CORE_RESOLVERS:
 _CoreLoader.add_constructor("tag:yaml.org,2002:int", _CoreLoader.construct_yaml_int)
 
 
-class _Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
+class _Dumper(_BaseDumper):  # type: ignore[misc]
     """Block-style dumper that never emits anchors for repeated values."""
 
     def ignore_aliases(self, data: Any) -> bool:
@@ -178,7 +178,7 @@ def locate_field(text: str, doc_index: int, field_path: list[str | int]) -> int 
     if doc_index >= len(nodes) or nodes[doc_index] is None:
         return None
     node: yaml.Node = nodes[doc_index]
-    line = node.start_mark.line + 1
+    line: int = node.start_mark.line + 1
     for step in field_path:
         child = None
         if isinstance(node, yaml.MappingNode):
@@ -197,7 +197,7 @@ def locate_field(text: str, doc_index: int, field_path: list[str | int]) -> int 
 
 def dump_documents(objects: list[Any]) -> str:
     """Serialize objects as a `---`-separated YAML stream, keys in their given order."""
-    return yaml.dump_all(
+    text: str = yaml.dump_all(
         objects,
         Dumper=_Dumper,
         sort_keys=False,
@@ -206,3 +206,4 @@ def dump_documents(objects: list[Any]) -> str:
         allow_unicode=True,
         width=1 << 16,
     )
+    return text

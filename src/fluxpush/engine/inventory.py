@@ -155,19 +155,22 @@ def inventory_labels(node: ObjectRef) -> dict[str, str]:
     return labels
 
 
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
 def _payload(record: InventoryRecord) -> dict[str, str]:
-    compact = {"separators": (",", ":"), "sort_keys": True}
     node = record.node
     timings = {"startedAt": record.started_at, "finishedAt": record.finished_at,
                "durationSeconds": record.duration_seconds}
     return {
         "format": FORMAT,
-        "node": json.dumps({"kind": node.kind, "namespace": node.namespace, "name": node.name}, **compact),
-        "entries": json.dumps([e.to_wire() for e in record.entries], **compact),
+        "node": _compact({"kind": node.kind, "namespace": node.namespace, "name": node.name}),
+        "entries": _compact([e.to_wire() for e in record.entries]),
         "lastAppliedRevision": record.last_applied_revision,
         "lastAttemptedRevision": record.last_attempted_revision,
-        "conditions": json.dumps([c.to_wire() for c in record.conditions], **compact),
-        "timings": json.dumps(timings, **compact),
+        "conditions": _compact([c.to_wire() for c in record.conditions]),
+        "timings": _compact(timings),
         "suspend": "true" if record.suspended else "false",
         "deletionPolicy": record.deletion_policy,
         "deletionReason": record.deletion_reason,

@@ -67,7 +67,9 @@ def warm_up() -> None:
 
 def object_ref(data: dict[str, Any]) -> ObjectRef:
     """`Kind/namespace/name` of a wire dict, tolerating missing pieces (for messages)."""
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = {}
     return ObjectRef(
         str(data.get("kind") or "?"),
         str(metadata.get("namespace") or DEFAULT_NAMESPACE),

@@ -47,7 +47,7 @@ def resolve_tag(registry: Registry, constraint: str | None) -> str:
     if version is None:
         raise SourceError(f"oci://{registry.location.name}: no tag matches '{constraint or '*'}' "
                           f"(tags: {', '.join(sorted(tags)[:10]) or 'none'})")
-    return versions[version]
+    return str(versions[version])
 
 
 def pull_chart(registry: Registry, reference: str) -> tuple[bytes, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 import boto3
 from kubernetes.client import Configuration
@@ -19,7 +19,7 @@ from fluxpush.kube.eks import AssumedRole, Clock, TokenCache, describe_cluster, 
 from fluxpush.kube.kubeconfig import load_kubeconfig
 from fluxpush.redact import register_secrets
 
-BEARER = "BearerToken"  # the auth setting name the generated client uses for `Authorization: Bearer`
+BEARER: Final = "BearerToken"  # the auth setting name the generated client uses for `Authorization: Bearer`
 
 
 @dataclass(slots=True)
@@ -46,7 +46,7 @@ def _bearer_configuration(host: str, ca_pem: str, token: Callable[[], str]) -> C
         cfg.api_key[BEARER] = token()
         _register_credentials(cfg)
 
-    configuration.refresh_api_key_hook = refresh
+    configuration.refresh_api_key_hook = refresh  # type: ignore[assignment]  # declared as None there
     return configuration
 
 

@@ -94,6 +94,13 @@ def references(kustomization: dict[str, Any]) -> Iterator[Reference]:
     for index, entry in enumerate(_strings(kustomization.get("patchesStrategicMerge"))):
         if not _is_inline(entry):
             yield Reference(f"patchesStrategicMerge[{index}]", entry)
+    yield from _path_item_refs(kustomization)
+    for name in _GENERATOR_FIELDS:
+        yield from _generator_refs(name, kustomization.get(name))
+
+
+def _path_item_refs(kustomization: dict[str, Any]) -> Iterator[Reference]:
+    """The `path` of each item of the fields that hold such items, and `openapi.path`."""
     for name in _PATH_ITEM_FIELDS:
         items = kustomization.get(name)
         for index, item in enumerate(items if isinstance(items, list) else []):
@@ -102,8 +109,6 @@ def references(kustomization: dict[str, Any]) -> Iterator[Reference]:
     openapi = kustomization.get("openapi")
     if isinstance(openapi, dict) and isinstance(openapi.get("path"), str):
         yield Reference("openapi.path", openapi["path"])
-    for name in _GENERATOR_FIELDS:
-        yield from _generator_refs(name, kustomization.get(name))
 
 
 @dataclass

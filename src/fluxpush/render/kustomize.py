@@ -146,7 +146,7 @@ class BuildWorkspace:
 
     tree: Path
     scratch: Path
-    _ids: itertools.count = field(default_factory=itertools.count)
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def make_view(self, rel_dir: str) -> Path:

@@ -40,7 +40,7 @@ class RetryPolicy:
         """Seconds before retry number `attempt` (0-based): `Retry-After` if given, else doubling."""
         if retry_after and retry_after.strip().isdigit():
             return min(float(retry_after), self.max_wait)
-        return min(self.min_wait * 2**attempt, self.max_wait)
+        return min(self.min_wait * 2.0**attempt, self.max_wait)
 
 
 @dataclass(frozen=True, slots=True)
