@@ -10,7 +10,6 @@ uncommitted changes is refused rather than committed with them.
 from __future__ import annotations
 
 import base64
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ class GitError(FluxpushError):
 
 
 def _git(root: Path, *args: str, env: dict[str, str] | None = None, what: str = "git failed") -> str:
+    """git with the minimal child environment (runner.py) plus `env`: no credentials leak into it."""
     try:
         return run_command(["git", "-C", str(root), *args], env=env, what=what).stdout.strip()
     except RenderError as exc:  # its argv may carry the push credentials: only stderr's last line is kept
@@ -60,7 +60,7 @@ def _refuse_dirty(root: Path, files: list[FileUpdate]) -> None:
 
 
 def _tree(root: Path, parent: str, files: list[FileUpdate], scratch: Path) -> str:
-    env = {**os.environ, "GIT_INDEX_FILE": str(scratch / "index")}
+    env = {"GIT_INDEX_FILE": str(scratch / "index")}
     _git(root, "read-tree", parent, env=env, what="reading the parent commit")
     for number, update in enumerate(files):
         blob_file = scratch / f"blob-{number}"
@@ -86,7 +86,7 @@ def commit_updates(root: Path, files: list[FileUpdate], message: str, author: tu
         message_file = Path(scratch) / "message"
         message_file.write_text(message, encoding="utf-8")
         sha = _git(root, "commit-tree", tree, "-p", parent, "-F", str(message_file),
-                   env={**os.environ, **identity}, what="creating the commit")
+                   env=identity, what="creating the commit")
     if current_branch(root) == branch:
         _git(root, "update-ref", f"refs/heads/{branch}", sha, parent, what=f"moving {branch}")
         for update in files:
@@ -116,6 +116,6 @@ def push_commit(root: Path, commit: Commit, remote: tuple[str, list[str]], *, fo
     """Push `commit` to its branch on `remote` (forced for a pull request branch rebuilt each run)."""
     url, options = remote
     refspec = f"{'+' if force else ''}{commit.sha}:refs/heads/{commit.branch}"
-    _git(root, *options, "push", "--porcelain", url, refspec, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+    _git(root, *options, "push", "--porcelain", url, refspec, env={"GIT_TERMINAL_PROMPT": "0"},
          what=f"pushing to {commit.branch} (the branch may have moved: run again)" if not force
          else f"pushing to {commit.branch}")

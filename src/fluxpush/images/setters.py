@@ -96,7 +96,7 @@ def _marker(text: str, end: int) -> str | None:
 
 def _would_not_be_string(value: str) -> bool:
     """Whether YAML 1.1 reads `value` unquoted as something else than this string (or cannot)."""
-    dumped = yaml.safe_dump(value, default_flow_style=True, width=10**9)
+    dumped = str(yaml.safe_dump(value, default_flow_style=True, width=10**9))
     return dumped.startswith(("'", '"')) or dumped.rstrip("\n").removesuffix("\n...") != value
 
 
