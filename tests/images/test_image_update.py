@@ -23,9 +23,6 @@ spec:
     kind: GitRepository
     name: gitops-platform
   git:
-    checkout:
-      ref:
-        branch: main
     commit:
       author:
         name: fluxcdbot
@@ -157,3 +154,14 @@ def test_rerun_replaces_the_push_branch_and_says_so(checkout, run_cli):
     again = run_cli("image-update", "--repo", str(checkout), "--path", "clusters/dev")
     assert again.code == 0 and f"it was at {first[:12]}, rebuilt on HEAD" in again.out
     assert git(checkout, "rev-parse", "image-updates~1") == git(checkout, "rev-parse", "main")
+
+
+def test_commits_only_from_the_branch_the_automation_checks_out(checkout, run_cli):
+    # No git.checkout in the automation: the GitRepository's ref.branch (main) is checked out, as in
+    # image-automation-controller; a work tree on another branch is refused rather than mixed in.
+    git(checkout, "checkout", "-q", "-b", "feature")
+    result = run_cli("image-update", "--repo", str(checkout), "--path", "clusters/dev")
+    assert result.code == 1
+    assert "the automation checks out branch 'main', but this checkout is on feature" in result.err
+    assert "image-updates" not in git(checkout, "branch")
+    assert run_cli("image-update", "--dry-run", "--repo", str(checkout), "--path", "clusters/dev").code == 0

@@ -99,7 +99,7 @@ class _Delivery:
             return
         root = self.context.workspace
         commit = commit_updates(root, plan.result.files, plan.message, (plan.author_name, plan.author_email),
-                                plan.branch)
+                                plan.branch, plan.checkout_branch)
         remote = push_remote(self.context.server_url, self.context.repository, _token(self.connection))
         for option in remote[1][1::2]:
             self.commands.add_mask(option.split("Basic ", 1)[-1])

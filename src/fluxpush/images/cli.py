@@ -106,7 +106,7 @@ def cmd_image_update(discovery: Discovery, live: SecretLookup | None, dry_run: b
             print(f"{plan.ref}: would commit {len(plan.result.files)} file(s) to branch {plan.branch}:")
         else:
             commit = commit_updates(Path(root), plan.result.files, plan.message,
-                                    (plan.author_name, plan.author_email), plan.branch)
+                                    (plan.author_name, plan.author_email), plan.branch, plan.checkout_branch)
             was = f"; it was at {commit.replaced[:12]}, rebuilt on HEAD" if commit.replaced else ""
             print(f"{plan.ref}: committed {commit.sha[:12]} on branch {plan.branch} (not pushed{was}):")
         for line in changes_lines(plan):

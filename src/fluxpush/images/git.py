@@ -74,8 +74,14 @@ def _tree(root: Path, parent: str, files: list[FileUpdate], scratch: Path) -> st
 
 
 def commit_updates(root: Path, files: list[FileUpdate], message: str, author: tuple[str, str],
-                   branch: str) -> Commit:
-    """Commit `files` on top of HEAD as `author` (name, email) and point `branch` at the commit."""
+                   branch: str, base: str) -> Commit:
+    """Commit `files` on top of HEAD as `author` (name, email) and point `branch` at the commit.
+
+    HEAD must be `base`, the branch the automation checks out: its changes were computed from it."""
+    on = current_branch(root)
+    if on != base:
+        raise InputError(f"the automation checks out branch {base!r}, but this checkout is on "
+                         f"{on or 'a detached HEAD'}", hint=f"check out {base} first, or use --dry-run")
     _refuse_dirty(root, files)
     parent = _git(root, "rev-parse", "--verify", "HEAD^{commit}", what="reading HEAD")
     name, email = author
