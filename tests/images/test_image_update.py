@@ -165,3 +165,16 @@ def test_commits_only_from_the_branch_the_automation_checks_out(checkout, run_cl
     assert "the automation checks out branch 'main', but this checkout is on feature" in result.err
     assert "image-updates" not in git(checkout, "branch")
     assert run_cli("image-update", "--dry-run", "--repo", str(checkout), "--path", "clusters/dev").code == 0
+
+
+def test_get_images_json_and_a_policy_that_cannot_decide(tmp_path, example_repo, image_registry, run_cli):
+    import json
+
+    image_registry.push(IMAGE, ["0.1.0", "latest"])  # nothing matches >=1.0.0
+    repo = make_checkout(tmp_path, example_repo, image_registry.host, "")
+    result = run_cli("get", "images", "-o", "json", "--repo", str(repo), "--path", "clusters/dev")
+    assert result.code == 1
+    [row] = json.loads(result.out)
+    assert row == {"policy": "flux-system/app-1", "repository": "flux-system/app-1",
+                   "image": f"{image_registry.host}/{IMAGE}", "rule": "semver >=1.0.0", "latest": "",
+                   "why": "", "error": "unable to determine latest version from provided list"}
