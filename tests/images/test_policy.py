@@ -140,6 +140,7 @@ def test_go_parse_float_refuses_what_go_refuses():
     assert go_parse_float(" 1") is None
     assert go_parse_float("1e400") is None  # out of range is an error in Go
     assert go_parse_float("Inf") == float("inf")
+    assert go_parse_float("+nan") is None and go_parse_float("NaN") != go_parse_float("NaN")
     assert go_parse_float("1.") == 1.0
     assert go_parse_float("0x1.8p1") == 3.0
 

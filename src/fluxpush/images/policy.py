@@ -30,7 +30,7 @@ ORDERS = ("ASC", "DESC")
 REFLECTION_POLICIES = ("Never", "IfNotPresent", "Always")
 _GO_DECIMAL = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
 _GO_HEX = re.compile(r"^([+-]?)0[xX]((?:[0-9a-fA-F_]+\.?[0-9a-fA-F_]*|\.[0-9a-fA-F_]+)[pP][+-]?[0-9_]+)$")
-_GO_SPECIAL = re.compile(r"^([+-]?)(inf|infinity|nan)$", re.IGNORECASE)
+_GO_SPECIAL = re.compile(r"^(?:([+-]?)(inf|infinity)|(nan))$", re.IGNORECASE)  # Go: no sign on NaN
 
 
 class PolicyFailed(Exception):
@@ -41,7 +41,7 @@ def go_parse_float(text: str) -> float | None:
     """Go's `strconv.ParseFloat(text, 64)`, or None where Go returns an error (syntax or range)."""
     special = _GO_SPECIAL.match(text)
     if special:
-        value = math.nan if special[2].lower() == "nan" else math.inf
+        value = math.nan if special[3] else math.inf
         return -value if special[1] == "-" else value
     if _GO_DECIMAL.match(text):
         value = float(text)
