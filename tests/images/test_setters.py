@@ -165,3 +165,14 @@ def test_dry_run_diff_marks_a_missing_final_newline(tmp_path):
     assert unified_diff(plan).splitlines()[-2:] == [
         '+image: ghcr.io/org/app:1.10.0 # {"$imagepolicy": "flux-system:app"}',
         "\\ No newline at end of file"]
+
+
+def test_a_symlinked_file_is_never_written_through(tmp_path):
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(DEPLOYMENT)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "link.yaml").symlink_to(outside)
+    result = apply_setters(repo, repo, SETTERS)
+    assert result.files == []
+    assert result.problems == ["link.yaml: skipped, a marked file that is a symlink is not written"]

@@ -205,12 +205,23 @@ def _candidates(root: Path) -> Iterator[Path]:
                 yield Path(directory, name)
 
 
+def _marked(path: Path) -> bool:
+    try:
+        return TOKEN in path.read_bytes()
+    except OSError:  # a dangling link
+        return False
+
+
 def apply_setters(repo_root: Path, update_path: Path, setters: dict[str, str]) -> SetterResult:
     """Set every marker naming one of `setters` in the files under `update_path` (inside `repo_root`)."""
     result = SetterResult()
     base = update_path if update_path.is_dir() else update_path.parent
     for path in _candidates(update_path):
         display = path.relative_to(repo_root).as_posix()
+        if path.is_symlink():  # writing through it could change a file outside the repository
+            if _marked(path):
+                result.problems.append(f"{display}: skipped, a marked file that is a symlink is not written")
+            continue
         try:
             changed = update_file(path, display, path.relative_to(base).as_posix(), setters, result.problems)
         except OSError as exc:
