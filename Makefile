@@ -9,7 +9,7 @@ EXAMPLE := examples/gitops-platform
 DEMO_STATE := $(VENV)/demo-sandbox.json
 ON_EXAMPLE := --repo $(EXAMPLE) --path clusters/dev --sandbox --sandbox-state $(DEMO_STATE)
 
-.PHONY: setup tools system-deps test lint demo bench clean
+.PHONY: setup tools system-deps container-image test lint demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,17 +20,30 @@ $(STAMP): pyproject.toml
 tools: $(STAMP)
 	$(BIN)/python -m fluxpush.tools install
 
-# Debian's docker-registry serves OCI charts to the Helm tests; installed when we are root on a
-# Debian-like machine (CI), otherwise those tests skip and say what to install.
+# Debian packages installed when we are root on a Debian-like machine (CI); otherwise the tests that
+# need them skip and say what to install. docker-registry serves OCI charts to the Helm tests;
+# buildah, podman, runc and debootstrap build and run the action's image (tests/container).
+SYSTEM_PACKAGES := docker-registry buildah podman runc debootstrap
 system-deps:
-	@if ! command -v docker-registry >/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null) \
-		|| echo "warning: docker-registry could not be installed; the OCI chart tests will skip"; \
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+		|| echo "warning: $$missing could not be installed; the tests that need them will skip"; \
 	fi
 
 setup: tools system-deps
 
-test: setup
+# The action's image from the Dockerfile, built with buildah as root (tests/container/image.py): reused
+# while Dockerfile, entrypoint/, pyproject.toml, README.md and src/ are unchanged. Built here, before
+# pytest, so the parallel test workers never wait on it.
+container-image: $(STAMP) system-deps
+	@if command -v buildah >/dev/null && command -v podman >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		$(BIN)/python tests/container/image.py --timing; \
+	else \
+		echo "buildah/podman as root not available: the container tests will skip"; \
+	fi
+
+test: setup container-image
 	$(BIN)/python -m pytest -n 2 -q
 
 # Style gates (CI runs them before the tests): ruff (with the C901 complexity bound), mypy strict

@@ -9,15 +9,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fluxpush import __version__, cli_options
 from fluxpush.discover import DiscoverOptions, Discovery, Node, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
+from fluxpush.images import cli as images_cli
 from fluxpush.policy import find_plain_secrets
 from fluxpush.redact import redacting_streams
 from fluxpush.render.postbuild import VariableSourceLookup
+from fluxpush.sops.keysource import NO_KEYS, SopsKeys, run_keys
 from fluxpush.tools import find_helm, find_kustomize, is_pinned_version, tool_version
 from fluxpush.views import (
     build_json,
@@ -67,6 +71,12 @@ def _common_options() -> argparse.ArgumentParser:
         help="unset postBuild variables become empty instead of failing (Flux < 2.9)",
     )
     common.add_argument(
+        "--sops-age-key-file",
+        metavar="FILE",
+        help="age identities to decrypt SOPS values with, besides $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE "
+        "and spec.decryption.secretRef (used by diff, plan, apply; build and get always mask)",
+    )
+    common.add_argument(
         "--no-remote-bases",
         action="store_true",
         help="refuse remote bases (URLs) in kustomizations, as kustomize-controller's flag does",
@@ -86,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("target", nargs="*", metavar="ks NAME", help="only this Kustomization")
     build.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml")
     get = verbs.add_parser("get", parents=[common], help="list Kustomizations/HelmReleases of the repository")
-    get.add_argument("kind", choices=["ks", "kustomizations", "hr", "helmreleases", "all"])
+    get.add_argument("kind", choices=["ks", "kustomizations", "hr", "helmreleases", "all", "images"])
     get.add_argument("-o", "--output", choices=["table", "json"], default="table")
     cli_options.add_connection_options(get)
     tree = verbs.add_parser("tree", parents=[common], help="show a Kustomization's objects and children")
@@ -95,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate = verbs.add_parser("validate", parents=[common], help="schema, graph and policy checks")
     validate.add_argument("-o", "--output", choices=["text", "json"], default="text")
     _add_cluster_verbs(verbs, common)
+    image_update = images_cli.add_image_update_verb(verbs, common)
+    cli_options.add_connection_options(image_update)
     return parser
 
 
@@ -174,11 +186,21 @@ def _discover(args: argparse.Namespace, live_lookup: VariableSourceLookup | None
         no_remote_bases=args.no_remote_bases,
         source_dirs=_source_dirs(args.source),
         live_lookup=live_lookup,
+        sops=_sops_keys(args, live_lookup),
     )
     return discover(repo, options)
 
 
+def _sops_keys(args: argparse.Namespace, live_lookup: VariableSourceLookup | None) -> SopsKeys:
+    """Keys for SOPS decryption: only runs against a cluster decrypt (`build` masks, as Flux's does)."""
+    if live_lookup is None:
+        return NO_KEYS
+    return SopsKeys(run_keys(args.sops_age_key_file), live_lookup)
+
+
 def _report_problems(discovery: Discovery) -> None:
+    for notice in discovery.notices:
+        print(f"ℹ {notice}", file=sys.stderr)
     for problem in discovery.problems:
         print(f"✗ {problem}", file=sys.stderr)
 
@@ -222,9 +244,29 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if any(n.error for n in nodes) or discovery.problems else EXIT_OK
 
 
+@contextmanager
+def _live_secrets(args: argparse.Namespace) -> Iterator[images_cli.SecretLookup | None]:
+    """Secrets from the cluster the options name (ImageRepository secretRef), else None."""
+    if not cli_options.names_a_cluster(args):
+        yield None
+        return
+    from fluxpush import cluster_cli  # the cluster client is slow to import: only when asked for
+
+    with cluster_cli.open_cluster(args) as client:
+        yield lambda kind, namespace, name: client.get("v1", kind, name, namespace)
+
+
+def cmd_image_update(args: argparse.Namespace) -> int:
+    with _live_secrets(args) as secrets:
+        return images_cli.cmd_image_update(_discover(args), secrets, args.dry_run)
+
+
 def cmd_get(args: argparse.Namespace) -> int:
     discovery = _discover(args)
     kind = args.kind
+    if kind == "images":
+        with _live_secrets(args) as secrets:
+            return images_cli.cmd_get_images(discovery, secrets, args.output)
     live = None
     if cli_options.names_a_cluster(args):
         from fluxpush import cluster_cli  # the cluster client is slow to import: only when asked for
@@ -280,10 +322,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     "revision": discovery.revision,
                     "nodes": len(discovery.nodes),
                     "problems": [problem_dict(p) for p in problems],
+                    "notices": [str(n) for n in discovery.notices],
                 }
             )
         )
     else:
+        for notice in discovery.notices:
+            print(f"ℹ {notice}")
         for problem in problems:
             print(f"✗ {problem}")
         status = f"{len(problems)} problem(s) found" if problems else "✔ no problems found"
@@ -314,6 +359,7 @@ COMMANDS = {
     "get": cmd_get,
     "tree": cmd_tree,
     "validate": cmd_validate,
+    "image-update": cmd_image_update,
     **dict.fromkeys(("diff", "plan", "apply", "reconcile", "suspend", "resume"), cmd_cluster),
 }
 

@@ -154,6 +154,8 @@ def _write_plan(run: RunResult, path: str | None) -> None:
 
 def _discover_live(discover: Discover, client: KubeClient) -> Discovery:
     discovery = discover(live_variable_lookup(client))
+    for notice in discovery.notices:
+        print(f"ℹ {notice}", file=sys.stderr)
     for problem in discovery.problems:
         print(f"✗ {problem}", file=sys.stderr)
     return discovery

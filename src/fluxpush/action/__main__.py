@@ -10,9 +10,11 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping
+from pathlib import Path
 
 from fluxpush.action.config import ActionConfig, read_config
 from fluxpush.action.events import RunContext, read_context
+from fluxpush.action.handback import hand_back
 from fluxpush.action.modes import ModeResult, resolve_mode, run_mode
 from fluxpush.action.publish import Publisher
 from fluxpush.action.render import (
@@ -109,6 +111,10 @@ def _run(env: Mapping[str, str], commands: WorkflowCommands, client_options: Cli
         register_secrets(config.secrets)
         context = read_context(env)
         mode = resolve_mode(config, context)
+        if mode == "image-update":  # commits and pull requests, not a deploy: its own face
+            from fluxpush.images.action import run_image_update
+
+            return run_image_update(config, context, env, commands, client_options or ClientOptions())
         publisher = Publisher.connect(config, context, mode, commands, client_options or ClientOptions())
     except (UsageError, ReportError) as exc:
         commands.error(str(exc), title="fluxpush: setup")
@@ -128,4 +134,8 @@ def _run(env: Mapping[str, str], commands: WorkflowCommands, client_options: Cli
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        code = main()
+    finally:
+        hand_back(Path(os.environ.get("GITHUB_WORKSPACE") or os.getcwd()))
+    sys.exit(code)

@@ -34,6 +34,9 @@ from fluxpush.engine.removal import (
 )
 from fluxpush.errors import ClusterError
 from fluxpush.flux.model import ObjectRef
+from fluxpush.sops.sealed import is_sealed, value_keys
+
+SEALED_REASON = "SOPS-encrypted, not decrypted: compared by key set"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,8 @@ def plan_object(
         reason = f"{desired['apiVersion']} {desired['kind']} is not served yet (its CRD is applied first)"
         return PlannedObject(desired, ObjectChange(oid, Action.CREATE, reason, *_create_diff(desired)))
     live = live_index.get(desired)
+    if is_sealed(desired):
+        return PlannedObject(desired, sealed_change(desired, live))
     if skip_reason(desired, live):
         return PlannedObject(desired, classify(desired, live, None, field_manager=field_manager))
     if way is PlanWay.READ_ONLY:
@@ -83,6 +88,21 @@ def plan_object(
             return PlannedObject(desired, ObjectChange(oid, Action.CREATE, reason, *_create_diff(desired)))
         return PlannedObject(desired, ObjectChange(oid, Action.SKIP, "refused by the server"), exc)
     return PlannedObject(desired, classify(desired, live, merged, field_manager=field_manager))
+
+
+def sealed_change(desired: dict[str, Any], live: dict[str, Any] | None) -> ObjectChange:
+    """A Secret whose values stayed SOPS-encrypted, planned as `flux diff` does: by key set only."""
+    oid = object_id(desired)
+    if live is None:
+        return ObjectChange(oid, Action.CREATE, SEALED_REASON, *_create_diff(desired))
+    wanted, present = value_keys(desired), value_keys(live)
+    if wanted == present:
+        return ObjectChange(oid, Action.UNCHANGED, SEALED_REASON)
+    lines = [f"-data.{k}: ***\n" for k in sorted(present - wanted)]
+    lines += [f"+data.{k}: ***\n" for k in sorted(wanted - present)]
+    paths = tuple(f"data.{k}" for k in sorted(wanted ^ present))
+    diff = f"--- live {oid}\n+++ desired {oid}\n" + "".join(lines)
+    return ObjectChange(oid, Action.UPDATE, SEALED_REASON, diff, paths)
 
 
 def _create_diff(desired: dict[str, Any]) -> tuple[str, tuple[str, ...]]:

@@ -300,7 +300,7 @@ def _stored_record(
     entries = tuple(sorted(entries_from_objects(objects) + node_entries(node.children)))
     if (not ready or keep_stale) and record is not None:
         known = {entry.id for entry in entries}
-        entries += tuple(e for e in record.entries if e.id not in known)
+        entries = tuple(sorted(entries + tuple(e for e in record.entries if e.id not in known)))
     now = datetime.now(UTC)
     policy, why = deletion_policy(node.spec)
     return InventoryRecord(
@@ -375,6 +375,11 @@ def apply_node(
     live_index = LiveIndex(client, reads=objects)
     progress = _Progress()
     try:
+        if node.sealed:
+            raise _NodeFailure(inv.BUILD_FAILED, "decryption failed: " + "; ".join(map(str, node.sealed))
+                               + "\nnothing was applied (a SOPS value is never applied masked or "
+                               "encrypted); give the key: --sops-age-key-file, $SOPS_AGE_KEY or "
+                               "spec.decryption.secretRef")
         for stage, group in groupby(objects, key=apply_stage):
             stage_objects = list(group)
             planned = plan_objects(

@@ -23,6 +23,7 @@ from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, apply_node, plan_node, store_inventory
+from fluxpush.engine.remote import remote_refusal
 from fluxpush.engine.removal import Declared, deletion_policy, is_node_entry, node_object_id
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
@@ -202,6 +203,9 @@ class _Runner:
                 return _not_run(node, revision, Outcome.FAILED, "ReconciliationFailed", f"suspended, but "
                                 f"its record could not be updated: {exc}")
             return _not_run(node, revision, Outcome.SUSPENDED, "Suspended", f"suspended ({where})")
+        remote = remote_refusal(node.spec)
+        if remote is not None:
+            return _not_run(node, revision, Outcome.FAILED, "ReconciliationFailed", remote)
         return None
 
     def remember_suspension(self, node: Node, record: InventoryRecord | None) -> None:
@@ -214,9 +218,11 @@ class _Runner:
                             self.options.field_manager)
 
     def unbuilt_under(self, result: NodeResult) -> list[NodeResult]:
-        """The nodes a failed Kustomization held in its inventory that this run could not build (they
-        come from its output): each is reported as not ready and left untouched, never as removed."""
-        if result.outcome is Outcome.READY or result.node.kind != "Kustomization":
+        """The nodes a Kustomization whose build failed held in its inventory: this run could not build
+        them (they come from its output), so each is reported as not ready and left untouched, never
+        as removed."""
+        node = self.discovery.nodes.get(result.node)
+        if node is None or node.error is None or result.node.kind != "Kustomization":
             return []
         found: list[NodeResult] = []
         queue = [result.node]
