@@ -22,7 +22,7 @@ from fluxpush.images.run import ImageRun, SecretLookup, prepare, secret_lookup
 EXIT_OK, EXIT_PROBLEMS = 0, 1
 
 
-def add_image_update_verb(verbs: argparse._SubParsersAction,
+def add_image_update_verb(verbs: argparse._SubParsersAction[argparse.ArgumentParser],
                           common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Register `fluxpush image-update`."""
     verb = verbs.add_parser("image-update", parents=[common],
