@@ -358,24 +358,13 @@ def plan_node(
     return NodePlan(str(node.ref), revision, tuple(p.change for p in planned), prune, errors)
 
 
-def _apply_stages(client: KubeClient, spec: Kustomization, objects: list[dict[str, Any]],
-                  live_index: LiveIndex, options: EngineOptions, progress: _Progress, timeout: float) -> None:
-    """Plan and apply each stage in turn; after the definition stages, wait for them to be served."""
-    for stage, group in groupby(objects, key=apply_stage):
-        stage_objects = list(group)
-        planned = plan_objects(
-            stage_objects, live_index, options.way, field_manager=options.field_manager
-        )
-        for item in planned:
-            progress.plan(item.change)
-        answers = _apply_stage(client, spec, planned, options, progress)
-        known = {p.change.id: answers.get(p.change.id) or live_index.get(p.desired)
-                 for p in planned} if stage < 3 else {}
-        for item in planned:
-            live_index.forget(item.desired)
-        if stage < 3:
-            _wait_for_definitions(client, stage_objects, known, timeout)
-        progress.stages_done.append(STAGE_NAMES[stage])
+def _refuse_sealed(node: Node) -> None:
+    """A node holding SOPS values no key opened is never applied (masks and ciphertext stay out)."""
+    if node.sealed:
+        raise _NodeFailure(inv.BUILD_FAILED, "decryption failed: " + "; ".join(map(str, node.sealed))
+                           + "\nnothing was applied (a SOPS value is never applied masked or "
+                           "encrypted); give the key: --sops-age-key-file, $SOPS_AGE_KEY or "
+                           "spec.decryption.secretRef")
 
 
 def apply_node(
@@ -395,12 +384,22 @@ def apply_node(
     live_index = LiveIndex(client, reads=objects)
     progress = _Progress()
     try:
-        if node.sealed:
-            raise _NodeFailure(inv.BUILD_FAILED, "decryption failed: " + "; ".join(map(str, node.sealed))
-                               + "\nnothing was applied (a SOPS value is never applied masked or "
-                               "encrypted); give the key: --sops-age-key-file, $SOPS_AGE_KEY or "
-                               "spec.decryption.secretRef")
-        _apply_stages(client, spec, objects, live_index, options, progress, timeout)
+        _refuse_sealed(node)
+        for stage, group in groupby(objects, key=apply_stage):
+            stage_objects = list(group)
+            planned = plan_objects(
+                stage_objects, live_index, options.way, field_manager=options.field_manager
+            )
+            for item in planned:
+                progress.plan(item.change)
+            answers = _apply_stage(client, spec, planned, options, progress)
+            known = {p.change.id: answers.get(p.change.id) or live_index.get(p.desired)
+                     for p in planned} if stage < 3 else {}
+            for item in planned:
+                live_index.forget(item.desired)
+            if stage < 3:
+                _wait_for_definitions(client, stage_objects, known, timeout)
+            progress.stages_done.append(STAGE_NAMES[stage])
         prune = plan_prune(node.ref, record, objects, node.children, live_index, declared)
         why = _prune_withheld(node, options)
         if why:
