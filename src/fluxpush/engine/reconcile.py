@@ -385,15 +385,6 @@ def _refuse_sealed(node: Node) -> None:
                            "spec.decryption.secretRef")
 
 
-def _refuse_sealed(node: Node) -> None:
-    """A node holding SOPS values no key opened is never applied (masks and ciphertext stay out)."""
-    if node.sealed:
-        raise _NodeFailure(inv.BUILD_FAILED, "decryption failed: " + "; ".join(map(str, node.sealed))
-                           + "\nnothing was applied (a SOPS value is never applied masked or "
-                           "encrypted); give the key: --sops-age-key-file, $SOPS_AGE_KEY or "
-                           "spec.decryption.secretRef")
-
-
 def apply_node(
     node: Node,
     revision: str,
