@@ -63,9 +63,9 @@ def checker():
     return check
 
 
-def test_the_readme_has_the_three_example_workflows():
+def test_the_readme_has_the_four_example_workflows():
     names = [yaml.safe_load(text)["name"] for _, text in readme_workflows()]
-    assert names == ["fluxpush preview", "fluxpush deploy", "fluxpush reconcile"]
+    assert names == ["fluxpush image-update", "fluxpush preview", "fluxpush deploy", "fluxpush reconcile"]
 
 
 def test_every_readme_workflow_is_valid(checker, tmp_path):
@@ -140,7 +140,7 @@ def test_readme_steps_pass_only_declared_inputs_and_read_only_declared_outputs()
     declared, outputs = set(metadata["inputs"]), set(metadata["outputs"])
     required = {name for name, spec in metadata["inputs"].items() if spec.get("required")}
     steps = [step for _, text in readme_workflows() for step in fluxpush_steps(yaml.safe_load(text))]
-    assert len(steps) == 3
+    assert len(steps) == 4
     for step in steps:
         given = set(step.get("with", {}))
         assert given <= declared, f"not inputs of action.yml: {given - declared}"
