@@ -47,6 +47,7 @@ system-deps:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
 		|| echo "warning: $$missing could not be installed; the tests that need them will skip"; \
 	fi
+	@.ci/podman-defaults
 
 setup: tools system-deps
 

@@ -18,6 +18,7 @@ from fluxpush.discover import DiscoverOptions, Discovery, Node, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.images import cli as images_cli
+from fluxpush.images.run import SecretLookup
 from fluxpush.policy import find_plain_secrets
 from fluxpush.redact import redacting_streams, register_environment_secrets
 from fluxpush.render.postbuild import VariableSourceLookup
@@ -245,7 +246,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _live_secrets(args: argparse.Namespace) -> Iterator[images_cli.SecretLookup | None]:
+def _live_secrets(args: argparse.Namespace) -> Iterator[SecretLookup | None]:
     """Secrets from the cluster the options name (ImageRepository secretRef), else None."""
     if not cli_options.names_a_cluster(args):
         yield None

@@ -182,3 +182,23 @@ def test_kms_document_decrypts_with_the_runs_credentials(kms_key, tree_encryptor
         {"token": "t0k3n"}
     with pytest.raises(MissingKeyError, match=arn):
         decrypt_bytes(raw, Format.JSON, Format.JSON, KeyRing(sources=[]), where="k")
+
+
+def test_masks_are_flux_builds(flux_sops_fixtures):
+    """`flux build` golden output (flux2 cmd/flux/testdata/build-kustomization/podinfo-result.yaml):
+    `data` values → base64 `**SOPS**`, `.dockerconfigjson` → base64 `{"mask":"**SOPS**"}`,
+    `stringData` → `**SOPS**`; all three are sealed (never written)."""
+    from fluxpush.sops.sealed import is_sealed, mask_values
+
+    testdata = flux_sops_fixtures.parents[4] / "flux2-cli/cmd/flux/testdata"
+    golden = testdata / "build-kustomization/podinfo-result.yaml"
+    if not golden.is_file():
+        pytest.skip("../shared/corpus/flux2-cli is not beside this checkout")
+    text = golden.read_text()
+    docker = mask_values({"kind": "Secret", "data": {".dockerconfigjson": "x"}, "sops": {}})
+    token = mask_values({"kind": "Secret", "data": {"token": "x"}, "sops": {}})
+    basic = mask_values({"kind": "Secret", "stringData": {"password": "x"}, "sops": {}})
+    assert f".dockerconfigjson: {docker['data']['.dockerconfigjson']}" in text
+    assert f"token: {token['data']['token']}" in text
+    assert f"password: '{basic['stringData']['password']}'" in text
+    assert all(is_sealed(o) for o in (docker, token, basic))
