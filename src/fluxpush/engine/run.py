@@ -300,6 +300,28 @@ class _Runner:
                           duration=time.monotonic() - started)
 
 
+def _start_ready(runner: _Runner, order: list[ObjectRef], pending: dict[ObjectRef, Node],
+                 finished: list[NodeResult], start: Callable[[Node], None]) -> bool:
+    """One pass over the pending nodes in order: each whose waits are all decided is decided without
+    running (blocked, failed to build, suspended) or started. True when one was decided here, since
+    that may free a node earlier in the order (a HelmRelease waits for the parent rendering it)."""
+    decided_any = False
+    for ref in [r for r in order if r in pending]:
+        node = pending[ref]
+        if any(dep not in runner.results for dep in runner.waits_for(node)):
+            continue
+        del pending[ref]
+        decided = runner.decide_without_running(node)
+        if decided is None:
+            start(node)
+            continue
+        runner.results[ref] = decided
+        finished.append(decided)
+        runner.progress(ref, str(decided.outcome))
+        decided_any = True
+    return decided_any
+
+
 def run_nodes(
     discovery: Discovery,
     client: KubeClient,
@@ -320,30 +342,18 @@ def run_nodes(
     finished: list[NodeResult] = []
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+            def start(node: Node) -> None:
+                running[pool.submit(runner.reconcile, node)] = node.ref
+
             while pending or running:
-                for ref in [r for r in order if r in pending]:
-                    node = pending[ref]
-                    if any(dep not in runner.results for dep in runner.waits_for(node)):
-                        continue
-                    del pending[ref]
-                    decided = runner.decide_without_running(node)
-                    if decided is not None:
-                        runner.results[ref] = decided
-                        finished.append(decided)
-                        runner.progress(ref, str(decided.outcome))
-                    else:
-                        running[pool.submit(runner.reconcile, node)] = ref
+                while _start_ready(runner, order, pending, finished, start):
+                    pass  # a node decided without running may free one earlier in the order
                 if not running:
                     if pending:  # only when waits form a loop the graph did not see (parent edges)
                         for ref, node in list(pending.items()):
-                            result = _not_run(
-                                node,
-                                discovery.revision,
-                                Outcome.BLOCKED,
-                                "DependencyNotReady",
-                                "waits for a node that waits for it",
-                                (),
-                            )
+                            message = "waits for a node that waits for it"
+                            result = _not_run(node, discovery.revision, Outcome.BLOCKED, "DependencyNotReady",
+                                              message, (message,))
                             runner.results[ref] = result
                             finished.append(result)
                             del pending[ref]
