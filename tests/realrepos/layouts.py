@@ -22,7 +22,7 @@ def kustomization(name: str, path: str, *, depends_on: tuple[str, ...] = (), ext
         "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
         f"metadata:\n  name: {name}\n  namespace: flux-system\n"
         f"spec:\n  interval: 10m\n  path: {path}\n  prune: true\n"
-        "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+        "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n    namespace: flux-system\n"
         + (f"  dependsOn:\n{deps}" if deps else "") + extra
     )
 
