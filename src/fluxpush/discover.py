@@ -52,6 +52,7 @@ from fluxpush.sops.sealed import Sealed
 from fluxpush.sops.sources import decrypt_sources
 from fluxpush.source import Source, load_source
 from fluxpush.tools import Tool, find_kustomize
+from fluxpush.variable_sources import VariableSources
 
 ROOT_NAME = "flux-system"  # the name `flux bootstrap` gives the root Kustomization and its source
 
@@ -232,11 +233,6 @@ class _Discoverer:
     def _lookup(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self.rendered.get((kind, namespace, name))
 
-    def _lookup_with_live(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        found = self._lookup(kind, namespace, name)
-        live = self.options.live_lookup
-        return found if found is not None or live is None else live(kind, namespace, name)
-
     def _build(self, node: Node, directory: Path) -> tuple[list[dict[str, Any]], list[Sealed]]:
         ks = node.spec
         assert isinstance(ks, Kustomization)
@@ -258,13 +254,17 @@ class _Discoverer:
             objects = run_kustomize(self.tool, prepared, node=str(ks.ref))
         except RenderError as exc:
             raise in_repository_terms(exc, workspace, rel) from exc
-        if self.options.live_lookup is None:
-            variables = resolve_variables(ks, self._lookup)
+        live = self.options.live_lookup
+        sources = VariableSources(self._lookup, objects, live, decrypt if ks.decryption else None,
+                                  str(ks.ref))
+        if live is None:
+            variables = resolve_variables(ks, sources)
         else:
-            variables = resolve_variables(ks, self._lookup_with_live,
-                                          searched="neither rendered by this repository nor in the cluster")
-        return finalize_objects(objects, ks, variables, strict=self.options.strict_substitute,
-                                decrypt=decrypt), decrypt.sealed
+            variables = resolve_variables(ks, sources, searched="neither rendered by this repository nor in "
+                                                                "the cluster")
+        finalized = finalize_objects(objects, ks, variables, strict=self.options.strict_substitute,
+                                     decrypt=decrypt)
+        return finalized, list(dict.fromkeys([*decrypt.sealed, *sources.sealed]))
 
     def _waiting_on(self, node: Node) -> bool:
         """Whether the node needs something no finished build has rendered yet."""
