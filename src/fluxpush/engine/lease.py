@@ -105,7 +105,8 @@ class ClusterLease:
         take_over = live is not None and holder != self.holder
         body = self._body(live["metadata"]["resourceVersion"] if take_over else None)
         try:
-            self.client.apply(body, self._manager, force=take_over)
+            with self.client.bookkeeping():
+                self.client.apply(body, self._manager, force=take_over)
         except ClusterError as exc:
             if exc.status == 409:
                 latest = self.client.get("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
@@ -125,7 +126,8 @@ class ClusterLease:
                     hint="wait for it to finish (or pass --lock-wait SECONDS); a crashed run's Lease expires "
                     f"{self.duration}s after its last renewal",
                 )
-            time.sleep(WAIT_POLL_SECONDS)
+            if self.client.stop.wait(WAIT_POLL_SECONDS):
+                raise self.client.stop.refusal(f"Lease {LEASE_NAMESPACE}/{LEASE_NAME}")
         self._stop.clear()
         self._renewer = threading.Thread(target=self._renew_loop, name="fluxpush-lease", daemon=True)
         self._renewer.start()
@@ -133,7 +135,8 @@ class ClusterLease:
     def _renew_loop(self) -> None:
         while not self._stop.wait(self.duration / 3):
             try:
-                self.client.apply(self._body(), self._manager)
+                with self.client.bookkeeping():
+                    self.client.apply(self._body(), self._manager)
             except ClusterError:
                 continue  # the next renewal retries; the lease only lapses after `duration`
 
@@ -144,7 +147,8 @@ class ClusterLease:
             self._renewer.join()
         live = self.client.get("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
         if live is not None and (live.get("spec") or {}).get("holderIdentity") == self.holder:
-            self.client.delete("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
+            with self.client.bookkeeping():
+                self.client.delete("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
 
     def __enter__(self) -> ClusterLease:
         self.acquire()

@@ -11,6 +11,7 @@ A failure says which stages were already applied, so nothing is half-changed sil
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -41,6 +42,8 @@ from fluxpush.flux.duration import parse_duration
 from fluxpush.flux.model import Kustomization, ObjectRef
 from fluxpush.kube import KubeClient
 
+# Hears a node's planned changes before they are written (the faces stream them).
+Announce = Callable[[Sequence[ObjectChange]], None]
 STAGE_NAMES = {1: "cluster definitions", 2: "classes", 3: "objects"}
 RECREATE_WAIT_SECONDS = 60.0  # how long a forced recreate waits for the old object to go
 
@@ -53,6 +56,7 @@ class Outcome(StrEnum):
     BLOCKED = "DependencyNotReady"
     SUSPENDED = "Suspended"
     SKIPPED = "Skipped"
+    INTERRUPTED = "Interrupted"  # not started: the run was stopped (SIGTERM/SIGINT) before its turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,15 +295,17 @@ def store_inventory(client: KubeClient, record: InventoryRecord, field_manager: 
 
 def apply_creating_namespace(client: KubeClient, obj: dict[str, Any], field_manager: str) -> None:
     """Apply a namespaced object of fluxpush's own (an inventory); when the server refuses it for its
-    missing namespace, create the namespace and apply again (no read before every write)."""
-    try:
-        client.apply(obj, field_manager, force=True)
-    except ClusterError as exc:
-        if not is_missing_namespace(exc):
-            raise
-        name = obj["metadata"]["namespace"]
-        client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, field_manager)
-        client.apply(obj, field_manager, force=True)
+    missing namespace, create the namespace and apply again (no read before every write). These are
+    bookkeeping writes: an interrupted run still records what it wrote."""
+    with client.bookkeeping():
+        try:
+            client.apply(obj, field_manager, force=True)
+        except ClusterError as exc:
+            if not is_missing_namespace(exc):
+                raise
+            name = obj["metadata"]["namespace"]
+            client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, field_manager)
+            client.apply(obj, field_manager, force=True)
 
 
 def plan_node(
@@ -316,9 +322,11 @@ def plan_node(
 
 
 def apply_node(
-    node: Node, revision: str, client: KubeClient, options: EngineOptions, record: InventoryRecord | None
+    node: Node, revision: str, client: KubeClient, options: EngineOptions, record: InventoryRecord | None,
+    announce: Announce | None = None,
 ) -> NodeResult:
-    """Apply, prune, wait and store the inventory of one Kustomization; never raises for its failures."""
+    """Apply, prune, wait and store the inventory of one Kustomization; never raises for its failures.
+    `announce` hears each stage's changes before they are written."""
     started, clock = datetime.now(UTC), time.monotonic()
     spec = node.spec
     assert isinstance(spec, Kustomization)
@@ -334,6 +342,8 @@ def apply_node(
             )
             for item in planned:
                 progress.plan(item.change)
+            if announce is not None:
+                announce([item.change for item in planned])
             answers = _apply_stage(client, spec, planned, options, progress)
             known = {p.change.id: answers.get(p.change.id) or live_index.get(p.desired)
                      for p in planned} if stage < 3 else {}

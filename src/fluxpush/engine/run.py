@@ -6,12 +6,17 @@ nodes run concurrently, bounded by `EngineOptions.concurrency`. A node whose dep
 reported `DependencyNotReady` and not touched; its independents go on. A dependency outside the
 run (`reconcile ks NAME`) counts as ready when its stored inventory says so, as Flux reads the
 live Ready condition.
+
+An interrupted run (the client's `StopSwitch` thrown by SIGTERM/SIGINT) starts no new node: the
+nodes still waiting end `Interrupted`, the running ones finish with their remaining writes refused
+and their inventories stored. A `RunObserver` hears each node start, its changes before they are
+written, and its result, so a face can stream the run as it happens.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -22,14 +27,25 @@ from fluxpush.engine.normalize import ObjectId
 from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.engine.planner import read_inventory
-from fluxpush.engine.reconcile import NodeResult, Outcome, apply_node, plan_node
+from fluxpush.engine.reconcile import Announce, NodeResult, Outcome, apply_node, plan_node
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP, KUSTOMIZE_GROUP
 from fluxpush.flux.model import HelmRelease, ObjectRef
 from fluxpush.helm.reconcile import apply_release, plan_release, uninstall_removed
 from fluxpush.kube import KubeClient
 
-Progress = Callable[[ObjectRef, str], None]  # (node, phase) for live progress on a terminal
+
+class RunObserver:
+    """What a face hears while a run goes on (from the run's worker threads); hears nothing by default."""
+
+    def started(self, ref: ObjectRef, applying: bool) -> None:
+        """A node starts planning or applying."""
+
+    def planned(self, ref: ObjectRef, changes: Sequence[ObjectChange]) -> None:
+        """A node's changes, before they are written (once per apply stage)."""
+
+    def finished(self, result: NodeResult) -> None:
+        """A node's result, as soon as it is decided."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +62,12 @@ class RunResult:
         """The plans (or applied changes) of every node."""
         return Plan(tuple(result.plan for result in self.results))
 
+    interrupted: str = ""  # the signal's name when the run was interrupted
+
     @property
     def ok(self) -> bool:
-        """Whether no node failed or was blocked."""
-        return all(result.ok for result in self.results)
+        """Whether no node failed or was blocked, and the run was not interrupted."""
+        return not self.interrupted and all(result.ok for result in self.results)
 
     @property
     def changed(self) -> bool:
@@ -83,14 +101,14 @@ class _Runner:
         options: EngineOptions,
         apply: bool,
         selected: set[ObjectRef],
-        progress: Progress | None,
+        observer: RunObserver,
     ) -> None:
         self.discovery = discovery
         self.client = client
         self.options = options
         self.apply = apply
         self.selected = selected
-        self.progress = progress or (lambda ref, phase: None)
+        self.observer = observer
         self.records: dict[ObjectRef, InventoryRecord | None] = {}
         self.waits: dict[ObjectRef, tuple[ObjectRef, ...]] = {}
         self.results: dict[ObjectRef, NodeResult] = {}
@@ -149,13 +167,14 @@ class _Runner:
 
     def reconcile(self, node: Node) -> NodeResult:
         started = time.monotonic()
-        self.progress(node.ref, "applying" if self.apply else "planning")
+        self.observer.started(node.ref, self.apply)
         try:
             if isinstance(node.spec, HelmRelease):
                 result = self.reconcile_release(node, started)
             elif self.apply:
                 result = apply_node(
-                    node, self.discovery.revision, self.client, self.options, self.record(node.ref)
+                    node, self.discovery.revision, self.client, self.options, self.record(node.ref),
+                    announce=self.announcer(node.ref),
                 )
             else:
                 plan = plan_node(
@@ -172,12 +191,27 @@ class _Runner:
                 )
         except FluxpushError as exc:
             result = _not_run(node, self.discovery.revision, Outcome.FAILED, "ReconciliationFailed", str(exc))
-        self.progress(node.ref, str(result.outcome))
         return result
+
+    def announcer(self, ref: ObjectRef) -> Announce:
+        """Tell the observer a node's changes before they are written."""
+        return lambda changes: self.observer.planned(ref, changes)
+
+    def decided(self, result: NodeResult, finished: list[NodeResult]) -> None:
+        """Record a node's result and tell the observer."""
+        self.results[result.node] = result
+        finished.append(result)
+        self.observer.finished(result)
+
+    def interrupt(self, node: Node) -> NodeResult:
+        """The result of a node the interruption kept from starting."""
+        message = f"not started: the run was interrupted ({self.client.stop.signal_name})"
+        return _not_run(node, self.discovery.revision, Outcome.INTERRUPTED, "Interrupted", message)
 
     def reconcile_release(self, node: Node, started: float) -> NodeResult:
         if self.apply:
-            return apply_release(node, self.discovery, self.client, self.options, self.record(node.ref))
+            return apply_release(node, self.discovery, self.client, self.options, self.record(node.ref),
+                                 announce=self.announcer(node.ref))
         plan = plan_release(node, self.discovery, self.client, self.options, self.record(node.ref))
         outcome = Outcome.FAILED if plan.error else Outcome.READY
         return NodeResult(node.ref, outcome, "Planned", plan.error or "planned", plan,
@@ -191,12 +225,12 @@ def run_nodes(
     *,
     apply: bool,
     targets: Iterable[ObjectRef] | None = None,
-    progress: Progress | None = None,
+    observer: RunObserver | None = None,
 ) -> RunResult:
     """Plan (apply=False) or apply every node (or only `targets`), in dependency order."""
     started, requests_before = time.monotonic(), client.request_count
     selected = set(targets) if targets is not None else set(discovery.nodes)
-    runner = _Runner(discovery, client, options, apply, selected, progress)
+    runner = _Runner(discovery, client, options, apply, selected, observer or RunObserver())
     order = [ref for ref in discovery.graph.order() if ref in selected]
     order += sorted(ref for ref in selected if ref not in order)
     pending = {ref: discovery.nodes[ref] for ref in order}
@@ -204,6 +238,9 @@ def run_nodes(
     finished: list[NodeResult] = []
     with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
         while pending or running:
+            if client.stop.stopped:
+                for ref in [r for r in order if r in pending]:
+                    runner.decided(runner.interrupt(pending.pop(ref)), finished)
             for ref in [r for r in order if r in pending]:
                 node = pending[ref]
                 if any(dep not in runner.results for dep in runner.waits_for(node)):
@@ -211,36 +248,26 @@ def run_nodes(
                 del pending[ref]
                 decided = runner.decide_without_running(node)
                 if decided is not None:
-                    runner.results[ref] = decided
-                    finished.append(decided)
-                    runner.progress(ref, str(decided.outcome))
+                    runner.decided(decided, finished)
                 else:
                     running[pool.submit(runner.reconcile, node)] = ref
             if not running:
-                if pending:  # only when waits form a loop the graph did not see (parent edges)
-                    for ref, node in list(pending.items()):
-                        result = _not_run(
-                            node,
-                            discovery.revision,
-                            Outcome.BLOCKED,
-                            "DependencyNotReady",
-                            "waits for a node that waits for it",
-                            (),
-                        )
-                        runner.results[ref] = result
-                        finished.append(result)
-                        del pending[ref]
+                for node in list(pending.values()):  # only when waits form a loop the graph did not see
+                    del pending[node.ref]
+                    runner.decided(_not_run(node, discovery.revision, Outcome.BLOCKED, "DependencyNotReady",
+                                            "waits for a node that waits for it", ()), finished)
                 continue
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                ref = running.pop(future)
-                runner.results[ref] = future.result()
-                finished.append(runner.results[ref])
-    if targets is None:  # HelmReleases removed from Git are uninstalled only on whole runs
-        finished += uninstall_removed(discovery, client, options, apply=apply)
+                running.pop(future)
+                runner.decided(future.result(), finished)
+    if targets is None and not client.stop.stopped:  # HelmReleases removed from Git: only on whole runs
+        for result in uninstall_removed(discovery, client, options, apply=apply):
+            runner.decided(result, finished)
     return RunResult(
         discovery.revision,
         tuple(finished),
         client.request_count - requests_before,
         time.monotonic() - started,
+        client.stop.signal_name if client.stop.stopped else "",
     )

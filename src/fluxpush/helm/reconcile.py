@@ -26,7 +26,7 @@ from fluxpush.engine.normalize import ObjectId, object_id
 from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange
 from fluxpush.engine.planner import plan_objects
-from fluxpush.engine.reconcile import NodeResult, Outcome, apply_creating_namespace
+from fluxpush.engine.reconcile import Announce, NodeResult, Outcome, apply_creating_namespace
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP
 from fluxpush.flux.model import HelmRelease, ObjectRef
@@ -219,8 +219,10 @@ def _prune_disabled(node: Node, discovery: Discovery) -> bool:
 
 
 def apply_release(node: Node, discovery: Discovery, client: KubeClient, options: EngineOptions,
-                  record: InventoryRecord | None, cache: ChartCache | None = None) -> NodeResult:
-    """Install/upgrade the release when needed and store its inventory; never raises for its failures."""
+                  record: InventoryRecord | None, cache: ChartCache | None = None,
+                  announce: Announce | None = None) -> NodeResult:
+    """Install/upgrade the release when needed and store its inventory; never raises for its failures.
+    `announce` hears the planned changes before helm writes them."""
     started, clock = datetime.now(UTC), time.monotonic()
     revision = discovery.revision
     log = ReleaseLog()
@@ -240,6 +242,8 @@ def apply_release(node: Node, discovery: Discovery, client: KubeClient, options:
             else:
                 objects = _render(session, client, prepared)
                 plan = _plan_with(prepared, objects, client, options, revision, node.ref)
+                if announce is not None:
+                    announce(plan.changes)
                 failure = run_release(session, client, prepared.hr, prepared.chart, prepared.values.values,
                                       prepared.digest, prepared.decision, log)
         ok = failure is None

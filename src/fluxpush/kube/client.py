@@ -9,8 +9,10 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +22,7 @@ from fluxpush.kube.connection import ClusterConnection
 from fluxpush.kube.discovery import Discovery, ResourceInfo
 from fluxpush.kube.http import Stream
 from fluxpush.kube.retry import RetryPolicy
+from fluxpush.kube.stop import StopSwitch
 from fluxpush.kube.transport import Call, Transport
 
 APPLY_PATCH = "application/apply-patch+yaml"  # JSON is valid YAML, so the body is sent as JSON
@@ -49,9 +52,12 @@ class KubeClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         page_size: int = LIST_PAGE_SIZE,
+        stop: StopSwitch | None = None,
     ) -> None:
         self.connection = connection
         self.page_size = page_size
+        self.stop = stop or StopSwitch()  # once thrown, new writes are refused (see `kube.stop`)
+        self._bookkeeping = threading.local()
         self._transport = Transport(connection, retry=retry, sleep=sleep, rng=rng)
         self.discovery = Discovery(self._discovery_json)
 
@@ -70,6 +76,20 @@ class KubeClient:
         """HTTP requests sent so far, every retry included."""
         return self._transport.request_count
 
+    @contextmanager
+    def bookkeeping(self) -> Iterator[None]:
+        """Writes of fluxpush's own records (inventories, the Lease) in this thread: allowed after a stop."""
+        self._bookkeeping.active = True
+        try:
+            yield
+        finally:
+            self._bookkeeping.active = False
+
+    def _check_write(self, what: str, dry_run: bool) -> None:
+        """Refuse a write once the run is stopped, unless it is a dry run or bookkeeping."""
+        if self.stop.stopped and not dry_run and not getattr(self._bookkeeping, "active", False):
+            raise self.stop.refusal(what)
+
     def resource_for(self, api_version: str, kind: str) -> ResourceInfo:
         """The served resource for `apiVersion` + `kind` (from the per-run discovery cache)."""
         return self.discovery.resource_for(api_version, kind)
@@ -85,6 +105,7 @@ class KubeClient:
         if dry_run:
             query.append(("dryRun", "All"))
         ref = _ref(info, namespace, name)
+        self._check_write(ref, dry_run)
         result = self._transport.json(
             Call("PATCH", info.path(namespace, name), query, obj, APPLY_PATCH, "apply", ref)
         )
@@ -152,6 +173,7 @@ class KubeClient:
         query: list[tuple[str, str]] = [("propagationPolicy", propagation_policy)]
         if dry_run:
             query.append(("dryRun", "All"))
+        self._check_write(_ref(info, namespace, name), dry_run)
         try:
             self._transport.json(
                 Call(
@@ -186,6 +208,7 @@ class KubeClient:
         query: list[tuple[str, str]] = [("fieldManager", field_manager)] if field_manager else []
         if dry_run:
             query.append(("dryRun", "All"))
+        self._check_write(_ref(info, namespace, name), dry_run)
         return self._transport.json(
             Call(
                 "PATCH",
