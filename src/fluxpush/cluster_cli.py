@@ -156,18 +156,19 @@ def _result_lines(result: NodeResult) -> list[str]:
     return lines
 
 
-def _interruption_lines(run: RunResult) -> list[str]:
+def _interruption_lines(run: RunResult, released: bool) -> list[str]:
     """What an interrupted run applied and what it did not."""
     applied = [f"  applied: {r.node} ({len(r.applied)} writes)" for r in run.results if r.applied]
     not_applied = [f"  not applied: {r.node} ({r.outcome}: {(r.message.splitlines() or [''])[0]})"
                    for r in run.results if not r.applied and r.outcome is not Outcome.READY]
+    lease = "the Lease was released" if released else "the Lease could not be released (see above)"
     return [f"✗ interrupted by {run.interrupted}: no write was started after the signal; "
-            "inventories record what was written; the Lease was released",
+            f"inventories record what was written; {lease}",
             *(applied or ["  applied: nothing"]), *not_applied,
             "  run the same command again to converge"]
 
 
-def print_run(run: RunResult) -> None:
+def print_run(run: RunResult, released: bool = True) -> None:
     """The run's totals (each node's changes and result were streamed), and what an interruption left."""
     failed = sum(1 for r in run.results if not r.ok)
     print(
@@ -175,7 +176,7 @@ def print_run(run: RunResult) -> None:
         f"{run.requests} API requests in {run.duration:.1f}s at {run.revision}"
     )
     if run.interrupted:
-        print("\n".join(_interruption_lines(run)), flush=True)
+        print("\n".join(_interruption_lines(run, released)), flush=True)
 
 
 def _write_plan(run: RunResult, path: str | None) -> None:
@@ -228,7 +229,8 @@ def cmd_apply(args: argparse.Namespace, discover: Discover,
     text = args.output != "json"
     with stop_on_signals(StopSwitch()) as switch:
         try:
-            run, deliveries = _apply(args, discover, select, switch, StreamPrinter(text=text, applying=True))
+            run, deliveries, released = _apply(args, discover, select, switch,
+                                               StreamPrinter(text=text, applying=True))
         except FluxpushError as exc:
             if not switch.stopped:
                 raise
@@ -236,29 +238,33 @@ def cmd_apply(args: argparse.Namespace, discover: Discover,
             return switch.exit_code
     _write_plan(run, getattr(args, "plan_file", None))
     if text:
-        print_run(run)
+        print_run(run, released)
     else:
         sys.stdout.write(run.plan.to_json() + "\n")
     _print_deliveries(deliveries)
     if run.interrupted:
         return switch.exit_code
-    return EXIT_OK if run.ok else EXIT_CHANGES
+    return EXIT_OK if run.ok and released else EXIT_CHANGES
 
 
 def _apply(args: argparse.Namespace, discover: Discover,
            select: Callable[[Discovery], list[ObjectRef]] | None,
-           switch: StopSwitch, observer: RunObserver) -> tuple[RunResult, list[Delivery]]:
-    """Discover, take the Lease, apply, release it; then notify (not after an interruption)."""
+           switch: StopSwitch, observer: RunObserver) -> tuple[RunResult, list[Delivery], bool]:
+    """Discover, take the Lease, apply, release it; then notify (not after an interruption). Returns
+    the run, the notifications sent and whether the Lease was released."""
     with open_cluster(args, switch) as client:
         discovery = _discover_live(discover, client)
         targets = select(discovery) if select else None
         secrets = provider_secret_lookup(client) if args.notify else None  # a bad value stops us here
-        with ClusterLease(client, wait_seconds=args.lock_wait):
+        with ClusterLease(client, wait_seconds=args.lock_wait) as lease:
             run = run_nodes(discovery, client, engine_options(args), apply=True, targets=targets,
                             observer=observer)
+        released = lease.release_error is None
+        if not released:
+            print(f"✗ {lease.release_error}", file=sys.stderr)
         if not secrets or run.interrupted:
-            return run, []
-        return run, notify_run(run, discovery, secrets, run_url=run_url_from_env())
+            return run, [], released
+        return run, notify_run(run, discovery, secrets, run_url=run_url_from_env()), released
 
 
 def cmd_reconcile(args: argparse.Namespace, discover: Discover, kind: str) -> int:

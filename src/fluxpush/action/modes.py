@@ -261,9 +261,12 @@ def run_mode(mode: str, config: ActionConfig, context: RunContext,
         targets = find_targets(head, config.targets) if mode == "reconcile" and config.targets else None
         if apply:
             secrets = provider_secret_lookup(client)  # a malformed value stops the run before it writes
-            with ClusterLease(client, wait_seconds=LEASE_WAIT_SECONDS):
+            with ClusterLease(client, wait_seconds=LEASE_WAIT_SECONDS) as lease:
                 run = run_nodes(head, client, engine_options(config, way), apply=True, targets=targets,
                                 observer=_LogStream())
+            if lease.release_error is not None:
+                first = str(lease.release_error).splitlines()[0]
+                print(f"::warning title=fluxpush: Lease not released::{first}", flush=True)
             if not run.interrupted:
                 _notify(run, head, secrets)
         else:

@@ -65,6 +65,7 @@ class ClusterLease:
         self._acquired_at = ""
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
+        self.release_error: ClusterError | None = None
 
     @property
     def _manager(self) -> str:
@@ -141,14 +142,22 @@ class ClusterLease:
                 continue  # the next renewal retries; the lease only lapses after `duration`
 
     def release(self) -> None:
-        """Stop renewing and delete the Lease if this run still holds it."""
+        """Stop renewing and delete the Lease if this run still holds it. A failure (the cluster gone,
+        the credentials expired) does not hide the run's result: it is kept in `release_error`."""
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join()
-        live = self.client.get("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
-        if live is not None and (live.get("spec") or {}).get("holderIdentity") == self.holder:
-            with self.client.bookkeeping():
-                self.client.delete("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
+        try:
+            live = self.client.get("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
+            if live is not None and (live.get("spec") or {}).get("holderIdentity") == self.holder:
+                with self.client.bookkeeping():
+                    self.client.delete("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
+        except ClusterError as exc:
+            self.release_error = ClusterError(
+                f"not released: {exc.message}", status=exc.status, reason=exc.reason,
+                obj=f"Lease/{LEASE_NAMESPACE}/{LEASE_NAME}",
+                hint=f"it expires {self.duration}s after its last renewal; until then other runs wait for it",
+            )
 
     def __enter__(self) -> ClusterLease:
         self.acquire()

@@ -105,6 +105,10 @@ class _Progress:
         self.applied.append(change)
         self.changes[self._positions[change.id]] = change
 
+    def written(self) -> set[ObjectId]:
+        """The objects created or updated so far."""
+        return {change.id for change in self.applied if change.action is not Action.DELETE}
+
     def skipped(self) -> set[ObjectId]:
         """The objects left alone on purpose (reconcile disabled and the like)."""
         return {change.id for change in self.changes if change.action is Action.SKIP}
@@ -268,8 +272,9 @@ def _stored_record(
     started: datetime,
     duration: float,
 ) -> InventoryRecord:
-    """The record to store: after a failure it keeps every earlier entry too, so nothing is forgotten
-    (objects a failed run created, stale objects a refused prune left) and a later run can prune them."""
+    """The record to store: after a failure (given only the objects it wrote) it keeps every earlier
+    entry too, so nothing is forgotten (objects a failed run created, stale objects a refused prune
+    left) and a later run can prune them."""
     entries = entries_from_objects(objects)
     if not ready and record is not None:
         known = {entry.id for entry in entries}
@@ -376,8 +381,11 @@ def apply_node(
         outcome, reason, message = Outcome.FAILED, inv.RECONCILIATION_FAILED, f"{exc}\n{progress.already()}"
     duration = time.monotonic() - clock
     ready = outcome is Outcome.READY
+    # A failed (or interrupted) node records what it wrote, beside what it held: never an object
+    # the server refused or a write that did not start.
+    written = objects if ready else [o for o in objects if object_id(o) in progress.written()]
     stored = _stored_record(
-        node, revision, record, objects, ready, reason, message.splitlines()[0], started, duration
+        node, revision, record, written, ready, reason, message.splitlines()[0], started, duration
     )
     try:
         store_inventory(client, stored, options.field_manager)

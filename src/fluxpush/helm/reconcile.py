@@ -253,6 +253,8 @@ def apply_release(node: Node, discovery: Discovery, client: KubeClient, options:
             message = f"{message}\n{failure}"
     except FluxpushError as exc:
         ok, reason, message = False, inv.RECONCILIATION_FAILED, str(exc)
+        if not log.steps:  # helm never ran (refused, interrupted, not renderable): nothing to record
+            objects = []
     duration = time.monotonic() - clock
     now = datetime.now(UTC)
     stored = InventoryRecord(
