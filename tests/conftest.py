@@ -152,3 +152,13 @@ class ManualClock:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
+
+
+@pytest.fixture(autouse=True)
+def _forget_secret_values() -> Iterator[None]:
+    """Each test starts with an empty `fluxpush.redact` registry (values are process-wide)."""
+    from fluxpush.redact import REGISTRY
+
+    REGISTRY.clear()
+    yield
+    REGISTRY.clear()

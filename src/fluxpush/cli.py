@@ -10,14 +10,20 @@ import argparse
 import io
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fluxpush import __version__, cli_options
-from fluxpush.discover import DiscoverOptions, Discovery, discover
+from fluxpush.discover import DiscoverOptions, Discovery, Node, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
+from fluxpush.images import cli as images_cli
+from fluxpush.images.run import SecretLookup
 from fluxpush.policy import find_plain_secrets
+from fluxpush.redact import redacting_streams, register_environment_secrets
 from fluxpush.render.postbuild import VariableSourceLookup
+from fluxpush.sops.keysource import NO_KEYS, SopsKeys, run_keys
 from fluxpush.tools import find_helm, find_kustomize, is_pinned_version, tool_version
 from fluxpush.views import (
     build_json,
@@ -66,6 +72,17 @@ def _common_options() -> argparse.ArgumentParser:
         action="store_true",
         help="unset postBuild variables become empty instead of failing (Flux < 2.9)",
     )
+    common.add_argument(
+        "--sops-age-key-file",
+        metavar="FILE",
+        help="age identities to decrypt SOPS values with, besides $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE "
+        "and spec.decryption.secretRef (used by diff, plan, apply; build and get always mask)",
+    )
+    common.add_argument(
+        "--no-remote-bases",
+        action="store_true",
+        help="refuse remote bases (URLs) in kustomizations, as kustomize-controller's flag does",
+    )
     common.add_argument("--kustomize", help="kustomize or kubectl binary (also $FLUXPUSH_KUSTOMIZE)")
     common.add_argument("--helm", help="helm binary (also $FLUXPUSH_HELM)")
     return common
@@ -81,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("target", nargs="*", metavar="ks NAME", help="only this Kustomization")
     build.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml")
     get = verbs.add_parser("get", parents=[common], help="list Kustomizations/HelmReleases of the repository")
-    get.add_argument("kind", choices=["ks", "kustomizations", "hr", "helmreleases", "all"])
+    get.add_argument("kind", choices=["ks", "kustomizations", "hr", "helmreleases", "all", "images"])
     get.add_argument("-o", "--output", choices=["table", "json"], default="table")
     cli_options.add_connection_options(get)
     tree = verbs.add_parser("tree", parents=[common], help="show a Kustomization's objects and children")
@@ -90,10 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     validate = verbs.add_parser("validate", parents=[common], help="schema, graph and policy checks")
     validate.add_argument("-o", "--output", choices=["text", "json"], default="text")
     _add_cluster_verbs(verbs, common)
+    image_update = images_cli.add_image_update_verb(verbs, common)
+    cli_options.add_connection_options(image_update)
     return parser
 
 
-def _add_cluster_verbs(verbs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_cluster_verbs(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     def cluster_verb(name: str, text: str) -> argparse.ArgumentParser:
         parser = verbs.add_parser(name, parents=[common], help=text)
         cli_options.add_cluster_options(parser)
@@ -164,18 +185,29 @@ def _discover(args: argparse.Namespace, live_lookup: VariableSourceLookup | None
     options = DiscoverOptions(
         cluster_path=_cluster_path(repo, args.path),
         strict_substitute=not args.no_strict_substitute,
+        no_remote_bases=args.no_remote_bases,
         source_dirs=_source_dirs(args.source),
         live_lookup=live_lookup,
+        sops=_sops_keys(args, live_lookup),
     )
     return discover(repo, options)
 
 
+def _sops_keys(args: argparse.Namespace, live_lookup: VariableSourceLookup | None) -> SopsKeys:
+    """Keys for SOPS decryption: only runs against a cluster decrypt (`build` masks, as Flux's does)."""
+    if live_lookup is None:
+        return NO_KEYS
+    return SopsKeys(run_keys(args.sops_age_key_file), live_lookup)
+
+
 def _report_problems(discovery: Discovery) -> None:
+    for notice in discovery.notices:
+        print(f"ℹ {notice}", file=sys.stderr)
     for problem in discovery.problems:
         print(f"✗ {problem}", file=sys.stderr)
 
 
-def _select(discovery: Discovery, target: list[str]) -> list:
+def _select(discovery: Discovery, target: list[str]) -> list[Node]:
     if not target:
         return discovery.ordered_nodes()
     if len(target) != 2 or KIND_ALIASES.get(target[0]) != "Kustomization":
@@ -214,9 +246,29 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if any(n.error for n in nodes) or discovery.problems else EXIT_OK
 
 
+@contextmanager
+def _live_secrets(args: argparse.Namespace) -> Iterator[SecretLookup | None]:
+    """Secrets from the cluster the options name (ImageRepository secretRef), else None."""
+    if not cli_options.names_a_cluster(args):
+        yield None
+        return
+    from fluxpush import cluster_cli  # the cluster client is slow to import: only when asked for
+
+    with cluster_cli.open_cluster(args) as client:
+        yield lambda kind, namespace, name: client.get("v1", kind, name, namespace)
+
+
+def cmd_image_update(args: argparse.Namespace) -> int:
+    with _live_secrets(args) as secrets:
+        return images_cli.cmd_image_update(_discover(args), secrets, args.dry_run)
+
+
 def cmd_get(args: argparse.Namespace) -> int:
     discovery = _discover(args)
     kind = args.kind
+    if kind == "images":
+        with _live_secrets(args) as secrets:
+            return images_cli.cmd_get_images(discovery, secrets, args.output)
     live = None
     if cli_options.names_a_cluster(args):
         from fluxpush import cluster_cli  # the cluster client is slow to import: only when asked for
@@ -229,9 +281,9 @@ def cmd_get(args: argparse.Namespace) -> int:
     if args.output == "json":
         kinds = ["Kustomization", "HelmRelease"] if kind == "all" else [KIND_ALIASES[kind]]
         entries = get_json(discovery, kinds)
-        for entry in entries if live is not None else ():
+        for entry in entries:
             ref = ObjectRef(entry["kind"], entry["namespace"], entry["name"])
-            if ref in live:
+            if live is not None and ref in live:
                 entry["live"] = live[ref]
         sys.stdout.write(dumps_json(entries))
         return EXIT_OK
@@ -272,10 +324,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     "revision": discovery.revision,
                     "nodes": len(discovery.nodes),
                     "problems": [problem_dict(p) for p in problems],
+                    "notices": [str(n) for n in discovery.notices],
                 }
             )
         )
     else:
+        for notice in discovery.notices:
+            print(f"ℹ {notice}")
         for problem in problems:
             print(f"✗ {problem}")
         status = f"{len(problems)} problem(s) found" if problems else "✔ no problems found"
@@ -306,6 +361,7 @@ COMMANDS = {
     "get": cmd_get,
     "tree": cmd_tree,
     "validate": cmd_validate,
+    "image-update": cmd_image_update,
     **dict.fromkeys(("diff", "plan", "apply", "reconcile", "suspend", "resume"), cmd_cluster),
 }
 
@@ -319,6 +375,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["FLUXPUSH_KUSTOMIZE"] = args.kustomize
     if args.helm:
         os.environ["FLUXPUSH_HELM"] = args.helm
+    register_environment_secrets(os.environ)
+    with redacting_streams():
+        return _run_verb(args)
+
+
+def _run_verb(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.verb](args)
     except UsageError as exc:

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from fluxpush.engine.options import NODE_CONCURRENCY, EngineOptions, PlanWay
+from fluxpush.errors import UsageError
 from fluxpush.flux.duration import parse_duration
 
 
@@ -53,6 +54,9 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--timeout", help="health-check timeout per node, e.g. 5m (default: each node's)")
     run.add_argument("--concurrency", type=int, default=NODE_CONCURRENCY,
                      help=f"nodes reconciled at once (default {NODE_CONCURRENCY})")
+    run.add_argument("--kubeconfig-for", action="append", default=[], metavar="NAMESPACE/NAME=FILE",
+                     help="the kubeconfig of the cluster a spec.kubeConfig Secret NAMESPACE/NAME describes, "
+                     "when that Secret is not in the current cluster (repeatable)")
 
 
 def engine_options(args: argparse.Namespace) -> EngineOptions:
@@ -64,7 +68,21 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
         allow_destructive_prune=args.allow_destructive_prune,
         timeout=parse_duration(args.timeout) if args.timeout else None,
         concurrency=args.concurrency,
+        kubeconfigs=kubeconfig_mappings(args.kubeconfig_for),
     )
+
+
+def kubeconfig_mappings(values: list[str]) -> dict[str, str]:
+    """`--kubeconfig-for NAMESPACE/NAME=FILE` options as {"NAMESPACE/NAME": FILE}."""
+    found = {}
+    for value in values:
+        ref, sep, path = value.partition("=")
+        if not sep or ref.count("/") != 1 or not path or not all(ref.split("/")):
+            raise UsageError(f"--kubeconfig-for {value!r}: expected NAMESPACE/NAME=FILE")
+        if not Path(path).is_file():
+            raise UsageError(f"--kubeconfig-for {value!r}: {path} is not a file")
+        found[ref] = path
+    return found
 
 
 def names_a_cluster(args: argparse.Namespace) -> bool:

@@ -29,7 +29,7 @@ from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.plan import Action, ObjectChange, change_lines, node_lines, totals_line
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, store_inventory
-from fluxpush.engine.run import RunObserver, RunResult, run_nodes
+from fluxpush.engine.run import RunObserver, RunResult, Verdict, run_nodes
 from fluxpush.errors import FluxpushError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
@@ -43,6 +43,13 @@ from fluxpush.report.run_events import notify_run, run_url_from_env
 Discover = Callable[[VariableSourceLookup | None], Discovery]
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
+# The exit code of each verb for the run's verdict (decided by RunResult.verdict): `diff` as
+# `flux diff` (1 changes, 2 failure), `plan`, `apply` and `reconcile` 1 on failure only.
+EXIT_CODES = {
+    "diff": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_CHANGES, Verdict.FAILED: EXIT_ERROR},
+    "plan": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_CHANGES},
+    "apply": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_CHANGES},
+}
 APPLIED_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DELETE: "deleted"}
 
 
@@ -170,6 +177,7 @@ def _interruption_lines(run: RunResult, released: bool) -> list[str]:
 
 def print_run(run: RunResult, released: bool = True) -> None:
     """The run's totals (each node's changes and result were streamed), and what an interruption left."""
+    print(totals_line(run.plan, sys.stdout.isatty()))
     failed = sum(1 for r in run.results if not r.ok)
     print(
         f"{'✔' if not failed else '✗'} {len(run.results)} nodes, {failed} not ready, "
@@ -186,6 +194,8 @@ def _write_plan(run: RunResult, path: str | None) -> None:
 
 def _discover_live(discover: Discover, client: KubeClient) -> Discovery:
     discovery = discover(live_variable_lookup(client))
+    for notice in discovery.notices:
+        print(f"ℹ {notice}", file=sys.stderr)
     for problem in discovery.problems:
         print(f"✗ {problem}", file=sys.stderr)
     return discovery
@@ -207,9 +217,7 @@ def cmd_plan(args: argparse.Namespace, discover: Discover, *, diff_exit: bool) -
     if run.interrupted:
         print(f"✗ interrupted by {run.interrupted}: the plan is incomplete", file=sys.stderr)
         return switch.exit_code
-    if run.plan.has_errors:
-        return EXIT_ERROR if diff_exit else EXIT_CHANGES
-    return EXIT_CHANGES if diff_exit and run.plan.has_changes else EXIT_OK
+    return EXIT_CODES["diff" if diff_exit else "plan"][run.verdict]
 
 
 def _print_deliveries(deliveries: list[Delivery]) -> None:
@@ -244,7 +252,7 @@ def cmd_apply(args: argparse.Namespace, discover: Discover,
     _print_deliveries(deliveries)
     if run.interrupted:
         return switch.exit_code
-    return EXIT_OK if run.ok and released else EXIT_CHANGES
+    return EXIT_CODES["apply"][run.verdict] if released else EXIT_CHANGES
 
 
 def _apply(args: argparse.Namespace, discover: Discover,

@@ -13,26 +13,40 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fluxpush.errors import FluxpushError, InputError, RenderError, SchemaError, SourceError
+from fluxpush.artifacts import ARTIFACT_KIND, ArtifactGenerator, is_artifact_generator, parse_generator
+from fluxpush.errors import FluxpushError, InputError, Origin, RenderError, SchemaError, SourceError
 from fluxpush.flux import is_flux_object, parse_flux_object, validate_flux_object
+from fluxpush.flux.fluxinstance import is_flux_instance, sync_objects
+from fluxpush.flux.inert import Notice, inert_notice
 from fluxpush.flux.model import FluxObject, GitRepository, HelmRelease, Kustomization, ObjectRef
 from fluxpush.flux.validate import warm_up
 from fluxpush.graph import Graph, order_nodes
+from fluxpush.local_artifacts import LocalArtifacts
 from fluxpush.origins import OriginIndex
+from fluxpush.render.confine import BuildConfinement
 from fluxpush.render.kustomize import BuildWorkspace, needs_merge, prepare_build_dir, run_kustomize
-from fluxpush.render.postbuild import VariableSourceLookup, finalize_objects, resolve_variables
+from fluxpush.render.postbuild import (
+    VariableSourceLookup,
+    decryption_required,
+    finalize_objects,
+    resolve_variables,
+)
+from fluxpush.root_config import ROOT_CONFIG, load_root_spec
+from fluxpush.sops.keysource import NO_KEYS, SopsKeys
+from fluxpush.sops.sealed import Sealed
+from fluxpush.sops.sources import decrypt_sources
 from fluxpush.source import Source, load_source
 from fluxpush.tools import Tool, find_kustomize
 
 ROOT_NAME = "flux-system"  # the name `flux bootstrap` gives the root Kustomization and its source
-NODE_KINDS = ("Kustomization", "HelmRelease")
 
 
 @dataclass
@@ -45,6 +59,21 @@ class Node:
     objects: list[dict[str, Any]] = field(default_factory=list)  # rendered, not Flux objects
     children: list[ObjectRef] = field(default_factory=list)
     error: FluxpushError | None = None
+    # Problems in what the node rendered (an invalid Flux object, an object another node renders too):
+    # Flux's apply of this node would fail, so the node fails (see `settle_rejections`).
+    rejected: list[FluxpushError] = field(default_factory=list)
+    sealed: list[Sealed] = field(default_factory=list)  # SOPS values no key opened (masked)
+
+    def settle_rejections(self) -> None:
+        """Fail the node for what it rendered wrongly, unless its build already failed."""
+        if self.error is not None or not self.rejected:
+            return
+        if len(self.rejected) == 1:
+            self.error = self.rejected[0]
+            return
+        listing = "\n".join(f"  - {problem}" for problem in self.rejected)
+        self.error = InputError(f"{len(self.rejected)} problems in what it renders:\n{listing}",
+                                obj=str(self.ref), origin=self.spec.origin)
 
     @property
     def depends_on(self) -> list[ObjectRef]:
@@ -62,6 +91,9 @@ class Discovery:
     flux_objects: dict[ObjectRef, FluxObject]
     problems: list[FluxpushError]
     graph: Graph
+    notices: list[Notice] = field(default_factory=list)  # Flux kinds not applicable in push mode
+    # ExternalArtifact → the ArtifactGenerator that produces it (for HelmRelease chartRefs)
+    artifact_generators: dict[ObjectRef, ArtifactGenerator] = field(default_factory=dict)
 
     @property
     def revision(self) -> str:
@@ -80,11 +112,13 @@ class DiscoverOptions:
 
     cluster_path: str
     strict_substitute: bool = True
+    no_remote_bases: bool = False  # kustomize-controller's --no-remote-bases
     source_dirs: Mapping[ObjectRef, Path] = field(default_factory=dict)  # --source mappings
     # (kind, namespace, name) → the live ConfigMap/Secret, for substituteFrom sources that another
     # controller produced in the cluster; consulted after the repository's own rendered objects.
     live_lookup: VariableSourceLookup | None = None
     max_workers: int = max(2, os.cpu_count() or 2)
+    sops: SopsKeys = NO_KEYS  # keys for spec.decryption; without them values stay masked
 
 
 def normalize_path(path: str) -> str:
@@ -106,11 +140,13 @@ class _Sources:
 
     def __init__(self, checkout: Source, scratch: Path, options: DiscoverOptions) -> None:
         self.checkout = checkout
-        self._scratch = scratch
+        self.scratch = scratch
         self._explicit = dict(options.source_dirs)
         self._checkout_refs: set[ObjectRef] = set()
         self._checkout_urls: set[str] = set()
         self._workspaces: dict[Path, tuple[Source, BuildWorkspace]] = {}
+        self.artifacts = LocalArtifacts(scratch, lambda: self.workspace(checkout.root)[1].tree,
+                                        checkout.root)
         repo = os.environ.get("GITHUB_REPOSITORY")
         if repo:
             self._checkout_urls.add(normalize_git_url(f"https://github.com/{repo}"))
@@ -128,6 +164,8 @@ class _Sources:
             return self._explicit[ref]
         if ref in self._checkout_refs:
             return self.checkout.root
+        if ref.kind == ARTIFACT_KIND:
+            return self.artifacts.resolve(ref, lambda source: self.resolve(source, known))
         repo = known.get(ref)
         if isinstance(repo, GitRepository) and normalize_git_url(repo.url) in self._checkout_urls:
             return self.checkout.root
@@ -137,25 +175,34 @@ class _Sources:
         """The loaded source and its filtered copy for `directory` (made once per run)."""
         if directory not in self._workspaces:
             source = self.checkout if directory == self.checkout.root else load_source(directory)
-            base = Path(tempfile.mkdtemp(dir=self._scratch))
+            base = Path(tempfile.mkdtemp(dir=self.scratch))
             source.copy_to(base / "tree")
             (base / "views").mkdir()
             self._workspaces[directory] = (source, BuildWorkspace(base / "tree", base / "views"))
         return self._workspaces[directory]
 
 
-def _root_spec(cluster_path: str) -> Kustomization:
+def _root_spec(cluster_path: str, configured: dict[str, Any]) -> Kustomization:
+    """The synthesized root, with the spec `.fluxpush/root.yaml` gives it (`configured`)."""
     data = {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
             "metadata": {"name": ROOT_NAME, "namespace": ROOT_NAME},
-            "spec": {"interval": "10m", "path": f"./{normalize_path(cluster_path)}", "prune": True,
+            "spec": {"interval": "10m", "prune": True,
+                     # Until the Kustomization that points at the cluster path is known (it usually
+                     # adds decryption by a patch), SOPS Secrets are masked rather than refused.
+                     "decryption": {"provider": "sops"}, **configured,
+                     "path": f"./{normalize_path(cluster_path)}",
                      "sourceRef": {"kind": "GitRepository", "name": ROOT_NAME}}}
+    errors = validate_flux_object(data, Origin(ROOT_CONFIG))
+    if errors:
+        raise errors[0]
     spec = parse_flux_object(data)
     assert isinstance(spec, Kustomization)
     return spec
 
 
 def _changes_build(ks: Kustomization) -> bool:
-    return needs_merge(ks) or ks.post_build is not None or ks.common_metadata is not None
+    return needs_merge(ks) or ks.post_build is not None or ks.common_metadata is not None \
+        or ks.decryption is not None
 
 
 class _Discoverer:
@@ -169,6 +216,7 @@ class _Discoverer:
         self.nodes: dict[ObjectRef, Node] = {}
         self.flux_objects: dict[ObjectRef, FluxObject] = {}
         self.problems: list[FluxpushError] = []
+        self.notices: list[Notice] = []  # Flux kinds listed, not acted on
         self.rendered: dict[tuple[str, str, str], dict[str, Any]] = {}  # (kind, ns, name) → object
         self.root_candidates: list[Kustomization] = []  # Kustomizations pointing at the cluster path
 
@@ -182,19 +230,34 @@ class _Discoverer:
         live = self.options.live_lookup
         return found if found is not None or live is None else live(kind, namespace, name)
 
-    def _build(self, node: Node, directory: Path) -> list[dict[str, Any]]:
+    def _build(self, node: Node, directory: Path) -> tuple[list[dict[str, Any]], list[Sealed]]:
         ks = node.spec
         assert isinstance(ks, Kustomization)
         source, workspace = self.sources.workspace(directory)
         build_dir = source.resolve_path(ks.path, obj=str(ks.ref))
         rel = build_dir.relative_to(source.root).as_posix()
-        objects = run_kustomize(self.tool, prepare_build_dir(ks, workspace, rel), node=str(ks.ref))
+        if not (workspace.tree / rel).is_dir():  # on disk, but no file of it is in the source (Git)
+            raise SourceError(f"kustomization path not found: {ks.path} holds no file of the source",
+                              obj=str(ks.ref), field="spec.path", origin=ks.origin,
+                              hint=f"add the files of {rel}/ to Git (an empty folder is not committed), "
+                                   "or fix spec.path")
+        decrypt = self.options.sops.decryptor(ks)
+        if ks.decryption is not None:
+            workspace = decrypt_sources(workspace, rel, decrypt, self.sources.scratch)
+        prepared = prepare_build_dir(ks, workspace, rel)
+        BuildConfinement(workspace.tree, source.root, str(ks.ref),
+                         no_remote_bases=self.options.no_remote_bases).check(prepared, rel)
+        try:
+            objects = run_kustomize(self.tool, prepared, node=str(ks.ref))
+        except RenderError as exc:
+            raise in_repository_terms(exc, workspace, rel) from exc
         if self.options.live_lookup is None:
             variables = resolve_variables(ks, self._lookup)
         else:
             variables = resolve_variables(ks, self._lookup_with_live,
                                           searched="neither rendered by this repository nor in the cluster")
-        return finalize_objects(objects, ks, variables, strict=self.options.strict_substitute)
+        return finalize_objects(objects, ks, variables, strict=self.options.strict_substitute,
+                                decrypt=decrypt), decrypt.sealed
 
     def _waiting_on(self, node: Node) -> bool:
         """Whether the node needs something no finished build has rendered yet."""
@@ -220,9 +283,14 @@ class _Discoverer:
                                               near)
         errors = validate_flux_object(obj, origin, locate)
         if errors:
-            self.problems.extend(errors)
+            self._reject(parent, errors)
             return None
         return parse_flux_object(obj, origin)
+
+    def _reject(self, node: Node, errors: Sequence[FluxpushError]) -> None:
+        """Problems in what `node` rendered: reported, and they fail `node` (as its apply would)."""
+        self.problems.extend(errors)
+        node.rejected.extend(errors)
 
     def _register(self, node: Node, objects: list[dict[str, Any]]) -> list[Node]:
         """Record a build's output; returns the new child nodes it declares."""
@@ -230,6 +298,15 @@ class _Discoverer:
         for obj in objects:
             meta = obj["metadata"]
             key = (obj["kind"], meta.get("namespace", ""), meta["name"])
+            if is_artifact_generator(obj):
+                self._add_generator(obj)
+                continue
+            if node.parent is None and is_flux_instance(obj):
+                self._add_flux_instance(obj, node)
+            notice = inert_notice(obj)
+            if notice is not None:
+                self.notices.append(notice)
+                continue
             if not is_flux_object(obj):
                 node.objects.append(obj)
                 self.rendered.setdefault(key, obj)
@@ -240,35 +317,60 @@ class _Discoverer:
             if node.parent is None and isinstance(parsed, Kustomization) and \
                     normalize_path(parsed.path) == normalize_path(node.spec.path):  # type: ignore[union-attr]
                 self.root_candidates.append(parsed)
-            elif parsed.ref.kind in NODE_KINDS:
+            elif isinstance(parsed, Kustomization | HelmRelease):
                 if parsed.ref == node.ref or parsed.ref in self.nodes:
-                    if parsed.ref != node.ref and self.nodes[parsed.ref].parent != node.ref:
-                        self.problems.append(InputError(
-                            f"declared by both {self.nodes[parsed.ref].parent} and {node.ref}",
+                    first = self.nodes.get(parsed.ref)
+                    if first is not None and parsed.ref != node.ref and first.parent != node.ref:
+                        self._reject(node, [InputError(
+                            f"declared by both {first.parent} and {node.ref}",
                             obj=str(parsed.ref), origin=parsed.origin,
-                            hint="keep one definition; the second would overwrite the first in Flux"))
+                            hint="keep one definition; the second would overwrite the first in Flux")])
                     continue
                 child = Node(parsed.ref, parsed, node.ref)
                 self.nodes[parsed.ref] = child
                 node.children.append(parsed.ref)
                 children.append(child)
             elif parsed.ref in self.flux_objects:
-                self.problems.append(InputError(
+                self._reject(node, [InputError(
                     "defined twice in the rendered repository", obj=str(parsed.ref), origin=parsed.origin,
-                    hint="remove one of the definitions"))
+                    hint="remove one of the definitions")])
             else:
                 self.flux_objects[parsed.ref] = parsed
         return children
+
+    def _add_flux_instance(self, obj: dict[str, Any], root: Node) -> None:
+        """A FluxInstance in the root's build defines the root, as Flux Operator's sync does."""
+        try:
+            generated = sync_objects(obj)
+        except InputError as exc:
+            self.problems.append(exc)
+            return
+        if generated is None:
+            return
+        for data in generated:
+            parsed = self._parse(data, root)
+            if isinstance(parsed, Kustomization) and \
+                    normalize_path(parsed.path) == normalize_path(root.spec.path):  # type: ignore[union-attr]
+                self.root_candidates.append(parsed)
+            elif parsed is not None and not isinstance(parsed, Kustomization):
+                self.flux_objects.setdefault(parsed.ref, parsed)
+
+    def _add_generator(self, obj: dict[str, Any]) -> None:
+        try:
+            self.sources.artifacts.add(parse_generator(obj))
+        except InputError as exc:
+            self.problems.append(exc)
 
     # -- the loop --
 
     def _run_wave(self, pool: ThreadPoolExecutor, wave: list[Node]) -> list[Node]:
         jobs = []
         for node in wave:
+            assert isinstance(node.spec, Kustomization)  # only Kustomizations are built
             directory = self.sources.resolve(self._source_ref(node.spec), self.flux_objects)
             if directory is None:
                 ref = self._source_ref(node.spec)
-                node.error = SourceError(
+                node.error = self.sources.artifacts.error(ref) or SourceError(
                     f"source {ref} is neither this repository nor mapped to a directory",
                     obj=str(node.ref), origin=node.spec.origin,
                     hint=f"pass --source {ref.kind}/{ref.namespace}/{ref.name}=DIR")
@@ -277,7 +379,7 @@ class _Discoverer:
         new_nodes: list[Node] = []
         for node, future in jobs:
             try:
-                objects = future.result()
+                objects, node.sealed = future.result()
             except FluxpushError as exc:
                 node.error = exc
                 continue
@@ -300,18 +402,22 @@ class _Discoverer:
             self.flux_objects.clear()
             self.rendered.clear()
             self.problems.clear()
+            self.notices.clear()
             adopted = Node(spec.ref, spec, None)
             return adopted, self._run_wave(pool, [adopted])
-        adopted = Node(spec.ref, spec, None, root.objects, root.children, root.error)
+        adopted = Node(spec.ref, spec, None, root.objects, root.children, root.error, root.rejected,
+                       root.sealed)
+        if root.sealed:  # no decryption in its spec: Flux fails the root; its children stay known
+            adopted.error = decryption_required(root.sealed[0].object.rsplit("/", 1)[-1], str(spec.ref))
         for node in pending:
             node.parent = spec.ref
         return adopted, pending
 
     def run(self) -> Discovery:
         """Discover every node; see the module docstring."""
-        synthetic = Node(ObjectRef("Kustomization", ROOT_NAME, ROOT_NAME),
-                         _root_spec(self.options.cluster_path), None)
-        self.sources.mark_checkout(self._source_ref(synthetic.spec), {})  # type: ignore[arg-type]
+        root_spec = _root_spec(self.options.cluster_path, load_root_spec(self.sources.checkout.root))
+        synthetic = Node(ObjectRef("Kustomization", ROOT_NAME, ROOT_NAME), root_spec, None)
+        self.sources.mark_checkout(self._source_ref(root_spec), {})
         with ThreadPoolExecutor(max_workers=self.options.max_workers) as pool:
             pool.submit(warm_up)  # the validators load while the root builds, not after
             self._run_wave(pool, [synthetic])
@@ -326,8 +432,28 @@ class _Discoverer:
         graph = order_nodes({ref: n.depends_on for ref, n in nodes.items()})
         problems = [*self.problems, *graph.problems,
                     *(n.error for n in nodes.values() if n.error is not None)]
-        problems.extend(find_ownership_conflicts(nodes.values()))
-        return Discovery(root.ref, self.sources.checkout, nodes, self.flux_objects, problems, graph)
+        for conflict, owners in find_ownership_conflicts(nodes.values()):
+            problems.append(conflict)
+            for ref in owners:
+                nodes[ref].rejected.append(conflict)
+        for node in nodes.values():
+            node.settle_rejections()
+        return Discovery(root.ref, self.sources.checkout, nodes, self.flux_objects, problems, graph,
+                         self.notices, self.sources.artifacts.generators)
+
+
+def in_repository_terms(exc: RenderError, workspace: BuildWorkspace, rel: str) -> RenderError:
+    """The kustomize failure with the build copy's paths shown relative to the repository (`./infra/x`
+    rather than a temporary folder), and where to fix it."""
+    copy = re.compile(re.escape(str(workspace.tree.parent)) + r"/(?:tree|views/view-\d+)(/?)")
+
+    def clean(text: str) -> str:
+        return copy.sub(lambda found: "./" if found.group(1) else ".", text)
+
+    where = f"./{rel}" if rel not in ("", ".") else "the repository root"
+    return type(exc)(f"{clean(exc.message)} in {where} (fix: the kustomization file there, or a file it "
+                     "names)", node=exc.node, argv=[clean(arg) for arg in exc.argv] if exc.argv else None,
+                     exit_code=exc.exit_code, stderr=clean(exc.stderr))
 
 
 def object_key(obj: dict[str, Any]) -> str:
@@ -337,15 +463,22 @@ def object_key(obj: dict[str, Any]) -> str:
     return f"{group}/{obj['kind']}/{meta.get('namespace', '')}/{meta['name']}"
 
 
-def find_ownership_conflicts(nodes: Iterable[Node]) -> list[InputError]:
-    """Objects rendered by more than one node (the last applier would win in Flux)."""
+def find_ownership_conflicts(nodes: Iterable[Node]) -> list[tuple[InputError, tuple[ObjectRef, ...]]]:
+    """Objects rendered by more than one node, each with the nodes that render it. Flux's
+    server-side apply would make each node take the object from the other on every reconciliation;
+    fluxpush fails every node involved instead."""
     owners: dict[str, list[ObjectRef]] = {}
+    names: dict[str, str] = {}
     for node in nodes:
-        for key in dict.fromkeys(object_key(obj) for obj in node.objects):
-            owners.setdefault(key, []).append(node.ref)
-    return [InputError(f"rendered by more than one node: {', '.join(str(r) for r in refs)}",
-                       obj=key.lstrip("/"), hint="keep the object in exactly one Kustomization")
-            for key, refs in owners.items() if len(refs) > 1]
+        for obj in node.objects:
+            key = object_key(obj)
+            if node.ref not in owners.setdefault(key, []):
+                owners[key].append(node.ref)
+            meta = obj["metadata"]
+            names[key] = str(ObjectRef(obj["kind"], meta.get("namespace", ""), meta["name"]))
+    return [(InputError(f"rendered by more than one node: {', '.join(str(r) for r in refs)}",
+                        obj=names[key], hint="keep the object in exactly one Kustomization"),
+             tuple(refs)) for key, refs in owners.items() if len(refs) > 1]
 
 
 def discover(repo_root: str | Path, options: DiscoverOptions, *, tool: Tool | None = None) -> Discovery:

@@ -67,6 +67,15 @@ def order_nodes(depends_on: Mapping[ObjectRef, Sequence[ObjectRef]]) -> Graph:
     """Topological layers of `depends_on` (node → the nodes it depends on), deterministic by name."""
     problems: list[DependencyError] = []
     blocked: dict[ObjectRef, str] = {}
+    _block_missing(depends_on, problems, blocked)
+    _block_cycles(depends_on, problems, blocked)
+    _block_dependents(depends_on, blocked)
+    return Graph(_layers(depends_on, blocked), tuple(problems), blocked)
+
+
+def _block_missing(depends_on: Mapping[ObjectRef, Sequence[ObjectRef]], problems: list[DependencyError],
+                   blocked: dict[ObjectRef, str]) -> None:
+    """A node depending on one the repository does not define is a problem, and cannot run."""
     for ref, deps in depends_on.items():
         for dep in deps:
             if dep not in depends_on:
@@ -74,6 +83,11 @@ def order_nodes(depends_on: Mapping[ObjectRef, Sequence[ObjectRef]]) -> Graph:
                            "not defined in this repository")
                 problems.append(DependencyError(message, node=str(ref)))
                 blocked[ref] = f"dependency '{_short(dep)}' not found"
+
+
+def _block_cycles(depends_on: Mapping[ObjectRef, Sequence[ObjectRef]], problems: list[DependencyError],
+                  blocked: dict[ObjectRef, str]) -> None:
+    """Each cycle is a problem naming its path; its members cannot run."""
     for cycle in _find_cycles(depends_on):
         text = " -> ".join(_short(ref) for ref in cycle)
         problems.append(DependencyError(f"dependency cycle: {text}", node=str(cycle[0]),
@@ -81,6 +95,10 @@ def order_nodes(depends_on: Mapping[ObjectRef, Sequence[ObjectRef]]) -> Graph:
         for ref in cycle[:-1]:
             blocked.setdefault(ref, f"dependency cycle: {text}")
 
+
+def _block_dependents(depends_on: Mapping[ObjectRef, Sequence[ObjectRef]],
+                      blocked: dict[ObjectRef, str]) -> None:
+    """Everything that (transitively) depends on a blocked node is blocked too, saying by which."""
     dependents: dict[ObjectRef, list[ObjectRef]] = {ref: [] for ref in depends_on}
     for ref, deps in depends_on.items():
         for dep in deps:
@@ -94,14 +112,18 @@ def order_nodes(depends_on: Mapping[ObjectRef, Sequence[ObjectRef]]) -> Graph:
                 blocked[child] = f"dependency '{_short(ref)}' cannot run: {blocked[ref]}"
                 pending.append(child)
 
+
+def _layers(depends_on: Mapping[ObjectRef, Sequence[ObjectRef]],
+            blocked: Mapping[ObjectRef, str]) -> tuple[tuple[ObjectRef, ...], ...]:
+    """The unblocked nodes in layers: each layer depends only on earlier ones; sorted within."""
     remaining = {ref: {d for d in deps if d in depends_on} for ref, deps in depends_on.items()
                  if ref not in blocked}
     layers: list[tuple[ObjectRef, ...]] = []
     while remaining:
-        ready = sorted(ref for ref, deps in remaining.items() if not deps)
+        ready = sorted(ref for ref, waits in remaining.items() if not waits)
         layers.append(tuple(ready))
         for ref in ready:
             del remaining[ref]
-        for deps in remaining.values():
-            deps.difference_update(ready)
-    return Graph(tuple(layers), tuple(problems), blocked)
+        for waits in remaining.values():
+            waits.difference_update(ready)
+    return tuple(layers)

@@ -23,7 +23,7 @@ def live_variable_lookup(client: KubeClient) -> VariableSourceLookup:
 def live_secret_lookup(client: KubeClient) -> SecretLookup:
     """Provider Secrets read from the cluster when a notification needs them (values decoded)."""
 
-    def lookup(namespace: str, name: str) -> dict[str, str] | None:
+    def lookup(namespace: str, name: str) -> Mapping[str, str] | None:
         secret = client.get("v1", "Secret", name, namespace)
         return secret_lookup([secret])(namespace, name) if secret is not None else None
 
@@ -42,10 +42,10 @@ def env_secret_lookup(environ: Mapping[str, str] | None = None) -> SecretLookup:
         return lambda namespace, name: None
     try:
         table = json.loads(text)
-        valid = isinstance(table, dict) and all(
-            isinstance(k, str) and "/" in k and isinstance(v, dict) for k, v in table.items())
     except json.JSONDecodeError:
-        valid = False
+        table = None
+    valid = isinstance(table, dict) and all(
+        isinstance(k, str) and "/" in k and isinstance(v, dict) for k, v in table.items())
     if not valid:  # the value is secret: say what is wrong with it, never echo it
         raise UsageError(f"${PROVIDER_SECRETS_ENV} must be a JSON object "
                          '{"namespace/name": {"key": "value", …}, …}')

@@ -9,7 +9,7 @@ from typing import Any
 from fluxpush.discover import Discovery
 from fluxpush.errors import InputError
 from fluxpush.origins import OriginIndex
-from fluxpush.render.postbuild import SOPS_MASK
+from fluxpush.sops.sealed import SOPS_MASK
 
 # Put on a Secret that is meant to live unencrypted in Git (a placeholder, a public CA bundle).
 ALLOW_PLAIN_SECRET_ANNOTATION = "fluxpush.io/allow-plain-secret"

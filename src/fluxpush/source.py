@@ -254,6 +254,27 @@ class Source:
         raise SourceError(f"{path} is outside the source root {self.root}",
                           hint="keep every referenced file inside the repository")
 
+    def refuse_escaping_links(self, folder: Path, *, obj: str | None, what: str) -> None:
+        """Raise `SourceError` when a symlink below `folder` leads outside the root.
+
+        For trees a tool reads directly from the checkout (a Helm chart: helm follows symlinks).
+        Links staying inside the root are followed, each real directory visited once.
+        """
+        real_root = str(self.root)
+        seen: set[str] = set()
+        for current, dirs, files in os.walk(folder, followlinks=True):
+            real = os.path.realpath(current)
+            if real in seen:
+                dirs.clear()
+                continue
+            seen.add(real)
+            for name in (*dirs, *files):
+                path = os.path.join(current, name)
+                if os.path.islink(path) and not _is_within(os.path.realpath(path), real_root):
+                    raise SourceError(
+                        f"{self.relpath_of(Path(current)) or '.'}/{name} is a symlink leading outside the "
+                        "source root", obj=obj, field=what, hint="replace the symlink with the file itself")
+
     def copy_to(self, dest: Path) -> None:
         """Place every non-ignored file (the would-be artifact content) in `dest`, same layout.
 

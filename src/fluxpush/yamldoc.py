@@ -36,10 +36,10 @@ _CORE_RESOLVERS: list[tuple[str, str, str]] = [
 ]
 
 
-class _CoreLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _CoreLoader(_BaseLoader):  # type: ignore[misc]
     """Safe loader with YAML 1.2 core scalar resolution."""
 
-    yaml_implicit_resolvers: ClassVar[dict] = {}
+    yaml_implicit_resolvers: ClassVar[dict[str, Any]] = {}
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         value = str(self.construct_scalar(node))
@@ -56,7 +56,7 @@ for _tag, _pattern, _first in _CORE_RESOLVERS:
 _CoreLoader.add_constructor("tag:yaml.org,2002:int", _CoreLoader.construct_yaml_int)
 
 
-class _Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
+class _Dumper(_BaseDumper):  # type: ignore[misc]
     """Block-style dumper that never emits anchors for repeated values."""
 
     def ignore_aliases(self, data: Any) -> bool:
@@ -105,8 +105,8 @@ def _expanded_size(node: yaml.Node) -> int:
     return size(node)
 
 
-def _checked_documents(text: str, path: str) -> Iterator[Document]:
-    loader = _CoreLoader(text)
+def _checked_documents(text: str, path: str, loader_class: type = _CoreLoader) -> Iterator[Document]:
+    loader = loader_class(text)
     may_alias = "&" in text and "*" in text  # aliases need an anchor; skip the walk otherwise
     try:
         index = 0
@@ -142,6 +142,20 @@ def load_documents(text: str, path: str) -> list[Document]:
     return [doc for doc in _checked_documents(text, path) if doc.data is not None]
 
 
+def load_safe_documents(text: str | bytes, path: str) -> list[Any]:
+    """`yaml.safe_load_all` (YAML 1.1 scalars, as helm's and PyYAML's) with the same alias bound as
+    `load_documents`; for content that is not kustomize's (chart metadata, values, helm output).
+    Empty documents are dropped. `path` names the text in errors."""
+    text = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
+    return [doc.data for doc in _checked_documents(text, path, _BaseLoader) if doc.data is not None]
+
+
+def load_safe(text: str | bytes, path: str) -> Any:
+    """The first document of `text` as `yaml.safe_load` gives it, alias-bounded; None when empty."""
+    docs = load_safe_documents(text, path)
+    return docs[0] if docs else None
+
+
 def load_file(path: str, display: str | None = None) -> list[Document]:
     """Read and parse a YAML file; `display` is the name shown in errors (default: `path`)."""
     try:
@@ -164,7 +178,7 @@ def locate_field(text: str, doc_index: int, field_path: list[str | int]) -> int 
     if doc_index >= len(nodes) or nodes[doc_index] is None:
         return None
     node: yaml.Node = nodes[doc_index]
-    line = node.start_mark.line + 1
+    line: int = node.start_mark.line + 1
     for step in field_path:
         child = None
         if isinstance(node, yaml.MappingNode):
@@ -183,7 +197,7 @@ def locate_field(text: str, doc_index: int, field_path: list[str | int]) -> int 
 
 def dump_documents(objects: list[Any]) -> str:
     """Serialize objects as a `---`-separated YAML stream, keys in their given order."""
-    return yaml.dump_all(
+    text: str = yaml.dump_all(
         objects,
         Dumper=_Dumper,
         sort_keys=False,
@@ -192,3 +206,4 @@ def dump_documents(objects: list[Any]) -> str:
         allow_unicode=True,
         width=1 << 16,
     )
+    return text

@@ -116,29 +116,41 @@ def merge(schema: Schema, live: Any, applied: Any, node: Node | None) -> Any:
         and shape in ("struct", "map", "any")
         and not schema.is_atomic(node)
     ):
-        result = copy.deepcopy(live)
-        for key, value in applied.items():
-            child = schema.child(node, key)
-            result[key] = merge(schema, live[key], value, child) if key in live else copy.deepcopy(value)
-        return result
+        return _merge_map(schema, live, applied, node)
     if isinstance(live, list) and isinstance(applied, list) and shape == "list":
         list_type, keys = schema.list_type(node)
         if list_type == "map" and keys:
-            item_node = schema.items(node)
-            result = copy.deepcopy(live)
-            index = {key_element(i, keys): n for n, i in enumerate(result) if isinstance(i, dict)}
-            for item in applied:
-                if not isinstance(item, dict):
-                    continue
-                slot = index.get(key_element(item, keys))
-                if slot is None:
-                    result.append(copy.deepcopy(item))
-                else:
-                    result[slot] = merge(schema, result[slot], item, item_node)
-            return result
+            return _merge_list_map(schema, live, applied, schema.items(node), keys)
         if list_type == "set":
             return copy.deepcopy(live) + [copy.deepcopy(v) for v in applied if v not in live]
     return copy.deepcopy(applied)
+
+
+def _merge_map(
+    schema: Schema, live: dict[str, Any], applied: dict[str, Any], node: Node | None
+) -> dict[str, Any]:
+    result = copy.deepcopy(live)
+    for key, value in applied.items():
+        child = schema.child(node, key)
+        result[key] = merge(schema, live[key], value, child) if key in live else copy.deepcopy(value)
+    return result
+
+
+def _merge_list_map(
+    schema: Schema, live: list[Any], applied: list[Any], item_node: Node | None, keys: tuple[str, ...]
+) -> list[Any]:
+    """An associative list: items matched by their key fields are merged, new ones appended."""
+    result = copy.deepcopy(live)
+    index = {key_element(i, keys): n for n, i in enumerate(result) if isinstance(i, dict)}
+    for item in applied:
+        if not isinstance(item, dict):
+            continue
+        slot = index.get(key_element(item, keys))
+        if slot is None:
+            result.append(copy.deepcopy(item))
+        else:
+            result[slot] = merge(schema, result[slot], item, item_node)
+    return result
 
 
 def _is_container(schema: Schema, path: Path, value: Any) -> bool:
@@ -149,7 +161,7 @@ def _differs(schema: Schema, path: Path, applied: Any, live: Any) -> bool:
     a, b = value_at(applied, path), value_at(live, path)
     if _is_container(schema, path, a):
         return b is MISSING
-    return a != b
+    return bool(a != b)
 
 
 def conflict_error(conflicts: list[tuple[Manager, Path]], kind: str, group: str, name: str) -> ApiError:
@@ -206,34 +218,9 @@ def apply_object(
     if live is None:
         merged = copy.deepcopy(applied)
     else:
-        conflicts: list[tuple[Manager, Path]] = []
-        for entry in entries:
-            if entry is mine or entry.subresource != request.subresource:
-                continue
-            for path in sorted(new_set & entry.fields):
-                if _differs(schema, path, applied, live):
-                    conflicts.append((entry, path))
-        if conflicts and not request.force:
-            raise conflict_error(conflicts, request.kind, request.group, request.name)
-        for entry, path in conflicts:
-            entry.fields.discard(path)
-            entry.changed = True
+        _take_over_conflicts(schema, entries, mine, new_set, applied, live, request)
         merged = merge(schema, live, applied, root)
-        old_set = mine.fields if mine else set()
-        others: set[Path] = set()
-        for entry in entries:
-            if entry is not mine and entry.subresource == request.subresource:
-                others |= entry.fields
-        kept = others | new_set
-        gone = {
-            path for path in old_set - kept
-            if not any(len(o) > len(path) and o[: len(path)] == path for o in kept)
-        }
-        # Remove whole subtrees: a list item goes as one (its defaulted fields with it), and its key
-        # fields must not be removed first, or the item could no longer be found by its key.
-        for path in sorted(gone, key=len):
-            if not any(path[:n] in gone for n in range(1, len(path))):
-                remove_path(merged, path)
+        _remove_released(merged, entries, mine, new_set, request.subresource)
     if mine is None:
         mine = Manager(request.manager, "Apply", request.api_version, request.now, request.subresource)
         entries.append(mine)
@@ -246,6 +233,46 @@ def apply_object(
             entry.time = request.now
     merged.setdefault("metadata", {})["managedFields"] = encode_managers(entries)
     return merged
+
+
+def _take_over_conflicts(
+    schema: Schema, entries: list[Manager], mine: Manager | None, new_set: set[Path],
+    applied: dict[str, Any], live: dict[str, Any], request: ApplyRequest,
+) -> None:
+    """Fields other managers own with a different value: a 409, or (forced) taken from them."""
+    conflicts: list[tuple[Manager, Path]] = []
+    for entry in entries:
+        if entry is mine or entry.subresource != request.subresource:
+            continue
+        for path in sorted(new_set & entry.fields):
+            if _differs(schema, path, applied, live):
+                conflicts.append((entry, path))
+    if conflicts and not request.force:
+        raise conflict_error(conflicts, request.kind, request.group, request.name)
+    for entry, path in conflicts:
+        entry.fields.discard(path)
+        entry.changed = True
+
+
+def _remove_released(
+    merged: dict[str, Any], entries: list[Manager], mine: Manager | None, new_set: set[Path], subresource: str
+) -> None:
+    """Remove the fields this manager applied before, no longer applies, and nobody else owns."""
+    old_set = mine.fields if mine else set()
+    others: set[Path] = set()
+    for entry in entries:
+        if entry is not mine and entry.subresource == subresource:
+            others |= entry.fields
+    kept = others | new_set
+    gone = {
+        path for path in old_set - kept
+        if not any(len(o) > len(path) and o[: len(path)] == path for o in kept)
+    }
+    # Remove whole subtrees: a list item goes as one (its defaulted fields with it), and its key
+    # fields must not be removed first, or the item could no longer be found by its key.
+    for path in sorted(gone, key=len):
+        if not any(path[:n] in gone for n in range(1, len(path))):
+            remove_path(merged, path)
 
 
 def record_update(

@@ -16,7 +16,7 @@ import hmac
 import re
 import secrets
 import threading
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from kubesim.errors import unauthorized
 
@@ -86,39 +86,9 @@ class Authenticator:
     def _verify_eks(self, token: str) -> str:
         if len(token) > MAX_TOKEN_BYTES:
             raise unauthorized()
-        encoded = token[len(TOKEN_PREFIX):]
-        try:
-            url = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-            raise unauthorized() from exc
-        try:
-            parts = urlsplit(url)
-            host = parts.hostname or ""
-        except ValueError as exc:
-            raise unauthorized() from exc
-        if parts.scheme != "https" or not STS_HOST.fullmatch(host) or parts.path != "/":
-            raise unauthorized()
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        query: dict[str, str] = {}
-        for key, value in pairs:
-            lower = key.lower()
-            if lower not in ALLOWED_QUERY or lower in query:
-                raise unauthorized()
-            query[lower] = value
-        if query.get("action") != "GetCallerIdentity":
-            raise unauthorized()
-        if "x-k8s-aws-id" not in query.get("x-amz-signedheaders", "").lower().split(";"):
-            raise unauthorized()
-        try:
-            expires = int(query.get("x-amz-expires", ""))
-            signed_at = datetime.datetime.strptime(query.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ").replace(
-                tzinfo=datetime.UTC
-            )
-        except ValueError as exc:
-            raise unauthorized() from exc
-        now = datetime.datetime.now(datetime.UTC)
-        if not 0 <= expires <= MAX_EXPIRES or now - signed_at > TOKEN_LIFETIME:
-            raise unauthorized()
+        parts = _presigned_url(token[len(TOKEN_PREFIX):])
+        query = _sts_query(parts.query)
+        signed_at = _signing_time(query)
         with self._lock:
             if self._not_before is not None and signed_at < self._not_before:
                 raise unauthorized()
@@ -129,6 +99,50 @@ class Authenticator:
                                                         self.cluster_name):
                 raise unauthorized()
         return f"eks:{access_key}"
+
+
+def _presigned_url(encoded: str) -> SplitResult:
+    """The STS URL a `k8s-aws-v1.` token carries: base64url, https, an STS host, path `/`."""
+    try:
+        url = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise unauthorized() from exc
+    if parts.scheme != "https" or not STS_HOST.fullmatch(host) or parts.path != "/":
+        raise unauthorized()
+    return parts
+
+
+def _sts_query(raw_query: str) -> dict[str, str]:
+    """The URL's query, names lower-cased: only known names, once each, for GetCallerIdentity
+    with the cluster-name header signed."""
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(raw_query, keep_blank_values=True):
+        lower = key.lower()
+        if lower not in ALLOWED_QUERY or lower in query:
+            raise unauthorized()
+        query[lower] = value
+    if query.get("action") != "GetCallerIdentity":
+        raise unauthorized()
+    if "x-k8s-aws-id" not in query.get("x-amz-signedheaders", "").lower().split(";"):
+        raise unauthorized()
+    return query
+
+
+def _signing_time(query: dict[str, str]) -> datetime.datetime:
+    """When the URL was signed; refused when its expiry is out of range or the token is too old."""
+    try:
+        expires = int(query.get("x-amz-expires", ""))
+        signed_at = datetime.datetime.strptime(query.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ").replace(
+            tzinfo=datetime.UTC
+        )
+    except ValueError as exc:
+        raise unauthorized() from exc
+    now = datetime.datetime.now(datetime.UTC)
+    if not 0 <= expires <= MAX_EXPIRES or now - signed_at > TOKEN_LIFETIME:
+        raise unauthorized()
+    return signed_at
 
 
 def _signature_matches(host: str, raw_query: str, query: dict[str, str], secret: str, cluster: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 
 from kubesim.errors import bad_request
@@ -271,53 +272,80 @@ def _service(obj: Obj, ips: ServiceIPs | None) -> None:
     obj.setdefault("status", {}).setdefault("loadBalancer", {})
 
 
+def _replicaset(obj: Obj) -> None:
+    obj.setdefault("spec", {}).setdefault("replicas", 1)
+    _template(obj["spec"])
+
+
+def _pod(obj: Obj) -> None:
+    default_pod_spec(obj.setdefault("spec", {}))
+
+
+def _secret(obj: Obj) -> None:
+    obj.setdefault("type", "Opaque")
+    check_base64(obj, "data")
+    fold_string_data(obj)
+
+
+def _config_map(obj: Obj) -> None:
+    check_base64(obj, "binaryData")
+
+
+def _namespace(obj: Obj) -> None:
+    meta = obj["metadata"]
+    meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name", "")
+    obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+    obj.setdefault("status", {}).setdefault("phase", "Active")
+
+
+def _claim(obj: Obj) -> None:
+    obj.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
+    obj.setdefault("status", {}).setdefault("phase", "Pending")
+
+
+def _binding(obj: Obj) -> None:
+    for subject in obj.get("subjects") or []:
+        if subject.get("kind") in ("User", "Group"):
+            subject.setdefault("apiGroup", "rbac.authorization.k8s.io")
+
+
+def _crd(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    names = spec.setdefault("names", {})
+    if "kind" in names:
+        names.setdefault("singular", names["kind"].lower())
+        names.setdefault("listKind", names["kind"] + "List")
+    spec.setdefault("conversion", {"strategy": "None"})
+
+
+def _autoscaler(obj: Obj, api_version: str) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("minReplicas", 1)
+    if api_version == "autoscaling/v2" and spec.get("metrics") is None:
+        spec["metrics"] = [DEFAULT_HPA_METRIC]
+
+
+# Kinds whose defaults depend on the object alone, in any of their API versions.
+_DEFAULTERS: dict[str, Callable[[Obj], None]] = {
+    "Deployment": _deployment, "StatefulSet": _statefulset, "DaemonSet": _daemonset,
+    "ReplicaSet": _replicaset, "CronJob": _cronjob, "Pod": _pod, "Secret": _secret,
+    "ConfigMap": _config_map, "PersistentVolumeClaim": _claim, "RoleBinding": _binding,
+    "ClusterRoleBinding": _binding, "CustomResourceDefinition": _crd,
+}
+
+
 def apply_defaults(obj: Obj, ips: ServiceIPs | None = None, creating: bool = False) -> None:
     """Fill the server-side defaults of `obj` in place (by apiVersion/kind)."""
     kind, api_version = builtin_kind(obj), obj.get("apiVersion", "")
     meta = obj.setdefault("metadata", {})
-    if kind == "Deployment":
-        _deployment(obj)
-    elif kind == "StatefulSet":
-        _statefulset(obj)
-    elif kind == "DaemonSet":
-        _daemonset(obj)
-    elif kind == "ReplicaSet":
-        obj.setdefault("spec", {}).setdefault("replicas", 1)
-        _template(obj["spec"])
+    defaulter = _DEFAULTERS.get(kind or "")
+    if defaulter is not None:
+        defaulter(obj)
     elif kind == "Job" and api_version == "batch/v1":
         _job_spec(obj.setdefault("spec", {}), meta.get("uid", ""), meta.get("name", ""), creating)
-    elif kind == "CronJob":
-        _cronjob(obj)
-    elif kind == "Pod":
-        default_pod_spec(obj.setdefault("spec", {}))
     elif kind == "Service" and api_version == "v1":
         _service(obj, ips)
-    elif kind == "Secret":
-        obj.setdefault("type", "Opaque")
-        check_base64(obj, "data")
-        fold_string_data(obj)
-    elif kind == "ConfigMap":
-        check_base64(obj, "binaryData")
     elif kind == "Namespace" and api_version == "v1":
-        meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name", "")
-        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
-        obj.setdefault("status", {}).setdefault("phase", "Active")
-    elif kind == "PersistentVolumeClaim":
-        obj.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
-        obj.setdefault("status", {}).setdefault("phase", "Pending")
-    elif kind in ("RoleBinding", "ClusterRoleBinding"):
-        for subject in obj.get("subjects") or []:
-            if subject.get("kind") in ("User", "Group"):
-                subject.setdefault("apiGroup", "rbac.authorization.k8s.io")
-    elif kind == "CustomResourceDefinition":
-        spec = obj.setdefault("spec", {})
-        names = spec.setdefault("names", {})
-        if "kind" in names:
-            names.setdefault("singular", names["kind"].lower())
-            names.setdefault("listKind", names["kind"] + "List")
-        spec.setdefault("conversion", {"strategy": "None"})
+        _namespace(obj)
     elif kind == "HorizontalPodAutoscaler":
-        spec = obj.setdefault("spec", {})
-        spec.setdefault("minReplicas", 1)
-        if api_version == "autoscaling/v2" and spec.get("metrics") is None:
-            spec["metrics"] = [DEFAULT_HPA_METRIC]
+        _autoscaler(obj, api_version)

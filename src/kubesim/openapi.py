@@ -65,7 +65,7 @@ def _refs(node: Any, found: set[str]) -> None:
 
 
 def _schema_name(rtype: ResourceType) -> str:
-    ref = rtype.root.get("$ref")
+    ref: str | None = rtype.root.get("$ref")
     if ref and not rtype.is_crd:
         return ref.rsplit("/", 1)[-1]
     reversed_group = ".".join(reversed(rtype.group.split(".")))

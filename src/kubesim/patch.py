@@ -126,24 +126,28 @@ def strategic_merge_patch(schema: Schema, target: Any, patch: Any, node: Node | 
             if isinstance(result.get(field), list):
                 result[field] = [v for v in result[field] if v not in value]
             continue
-        child = schema.child(node, key)
-        if value is None:
-            result.pop(key, None)
-            continue
-        strategy, merge_key = schema.patch_strategy(child)
-        if isinstance(value, list) and "merge" in strategy:
-            result[key] = _merge_list(schema, result.get(key), value, child, merge_key)
-        elif isinstance(value, dict):
-            merged = strategic_merge_patch(schema, result.get(key), value, child)
-            if merged is None:
-                result.pop(key, None)
-            else:
-                result[key] = merged
-        else:
-            result[key] = copy.deepcopy(value)
+        _patch_field(schema, result, key, value, schema.child(node, key))
     if isinstance(retain, list):
         result = {k: v for k, v in result.items() if k in retain}
     return result
+
+
+def _patch_field(schema: Schema, result: dict[str, Any], key: str, value: Any, child: Node | None) -> None:
+    """Patch one field of `result` in place: null removes it, lists may merge, maps recurse."""
+    if value is None:
+        result.pop(key, None)
+        return
+    strategy, merge_key = schema.patch_strategy(child)
+    if isinstance(value, list) and "merge" in strategy:
+        result[key] = _merge_list(schema, result.get(key), value, child, merge_key)
+    elif isinstance(value, dict):
+        merged = strategic_merge_patch(schema, result.get(key), value, child)
+        if merged is None:
+            result.pop(key, None)
+        else:
+            result[key] = merged
+    else:
+        result[key] = copy.deepcopy(value)
 
 
 def _merge_list(schema: Schema, live: Any, patch: list[Any], node: Node | None, merge_key: str | None) -> Any:

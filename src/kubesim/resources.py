@@ -123,7 +123,8 @@ class Resources:
         """A copy of a request body as the server decodes it: quantities canonical (built-ins only)."""
         if rtype.is_crd:
             return copy.deepcopy(body)
-        return canonicalize_quantities(self.schema, body, rtype.root)
+        canonical: Obj = canonicalize_quantities(self.schema, body, rtype.root)
+        return canonical
 
     def _prune(self, rtype: ResourceType, obj: Obj) -> None:
         for path in ssa.undeclared_fields(self.schema, obj, rtype.root):
@@ -138,19 +139,7 @@ class Resources:
         """Defaults, validation, generation, no-op check and the store write."""
         meta = new.setdefault("metadata", {})
         if old is not None:
-            for key in SYSTEM_METADATA:
-                if key in old["metadata"]:
-                    meta[key] = old["metadata"][key]
-                else:
-                    meta.pop(key, None)
-            meta["name"] = old["metadata"]["name"]
-            if rtype.namespaced:
-                meta["namespace"] = old["metadata"]["namespace"]
-        if rtype.has_status and old is not None and opts.subresource != "status":
-            if "status" in old:
-                new["status"] = copy.deepcopy(old["status"])
-            else:
-                new.pop("status", None)
+            _carry_over(rtype, old, new, opts)
         apply_defaults(new, self.cluster.service_ips if not opts.dry_run else None, creating=old is None)
         if rtype.is_crd:
             self._prune(rtype, new)
@@ -164,18 +153,18 @@ class Resources:
             meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         if old is not None and _same(old, new):
             return old
-        key = self.cluster.key(rtype, meta.get("namespace", ""), meta["name"])
+        store_key = self.cluster.key(rtype, meta.get("namespace", ""), meta["name"])
         if opts.dry_run:
             if old is None:
                 meta.pop("resourceVersion", None)
             return new
         if old is not None and meta.get("deletionTimestamp") and not meta.get("finalizers"):
-            gone = self.cluster.store.delete(key)
+            gone = self.cluster.store.delete(store_key)
             if gone is not None:
                 self.cluster.notify_write(rtype, "DELETED", gone)
                 meta["resourceVersion"] = gone["metadata"]["resourceVersion"]
             return new  # the real server answers with the object as the update left it
-        stored = self.cluster.store.put(key, new)
+        stored = self.cluster.store.put(store_key, new)
         self.cluster.notify_write(rtype, "ADDED" if old is None else "MODIFIED", stored)
         return stored
 
@@ -330,54 +319,14 @@ class Resources:
         self, rtype: ResourceType, namespace: str, name: str, body: Any, opts: WriteOptions, force: bool
     ) -> tuple[Obj, bool]:
         """Server-side apply (create when missing)."""
-        if not opts.manager:
-            raise bad_request("PATCH, application/apply-patch+yaml requires fieldManager to be set")
-        if not isinstance(body, dict):
-            raise bad_request("error decoding YAML: the apply body must be an object")
-        if body.get("apiVersion") != rtype.api_version or body.get("kind") != rtype.kind:
-            if not body.get("kind") or not body.get("apiVersion"):
-                raise (
-                    bad_request("Object 'Kind' is missing in '" + _compact(body) + "'")
-                    if not body.get("kind")
-                    else bad_request(f"Object 'apiVersion' is missing in '{_compact(body)}'")
-                )
-            raise bad_request(
-                f"Incorrect version specified in apply patch. Specified patch version: "
-                f"{body.get('apiVersion')}, expected: {rtype.api_version}"
-            )
-        meta = body.get("metadata") or {}
-        if meta.get("name") != name:
-            raise bad_request(
-                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
-            )
-        if rtype.namespaced and meta.get("namespace") not in (None, namespace):
-            raise bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request"
-            )
-        if meta.get("managedFields"):
-            raise bad_request("metadata.managedFields must be nil")
+        meta = _check_apply_body(rtype, namespace, name, body, opts.manager)
         applied = self._canonical(rtype, body)
         applied["metadata"] = {k: v for k, v in meta.items() if k not in SYSTEM_METADATA}
         if rtype.namespaced:
             applied["metadata"]["namespace"] = namespace
         if opts.subresource != "status" and rtype.has_status:
             applied.pop("status", None)
-        unknown = ssa.undeclared_fields(self.schema, applied, rtype.root, smd_style=True)
-        ns_name = f"{namespace}/{name}" if rtype.namespaced else name
-        gvk = f"{rtype.api_version if rtype.group else '/' + rtype.version}, Kind={rtype.kind}"
-        if unknown:
-            raise ApiError(
-                500,
-                "",
-                f"failed to create typed patch object ({ns_name}; {gvk}): "
-                f"{unknown[0]}: field not declared in schema",
-            )
-        try:
-            ssa.default_list_keys(self.schema, applied, rtype.root)
-        except ApiError as exc:
-            raise ApiError(
-                500, "", f"failed to create typed patch object ({ns_name}; {gvk}): {exc.message.lstrip('.')}"
-            ) from exc
+        self._check_typed(rtype, applied, namespace, name)
         old = self.cluster.store.get(self.cluster.key(rtype, namespace, name))
         if old is None:
             self._check_namespace(rtype, namespace, name)
@@ -403,6 +352,74 @@ class Resources:
             merged["metadata"]["name"] = name
             return self._finish(rtype, None, merged, opts), True
         return self._finish(rtype, old, merged, opts), False
+
+    def _check_typed(self, rtype: ResourceType, applied: Obj, namespace: str, name: str) -> None:
+        """The apply body as a typed object: every field declared, list-map items keyed (a 500 as
+        the real server's structured-merge-diff answers)."""
+        unknown = ssa.undeclared_fields(self.schema, applied, rtype.root, smd_style=True)
+        ns_name = f"{namespace}/{name}" if rtype.namespaced else name
+        gvk = f"{rtype.api_version if rtype.group else '/' + rtype.version}, Kind={rtype.kind}"
+        if unknown:
+            raise ApiError(
+                500,
+                "",
+                f"failed to create typed patch object ({ns_name}; {gvk}): "
+                f"{unknown[0]}: field not declared in schema",
+            )
+        try:
+            ssa.default_list_keys(self.schema, applied, rtype.root)
+        except ApiError as exc:
+            raise ApiError(
+                500, "", f"failed to create typed patch object ({ns_name}; {gvk}): {exc.message.lstrip('.')}"
+            ) from exc
+
+
+def _carry_over(rtype: ResourceType, old: Obj, new: Obj, opts: WriteOptions) -> None:
+    """What a write cannot change: system metadata, name, namespace, and (but through the status
+    subresource) the status."""
+    meta = new["metadata"]
+    for key in SYSTEM_METADATA:
+        if key in old["metadata"]:
+            meta[key] = old["metadata"][key]
+        else:
+            meta.pop(key, None)
+    meta["name"] = old["metadata"]["name"]
+    if rtype.namespaced:
+        meta["namespace"] = old["metadata"]["namespace"]
+    if rtype.has_status and opts.subresource != "status":
+        if "status" in old:
+            new["status"] = copy.deepcopy(old["status"])
+        else:
+            new.pop("status", None)
+
+
+def _check_apply_body(rtype: ResourceType, namespace: str, name: str, body: Any, manager: str) -> Obj:
+    """Refuse an apply as the real server does (400s); returns the body's metadata."""
+    if not manager:
+        raise bad_request("PATCH, application/apply-patch+yaml requires fieldManager to be set")
+    if not isinstance(body, dict):
+        raise bad_request("error decoding YAML: the apply body must be an object")
+    if body.get("apiVersion") != rtype.api_version or body.get("kind") != rtype.kind:
+        if not body.get("kind"):
+            raise bad_request("Object 'Kind' is missing in '" + _compact(body) + "'")
+        if not body.get("apiVersion"):
+            raise bad_request(f"Object 'apiVersion' is missing in '{_compact(body)}'")
+        raise bad_request(
+            f"Incorrect version specified in apply patch. Specified patch version: "
+            f"{body.get('apiVersion')}, expected: {rtype.api_version}"
+        )
+    meta: Obj = body.get("metadata") or {}
+    if meta.get("name") != name:
+        raise bad_request(
+            f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+        )
+    if rtype.namespaced and meta.get("namespace") not in (None, namespace):
+        raise bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request"
+        )
+    if meta.get("managedFields"):
+        raise bad_request("metadata.managedFields must be nil")
+    return meta
 
 
 def _spec_of(obj: Obj) -> Obj:

@@ -35,17 +35,10 @@ def match(registry: Registry, path: str) -> Route:
         return Route("meta", path)
     if parts[0] == "openapi":
         return Route("openapi", path)
-    if parts[0] == "api":
-        if len(parts) <= 2:
-            return Route("discovery", path, group="", version=parts[1] if len(parts) == 2 else "")
-        group, version, rest = "", parts[1], parts[2:]
-    elif parts[0] == "apis":
-        if len(parts) <= 3:
-            return Route("discovery", path, group=parts[1] if len(parts) > 1 else "",
-                         version=parts[2] if len(parts) > 2 else "")
-        group, version, rest = parts[1], parts[2], parts[3:]
-    else:
-        raise page_not_found()
+    located = _group_version(parts, path)
+    if isinstance(located, Route):
+        return located
+    group, version, rest = located
     namespace: str | None = None
     if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in NAMESPACE_SUBRESOURCES:
         namespace, rest = rest[1], rest[2:]
@@ -56,12 +49,34 @@ def match(registry: Registry, path: str) -> Route:
         raise _not_served(group, version, rest[0])
     name = rest[1] if len(rest) > 1 else ""
     subresource = rest[2] if len(rest) > 2 else ""
-    if subresource and not ((subresource == "status" and rtype.has_status)
-                            or (subresource == "scale" and rtype.has_scale)
-                            or (subresource == "finalize" and rtype.plural == "namespaces")):
-        raise page_not_found()
-    if not rtype.namespaced and namespace is not None:
-        raise page_not_found()
-    if rtype.namespaced and name and namespace is None:
+    if not _serves_subresource(rtype, subresource) or not _scope_fits(rtype, namespace, name):
         raise page_not_found()
     return Route("resource", path, rtype, namespace, name, subresource, group, version)
+
+
+def _group_version(parts: list[str], path: str) -> Route | tuple[str, str, list[str]]:
+    """A discovery route for `/api[/v1]` and `/apis[/g[/v]]`, else (group, version, the rest)."""
+    if parts[0] == "api":
+        if len(parts) <= 2:
+            return Route("discovery", path, group="", version=parts[1] if len(parts) == 2 else "")
+        return "", parts[1], parts[2:]
+    if parts[0] == "apis":
+        if len(parts) <= 3:
+            return Route("discovery", path, group=parts[1] if len(parts) > 1 else "",
+                         version=parts[2] if len(parts) > 2 else "")
+        return parts[1], parts[2], parts[3:]
+    raise page_not_found()
+
+
+def _serves_subresource(rtype: ResourceType, subresource: str) -> bool:
+    return (not subresource
+            or (subresource == "status" and rtype.has_status)
+            or (subresource == "scale" and rtype.has_scale)
+            or (subresource == "finalize" and rtype.plural == "namespaces"))
+
+
+def _scope_fits(rtype: ResourceType, namespace: str | None, name: str) -> bool:
+    """A cluster-scoped type has no namespace in its path; a namespaced object has one."""
+    if not rtype.namespaced:
+        return namespace is None
+    return not name or namespace is not None

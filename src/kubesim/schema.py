@@ -25,7 +25,8 @@ def load_definitions(version: str = KUBE_VERSION) -> dict[str, Node]:
     base = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
     path = base / f"v{version}-local-strict" / "_definitions.json"
     with path.open(encoding="utf-8") as handle:
-        return json.load(handle)["$defs"]
+        definitions: dict[str, dict[str, Any]] = json.load(handle)["$defs"]
+    return definitions
 
 
 def _types(node: Node) -> set[str]:
@@ -79,7 +80,7 @@ class Schema:
         node = self.resolve(node)
         if node is None:
             return None
-        props = node.get("properties")
+        props: dict[str, Node] | None = node.get("properties")
         if props and key in props:
             return props[key]
         extra = node.get("additionalProperties")

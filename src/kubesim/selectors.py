@@ -9,6 +9,7 @@ from typing import Any
 from kubesim.errors import bad_request
 
 Matcher = Callable[[dict[str, Any]], bool]
+LabelTest = Callable[[dict[str, str]], bool]
 
 # Field selectors the server accepts beyond metadata.name/namespace, by resource.
 EXTRA_FIELDS = {
@@ -28,7 +29,9 @@ _REQ = re.compile(
 
 
 def _split(selector: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in selector:
         if char == "(":
             depth += 1
@@ -47,35 +50,43 @@ def parse_label_selector(selector: str | None) -> Matcher:
     """A predicate over objects for a label selector string (`a=b,c!=d,e in (f,g),!h`)."""
     if not selector:
         return lambda obj: True
-    tests: list[Callable[[dict[str, str]], bool]] = []
+    tests: list[LabelTest] = []
     for part in _split(selector):
         match = _REQ.match(part)
         if not match or (match.group("neg") and (match.group("op") or match.group("setop"))):
             raise bad_request(f"unable to parse requirement: found '{part.strip()}', expected: identifier")
-        key, op, value = match.group("key"), match.group("op"), match.group("value")
-        setop = match.group("setop")
-        if match.group("neg"):
-            tests.append(lambda labels, k=key: k not in labels)
-        elif setop:
-            values = {v.strip() for v in match.group("values").split(",") if v.strip()}
-            if setop == "in":
-                tests.append(lambda labels, k=key, vs=values: labels.get(k) in vs)
-            else:
-                tests.append(lambda labels, k=key, vs=values: labels.get(k) not in vs)
-        elif op in ("=", "=="):
-            tests.append(lambda labels, k=key, v=value: labels.get(k) == v)
-        elif op == "!=":
-            tests.append(lambda labels, k=key, v=value: labels.get(k) != v)
-        elif op in (">", "<"):
-            tests.append(lambda labels, k=key, v=value, o=op: _compare(labels.get(k), v, o))
-        else:
-            tests.append(lambda labels, k=key: k in labels)
+        tests.append(_label_test(match))
 
     def matcher(obj: dict[str, Any]) -> bool:
         labels = (obj.get("metadata") or {}).get("labels") or {}
         return all(test(labels) for test in tests)
 
     return matcher
+
+
+def _label_test(match: re.Match[str]) -> LabelTest:
+    """The test one parsed requirement makes of an object's labels."""
+    key, op, value, setop = match.group("key"), match.group("op"), match.group("value"), match.group("setop")
+    if match.group("neg"):
+        return lambda labels: key not in labels
+    if setop:
+        values = {v.strip() for v in match.group("values").split(",") if v.strip()}
+        if setop == "in":
+            return lambda labels: labels.get(key) in values
+        return lambda labels: labels.get(key) not in values
+    if op in ("=", "=="):
+        return lambda labels: labels.get(key) == value
+    if op == "!=":
+        return lambda labels: labels.get(key) != value
+    if op in (">", "<"):
+        return lambda labels: _compare(labels.get(key), value, op)
+    return lambda labels: key in labels
+
+
+def _field_test(field: str, op: str, value: str) -> Matcher:
+    if op == "!=":
+        return lambda obj: _field_value(obj, field) != value
+    return lambda obj: _field_value(obj, field) == value
 
 
 def _compare(actual: str | None, wanted: str, op: str) -> bool:
@@ -108,8 +119,5 @@ def parse_field_selector(selector: str | None, resource: str) -> Matcher:
         field, op, value = match.groups()
         if field not in allowed:
             raise bad_request(f'field label not supported: {field}')
-        if op == "!=":
-            tests.append(lambda obj, f=field, v=value: _field_value(obj, f) != v)
-        else:
-            tests.append(lambda obj, f=field, v=value: _field_value(obj, f) == v)
+        tests.append(_field_test(field, op, value))
     return lambda obj: all(test(obj) for test in tests)

@@ -7,6 +7,7 @@ revision, and appends an event to a bounded history that watches read from.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import json
 import threading
@@ -92,7 +93,7 @@ class Store:
         with self.lock:
             return dict(self._objects)
 
-    def keys(self, namespace: str | None = None) -> list[Key]:
+    def keys(self, namespace: str | None = None) -> builtins.list[Key]:
         """Every stored key (in a namespace, if given)."""
         with self.lock:
             return [k for k in self._objects if namespace is None or k[2] == namespace]
@@ -128,7 +129,7 @@ class Store:
         self._history.append(event)
         self.changed.notify_all()
 
-    def events_after(self, resource_version: int) -> list[Event]:
+    def events_after(self, resource_version: int) -> builtins.list[Event]:
         """Events newer than `resource_version`, oldest first."""
         with self.lock:
             return [e for e in self._history if e.resource_version > resource_version]
@@ -157,7 +158,7 @@ class Store:
         """Read objects saved by `save`; the history starts empty."""
         data = json.loads(path.read_text(encoding="utf-8"))
         with self.lock:
-            self._objects = {tuple(k): o for k, o in data["objects"]}  # type: ignore[misc]
+            self._objects = {tuple(k): o for k, o in data["objects"]}
             self._collections = {}
             for key, obj in self._objects.items():
                 self._collections.setdefault(key[:2], {}).setdefault(key[2], {})[key] = obj

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from kubesim.cluster import Cluster
@@ -27,6 +27,42 @@ def _bookmark(rtype: ResourceType, rv: int, initial_end: bool = False) -> bytes:
     return _line("BOOKMARK", {"kind": rtype.kind, "apiVersion": rtype.api_version, "metadata": meta})
 
 
+def _wanted(rtype: ResourceType, namespace: str | None, key: tuple[str, str, str, str]) -> bool:
+    return key[0] == rtype.group and key[1] == rtype.plural and (namespace is None or key[2] == namespace)
+
+
+def _shaped(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    obj = dict(obj)
+    obj["apiVersion"], obj["kind"] = rtype.api_version, rtype.kind
+    return obj
+
+
+def _start(cluster: Cluster, rtype: ResourceType, namespace: str | None,
+           matches: Callable[[dict[str, Any]], bool], resource_version: str, bookmarks: bool,
+           send_initial: bool) -> Generator[bytes, None, int | None]:
+    """The initial events (a list, when asked for), or a 410 for an expired version; returns the
+    resourceVersion to follow from, None after the 410."""
+    store = cluster.store
+    if resource_version in ("", "0") or send_initial:
+        with store.lock:
+            items, last = store.list(rtype.group, rtype.plural, namespace)
+        for obj in items:
+            if matches(obj):
+                yield _line("ADDED", _shaped(rtype, obj))
+        if send_initial and bookmarks:
+            yield _bookmark(rtype, last, initial_end=True)
+        return last
+    try:
+        last = int(resource_version)
+    except ValueError:
+        last = -1
+    if last < store.oldest_watchable:
+        error = expired(f"too old resource version: {resource_version} ({store.oldest_watchable + 1})")
+        yield _line("ERROR", error.to_status())
+        return None
+    return last
+
+
 def watch_stream(cluster: Cluster, rtype: ResourceType, namespace: str | None,
                  matches: Callable[[dict[str, Any]], bool], resource_version: str, timeout: float,
                  bookmarks: bool, send_initial: bool, stop: threading.Event) -> Iterator[bytes]:
@@ -37,44 +73,16 @@ def watch_stream(cluster: Cluster, rtype: ResourceType, namespace: str | None,
     """
     store = cluster.store
     deadline = time.monotonic() + timeout
-
-    def wanted(key: tuple[str, str, str, str], obj: dict[str, Any]) -> bool:
-        if key[0] != rtype.group or key[1] != rtype.plural:
-            return False
-        if namespace is not None and key[2] != namespace:
-            return False
-        return matches(obj)
-
-    def shaped(obj: dict[str, Any]) -> dict[str, Any]:
-        obj = dict(obj)
-        obj["apiVersion"], obj["kind"] = rtype.api_version, rtype.kind
-        return obj
-
-    if resource_version in ("", "0") or send_initial:
-        with store.lock:
-            items, last = store.list(rtype.group, rtype.plural, namespace)
-        for obj in items:
-            if matches(obj):
-                yield _line("ADDED", shaped(obj))
-        if send_initial and bookmarks:
-            yield _bookmark(rtype, last, initial_end=True)
-    else:
-        try:
-            last = int(resource_version)
-        except ValueError:
-            last = -1
-        if last < store.oldest_watchable:
-            error = expired(f"too old resource version: {resource_version} ({store.oldest_watchable + 1})")
-            yield _line("ERROR", error.to_status())
-            return
+    last = yield from _start(cluster, rtype, namespace, matches, resource_version, bookmarks, send_initial)
+    if last is None:
+        return
     idle_since = time.monotonic()
     while not stop.is_set():
-        events = store.events_after(last)
-        for event in events:
+        for event in store.events_after(last):
             last = event.resource_version
-            if wanted(event.key, event.object):
+            if _wanted(rtype, namespace, event.key) and matches(event.object):
                 idle_since = time.monotonic()
-                yield _line(event.type, shaped(event.object))
+                yield _line(event.type, _shaped(rtype, event.object))
         now = time.monotonic()
         if now >= deadline:
             return

@@ -101,3 +101,10 @@ def test_environment_from_cluster_path(path, environment):
 def test_targets_split_on_commas_and_newlines():
     assert split_targets("a,b\n\n c ,a") == ("a", "b", "c")
     assert split_targets("") == ()
+
+
+def test_the_sops_age_key_input_is_a_secret_line_by_line():
+    key = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"
+    config = read_config(inputs(cluster_path="clusters/dev", sops_age_key=f"# created: today\n{key}\n"))
+    assert config.sops_age_key is not None and key in config.sops_age_key
+    assert config.secrets == (key,)

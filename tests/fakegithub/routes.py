@@ -7,6 +7,7 @@ of the alternatives). URLs in bodies use the fake's own address, since PyGithub 
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -140,6 +141,55 @@ def _find_pull(call: Call, number: int) -> FakePull:
     if pull is None:
         raise Refusal(404, "Not Found")
     return pull
+
+
+@route("GET", r"{repo}/pulls", "token", ("pull_requests", "read"))
+def list_pulls(call: Call) -> Reply:
+    """Open pull requests, filtered by `head` (`owner:branch`) and `base` as GitHub does."""
+    owner = call.params["owner"]
+    found = [p for p in call.state.pulls if p.repo == call.repo and not p.merged
+             and (call.query.get("state", "open") in ("all", p.state))
+             and ("head" not in call.query or call.query["head"] == f"{owner}:{p.head_ref}")
+             and ("base" not in call.query or call.query["base"] == p.base_ref)]
+    return ok([pull_json(call, p) for p in found])
+
+
+def _branch_sha(call: Call, branch: str) -> str | None:
+    bare = call.state.bare_repository(call.repo)
+    if bare is None:
+        return None
+    done = subprocess.run(["git", "-C", str(bare), "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
+                          capture_output=True, text=True, check=False)
+    return done.stdout.strip() or None
+
+
+@route("POST", r"{repo}/pulls", "token", ("pull_requests", "write"))
+def create_pull(call: Call) -> Reply:
+    """Open a pull request; 422 when `head` is not a branch or one is already open for it."""
+    head, base = str(call.body.get("head", "")), str(call.body.get("base", ""))
+    branch = head.split(":", 1)[-1]
+    sha = _branch_sha(call, branch)
+    if sha is None:
+        raise invalid(f"head {head!r} is not a branch of {call.repo}", "PullRequest", "head")
+    if any(p.repo == call.repo and p.head_ref == branch and p.state == "open" for p in call.state.pulls):
+        owner = call.params["owner"]
+        raise invalid(f"A pull request already exists for {owner}:{branch}.", "PullRequest", "")
+    pull = call.state.open_pull(call.repo, branch, base, str(call.body.get("title", "")),
+                                str(call.body.get("body") or ""))
+    pull.head_sha, pull.commits = sha, {sha}
+    return ok(pull_json(call, pull), 201)
+
+
+@route("PATCH", r"{repo}/pulls/(?P<number>\d+)", "token", ("pull_requests", "write"))
+def update_pull(call: Call) -> Reply:
+    pull = _find_pull(call, int(call.params["number"]))
+    pull.title = str(call.body.get("title", pull.title))
+    pull.body = str(call.body.get("body", pull.body))
+    sha = _branch_sha(call, pull.head_ref) if pull.head_ref else None
+    if sha:
+        pull.head_sha = sha
+        pull.commits.add(sha)
+    return ok(pull_json(call, pull))
 
 
 def _page_links(call: Call, path: str, page: int, per_page: int, pages: int) -> str:

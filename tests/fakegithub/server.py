@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from .auth import Refusal, bearer, check_app_jwt, check_token
+from .githttp import serve_git
 from .routes import ROUTES, Call, Reply, check_route_access
 from .state import FakeApp, GitHubState, RecordedRequest
 
@@ -128,8 +129,13 @@ class _Handler(BaseHTTPRequestHandler):
         fake: FakeGitHub = self.server.fake  # type: ignore[attr-defined]
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        body = json.loads(raw) if raw else None
         headers = {key.lower(): value for key, value in self.headers.items()}
+        url = urlsplit(self.path)
+        git = serve_git(fake.state, self.command, url.path, url.query, headers, raw)
+        if git is not None:
+            self._send(git[0], git[1], git[2])
+            return
+        body = json.loads(raw) if raw else None
         reply = fake.serve(self.command, self.path, headers, body)
         payload = json.dumps(reply.body).encode() if reply.body is not None else b""
         self.send_response(reply.status)
@@ -137,6 +143,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for key, value in reply.headers.items():
             self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -87,6 +88,10 @@ class FakePull:
     merge_commit_sha: str | None
     base_ref: str
     head_sha: str
+    head_ref: str = ""  # set for pull requests opened through the API
+    title: str = ""
+    body: str = ""
+    state: str = "open"
 
 
 @dataclass
@@ -127,6 +132,8 @@ class GitHubState:
     deployment_statuses: list[dict[str, Any]] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    git_root: Path | None = None  # bare repositories `<owner>/<repo>.git` served over smart HTTP
+    git_requests: list[tuple[str, str, int, float]] = field(default_factory=list)  # method, path, status
     lock: threading.RLock = field(default_factory=threading.RLock)
     _next_id: int = 1000
 
@@ -198,6 +205,19 @@ class GitHubState:
         with self.lock:
             self.pulls.append(pull)
         return pull
+
+    def bare_repository(self, repository: str) -> Path | None:
+        """The bare repository serving `repository` over git's smart HTTP, if the test made one."""
+        path = self.git_root / f"{repository}.git" if self.git_root else None
+        return path if path is not None and path.is_dir() else None
+
+    def open_pull(self, repository: str, head: str, base: str, title: str, body: str) -> FakePull:
+        """A pull request opened through the API (`head` is a branch of `repository`)."""
+        with self.lock:
+            number = max((p.number for p in self.pulls if p.repo == repository), default=0) + 1
+            pull = FakePull(repository, number, set(), False, None, base, "", head, title, body)
+            self.pulls.append(pull)
+            return pull
 
     def add_comment(self, repository: str, number: int, body: str, login: str) -> FakeComment:
         now = self.clock()

@@ -17,6 +17,7 @@ from fluxpush.flux import (
     HelmRepository,
     ImagePolicy,
     ImageRepository,
+    ImageUpdateAutomation,
     Kustomization,
     ObjectRef,
     OCIRepository,
@@ -40,12 +41,13 @@ MINIMAL_SPECS = {
     "Alert": {"providerRef": {"name": "slack"}, "eventSources": [{"kind": "Kustomization", "name": "*"}]},
     "ImageRepository": {"interval": "5m", "image": "ghcr.io/org/app"},
     "ImagePolicy": {"imageRepositoryRef": {"name": "app"}, "policy": {"semver": {"range": ">=1.0.0"}}},
+    "ImageUpdateAutomation": {"interval": "30m", "sourceRef": {"kind": "GitRepository", "name": "x"}},
 }
 CLASSES = {
     "Kustomization": Kustomization, "HelmRelease": HelmRelease, "GitRepository": GitRepository,
     "HelmRepository": HelmRepository, "OCIRepository": OCIRepository, "Bucket": Bucket,
     "HelmChart": HelmChart, "Provider": Provider, "Alert": Alert, "ImageRepository": ImageRepository,
-    "ImagePolicy": ImagePolicy,
+    "ImagePolicy": ImagePolicy, "ImageUpdateAutomation": ImageUpdateAutomation,
 }
 
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import base64
 import shutil
-import socket
 import subprocess
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from fluxpush.tools import find_helm
+from registry_server import running_registry
 
 EXAMPLE_CHART = (Path(__file__).resolve().parents[2] / "examples" / "gitops-platform" / "charts"
                  / "external-secrets")
@@ -133,38 +131,11 @@ class OciRegistry:
                        capture_output=True, env=env, timeout=60)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def oci_registry(tmp_path: Path) -> Iterator[OciRegistry]:
     """A fresh registry process (the `docker-registry` Debian package) serving plain HTTP on loopback."""
-    binary = shutil.which("docker-registry")
-    if binary is None:
-        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
-    port = _free_port()
-    config = tmp_path / "registry.yml"
-    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'registry'}\n"
-                      f"http:\n  addr: 127.0.0.1:{port}\nlog:\n  level: error\n")
-    process = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield OciRegistry(f"oci://127.0.0.1:{port}/charts", tmp_path / "oci-work")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with running_registry(tmp_path) as host:
+        yield OciRegistry(f"oci://{host}/charts", tmp_path / "oci-work")
 
 
 def run_release_node(sandbox, ref, *, apply: bool = True):

@@ -25,6 +25,9 @@ def chart_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("FLUXPUSH_CACHE_DIR", str(tmp_path / "chart-cache"))
 
 
+INFRASTRUCTURE = ObjectRef("Kustomization", "flux-system", "infrastructure")
+
+
 def _result(run, ref=HR):
     return next(r for r in run.results if r.node == ref)
 
@@ -67,13 +70,17 @@ def test_install_noop_upgrade_and_uninstall_on_removal(sandbox, tmp_path):
         "containers"][0]["args"]
     assert "--loglevel=debug" in args
 
+    # Removed from Git: the parent whose inventory holds it (infrastructure) uninstalls it in its prune.
     sandbox.edit("infrastructure/external-secrets/kustomization.yaml", "  - helmrelease.yaml\n", "")
     plan = sandbox.run(apply=False)
-    removal = _result(plan)
-    uninstall = removal.plan.prune[0]
-    assert uninstall.action is Action.DELETE and "uninstall release" in uninstall.reason
-    gone = _result(sandbox.run(apply=True))
-    assert gone.reason == "UninstallSucceeded", gone.message
+    assert all(r.node != HR for r in plan.results)
+    removal = _result(plan, INFRASTRUCTURE)
+    uninstall = next(c for c in removal.plan.prune if c.id.kind == "HelmRelease")
+    assert uninstall.action is Action.DELETE and "uninstall release external-secrets/external-secrets" \
+        in uninstall.reason
+    gone = _result(sandbox.run(apply=True), INFRASTRUCTURE)
+    assert gone.ok, gone.message
+    assert any(c.id.kind == "HelmRelease" and c.action is Action.DELETE for c in gone.applied)
     assert release_history(sandbox.client, "external-secrets", NS) == []
     assert sandbox.client.get("apps/v1", "Deployment", "external-secrets", NS) is None
 

@@ -20,7 +20,7 @@ import pytest
 from kubernetes.client import Configuration
 
 from fluxpush.errors import ClusterError
-from fluxpush.kube import KubeClient, transport
+from fluxpush.kube import KubeClient
 from fluxpush.kube.connection import BEARER, ClusterConnection, connect_sandbox
 from fluxpush.kube.http import ConnectionPool, _is_dropped
 from fluxpush.kube.transport import Call, Transport
@@ -178,11 +178,11 @@ class _CountingHandler(BaseHTTPRequestHandler):
         pass
 
 
-def test_requests_in_flight_are_capped_for_the_whole_transport(monkeypatch):
+def test_requests_in_flight_are_capped_for_the_whole_transport():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(transport, "MAX_IN_FLIGHT", 3)
-    sender = Transport(ClusterConnection("plain", Configuration(host=f"http://127.0.0.1:{server.server_port}")))
+    sender = Transport(ClusterConnection("plain", Configuration(host=f"http://127.0.0.1:{server.server_port}")),
+                       max_in_flight=3)
     try:
         with ThreadPoolExecutor(max_workers=12) as pool:
             answers = list(pool.map(lambda _: sender.json(Call("GET", "/api")), range(24)))
@@ -192,3 +192,8 @@ def test_requests_in_flight_are_capped_for_the_whole_transport(monkeypatch):
         server.server_close()
     assert answers == [{}] * 24
     assert _CountingHandler.most == 3, "12 threads sending, never more than the cap at the server"
+
+
+def test_a_cap_below_one_request_is_refused():
+    with pytest.raises(ValueError, match="max_in_flight must be at least 1, not 0"):
+        Transport(ClusterConnection("plain", Configuration(host="http://127.0.0.1:1")), max_in_flight=0)

@@ -133,6 +133,7 @@ def test_next_delay_honours_retry_after_and_stops_at_the_bounds():
     ("headers", "body", "expected"),
     [
         ({"Retry-After": "3"}, b"", 3.0),
+        ({"retry-after": "4"}, b"", 4.0),  # header names are case-insensitive (RFC 9110 §5.1)
         ({}, status_body(503, "ServiceUnavailable", "x", retryAfterSeconds=2), 2.0),
         ({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}, b"", None),
         ({}, b"not json", None),

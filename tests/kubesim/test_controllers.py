@@ -37,73 +37,109 @@ def _is_true(obj: Obj, kind: str) -> bool:
     return cond is not None and cond["status"] == "True"
 
 
-def _kind_rule(obj: Obj) -> str | None:
-    kind, spec, status = obj["kind"], obj.get("spec") or {}, obj.get("status") or {}
-    want = int(spec.get("replicas", 1))
+def _status(obj: Obj) -> tuple[Obj, Obj, int]:
+    """(spec, status, wanted replicas) of an object."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return spec, status, int(spec.get("replicas", 1))
 
-    def count(field: str) -> int:
-        return int(status.get(field) or 0)
 
-    if kind == "Deployment":
-        progressing = _cond(obj, "Progressing")
-        if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
-            return "Failed"
-        if want > count("replicas") or want > count("updatedReplicas") or count("replicas") > want:
-            return "InProgress"
-        if count("updatedReplicas") > count("availableReplicas") or want > count("readyReplicas"):
-            return "InProgress"
-        new_rs = (
-            progressing
-            and progressing["status"] == "True"
-            and progressing["reason"] == "NewReplicaSetAvailable"
-        )
-        if not new_rs and spec.get("progressDeadlineSeconds") is not None:
-            return "InProgress"
-        return "Current" if _is_true(obj, "Available") else "InProgress"
-    if kind == "StatefulSet":
-        if want > count("replicas") or want > count("readyReplicas") or count("replicas") > want:
-            return "InProgress"
-        if want > count("currentReplicas") or status.get("currentRevision") != status.get("updateRevision"):
-            return "InProgress"
-        return "Current"
-    if kind == "DaemonSet":
-        if "observedGeneration" not in status or "desiredNumberScheduled" not in status:
-            return "InProgress"
-        desired = count("desiredNumberScheduled")
-        fields = ("currentNumberScheduled", "updatedNumberScheduled", "numberAvailable", "numberReady")
-        return "InProgress" if any(desired > count(f) for f in fields) else "Current"
-    if kind == "ReplicaSet":
-        fields = ("fullyLabeledReplicas", "availableReplicas", "readyReplicas")
-        bad = any(want > count(f) for f in fields) or count("replicas") > want
-        return "InProgress" if bad or _is_true(obj, "ReplicaFailure") else "Current"
-    if kind == "Job":
-        if _is_true(obj, "Complete"):
-            return "Current"
-        if _is_true(obj, "Failed"):
-            return "Failed"
-        if _is_true(obj, "Suspended") and spec.get("suspend"):
-            return "Current"
-        return "Current" if status.get("startTime") else "InProgress"
-    if kind == "Pod":
-        phase = status.get("phase")
-        if phase in ("Succeeded", "Failed"):
-            return "Current"
-        if phase == "Running":
-            if _is_true(obj, "Ready"):
-                return "Current"
-            waiting = [c["state"].get("waiting", {}) for c in status.get("containerStatuses") or []]
-            return "Failed" if any(w.get("reason") == "CrashLoopBackOff" for w in waiting) else "InProgress"
+def _count(status: Obj, field: str) -> int:
+    return int(status.get(field) or 0)
+
+
+def _deployment_rule(obj: Obj) -> str:
+    spec, status, want = _status(obj)
+    progressing = _cond(obj, "Progressing")
+    if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
+        return "Failed"
+    replicas, updated = _count(status, "replicas"), _count(status, "updatedReplicas")
+    if want > replicas or want > updated or replicas > want:
         return "InProgress"
-    if kind == "PersistentVolumeClaim":
-        return "Current" if status.get("phase") == "Bound" else "InProgress"
-    if kind == "CustomResourceDefinition":
-        names, established = _cond(obj, "NamesAccepted"), _cond(obj, "Established")
-        if names and names["status"] == "False":
-            return "Failed"
-        if established and established["status"] == "False" and established.get("reason") != "Installing":
-            return "Failed"
-        return "Current" if established and established["status"] == "True" else "InProgress"
-    return None
+    if updated > _count(status, "availableReplicas") or want > _count(status, "readyReplicas"):
+        return "InProgress"
+    new_rs = (
+        progressing
+        and progressing["status"] == "True"
+        and progressing["reason"] == "NewReplicaSetAvailable"
+    )
+    if not new_rs and spec.get("progressDeadlineSeconds") is not None:
+        return "InProgress"
+    return "Current" if _is_true(obj, "Available") else "InProgress"
+
+
+def _statefulset_rule(obj: Obj) -> str:
+    _, status, want = _status(obj)
+    replicas = _count(status, "replicas")
+    if want > replicas or want > _count(status, "readyReplicas") or replicas > want:
+        return "InProgress"
+    if want > _count(status, "currentReplicas"):
+        return "InProgress"
+    return "Current" if status.get("currentRevision") == status.get("updateRevision") else "InProgress"
+
+
+def _daemonset_rule(obj: Obj) -> str:
+    _, status, _ = _status(obj)
+    if "observedGeneration" not in status or "desiredNumberScheduled" not in status:
+        return "InProgress"
+    desired = _count(status, "desiredNumberScheduled")
+    fields = ("currentNumberScheduled", "updatedNumberScheduled", "numberAvailable", "numberReady")
+    return "InProgress" if any(desired > _count(status, f) for f in fields) else "Current"
+
+
+def _replicaset_rule(obj: Obj) -> str:
+    _, status, want = _status(obj)
+    fields = ("fullyLabeledReplicas", "availableReplicas", "readyReplicas")
+    bad = any(want > _count(status, f) for f in fields) or _count(status, "replicas") > want
+    return "InProgress" if bad or _is_true(obj, "ReplicaFailure") else "Current"
+
+
+def _job_rule(obj: Obj) -> str:
+    spec, status, _ = _status(obj)
+    if _is_true(obj, "Complete"):
+        return "Current"
+    if _is_true(obj, "Failed"):
+        return "Failed"
+    if _is_true(obj, "Suspended") and spec.get("suspend"):
+        return "Current"
+    return "Current" if status.get("startTime") else "InProgress"
+
+
+def _pod_rule(obj: Obj) -> str:
+    _, status, _ = _status(obj)
+    phase = status.get("phase")
+    if phase in ("Succeeded", "Failed"):
+        return "Current"
+    if phase != "Running":
+        return "InProgress"
+    if _is_true(obj, "Ready"):
+        return "Current"
+    waiting = [c["state"].get("waiting", {}) for c in status.get("containerStatuses") or []]
+    return "Failed" if any(w.get("reason") == "CrashLoopBackOff" for w in waiting) else "InProgress"
+
+
+def _claim_rule(obj: Obj) -> str:
+    return "Current" if (obj.get("status") or {}).get("phase") == "Bound" else "InProgress"
+
+
+def _crd_rule(obj: Obj) -> str:
+    names, established = _cond(obj, "NamesAccepted"), _cond(obj, "Established")
+    if names and names["status"] == "False":
+        return "Failed"
+    if established and established["status"] == "False" and established.get("reason") != "Installing":
+        return "Failed"
+    return "Current" if established and established["status"] == "True" else "InProgress"
+
+
+_KIND_RULES = {
+    "Deployment": _deployment_rule, "StatefulSet": _statefulset_rule, "DaemonSet": _daemonset_rule,
+    "ReplicaSet": _replicaset_rule, "Job": _job_rule, "Pod": _pod_rule,
+    "PersistentVolumeClaim": _claim_rule, "CustomResourceDefinition": _crd_rule,
+}
+
+
+def _kind_rule(obj: Obj) -> str | None:
+    rule = _KIND_RULES.get(obj["kind"])
+    return rule(obj) if rule else None
 
 
 def kstatus(obj: Obj) -> str:

@@ -11,9 +11,11 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping
+from pathlib import Path
 
 from fluxpush.action.config import ActionConfig, read_config
 from fluxpush.action.events import RunContext, read_context
+from fluxpush.action.handback import hand_back
 from fluxpush.action.modes import ModeResult, resolve_mode, run_mode
 from fluxpush.action.publish import Publisher
 from fluxpush.action.render import (
@@ -28,6 +30,7 @@ from fluxpush.action.render import (
 )
 from fluxpush.errors import FluxpushError, ReportError, UsageError
 from fluxpush.kube.stop import StopSwitch, stop_on_signals
+from fluxpush.redact import on_secret, redacting_streams, register_environment_secrets, register_secrets
 from fluxpush.report.comment import COMMENT_LIMIT, fence_for, sticky_marker
 from fluxpush.report.github import CHECK_OUTPUT_MAX
 from fluxpush.report.github_app import ClientOptions
@@ -92,15 +95,29 @@ def _report_error(message: str, config: ActionConfig, publisher: Publisher, env:
 
 
 def main(environ: Mapping[str, str] | None = None, *, client_options: ClientOptions | None = None) -> int:
-    """Run the action from the runner's environment; returns the exit code."""
+    """Run the action from the runner's environment; returns the exit code.
+
+    Every secret value fluxpush learns (inputs now, Secrets read during the run later) is announced
+    with `::add-mask::` the moment it is registered, and masked in all that the action prints.
+    """
     env = os.environ if environ is None else environ
     commands = WorkflowCommands()
+    on_secret(commands.add_mask)
+    with redacting_streams():
+        return _run(env, commands, client_options)
+
+
+def _run(env: Mapping[str, str], commands: WorkflowCommands, client_options: ClientOptions | None) -> int:
     try:
+        register_environment_secrets(env)
         config = read_config(env)
-        for secret in config.secrets:
-            commands.add_mask(secret)
+        register_secrets(config.secrets)
         context = read_context(env)
         mode = resolve_mode(config, context)
+        if mode == "image-update":  # commits and pull requests, not a deploy: its own face
+            from fluxpush.images.action import run_image_update
+
+            return run_image_update(config, context, env, commands, client_options or ClientOptions())
         publisher = Publisher.connect(config, context, mode, commands, client_options or ClientOptions())
     except (UsageError, ReportError) as exc:
         commands.error(str(exc), title="fluxpush: setup")
@@ -123,4 +140,8 @@ def main(environ: Mapping[str, str] | None = None, *, client_options: ClientOpti
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        code = main()
+    finally:
+        hand_back(Path(os.environ.get("GITHUB_WORKSPACE") or os.getcwd()))
+    sys.exit(code)

@@ -32,12 +32,14 @@ INPUT_NAMES = (
     "targets",
     "dry-run",
     "prune",
+    "no-remote-bases",
     "force",
     "timeout",
     "comment",
     "environment",
+    "sops-age-key",
 )
-MODES = ("auto", "plan", "apply", "reconcile")
+MODES = ("auto", "plan", "apply", "reconcile", "image-update")
 # The kubeconfig `user` fields that hold credentials.
 KUBECONFIG_CREDENTIAL_KEYS = ("token", "client-key-data", "password")
 COMMENT_POLICIES = ("on-change", "always", "never")
@@ -63,10 +65,12 @@ class ActionConfig:
     targets: tuple[str, ...] = ()
     dry_run: bool = False
     prune: bool = True
+    no_remote_bases: bool = False  # kustomize-controller's --no-remote-bases
     force: bool = False
     timeout: float | None = None  # seconds
     comment: str = "on-change"
     environment: str = ""
+    sops_age_key: str | None = None  # age identities, one a line
 
     @property
     def has_cluster_credentials(self) -> bool:
@@ -77,6 +81,9 @@ class ActionConfig:
     def secrets(self) -> tuple[str, ...]:
         """Values that must be masked in the log: the key, the token, an inline kubeconfig's credentials."""
         values = [v for v in (self.github_app_private_key, self.github_token) if v]
+        if self.sops_age_key:
+            values += [line.strip() for line in self.sops_age_key.splitlines()
+                       if line.strip() and not line.strip().startswith("#")]
         if self.kubeconfig and is_inline_kubeconfig(self.kubeconfig):
             values += kubeconfig_credentials(self.kubeconfig)
         return tuple(values)
@@ -132,7 +139,7 @@ class _Reader:
     def text(self, name: str) -> str | None:
         assert name in INPUT_NAMES, name
         value = self.environ.get(input_variable(name), "")
-        if name != "kubeconfig" and name != "github-app-private-key":
+        if name not in ("kubeconfig", "github-app-private-key", "sops-age-key"):
             value = value.strip()
         return value if value.strip() else None
 
@@ -206,10 +213,12 @@ def read_config(environ: Mapping[str, str]) -> ActionConfig:
         targets=split_targets(read.text("targets") or ""),
         dry_run=read.boolean("dry-run", False),
         prune=read.boolean("prune", True),
+        no_remote_bases=read.boolean("no-remote-bases", False),
         force=read.boolean("force", False),
         timeout=read.duration("timeout"),
         comment=read.choice("comment", COMMENT_POLICIES, "on-change"),
         environment=environment,
+        sops_age_key=read.text("sops-age-key"),
     )
     if config.eks_cluster_name and not config.aws_region:
         read.problems.append("input `aws-region` is required with `eks-cluster-name` (or set AWS_REGION)")

@@ -16,7 +16,8 @@ from typing import Any
 
 from fluxpush.errors import UsageError
 
-SUPPORTED_EVENTS = ("push", "pull_request", "workflow_dispatch")
+SUPPORTED_EVENTS = ("push", "pull_request", "workflow_dispatch", "schedule", "registry_package",
+                    "repository_dispatch")
 # A merge commit's message (`Merge pull request #12 from …`) or a squash merge's title (`… (#12)`).
 _MERGE_MESSAGE = re.compile(r"^Merge pull request #(\d+) from ")
 _SQUASH_TITLE = re.compile(r"\(#(\d+)\)\s*$")

@@ -37,8 +37,10 @@ from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import SecretLookup
 from fluxpush.report.run_events import notify_run, run_url_from_env
+from fluxpush.sops.keysource import NO_KEYS, SopsKeys, run_keys
 
-MODE_FOR_EVENT = {"push": "apply", "pull_request": "plan", "workflow_dispatch": "reconcile"}
+MODE_FOR_EVENT = {"push": "apply", "pull_request": "plan", "workflow_dispatch": "reconcile",
+                  **dict.fromkeys(("schedule", "registry_package", "repository_dispatch"), "image-update")}
 # Another run (a CLI user, a run outside the concurrency group) may hold the Lease; an abandoned one
 # expires after LEASE_SECONDS, so waiting twice that always ends with the Lease or a clear error.
 LEASE_WAIT_SECONDS = 2.0 * LEASE_SECONDS
@@ -121,7 +123,9 @@ def open_cluster(config: ActionConfig, workspace: Path,
         with KubeClient(connect_kubeconfig(str(path)), stop=stop) as client:
             yield client
         return
-    with tempfile.TemporaryDirectory(prefix="fluxpush-kube-", dir=os.environ.get("RUNNER_TEMP")) as scratch:
+    # The system temporary folder: inside a Docker action $RUNNER_TEMP names the host's folder, which
+    # is not mounted in the container (actions/runner#1984).
+    with tempfile.TemporaryDirectory(prefix="fluxpush-kube-") as scratch:
         path = Path(scratch) / "kubeconfig"
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
@@ -191,8 +195,14 @@ def from_plan(plan: Plan, discovery: Discovery, against: str) -> ModeResult:
 
 def discover_checkout(root: Path, config: ActionConfig,
                       live_lookup: VariableSourceLookup | None = None) -> Discovery:
-    """Discovery of a checkout from the cluster path (substituteFrom also from the cluster, if given)."""
-    return discover(root, DiscoverOptions(cluster_path=config.cluster_path, live_lookup=live_lookup))
+    """Discovery of a checkout from the cluster path (substituteFrom also from the cluster, if given).
+
+    SOPS values are decrypted only with a cluster (the preview against it and the apply).
+    """
+    keys = NO_KEYS if live_lookup is None else \
+        SopsKeys(run_keys(None, age_key=config.sops_age_key), live_lookup)
+    return discover(root, DiscoverOptions(cluster_path=config.cluster_path, live_lookup=live_lookup,
+                                          sops=keys, no_remote_bases=config.no_remote_bases))
 
 
 def _notify(run: RunResult, discovery: Discovery, secrets: SecretLookup) -> None:

@@ -153,7 +153,8 @@ def _overlay(have: Any, want: Any, key: str, builtin: bool) -> Any:
 def project_apply(desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
     """Live with desired merged in: a preview of the apply for the client way (removals not shown)."""
     builtin = api_group(desired.get("apiVersion", "")) in BUILTIN_GROUPS
-    return _overlay(normalize_object(live), normalize_object(desired), "", builtin)
+    projected: dict[str, Any] = _overlay(normalize_object(live), normalize_object(desired), "", builtin)
+    return projected
 
 
 def _join(path: str, key: str) -> str:

@@ -57,8 +57,9 @@ def to_yaml(obj: dict[str, Any] | None) -> str:
     """Block YAML with sorted keys; `None` (object absent) is the empty document."""
     if obj is None:
         return ""
-    return yaml.dump(obj, Dumper=_DUMPER, sort_keys=True, default_flow_style=False, allow_unicode=True,
-                     width=4096)
+    text: str = yaml.dump(obj, Dumper=_DUMPER, sort_keys=True, default_flow_style=False, allow_unicode=True,
+                          width=4096)
+    return text
 
 
 def _show(value: Any) -> str:

@@ -122,6 +122,11 @@ class InventoryRecord:
     finished_at: str = ""
     duration_seconds: float | None = None
     suspended: bool = False
+    # What removing the node from Git does (see engine/removal.py): Delete, WaitForTermination,
+    # Orphan or Keep, and why; "" when the record predates it (nothing is then deleted).
+    deletion_policy: str = ""
+    deletion_reason: str = ""
+    release: str = ""  # a HelmRelease's helm release, `namespace/name`
 
     @property
     def ids(self) -> frozenset[ObjectId]:
@@ -150,20 +155,26 @@ def inventory_labels(node: ObjectRef) -> dict[str, str]:
     return labels
 
 
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
 def _payload(record: InventoryRecord) -> dict[str, str]:
-    compact = {"separators": (",", ":"), "sort_keys": True}
     node = record.node
     timings = {"startedAt": record.started_at, "finishedAt": record.finished_at,
                "durationSeconds": record.duration_seconds}
     return {
         "format": FORMAT,
-        "node": json.dumps({"kind": node.kind, "namespace": node.namespace, "name": node.name}, **compact),
-        "entries": json.dumps([e.to_wire() for e in record.entries], **compact),
+        "node": _compact({"kind": node.kind, "namespace": node.namespace, "name": node.name}),
+        "entries": _compact([e.to_wire() for e in record.entries]),
         "lastAppliedRevision": record.last_applied_revision,
         "lastAttemptedRevision": record.last_attempted_revision,
-        "conditions": json.dumps([c.to_wire() for c in record.conditions], **compact),
-        "timings": json.dumps(timings, **compact),
+        "conditions": _compact([c.to_wire() for c in record.conditions]),
+        "timings": _compact(timings),
         "suspend": "true" if record.suspended else "false",
+        "deletionPolicy": record.deletion_policy,
+        "deletionReason": record.deletion_reason,
+        "release": record.release,
     }
 
 
@@ -202,6 +213,9 @@ def decode_inventory(obj: dict[str, Any]) -> InventoryRecord:
             finished_at=timings.get("finishedAt", ""),
             duration_seconds=timings.get("durationSeconds"),
             suspended=data.get("suspend") == "true",
+            deletion_policy=data.get("deletionPolicy", ""),
+            deletion_reason=data.get("deletionReason", ""),
+            release=data.get("release", ""),
         )
     except (KeyError, TypeError, ValueError) as exc:  # json and base64 errors are ValueErrors
         raise ValueError(f"{where}: not a fluxpush inventory: {exc}") from exc

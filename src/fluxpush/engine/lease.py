@@ -104,7 +104,7 @@ class ClusterLease:
         if live is not None and holder != self.holder and not self._expired(live):
             return str(holder)
         take_over = live is not None and holder != self.holder
-        body = self._body(live["metadata"]["resourceVersion"] if take_over else None)
+        body = self._body(live["metadata"]["resourceVersion"] if live is not None and take_over else None)
         try:
             with self.client.bookkeeping():
                 self.client.apply(body, self._manager, force=take_over)

@@ -162,7 +162,7 @@ def _drop_empty(meta: dict[str, Any], key: str) -> None:
 
 def normalize_object(obj: dict[str, Any]) -> dict[str, Any]:
     """A copy of `obj` as Flux compares it: see the module docstring."""
-    out = copy_tree(obj)
+    out: dict[str, Any] = copy_tree(obj)
     out.pop("status", None)
     meta = out.get("metadata")
     if isinstance(meta, dict):

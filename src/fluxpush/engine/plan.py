@@ -28,6 +28,7 @@ from fluxpush.engine.normalize import (
     object_id,
 )
 from fluxpush.engine.options import FIELD_MANAGER
+from fluxpush.redact import redact_data
 
 __all__ = [
     "FIELD_MANAGER", "Action", "NodePlan", "ObjectChange", "Plan", "Totals", "Verdict", "classify",
@@ -93,6 +94,7 @@ class NodePlan:
     prune: tuple[ObjectChange, ...] = ()
     error: str = ""
     blocked_by: tuple[str, ...] = ()
+    cluster: str = ""  # spec.kubeConfig: the `Secret/ns/name` of the cluster its objects go to
 
     @property
     def totals(self) -> Totals:
@@ -132,9 +134,11 @@ class Plan:
         return any(node.error or node.blocked_by for node in self.nodes)
 
     def to_json(self) -> str:
-        """The plan as a JSON document (format `PLAN_FORMAT`)."""
-        return json.dumps({"format": PLAN_FORMAT, "nodes": [_node_to_dict(n) for n in self.nodes],
-                           "totals": _totals_to_dict(self.totals)}, indent=2, sort_keys=True)
+        """The plan as a JSON document (format `PLAN_FORMAT`), secret values masked (`redact_data`):
+        this is what `-o json` prints and plan files hold."""
+        data = {"format": PLAN_FORMAT, "nodes": [_node_to_dict(n) for n in self.nodes],
+                "totals": _totals_to_dict(self.totals)}
+        return json.dumps(redact_data(data), indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
@@ -164,7 +168,7 @@ def _change_from_dict(data: dict[str, Any]) -> ObjectChange:
 
 
 def _node_to_dict(node: NodePlan) -> dict[str, Any]:
-    return {"node": node.node, "revision": node.revision, "error": node.error,
+    return {"node": node.node, "revision": node.revision, "error": node.error, "cluster": node.cluster,
             "blocked_by": list(node.blocked_by), "changes": [_change_to_dict(c) for c in node.changes],
             "prune": [_change_to_dict(c) for c in node.prune], "totals": _totals_to_dict(node.totals)}
 
@@ -172,7 +176,7 @@ def _node_to_dict(node: NodePlan) -> dict[str, Any]:
 def _node_from_dict(data: dict[str, Any]) -> NodePlan:
     return NodePlan(data["node"], data["revision"], tuple(_change_from_dict(c) for c in data["changes"]),
                     tuple(_change_from_dict(c) for c in data["prune"]), data["error"],
-                    tuple(data["blocked_by"]))
+                    tuple(data["blocked_by"]), data.get("cluster", ""))
 
 
 # -- classification --
@@ -300,7 +304,8 @@ def node_lines(node: NodePlan, color: bool) -> list[str]:
     """One node's plan: its `📁` line, then its changes."""
     state, tint = _node_state(node)
     revision = f" ({short_revision(node.revision)})" if node.revision else ""
-    return [_paint(f"📁 {node.node}{revision} {state}", tint, color),
+    target = f" → cluster of {node.cluster}" if node.cluster else ""
+    return [_paint(f"📁 {node.node}{revision}{target} {state}", tint, color),
             *change_lines((*node.changes, *node.prune), color)]
 
 

@@ -21,12 +21,22 @@ from typing import Any
 from fluxpush.engine.clientside import Verdict, client_side_changed
 from fluxpush.engine.inventory import InventoryRecord, decode_inventory, inventory_name
 from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.normalize import ObjectId, object_id
+from fluxpush.engine.normalize import object_id
 from fluxpush.engine.options import OBJECT_CONCURRENCY, PlanWay
 from fluxpush.engine.plan import FIELD_MANAGER, Action, ObjectChange, classify, delete_change, skip_reason
-from fluxpush.engine.prune import PruneSelection, kustomization_owner_labels, select_prune
+from fluxpush.engine.removal import (
+    Declared,
+    PrunePlan,
+    node_object_id,
+    plan_removals,
+    removal_changes,
+    select_objects,
+)
 from fluxpush.errors import ClusterError
 from fluxpush.flux.model import ObjectRef
+from fluxpush.sops.sealed import is_sealed, value_keys
+
+SEALED_REASON = "SOPS-encrypted, not decrypted: compared by key set"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +67,8 @@ def plan_object(
         reason = f"{desired['apiVersion']} {desired['kind']} is not served yet (its CRD is applied first)"
         return PlannedObject(desired, ObjectChange(oid, Action.CREATE, reason, *_create_diff(desired)))
     live = live_index.get(desired)
+    if is_sealed(desired):
+        return PlannedObject(desired, sealed_change(desired, live))
     if skip_reason(desired, live):
         return PlannedObject(desired, classify(desired, live, None, field_manager=field_manager))
     if way is PlanWay.READ_ONLY:
@@ -76,6 +88,21 @@ def plan_object(
             return PlannedObject(desired, ObjectChange(oid, Action.CREATE, reason, *_create_diff(desired)))
         return PlannedObject(desired, ObjectChange(oid, Action.SKIP, "refused by the server"), exc)
     return PlannedObject(desired, classify(desired, live, merged, field_manager=field_manager))
+
+
+def sealed_change(desired: dict[str, Any], live: dict[str, Any] | None) -> ObjectChange:
+    """A Secret whose values stayed SOPS-encrypted, planned as `flux diff` does: by key set only."""
+    oid = object_id(desired)
+    if live is None:
+        return ObjectChange(oid, Action.CREATE, SEALED_REASON, *_create_diff(desired))
+    wanted, present = value_keys(desired), value_keys(live)
+    if wanted == present:
+        return ObjectChange(oid, Action.UNCHANGED, SEALED_REASON)
+    lines = [f"-data.{k}: ***\n" for k in sorted(present - wanted)]
+    lines += [f"+data.{k}: ***\n" for k in sorted(wanted - present)]
+    paths = tuple(f"data.{k}" for k in sorted(wanted ^ present))
+    diff = f"--- live {oid}\n+++ desired {oid}\n" + "".join(lines)
+    return ObjectChange(oid, Action.UPDATE, SEALED_REASON, diff, paths)
 
 
 def _create_diff(desired: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
@@ -108,29 +135,26 @@ def read_inventory(live_index: LiveIndex, node: ObjectRef) -> InventoryRecord | 
 
 
 def plan_prune(
-    node: ObjectRef, record: InventoryRecord | None, desired: list[dict[str, Any]], live_index: LiveIndex
-) -> PruneSelection:
-    """Which stored objects the node no longer renders, and which of those may be deleted."""
+    node: ObjectRef,
+    record: InventoryRecord | None,
+    desired: list[dict[str, Any]],
+    children: list[ObjectRef],
+    live_index: LiveIndex,
+    declared: Declared,
+) -> PrunePlan:
+    """Which stored objects and child nodes the node no longer renders, and what deleting them does."""
     if record is None:
-        return PruneSelection()
-    desired_ids = {object_id(obj) for obj in desired}
-    live: dict[ObjectId, dict[str, Any] | None] = {}
-    for entry in record.entries:
-        if entry.id in desired_ids:
-            continue
-        oid = entry.id
-        stub = {
-            "apiVersion": entry.api_version,
-            "kind": oid.kind,
-            "metadata": {"name": oid.name, "namespace": oid.namespace},
-        }
-        live[oid] = live_index.get(stub)
-    owner = kustomization_owner_labels(node.name, node.namespace)
-    return select_prune(record.entries, desired_ids, live, owner)
+        return PrunePlan()
+    desired_ids = {object_id(obj) for obj in desired} | {node_object_id(ref) for ref in children}
+    objects = select_objects(node, record.entries, desired_ids, live_index, declared)
+    stale_nodes = [entry for entry in record.entries if entry.id not in desired_ids]
+    return PrunePlan(objects, plan_removals(stale_nodes, live_index, declared))
 
 
-def prune_changes(selection: PruneSelection, live_index: LiveIndex) -> tuple[ObjectChange, ...]:
-    """The selection as plan entries: deletions with the live object's diff, then the kept ones."""
+def prune_changes(prune: PrunePlan, live_index: LiveIndex) -> tuple[ObjectChange, ...]:
+    """The prune as plan entries: deletions with the live object's diff, then the kept ones, then the
+    removed child nodes (each with what its garbage collection deletes)."""
+    selection = prune.objects
     changes: list[ObjectChange] = []
     for entry in selection.delete:
         oid = entry.id
@@ -144,4 +168,16 @@ def prune_changes(selection: PruneSelection, live_index: LiveIndex) -> tuple[Obj
     changes += [
         ObjectChange(skip.id, Action.SKIP, f"not pruned: {skip.reason}") for skip in selection.skipped
     ]
+    for removal in prune.removals:
+        changes += removal_changes(removal, live_index)
     return tuple(changes)
+
+
+def withheld(changes: tuple[ObjectChange, ...], why: str) -> tuple[ObjectChange, ...]:
+    """The prune's deletions as skips saying what would have been deleted and why it is not."""
+    return tuple(
+        ObjectChange(c.id, Action.SKIP, f"would be pruned{f' ({c.reason})' if c.reason else ''}; "
+                                        f"not pruned: {why}")
+        if c.action is Action.DELETE else c
+        for c in changes
+    )

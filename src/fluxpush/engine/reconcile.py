@@ -22,6 +22,7 @@ from typing import Any
 from fluxpush.apply_order import apply_stage, sort_for_apply
 from fluxpush.discover import Node
 from fluxpush.engine import inventory as inv
+from fluxpush.engine.gc import RemovalLog, execute_removal
 from fluxpush.engine.health import Status, compute_status
 from fluxpush.engine.inventory import InventoryRecord, encode_inventory, entries_from_objects
 from fluxpush.engine.live import LiveIndex
@@ -34,8 +35,17 @@ from fluxpush.engine.planner import (
     plan_objects,
     plan_prune,
     prune_changes,
+    withheld,
 )
-from fluxpush.engine.prune import ALLOW_ANNOTATION, PruneSelection, check_prune_safety
+from fluxpush.engine.prune import ALLOW_ANNOTATION, PruneRefusedError, check_prune_safety
+from fluxpush.engine.remote import RemoteTarget
+from fluxpush.engine.removal import (
+    Declared,
+    PrunePlan,
+    deletion_policy,
+    node_entries,
+    removal_changes,
+)
 from fluxpush.engine.wait import wait_for_health
 from fluxpush.errors import ClusterError, FluxpushError
 from fluxpush.flux.duration import parse_duration
@@ -93,7 +103,17 @@ class _Progress:
     changes: list[ObjectChange] = field(default_factory=list)
     applied: list[ObjectChange] = field(default_factory=list)
     stages_done: list[str] = field(default_factory=list)
+    removals: RemovalLog = field(default_factory=RemovalLog)
+    announce: Announce | None = None  # hears planned changes before they are written
     _positions: dict[ObjectId, int] = field(default_factory=dict)  # where each object's change is
+
+    def plan_all(self, changes: list[ObjectChange]) -> list[ObjectChange]:
+        """Record planned changes and announce them, before any of them is written."""
+        for change in changes:
+            self.plan(change)
+        if self.announce is not None and changes:
+            self.announce(changes)
+        return changes
 
     def plan(self, change: ObjectChange) -> None:
         """Record an object's planned change."""
@@ -223,29 +243,57 @@ def _is_current(obj: dict[str, Any] | None) -> bool:
 def _prune(
     client: KubeClient,
     node: Node,
-    selection: PruneSelection,
+    prune: PrunePlan,
     record: InventoryRecord | None,
     options: EngineOptions,
     live_index: LiveIndex,
     progress: _Progress,
+    timeout: float,
 ) -> None:
-    allowed = options.allow_destructive_prune or has_setting(node.spec.raw, ALLOW_ANNOTATION, "true")
-    refusal = check_prune_safety(
-        str(node.ref), selection, len(record.entries) if record else 0, allow=allowed
-    )
+    """Garbage-collect the removed child nodes (children first), then delete the stale objects; the
+    safety guard sees everything at once, the node's own stale objects and its removed children's.
+    When this run does not prune the node, its deletions are recorded as skips that say why."""
+    why = _prune_withheld(node, options)
+    if why:
+        progress.plan_all(list(withheld(prune_changes(prune, live_index), why)))
+        return
+    refusal = _guard(node, prune, record, options)
     if refusal is not None:
         raise _NodeFailure(inv.PRUNE_FAILED, f"{refusal}; the objects stay in the inventory")
-    for change in prune_changes(selection, live_index):
-        progress.plan(change)
+    for removal in prune.removals:
+        progress.plan_all(list(removal_changes(removal, live_index)))
+        try:
+            execute_removal(client, removal, live_index, timeout, progress.removals, progress.made)
+        except FluxpushError as exc:
+            raise _NodeFailure(inv.PRUNE_FAILED, f"garbage collection of {removal.node} (removed from Git) "
+                                                 f"failed: {exc}\n{progress.already()}") from exc
+    for change in progress.plan_all(list(prune_changes(PrunePlan(prune.objects), live_index))):
         if change.action is not Action.DELETE:
             continue
         oid = change.id
-        api_version = next(e.api_version for e in selection.delete if e.id == oid)
+        api_version = next(e.api_version for e in prune.objects.delete if e.id == oid)
         try:
             client.delete(api_version, oid.kind, oid.name, oid.namespace or None)
         except ClusterError as exc:
             raise _NodeFailure(inv.PRUNE_FAILED, f"{exc}\n{progress.already()}") from exc
         progress.made(change)
+
+
+def _guard(node: Node, prune: PrunePlan, record: InventoryRecord | None,
+           options: EngineOptions) -> PruneRefusedError | None:
+    """The prune safety guard's refusal of everything the prune deletes, or None when it may go."""
+    allowed = options.allow_destructive_prune or has_setting(node.spec.raw, ALLOW_ANNOTATION, "true")
+    size = (len(record.entries) if record else 0) + prune.extra_size()
+    return check_prune_safety(str(node.ref), prune.guarded(), size, allow=allowed)
+
+
+def _prune_withheld(node: Node, options: EngineOptions) -> str:
+    """Why this run does not prune the node, or "" when it does."""
+    if not options.prune:
+        return "--no-prune (kept in the inventory for a later run)"
+    spec = node.spec
+    assert isinstance(spec, Kustomization)
+    return "" if spec.prune else "spec.prune is false"
 
 
 def _health_targets(spec: Kustomization, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -271,15 +319,18 @@ def _stored_record(
     message: str,
     started: datetime,
     duration: float,
+    keep_stale: bool,
 ) -> InventoryRecord:
-    """The record to store: after a failure (given only the objects it wrote) it keeps every earlier
-    entry too, so nothing is forgotten (objects a failed run created, stale objects a refused prune
-    left) and a later run can prune them."""
-    entries = entries_from_objects(objects)
-    if not ready and record is not None:
+    """The record to store: the objects and the child nodes it renders. After a failure (given only
+    the objects it wrote), or when a run's `--no-prune` withheld the prune, it keeps every earlier entry
+    too, so nothing is forgotten (objects a failed run created, stale objects a refused prune left) and
+    a later run can prune them."""
+    entries = tuple(sorted(entries_from_objects(objects) + node_entries(node.children)))
+    if (not ready or keep_stale) and record is not None:
         known = {entry.id for entry in entries}
-        entries += tuple(e for e in record.entries if e.id not in known)
+        entries = tuple(sorted(entries + tuple(e for e in record.entries if e.id not in known)))
     now = datetime.now(UTC)
+    policy, why = deletion_policy(node.spec)
     return InventoryRecord(
         node=node.ref,
         entries=entries,
@@ -290,6 +341,8 @@ def _stored_record(
         finished_at=inv.format_time(now),
         duration_seconds=round(duration, 3),
         suspended=record.suspended if record else False,
+        deletion_policy=policy,
+        deletion_reason=why,
     )
 
 
@@ -314,41 +367,72 @@ def apply_creating_namespace(client: KubeClient, obj: dict[str, Any], field_mana
 
 
 def plan_node(
-    node: Node, revision: str, live_index: LiveIndex, options: EngineOptions, record: InventoryRecord | None
+    node: Node,
+    revision: str,
+    live_index: LiveIndex,
+    options: EngineOptions,
+    record: InventoryRecord | None,
+    declared: Declared,
+    cluster: str = "",
 ) -> NodePlan:
-    """The node's plan without writing anything (objects of later stages see earlier ones as absent)."""
+    """The node's plan without writing anything (objects of later stages see earlier ones as absent).
+    The prune is planned even when this run will not prune: its deletions then show as skips that
+    say why. A prune the safety guard would refuse makes the plan an error that says so."""
     objects = sort_for_apply(node.objects)
     planned = plan_objects(objects, live_index, options.way, field_manager=options.field_manager)
     errors = "\n".join(str(p.error) for p in planned if p.error is not None)
-    prune: tuple[ObjectChange, ...] = ()
-    if options.prune and node.spec.prune:
-        prune = prune_changes(plan_prune(node.ref, record, objects, live_index), live_index)
-    return NodePlan(str(node.ref), revision, tuple(p.change for p in planned), prune, errors)
+    selection = plan_prune(node.ref, record, objects, node.children, live_index, declared)
+    prune = prune_changes(selection, live_index)
+    why = _prune_withheld(node, options)
+    refusal = None if why else _guard(node, selection, record, options)
+    if why:
+        prune = withheld(prune, why)
+    if refusal is not None:  # the preview says the apply will fail, and still lists what it would delete
+        errors = "\n".join(filter(None, [errors, f"apply will fail: {refusal}"]))
+    return NodePlan(str(node.ref), revision, tuple(p.change for p in planned), prune, errors,
+                    cluster=cluster)
+
+
+def _refuse_sealed(node: Node) -> None:
+    """A node holding SOPS values no key opened is never applied (masks and ciphertext stay out)."""
+    if node.sealed:
+        raise _NodeFailure(inv.BUILD_FAILED, "decryption failed: " + "; ".join(map(str, node.sealed))
+                           + "\nnothing was applied (a SOPS value is never applied masked or "
+                           "encrypted); give the key: --sops-age-key-file, $SOPS_AGE_KEY or "
+                           "spec.decryption.secretRef")
 
 
 def apply_node(
-    node: Node, revision: str, client: KubeClient, options: EngineOptions, record: InventoryRecord | None,
+    node: Node,
+    revision: str,
+    client: KubeClient,
+    options: EngineOptions,
+    record: InventoryRecord | None,
+    declared: Declared,
+    target: RemoteTarget | None = None,
     announce: Announce | None = None,
 ) -> NodeResult:
     """Apply, prune, wait and store the inventory of one Kustomization; never raises for its failures.
-    `announce` hears each stage's changes before they are written."""
+
+    With `target` (spec.kubeConfig), objects go to that cluster; the inventory stays in `client`'s.
+    `announce` hears each stage's changes before they are written.
+    """
     started, clock = datetime.now(UTC), time.monotonic()
     spec = node.spec
     assert isinstance(spec, Kustomization)
     timeout = options.timeout or parse_duration(spec.effective_timeout())
     objects = sort_for_apply(node.objects)
+    inventory_client, client = client, target.client if target else client
     live_index = LiveIndex(client, reads=objects)
-    progress = _Progress()
+    progress = _Progress(announce=announce)
     try:
+        _refuse_sealed(node)
         for stage, group in groupby(objects, key=apply_stage):
             stage_objects = list(group)
             planned = plan_objects(
                 stage_objects, live_index, options.way, field_manager=options.field_manager
             )
-            for item in planned:
-                progress.plan(item.change)
-            if announce is not None:
-                announce([item.change for item in planned])
+            progress.plan_all([item.change for item in planned])
             answers = _apply_stage(client, spec, planned, options, progress)
             known = {p.change.id: answers.get(p.change.id) or live_index.get(p.desired)
                      for p in planned} if stage < 3 else {}
@@ -357,16 +441,8 @@ def apply_node(
             if stage < 3:
                 _wait_for_definitions(client, stage_objects, known, timeout)
             progress.stages_done.append(STAGE_NAMES[stage])
-        if options.prune and spec.prune:
-            _prune(
-                client,
-                node,
-                plan_prune(node.ref, record, objects, live_index),
-                record,
-                options,
-                live_index,
-                progress,
-            )
+        prune = plan_prune(node.ref, record, objects, node.children, live_index, declared)
+        _prune(client, node, prune, record, options, live_index, progress, timeout)
         skipped = progress.skipped()
         targets = _health_targets(spec, [o for o in objects if object_id(o) not in skipped])
         if targets:
@@ -374,7 +450,7 @@ def apply_node(
             if not verdict.healthy:
                 raise _NodeFailure(inv.HEALTH_CHECK_FAILED, f"health check failed: {verdict.message}")
         outcome, reason = Outcome.READY, inv.RECONCILIATION_SUCCEEDED
-        message = f"Applied revision: {revision}"
+        message = "\n".join([f"Applied revision: {revision}", *progress.removals.notes])
     except _NodeFailure as failure:
         outcome, reason, message = Outcome.FAILED, failure.reason, failure.message
     except FluxpushError as exc:
@@ -384,14 +460,14 @@ def apply_node(
     # A failed (or interrupted) node records what it wrote, beside what it held: never an object
     # the server refused or a write that did not start.
     written = objects if ready else [o for o in objects if object_id(o) in progress.written()]
-    stored = _stored_record(
-        node, revision, record, written, ready, reason, message.splitlines()[0], started, duration
-    )
+    stored = _stored_record(node, revision, record, written, ready, reason, message.splitlines()[0],
+                            started, duration, keep_stale=not options.prune)
     try:
-        store_inventory(client, stored, options.field_manager)
+        store_inventory(inventory_client, stored, options.field_manager)
     except FluxpushError as exc:
         outcome, reason = Outcome.FAILED, inv.RECONCILIATION_FAILED
         message = f"{message}\ninventory not stored: {exc}"
-    plan = NodePlan(str(node.ref), revision, tuple(progress.changes), (), "" if ready else message)
+    plan = NodePlan(str(node.ref), revision, tuple(progress.changes), (), "" if ready else message,
+                    cluster=target.name if target else "")
     return NodeResult(node.ref, outcome, reason, message, plan, tuple(progress.applied), duration)
 

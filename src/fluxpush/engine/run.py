@@ -1,11 +1,10 @@
 """Run a plan or an apply over every node of a discovery, in dependency order.
 
 A node starts as soon as the nodes it `dependsOn` are Ready (and, the first time, the parent that
-renders it has run, as in Flux where a child exists only once its parent applied it). Independent
-nodes run concurrently, bounded by `EngineOptions.concurrency`. A node whose dependency failed is
-reported `DependencyNotReady` and not touched; its independents go on. A dependency outside the
-run (`reconcile ks NAME`) counts as ready when its stored inventory says so, as Flux reads the
-live Ready condition.
+renders it has applied it, as in Flux where a child exists only once its parent applied it).
+Independent nodes run concurrently, bounded by `EngineOptions.concurrency`. A node whose dependency
+is not ready is reported `DependencyNotReady` and not touched; its independents go on. Readiness is
+decided by `dependency_blocker`, as kustomize-controller's and helm-controller's checkDependencies.
 
 An interrupted run (the client's `StopSwitch` thrown by SIGTERM/SIGINT) starts no new node: the
 nodes still waiting end `Interrupted`, the running ones finish with their remaining writes refused
@@ -18,20 +17,28 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from fluxpush.discover import Discovery, Node
-from fluxpush.engine.inventory import InventoryRecord
+from fluxpush.engine.inventory import INVENTORY_SELECTOR, InventoryRecord, inventory_name
 from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.normalize import ObjectId
+from fluxpush.engine.normalize import ObjectId, object_id
 from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.engine.planner import read_inventory
-from fluxpush.engine.reconcile import Announce, NodeResult, Outcome, apply_node, plan_node
-from fluxpush.errors import FluxpushError
-from fluxpush.flux.kinds import HELM_GROUP, KUSTOMIZE_GROUP
-from fluxpush.flux.model import HelmRelease, ObjectRef
-from fluxpush.helm.reconcile import apply_release, plan_release, uninstall_removed
+from fluxpush.engine.reconcile import Announce, NodeResult, Outcome, apply_node, plan_node, store_inventory
+from fluxpush.engine.remote import RemoteClusters
+from fluxpush.engine.removal import (
+    Declared,
+    deletion_policy,
+    is_node_entry,
+    node_object_id,
+    orphaned_records,
+)
+from fluxpush.errors import ClusterError, FluxpushError
+from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
+from fluxpush.helm.reconcile import apply_release, plan_release
 from fluxpush.kube import KubeClient
 
 
@@ -48,6 +55,14 @@ class RunObserver:
         """A node's result, as soon as it is decided."""
 
 
+class Verdict(StrEnum):
+    """A run's result, decided in one place (`RunResult.verdict`) for every verb and the action."""
+
+    IN_SYNC = "in sync"
+    CHANGES = "changes"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True, slots=True)
 class RunResult:
     """Every node's result in the order they finished being decided, and the run's request count."""
@@ -56,13 +71,12 @@ class RunResult:
     results: tuple[NodeResult, ...]
     requests: int
     duration: float
+    interrupted: str = ""  # the signal's name when the run was interrupted
 
     @property
     def plan(self) -> Plan:
         """The plans (or applied changes) of every node."""
         return Plan(tuple(result.plan for result in self.results))
-
-    interrupted: str = ""  # the signal's name when the run was interrupted
 
     @property
     def ok(self) -> bool:
@@ -74,17 +88,62 @@ class RunResult:
         """Whether anything was (or would be) written."""
         return any(result.applied for result in self.results) or self.plan.has_changes
 
+    @property
+    def verdict(self) -> Verdict:
+        """FAILED when any node failed or was blocked (every problem of the repository fails the node
+        it affects: a build or validation error, an ownership conflict, an unresolvable source or
+        dependency), else CHANGES when anything was or would be written, else IN_SYNC."""
+        if not self.ok:
+            return Verdict.FAILED
+        return Verdict.CHANGES if self.changed else Verdict.IN_SYNC
 
-def _node_object_id(ref: ObjectRef) -> ObjectId:
-    group = KUSTOMIZE_GROUP if ref.kind == "Kustomization" else HELM_GROUP
-    return ObjectId(group, ref.kind, ref.namespace, ref.name)
+
+def declared_in_git(discovery: Discovery) -> Declared:
+    """Every object and node the repository declares in this run, with the node that declares it."""
+    declared: dict[ObjectId, ObjectRef] = {}
+    for node in discovery.nodes.values():
+        declared[node_object_id(node.ref)] = node.parent or node.ref
+        for obj in node.objects:
+            declared.setdefault(object_id(obj), node.ref)
+    return declared
+
+
+def _same_source(node: Node, dep: Node | None) -> bool:
+    spec, other = node.spec, dep.spec if dep else None
+    return isinstance(spec, Kustomization) and isinstance(other, Kustomization) and \
+        (spec.source_ref.kind, spec.source_ref.namespace, spec.source_ref.name) == \
+        (other.source_ref.kind, other.source_ref.namespace, other.source_ref.name)
+
+
+def dependency_blocker(dep: ObjectRef, result: NodeResult | None, record: InventoryRecord | None,
+                       revision: str, same_source: bool) -> str | None:
+    """Why dependency `dep` is not ready, or None; `result` is its outcome in this run (None when the
+    run does not include it). As kustomize-controller's checkDependencies: ready means the Ready
+    condition is True for the current spec (a node decided in this run), and for a Kustomization from
+    the same source, its last applied revision is this revision. A suspended dependency, or one
+    outside the run, is judged by its stored status as Flux reads the live object's; a failed or
+    blocked one, or one never applied, is not ready."""
+    name = f"dependency '{dep.namespace}/{dep.name}'"
+    if result is not None and result.outcome is Outcome.READY:
+        return None
+    if result is not None and result.outcome is not Outcome.SUSPENDED:
+        return f"{name} is not ready ({result.outcome})"
+    ready = record.condition("Ready") if record else None
+    if record is None or ready is None:
+        return f"{name} is not ready (never applied)"
+    if ready.status != "True":
+        return f"{name} is not ready (last {ready.reason}: {ready.message})"
+    if dep.kind == "Kustomization" and same_source and record.last_applied_revision != revision:
+        return (f"{name} revision is not up to date (last applied {record.last_applied_revision or 'none'}); "
+                "reconcile it too (--with-dependencies)")
+    return None
 
 
 def _not_run(
     node: Node, revision: str, outcome: Outcome, reason: str, message: str, blocked_by: tuple[str, ...] = ()
 ) -> NodeResult:
     changes = (
-        () if outcome is Outcome.BLOCKED else (ObjectChange(_node_object_id(node.ref), Action.SKIP, message),)
+        () if outcome is Outcome.BLOCKED else (ObjectChange(node_object_id(node.ref), Action.SKIP, message),)
     )
     error = message if outcome is Outcome.FAILED else ""
     plan = NodePlan(str(node.ref), revision, changes, (), error, blocked_by)
@@ -112,9 +171,11 @@ class _Runner:
         self.records: dict[ObjectRef, InventoryRecord | None] = {}
         self.waits: dict[ObjectRef, tuple[ObjectRef, ...]] = {}
         self.results: dict[ObjectRef, NodeResult] = {}
+        self.declared = declared_in_git(discovery)
         # One snapshot for the run's reads: every inventory (each is read before its node writes it)
         # and, in a plan, every node's live objects (a plan writes nothing), so collections are listed once.
         self.live = LiveIndex(client)
+        self.remotes = RemoteClusters(client, options.kubeconfigs)  # spec.kubeConfig targets
 
     def record(self, ref: ObjectRef) -> InventoryRecord | None:
         if ref not in self.records:
@@ -140,16 +201,14 @@ class _Runner:
 
     def blocker(self, node: Node) -> str | None:
         """Why the node may not run now that everything it waits for is decided, or None."""
+        parent = self.results.get(node.parent) if node.parent else None
+        if parent is not None and parent.outcome is not Outcome.READY and self.record(node.ref) is None:
+            return f"its parent {node.parent} did not apply it ({parent.outcome}), so it does not exist yet"
         for dep in [*node.depends_on, *self.releases_of(node.depends_on)]:
-            if dep in self.selected:
-                result = self.results[dep]
-                if result.outcome is not Outcome.READY:
-                    return f"dependency '{dep.namespace}/{dep.name}' is not ready ({result.outcome})"
-            else:
-                record = self.record(dep)
-                ready = record.condition("Ready") if record else None
-                if ready is None or ready.status != "True":
-                    return f"dependency '{dep.namespace}/{dep.name}' is not ready"
+            why = dependency_blocker(dep, self.results.get(dep), self.record(dep), self.discovery.revision,
+                                     _same_source(node, self.discovery.nodes.get(dep)))
+            if why:
+                return why
         return None
 
     def decide_without_running(self, node: Node) -> NodeResult | None:
@@ -162,24 +221,80 @@ class _Runner:
         record = self.record(node.ref)
         if node.spec.suspend or (record is not None and record.suspended):
             where = "spec.suspend" if node.spec.suspend else "fluxpush suspend"
+            try:
+                self.remember_suspension(node, record)
+            except FluxpushError as exc:
+                return _not_run(node, revision, Outcome.FAILED, "ReconciliationFailed", f"suspended, but "
+                                f"its record could not be updated: {exc}")
             return _not_run(node, revision, Outcome.SUSPENDED, "Suspended", f"suspended ({where})")
         return None
+
+    def remember_suspension(self, node: Node, record: InventoryRecord | None) -> None:
+        """On apply, store that a node is suspended in Git, so removing it later deletes nothing (as a
+        suspended object's finalizer does); only this field of its record changes."""
+        policy, why = deletion_policy(node.spec)
+        if self.apply and record is not None and (record.deletion_policy, record.deletion_reason) != (
+                policy, why):
+            store_inventory(self.client, replace(record, deletion_policy=policy, deletion_reason=why),
+                            self.options.field_manager)
+
+    def unbuilt_under(self, result: NodeResult) -> list[NodeResult]:
+        """The nodes a Kustomization whose build failed held in its inventory: this run could not build
+        them (they come from its output), so each is reported as not ready and left untouched, never
+        as removed."""
+        node = self.discovery.nodes.get(result.node)
+        if node is None or node.error is None or result.node.kind != "Kustomization":
+            return []
+        found: list[NodeResult] = []
+        queue = [result.node]
+        while queue:
+            parent = queue.pop(0)
+            record = self.record(parent)
+            for entry in record.entries if record else ():
+                ref = ObjectRef(entry.id.kind, entry.id.namespace, entry.id.name)
+                if is_node_entry(entry.id) and ref not in self.discovery.nodes and ref not in self.results:
+                    message = (f"not built: {parent} rendered nothing in this run ({result.reason}); "
+                               "its objects and inventory are untouched")
+                    plan = NodePlan(str(ref), self.discovery.revision, (), (), "", (message,))
+                    self.results[ref] = NodeResult(ref, Outcome.BLOCKED, "DependencyNotReady", message, plan)
+                    found.append(self.results[ref])
+                    queue.append(ref)
+        return found
+
+    def orphans(self) -> list[NodeResult]:
+        """The records no prune will ever collect (see `orphaned_records`), reported as skipped on
+        every whole run whose nodes all built; a cluster that refuses the LIST (a role without it)
+        just gets no report."""
+        try:
+            records = self.client.list("v1", "ConfigMap", None, label_selector=INVENTORY_SELECTOR)
+        except ClusterError:
+            return []
+        found = []
+        for ref in orphaned_records(records, set(self.discovery.nodes)):
+            message = (f"removed from Git, but no inventory holds it, so no prune collects it: its objects "
+                       f"stay; delete them by hand, then its record ConfigMap {ref.namespace}/"
+                       f"{inventory_name(ref)}")
+            plan = NodePlan(str(ref), self.discovery.revision, (), (
+                ObjectChange(node_object_id(ref), Action.SKIP, message),))
+            found.append(NodeResult(ref, Outcome.SKIPPED, "Orphaned", message, plan))
+        return found
 
     def reconcile(self, node: Node) -> NodeResult:
         started = time.monotonic()
         self.observer.started(node.ref, self.apply)
         try:
             if isinstance(node.spec, HelmRelease):
+                self.remotes.target_for(node.spec)  # refuses a HelmRelease with spec.kubeConfig
                 result = self.reconcile_release(node, started)
             elif self.apply:
-                result = apply_node(
-                    node, self.discovery.revision, self.client, self.options, self.record(node.ref),
-                    announce=self.announcer(node.ref),
-                )
+                result = apply_node(node, self.discovery.revision, self.client, self.options,
+                                    self.record(node.ref), self.declared, self.remotes.target_for(node.spec),
+                                    announce=self.announcer(node.ref))
             else:
-                plan = plan_node(
-                    node, self.discovery.revision, self.live, self.options, self.record(node.ref)
-                )
+                target = self.remotes.target_for(node.spec)
+                live = LiveIndex(target.client) if target else self.live
+                plan = plan_node(node, self.discovery.revision, live, self.options,
+                                 self.record(node.ref), self.declared, target.name if target else "")
                 outcome = Outcome.FAILED if plan.error else Outcome.READY
                 result = NodeResult(
                     node.ref,
@@ -236,34 +351,40 @@ def run_nodes(
     pending = {ref: discovery.nodes[ref] for ref in order}
     running: dict[Future[NodeResult], ObjectRef] = {}
     finished: list[NodeResult] = []
-    with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-        while pending or running:
-            if client.stop.stopped:
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+            while pending or running:
+                if client.stop.stopped:
+                    for ref in [r for r in order if r in pending]:
+                        runner.decided(runner.interrupt(pending.pop(ref)), finished)
                 for ref in [r for r in order if r in pending]:
-                    runner.decided(runner.interrupt(pending.pop(ref)), finished)
-            for ref in [r for r in order if r in pending]:
-                node = pending[ref]
-                if any(dep not in runner.results for dep in runner.waits_for(node)):
+                    node = pending[ref]
+                    if any(dep not in runner.results for dep in runner.waits_for(node)):
+                        continue
+                    del pending[ref]
+                    decided = runner.decide_without_running(node)
+                    if decided is not None:
+                        runner.decided(decided, finished)
+                    else:
+                        running[pool.submit(runner.reconcile, node)] = ref
+                if not running:
+                    for node in list(pending.values()):  # only when waits form a loop the graph did not see
+                        del pending[node.ref]
+                        looped = _not_run(node, discovery.revision, Outcome.BLOCKED, "DependencyNotReady",
+                                          "waits for a node that waits for it", ())
+                        runner.decided(looped, finished)
                     continue
-                del pending[ref]
-                decided = runner.decide_without_running(node)
-                if decided is not None:
-                    runner.decided(decided, finished)
-                else:
-                    running[pool.submit(runner.reconcile, node)] = ref
-            if not running:
-                for node in list(pending.values()):  # only when waits form a loop the graph did not see
-                    del pending[node.ref]
-                    runner.decided(_not_run(node, discovery.revision, Outcome.BLOCKED, "DependencyNotReady",
-                                            "waits for a node that waits for it", ()), finished)
-                continue
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                running.pop(future)
-                runner.decided(future.result(), finished)
-    if targets is None and not client.stop.stopped:  # HelmReleases removed from Git: only on whole runs
-        for result in uninstall_removed(discovery, client, options, apply=apply):
-            runner.decided(result, finished)
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+                    runner.decided(future.result(), finished)
+    finally:
+        runner.remotes.close()
+    for untouched in [u for result in list(finished) for u in runner.unbuilt_under(result)]:
+        runner.decided(untouched, finished)
+    whole = targets is None and not any(node.error for node in discovery.nodes.values())
+    for orphan in runner.orphans() if whole and not client.stop.stopped else ():  # Git's whole tree known
+        runner.decided(orphan, finished)
     return RunResult(
         discovery.revision,
         tuple(finished),

@@ -30,7 +30,8 @@ HELMRELEASE_V2 = f"{HELM_GROUP}/v2"
 
 
 def _dump_patch(body: Any) -> str:
-    return yaml.safe_dump(body, sort_keys=False, default_flow_style=False)
+    text: str = yaml.safe_dump(body, sort_keys=False, default_flow_style=False)
+    return text
 
 
 def _convert_post_renderer(renderer: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ SUPPORTED: dict[tuple[str, str], tuple[str, ...]] = {
     (NOTIFICATION_GROUP, "Alert"): ("v1beta3", "v1beta2", "v1beta1"),
     (IMAGE_GROUP, "ImageRepository"): ("v1", "v1beta2", "v1beta1"),
     (IMAGE_GROUP, "ImagePolicy"): ("v1", "v1beta2", "v1beta1"),
+    (IMAGE_GROUP, "ImageUpdateAutomation"): ("v1", "v1beta2", "v1beta1"),
 }
 
 

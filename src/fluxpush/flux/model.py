@@ -290,7 +290,12 @@ class ImagePolicy(FluxBase):
     filter_tags: dict[str, Any] | None
 
 
+@dataclass(frozen=True, slots=True)
+class ImageUpdateAutomation(FluxBase):
+    """`image.toolkit.fluxcd.io` ImageUpdateAutomation (read through `raw` by fluxpush.images)."""
+
+
 FluxObject = (
     Kustomization | HelmRelease | GitRepository | OCIRepository | HelmRepository | Bucket | HelmChart
-    | Provider | Alert | ImageRepository | ImagePolicy
+    | Provider | Alert | ImageRepository | ImagePolicy | ImageUpdateAutomation
 )

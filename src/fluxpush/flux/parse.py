@@ -22,6 +22,7 @@ from fluxpush.flux.model import (
     Image,
     ImagePolicy,
     ImageRepository,
+    ImageUpdateAutomation,
     Kustomization,
     ObjectRef,
     OCIRepository,
@@ -249,6 +250,7 @@ PARSERS: dict[str, Callable[[dict[str, Any], Common], FluxObject]] = {
     "Alert": _alert,
     "ImageRepository": _image_repository,
     "ImagePolicy": _image_policy,
+    "ImageUpdateAutomation": lambda spec, common: ImageUpdateAutomation(**common),
 }
 
 

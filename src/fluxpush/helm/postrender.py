@@ -19,6 +19,7 @@ import yaml
 from fluxpush.errors import FluxpushError
 from fluxpush.render.kustomize import run_kustomize
 from fluxpush.tools import find_kustomize
+from fluxpush.yamldoc import load_safe_documents
 
 ORIGIN_NAME = "helm.toolkit.fluxcd.io/name"
 ORIGIN_NAMESPACE = "helm.toolkit.fluxcd.io/namespace"
@@ -61,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point helm calls: config path as the only argument."""
     args = sys.argv[1:] if argv is None else argv
     config = json.loads(Path(args[0]).read_text(encoding="utf-8"))
-    objects = [doc for doc in yaml.safe_load_all(sys.stdin.read()) if isinstance(doc, dict)]
     try:
+        objects = [doc for doc in load_safe_documents(sys.stdin.read(), "helm template output")
+                   if isinstance(doc, dict)]
         rendered = post_render(objects, config)
     except FluxpushError as exc:
         print(f"fluxpush post-renderer: {exc}", file=sys.stderr)

@@ -5,8 +5,8 @@ and a masked values diff / unchanged) followed by the rendered objects planned l
 (create/update/unchanged, Secrets masked), and, as prune candidates, the objects the deployed
 revision holds that the new one does not (helm deletes them on upgrade). Applying runs the helm
 action only when the config digest says something changed, then stores an inventory record
-(Flux's entries plus the release's name and namespace) so a HelmRelease removed from Git is
-uninstalled by `uninstall_removed`.
+(Flux's entries plus the release's name and namespace and its deletion policy) so a HelmRelease
+removed from Git is uninstalled by its parent's prune (engine/removal.py).
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from typing import Any
 
 from fluxpush.discover import Discovery, Node
 from fluxpush.engine import inventory as inv
-from fluxpush.engine.inventory import InventoryRecord, encode_inventory, entries_from_objects
+from fluxpush.engine.inventory import InventoryRecord, entries_from_objects
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.normalize import ObjectId, object_id
 from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange
 from fluxpush.engine.planner import plan_objects
-from fluxpush.engine.reconcile import Announce, NodeResult, Outcome, apply_creating_namespace
+from fluxpush.engine.reconcile import Announce, NodeResult, Outcome, store_inventory
+from fluxpush.engine.removal import deletion_policy
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP
 from fluxpush.flux.model import HelmRelease, ObjectRef
@@ -44,7 +45,6 @@ from fluxpush.helm.release import (
     ReleaseLog,
     decide_action,
     run_release,
-    uninstall_release,
 )
 from fluxpush.helm.session import HelmSession
 from fluxpush.helm.sources import ChartCache, ResolvedChart, resolve_chart
@@ -59,9 +59,7 @@ from fluxpush.helm.template import (
 from fluxpush.helm.values import ComposedValues, Lookup, compose_values, values_diff
 from fluxpush.kube import KubeClient
 
-RELEASE_ANNOTATION = "fluxpush.io/helm-release"  # on the inventory record: where the release lives
 DIGEST_CHARS = 40  # of the SHA-256 hex, so the digest fits a label value (63)
-HELM_SELECTOR = f"{inv.INVENTORY_SELECTOR},{inv.NODE_KIND_LABEL}=helmrelease"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +161,20 @@ def _plan_with(prepared: Prepared, objects: list[dict[str, Any]], client: KubeCl
     gone = [object_id(o) for o in _deployed_objects(client, prepared)]
     prune = tuple(ObjectChange(oid, Action.DELETE, "not in the new revision; helm deletes it")
                   for oid in dict.fromkeys(gone) if oid not in rendered)
-    changes = (release_change(prepared), *(p.change for p in planned))
+    changes = (release_change(prepared), *(_drift_rule(prepared, p.change) for p in planned))
     return NodePlan(str(node), revision, changes, prune, errors)
+
+
+def _drift_rule(prepared: Prepared, change: ObjectChange) -> ObjectChange:
+    """The one rule `diff` and `apply` share for a release helm will not run again: a live object
+    that differs is corrected only with `driftDetection.mode: enabled`, as helm-controller does;
+    otherwise it is reported as a skip that says so, and is not a change."""
+    mode = drift_mode(prepared.hr)
+    if prepared.decision.action is not ReleaseAction.NONE or mode == "enabled" or \
+            change.action not in (Action.CREATE, Action.UPDATE):
+        return change
+    reason = f"drifted from release {prepared.hr.release_name}; not corrected: driftDetection.mode is {mode}"
+    return ObjectChange(change.id, Action.SKIP, reason, change.diff, change.changed_paths)
 
 
 def render_offline(node: Node, discovery: Discovery, *, cache: ChartCache | None = None,
@@ -198,32 +208,14 @@ def plan_release(node: Node, discovery: Discovery, client: KubeClient, options: 
     return _plan_with(prepared, objects, client, options, discovery.revision, node.ref)
 
 
-def _store(client: KubeClient, node: Node, discovery: Discovery, record: InventoryRecord,
-           field_manager: str) -> None:
-    hr = node.spec
-    assert isinstance(hr, HelmRelease)
-    obj = encode_inventory(record)
-    where = {"name": hr.release_name, "namespace": hr.target_namespace, "root": str(discovery.root),
-             "prune": not _prune_disabled(node, discovery)}
-    obj["metadata"]["annotations"][RELEASE_ANNOTATION] = json.dumps(where, sort_keys=True)
-    apply_creating_namespace(client, obj, field_manager)
-
-
-def _prune_disabled(node: Node, discovery: Discovery) -> bool:
-    """Whether the HelmRelease opts out of deletion (its parent's `prune: false`, or the annotation)."""
-    annotations = (node.spec.raw.get("metadata") or {}).get("annotations") or {}
-    if annotations.get("kustomize.toolkit.fluxcd.io/prune") == "disabled":
-        return True
-    parent = discovery.nodes.get(node.parent) if node.parent else None
-    return parent is not None and not getattr(parent.spec, "prune", True)
-
-
 def apply_release(node: Node, discovery: Discovery, client: KubeClient, options: EngineOptions,
                   record: InventoryRecord | None, cache: ChartCache | None = None,
                   announce: Announce | None = None) -> NodeResult:
     """Install/upgrade the release when needed and store its inventory; never raises for its failures.
     `announce` hears the planned changes before helm writes them."""
     started, clock = datetime.now(UTC), time.monotonic()
+    hr = node.spec
+    assert isinstance(hr, HelmRelease)
     revision = discovery.revision
     log = ReleaseLog()
     plan = NodePlan(str(node.ref), revision)
@@ -233,12 +225,12 @@ def apply_release(node: Node, discovery: Discovery, client: KubeClient, options:
         with HelmSession(client) as session:
             if prepared.decision.action is ReleaseAction.NONE:
                 objects = _deployed_objects(client, prepared)
+                plan = _plan_with(prepared, objects, client, options, revision, node.ref)
                 failure = None
                 if drift_mode(prepared.hr) != "disabled":
                     drift = detect_drift(client, prepared.hr, objects)
                     if drift.objects:
                         log.add(drift.message())
-                plan = NodePlan(str(node.ref), revision, (release_change(prepared),))
             else:
                 objects = _render(session, client, prepared)
                 plan = _plan_with(prepared, objects, client, options, revision, node.ref)
@@ -257,6 +249,7 @@ def apply_release(node: Node, discovery: Discovery, client: KubeClient, options:
             objects = []
     duration = time.monotonic() - clock
     now = datetime.now(UTC)
+    policy, why = deletion_policy(node.spec)
     stored = InventoryRecord(
         node=node.ref,
         entries=entries_from_objects(objects) if ok or record is None else record.entries,
@@ -264,9 +257,11 @@ def apply_release(node: Node, discovery: Discovery, client: KubeClient, options:
         last_attempted_revision=revision,
         conditions=(inv.ready_condition(ok, reason, message.splitlines()[0][:1000], now),),
         started_at=inv.format_time(started), finished_at=inv.format_time(now),
-        duration_seconds=round(duration, 3), suspended=record.suspended if record else False)
+        duration_seconds=round(duration, 3), suspended=record.suspended if record else False,
+        deletion_policy=policy, deletion_reason=why,
+        release=f"{hr.target_namespace}/{hr.release_name}")
     try:
-        _store(client, node, discovery, stored, options.field_manager)
+        store_inventory(client, stored, options.field_manager)
     except FluxpushError as exc:
         ok, message = False, f"{message}\ninventory not stored: {exc}"
     applied = tuple(c for c in plan.changes + plan.prune
@@ -275,39 +270,3 @@ def apply_release(node: Node, discovery: Discovery, client: KubeClient, options:
         plan = NodePlan(plan.node, revision, plan.changes, plan.prune, message)
     outcome = Outcome.READY if ok else Outcome.FAILED
     return NodeResult(node.ref, outcome, reason, message, plan, applied, duration)
-
-
-def uninstall_removed(discovery: Discovery, client: KubeClient, options: EngineOptions, *,
-                      apply: bool) -> list[NodeResult]:
-    """HelmReleases this cluster path installed that Git no longer has: uninstalled (plan: deleted)."""
-    results = []
-    for record_obj in client.list("v1", "ConfigMap", None, label_selector=HELM_SELECTOR):
-        record = inv.decode_inventory(record_obj)
-        where = json.loads(((record_obj.get("metadata") or {}).get("annotations") or {})
-                           .get(RELEASE_ANNOTATION) or "{}")
-        if record.node in discovery.nodes or where.get("root") != str(discovery.root):
-            continue
-        oid = ObjectId(HELM_GROUP, "HelmRelease", record.node.namespace, record.node.name)
-        if not (options.prune and where.get("prune", True)):
-            change = ObjectChange(oid, Action.SKIP, "removed from Git; not uninstalled (prune disabled)")
-            plan = NodePlan(str(record.node), discovery.revision, (), (change,))
-            results.append(NodeResult(record.node, Outcome.SKIPPED, "PruneDisabled", change.reason, plan))
-            continue
-        change = ObjectChange(oid, Action.DELETE, f"removed from Git: uninstall release "
-                                                  f"{where.get('namespace')}/{where.get('name')}")
-        plan = NodePlan(str(record.node), discovery.revision, (), (change,))
-        if not apply:
-            results.append(NodeResult(record.node, Outcome.READY, "Planned", change.reason, plan))
-            continue
-        try:
-            with HelmSession(client) as session:
-                uninstall_release(session, where["name"], where["namespace"], node=str(record.node))
-            meta = record_obj["metadata"]
-            client.delete("v1", "ConfigMap", meta["name"], meta["namespace"])
-            results.append(NodeResult(record.node, Outcome.READY, "UninstallSucceeded",
-                                      f"Helm uninstall succeeded for release {where['namespace']}/"
-                                      f"{where['name']}", plan, (change,)))
-        except FluxpushError as exc:
-            failed = NodePlan(plan.node, plan.revision, (), plan.prune, str(exc))
-            results.append(NodeResult(record.node, Outcome.FAILED, "UninstallFailed", str(exc), failed))
-    return results

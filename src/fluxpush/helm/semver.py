@@ -1,40 +1,72 @@
-"""Semantic versions and the constraint syntax Flux's HelmChart `version` accepts (Masterminds/semver).
+"""Semantic versions and constraints exactly as Masterminds/semver v3 (v3.5) evaluates them.
 
-Supported: exact (`1.2.3`, `=1.2.3`, `v1.2.3`), wildcards (`*`, `0.9.x`, `1.X`, `1`), comparisons
-(`>`, `>=`, `<`, `<=`, `!=`), tilde (`~1.2` = `>=1.2.0 <1.3.0`), caret (`^1.2` = `>=1.2.0 <2.0.0`,
-`^0.3` = `>=0.3.0 <0.4.0`), hyphen ranges (`1.2 - 1.4`), AND by space or comma, OR by `||`.
-As in Masterminds, a pre-release only matches a constraint group that itself names a pre-release.
+Flux uses this library for a HelmChart's `version` (source-controller) and an ImagePolicy's `semver`
+range (image-reflector-controller), so both go through here. Ported behaviour, quirks included:
+versions parse loosely (`NewVersion` with `CoerceNewVersion`: `v1`, `1.2`, leading zeros in numbers;
+a pre-release identifier may not be a zero-padded number); constraints are OR (`||`) of AND groups
+(space or comma), each `op version` with `=`, `!=`, `>`, `<`, `>=`, `<=`, `~`, `~>`, `^` or none,
+wildcards `x`/`X`/`*` or missing parts ("dirty" constraints with Masterminds' own rules per
+operator), hyphen ranges `a - b` rewritten to `>= a, <= b`; a pre-release version only satisfies a
+group in which some constraint names a pre-release.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from fluxpush.errors import InputError
 
-_VERSION = re.compile(
-    r"^v?(?P<major>0|[1-9]\d*)(?:\.(?P<minor>0|[1-9]\d*))?(?:\.(?P<patch>0|[1-9]\d*))?"
-    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+(?P<build>[0-9A-Za-z.-]+))?$"
-)
-_PART = re.compile(r"^(?P<op>>=|<=|!=|=>|=<|>|<|=|~>|~|\^)?\s*v?(?P<ver>[0-9xX*][0-9A-Za-z.*+-]*)$")
-_WILDCARDS = ("x", "X", "*")
+_UINT64_MAX = 2**64 - 1
+_LOOSE = re.compile(
+    r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
+    r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$", re.ASCII)
+_CV = (r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
+       r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?")
+_OPS = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^"
+_S = r"[\t\n\f\r ]"  # Go's \s
+_CONSTRAINT = re.compile(rf"^{_S}*({_OPS}){_S}*({_CV}){_S}*$")
+_RANGE = re.compile(rf"{_S}*({_CV}){_S}+-{_S}+({_CV}){_S}*")
+_FIND = re.compile(rf"({_OPS}){_S}*({_CV})")
+_VALID = re.compile(rf"^({_S}*({_OPS}){_S}*({_CV}){_S}*)((?:{_S}+|,{_S}*)({_OPS}){_S}*({_CV}){_S}*)*$")
+
+PreId = tuple[int, int | str]  # (0, number) or (1, alphanumeric): numbers sort first
+
+
+def _uint(text: str) -> int | None:
+    """Go's strconv.ParseUint(text, 10, 64), or None when it fails."""
+    if not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if value <= _UINT64_MAX else None
+
+
+def _pre_ids(pre: str) -> tuple[PreId, ...]:
+    ids: list[PreId] = []
+    for part in pre.split("."):
+        number = _uint(part)
+        ids.append((0, number) if number is not None else (1, part))
+    return tuple(ids)
+
+
+def _valid_pre(pre: str) -> bool:
+    return all(part and not (part.isdigit() and len(part) > 1 and part[0] == "0") for part in pre.split("."))
 
 
 @dataclass(frozen=True, slots=True)
 class Version:
-    """A parsed semantic version; `sort_key` orders by semver 2.0 precedence (build ignored)."""
+    """A parsed version; `text` is the original string (Masterminds' `Original()`)."""
 
     major: int
     minor: int
     patch: int
-    pre: tuple[tuple[int, int | str], ...] = ()  # ((0, n) numeric | (1, s) alphanumeric) per identifier
+    pre: str = ""
     text: str = ""
 
-    def sort_key(self) -> tuple[int, int, int, int, tuple[tuple[int, int | str], ...]]:
-        # A release sorts above its pre-releases: (1, ()) > (0, ids).
-        return (self.major, self.minor, self.patch, 0 if self.pre else 1, self.pre)
+    def sort_key(self) -> tuple[int, int, int, int, tuple[PreId, ...]]:
+        """Masterminds' `Compare` order (build metadata ignored; a release above its pre-releases)."""
+        return (self.major, self.minor, self.patch, 0 if self.pre else 1, _pre_ids(self.pre))
 
     @property
     def is_prerelease(self) -> bool:
@@ -42,137 +74,166 @@ class Version:
         return bool(self.pre)
 
 
-def _pre_ids(pre: str | None) -> tuple[tuple[int, int | str], ...]:
-    if not pre:
-        return ()
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre.split("."))
-
-
 def parse_version(text: str) -> Version | None:
-    """The version in `text` (missing minor/patch count as 0), or None when it is not semver."""
-    match = _VERSION.match(text.strip())
+    """Masterminds' `NewVersion(text)` (missing minor/patch count as 0), or None when it fails."""
+    match = _LOOSE.match(text)
     if not match:
         return None
-    return Version(
-        int(match["major"]), int(match["minor"] or 0), int(match["patch"] or 0), _pre_ids(match["pre"]), text
-    )
+    numbers = [_uint((match[i] or "0").lstrip(".")) for i in (1, 2, 3)]
+    pre = match[5] or ""
+    if any(n is None for n in numbers) or (pre and not _valid_pre(pre)):
+        return None
+    major, minor, patch = (int(n or 0) for n in numbers)
+    return Version(major, minor, patch, pre, text)
+
+
+def _cmp(a: Version, b: Version) -> int:
+    ka, kb = a.sort_key(), b.sort_key()
+    return (ka > kb) - (ka < kb)
 
 
 @dataclass(frozen=True, slots=True)
-class _Bound:
-    op: str  # one of > >= < <= = !=
-    version: Version
+class _Term:
+    """One `op version` of a constraint, with which of its parts were wildcards or missing."""
 
-    def allows(self, v: Version) -> bool:
-        key, bound = v.sort_key(), self.version.sort_key()
-        return {
-            ">": key > bound, ">=": key >= bound, "<": key < bound, "<=": key <= bound,
-            "=": key == bound, "!=": key != bound,
-        }[self.op]
+    op: str
+    con: Version
+    dirty: bool
+    minor_dirty: bool
+    patch_dirty: bool
 
 
-def _floor(parts: list[int]) -> Version:
-    return Version(*[*parts, 0, 0, 0][:3])
+def _not_equal(v: Version, c: _Term) -> bool:
+    if c.dirty:
+        if c.con.major != v.major:
+            return True
+        if c.con.minor != v.minor and not c.minor_dirty:
+            return True
+        if c.minor_dirty:
+            return False
+        if c.con.patch != v.patch and not c.patch_dirty:
+            return True
+        if c.patch_dirty:
+            return bool(v.pre or c.con.pre) and _pre_ids(v.pre) != _pre_ids(c.con.pre)
+    return _cmp(v, c.con) != 0
 
 
-def _wild_range(numbers: list[int]) -> list[_Bound]:
-    """`1` / `1.x` → [1.0.0, 2.0.0); `1.2.x` → [1.2.0, 1.3.0); nothing → everything."""
-    if not numbers:
-        return [_Bound(">=", Version(0, 0, 0))]
-    upper = [*numbers[:-1], numbers[-1] + 1]
-    return [_Bound(">=", _floor(numbers)), _Bound("<", _floor(upper))]
+def _greater(v: Version, c: _Term) -> bool:
+    if not c.dirty or (v.major == c.con.major and not c.minor_dirty and not c.patch_dirty):
+        return _cmp(v, c.con) == 1
+    if v.major != c.con.major:
+        return v.major > c.con.major
+    return False if c.minor_dirty else v.minor > c.con.minor
 
 
-def _expand(op: str, ver: str, constraint: str) -> list[_Bound]:
-    core, _, suffix = ver.partition("+")[0].partition("-")
-    fields = core.split(".")
-    numbers: list[int] = []
-    for field in fields:
-        if field in _WILDCARDS:
-            break
-        if not field.isdigit():
-            raise InputError(f"invalid version constraint {constraint!r}",
-                             hint="use e.g. 1.2.x or >=1.0.0 <2.0.0")
-        numbers.append(int(field))
-    wildcard = len(numbers) < 3
-    exact = parse_version(ver) if not wildcard or suffix else None
-    if op in ("", "=") and (wildcard and not suffix):
-        return _wild_range(numbers)
-    if op in ("~", "~>"):
-        base = _floor(numbers) if exact is None else exact
-        upper = [numbers[0] + 1] if len(numbers) == 1 else [numbers[0], numbers[1] + 1]
-        return [_Bound(">=", base), _Bound("<", _floor(upper))]
-    if op == "^":
-        base = _floor(numbers) if exact is None else exact
-        index = next((i for i, n in enumerate(numbers) if n != 0), len(numbers) - 1)
-        upper = numbers[: index + 1]
-        upper[-1] += 1
-        return [_Bound(">=", base), _Bound("<", _floor(upper))]
-    op = {"=>": ">=", "=<": "<="}.get(op, op) or "="
-    if wildcard and exact is None:
-        low, high = _wild_range(numbers) if numbers else (_Bound(">=", Version(0, 0, 0)), None)
-        mapping = {">": [_Bound(">=", high.version)] if high else [_Bound("<", Version(0, 0, 0))],
-                   ">=": [low], "<": [_Bound("<", low.version)], "<=": [high] if high else [low],
-                   "!=": [_Bound("<", low.version)] if not high else []}
-        if op == "!=" and high:  # outside [low, high): an OR, which one bound group cannot say
-            raise InputError(f"unsupported version constraint {constraint!r}",
-                             hint="use != with a full version")
-        return mapping[op]
-    assert exact is not None
-    return [_Bound(op, exact)]
+def _less_equal(v: Version, c: _Term) -> bool:
+    if not c.dirty:
+        return _cmp(v, c.con) <= 0
+    if v.major > c.con.major:
+        return False
+    return not (v.major == c.con.major and v.minor > c.con.minor and not c.minor_dirty)
+
+
+def _tilde(v: Version, c: _Term) -> bool:
+    if _cmp(v, c.con) < 0:
+        return False
+    if (c.con.major, c.con.minor, c.con.patch) == (0, 0, 0) and not c.minor_dirty and not c.patch_dirty:
+        return True
+    return v.major == c.con.major and (v.minor == c.con.minor or c.minor_dirty)
+
+
+def _tilde_or_equal(v: Version, c: _Term) -> bool:
+    return _tilde(v, c) if c.dirty else _cmp(v, c.con) == 0
+
+
+def _caret(v: Version, c: _Term) -> bool:
+    if _cmp(v, c.con) < 0:
+        return False
+    if c.con.major > 0 or c.minor_dirty:
+        return v.major == c.con.major
+    if v.major > 0:
+        return False
+    if c.con.minor > 0 or c.patch_dirty:
+        return v.minor == c.con.minor
+    return v.minor == 0 and v.patch == c.con.patch
+
+
+_CHECKS: dict[str, Callable[[Version, _Term], bool]] = {
+    "": _tilde_or_equal, "=": _tilde_or_equal, "!=": _not_equal,
+    ">": _greater, "<": lambda v, c: _cmp(v, c.con) < 0,
+    ">=": lambda v, c: _cmp(v, c.con) >= 0, "=>": lambda v, c: _cmp(v, c.con) >= 0,
+    "<=": _less_equal, "=<": _less_equal, "~": _tilde, "~>": _tilde, "^": _caret,
+}
+
+
+def _is_x(part: str) -> bool:
+    return part in ("x", "X", "*")
+
+
+def _term(text: str, constraint: str) -> _Term:
+    match = _CONSTRAINT.match(text)
+    if not match:
+        raise InputError(f"invalid version constraint {constraint!r}: improper constraint {text!r}",
+                         hint="use e.g. 1.2.x, ~1.2, ^1, or >=1.0.0 <2.0.0")
+    major, minor, patch, pre = match[3], match[4] or "", match[5] or "", match[6] or ""
+    dirty = minor_dirty = patch_dirty = False
+    version = match[2]
+    if _is_x(major) or not major:
+        version, dirty = f"0.0.0{pre}", True
+    elif _is_x(minor.lstrip(".")) or not minor:
+        version, dirty, minor_dirty = f"{major}.0.0{pre}", True, True
+    elif _is_x(patch.lstrip(".")) or not patch:
+        version, dirty, patch_dirty = f"{major}{minor}.0{pre}", True, True
+    parsed = parse_version(version)
+    if parsed is None:
+        raise InputError(f"invalid version constraint {constraint!r}: {text.strip()!r} is not a version",
+                         hint="use e.g. 1.2.x, ~1.2, ^1, or >=1.0.0 <2.0.0")
+    return _Term(match[1], parsed, dirty, minor_dirty, patch_dirty)
 
 
 @dataclass(frozen=True, slots=True)
 class Constraint:
-    """A parsed constraint: OR of AND-groups of bounds."""
+    """A parsed constraint: OR of AND-groups of terms."""
 
     text: str
-    groups: tuple[tuple[tuple[_Bound, ...], bool], ...]  # (bounds, group names a pre-release)
+    groups: tuple[tuple[tuple[_Term, ...], bool], ...]  # (terms, some term names a pre-release)
 
     def allows(self, v: Version) -> bool:
-        """Whether `v` satisfies the constraint (pre-releases only when the group names one)."""
+        """Masterminds' `Constraints.Check(v)`."""
         return any(
-            all(b.allows(v) for b in bounds)
-            and (not v.is_prerelease or with_pre)
-            for bounds, with_pre in self.groups
+            (not v.pre or with_pre) and all(_CHECKS[t.op](v, t) for t in terms)
+            for terms, with_pre in self.groups
         )
 
 
-def _tokens(group: str) -> list[str]:
-    text = re.sub(r"(>=|<=|!=|=>|=<|~>|>|<|=|~|\^)\s+", r"\1", group.replace(",", " "))
-    return text.split()
+def _rewrite_ranges(text: str) -> str:
+    for match in _RANGE.finditer(text):
+        text = text.replace(match[0], f">= {match[1]}, <= {match[11]} ", 1)
+    return text
 
 
 def parse_constraint(text: str) -> Constraint:
-    """Parse a HelmChart `version` constraint; raises InputError naming it when invalid."""
+    """Masterminds' `NewConstraint(text)`; an InputError naming the constraint when it is invalid."""
     groups = []
-    for group in (text.strip() or "*").split("||"):
-        tokens = _tokens(group)
-        if not tokens:
-            raise InputError(f"invalid version constraint {text!r}", hint="an empty group between ||")
-        bounds: list[_Bound] = []
-        i = 0
-        while i < len(tokens):
-            if i + 2 < len(tokens) and tokens[i + 1] == "-":  # hyphen range
-                low, high = tokens[i], tokens[i + 2]
-                bounds += _expand(">=", low, text)
-                bounds += _expand("<=", high, text) if parse_version(high) and high.count(".") == 2 \
-                    else [_Bound("<", b.version) for b in _expand("", high, text) if b.op == "<"]
-                i += 3
-                continue
-            match = _PART.match(tokens[i])
-            if not match:
-                raise InputError(f"invalid version constraint {text!r}",
-                                 hint="use e.g. 1.2.x, ~1.2, ^1, or >=1.0.0 <2.0.0")
-            bounds += _expand(match["op"] or "", match["ver"], text)
-            i += 1
-        with_pre = any(b.version.is_prerelease for b in bounds)
-        groups.append((tuple(bounds), with_pre))
+    for group in _rewrite_ranges(text).split("||"):
+        if not _VALID.match(group):
+            raise InputError(f"invalid version constraint {text!r}",
+                             hint="use e.g. 1.2.x, ~1.2, ^1, or >=1.0.0 <2.0.0 (|| between alternatives)")
+        terms = tuple(_term(found[0], text) for found in _FIND.finditer(group)) or (_term(group, text),)
+        groups.append((terms, any(t.con.pre for t in terms)))
     return Constraint(text, tuple(groups))
 
 
 def newest_match(constraint: str | None, versions: Iterable[str]) -> str | None:
-    """The highest of `versions` (as written) that satisfies `constraint` (`*` when None), or None."""
+    """The highest of `versions` (as written) that satisfies `constraint` (`*` when None), or None.
+
+    Among equal versions (`1.0.0`, `v1.0.0`) the first one given wins, as with Masterminds'
+    strict `GreaterThan` over a list.
+    """
     parsed = parse_constraint(constraint or "*")
-    candidates = [v for v in (parse_version(t) for t in versions) if v is not None and parsed.allows(v)]
-    return max(candidates, key=Version.sort_key).text if candidates else None
+    best: Version | None = None
+    for text in versions:
+        version = parse_version(text)
+        if version is not None and parsed.allows(version) and (best is None or _cmp(version, best) > 0):
+            best = version
+    return best.text if best else None

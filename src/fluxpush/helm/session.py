@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from fluxpush.kube import KubeClient
+from fluxpush.redact import register_secret
 from fluxpush.runner import Completed, run_command
 from fluxpush.tools import Tool, find_helm
 
@@ -46,6 +47,7 @@ def kubeconfig_for(client: KubeClient) -> dict[str, Any]:
     token = (configuration.api_key or {}).get(_BEARER)
     if token:
         user["token"] = token.removeprefix("Bearer ").strip()
+        register_secret(user["token"])
     if configuration.cert_file and configuration.key_file:
         user["client-certificate"] = configuration.cert_file
         user["client-key"] = configuration.key_file
@@ -70,7 +72,6 @@ class HelmSession:
         self.tool = tool or find_helm()
         self.dir = Path(tempfile.mkdtemp(prefix="fluxpush-helm-"))
         self.env = {
-            "PATH": os.environ.get("PATH", ""),
             "HOME": str(self.dir),
             "HELM_CACHE_HOME": str(self.dir / "cache"),
             "HELM_CONFIG_HOME": str(self.dir / "config"),
@@ -95,11 +96,13 @@ class HelmSession:
 
     def run(self, *args: str, node: str | None = None, what: str = "helm failed",
             timeout: float | None = 600) -> Completed:
-        """`helm ARGS…` in this session; a failure raises `RenderError` with helm's stderr. Once the run
-        is interrupted, a helm command that writes to the cluster is refused (`WritesStopped`)."""
+        """`helm ARGS…` in this session's folder, with the runner's minimal environment plus the
+        session's homes and private kubeconfig; a failure raises `RenderError` with helm's stderr. Once
+        the run is interrupted, a helm command that writes to the cluster is refused (`WritesStopped`)."""
         if args and args[0] in HELM_WRITES and self._stop is not None and self._stop.stopped:
             raise self._stop.refusal(f"helm {args[0]}")
-        return run_command([*self.tool.argv, *args], env=self.env, node=node, what=what, timeout=timeout)
+        return run_command([*self.tool.argv, *args], cwd=str(self.dir), env=self.env, node=node, what=what,
+                           timeout=timeout)
 
     def write_values(self, values: dict[str, Any]) -> Path:
         """Write values to a private file for `-f` (JSON is YAML)."""

@@ -31,8 +31,9 @@ from typing import Any
 
 import yaml
 
+from fluxpush.artifacts import build_artifact
 from fluxpush.discover import Discovery, normalize_git_url
-from fluxpush.errors import InputError, SourceError
+from fluxpush.errors import InputError, SourceError, YAMLError
 from fluxpush.flux.model import (
     GitRepository,
     HelmChartTemplate,
@@ -44,6 +45,7 @@ from fluxpush.flux.model import (
 from fluxpush.helm.oci import OciLocation, Registry, credentials_from_secret, pull_chart, resolve_tag
 from fluxpush.helm.semver import newest_match
 from fluxpush.helm.values import merge_values
+from fluxpush.yamldoc import load_safe
 
 Lookup = Callable[[str, str, str], dict[str, Any] | None]
 FETCH_TIMEOUT = 60.0  # seconds, HelmRepository's default `timeout`
@@ -168,8 +170,8 @@ def _index_url(repo: HelmRepository) -> str:
 
 def _read_index(data: bytes, where: str) -> dict[str, list[dict[str, Any]]]:
     try:
-        index = yaml.safe_load(data) or {}
-    except yaml.YAMLError as exc:
+        index = load_safe(data, f"{where}: index.yaml") or {}
+    except YAMLError as exc:
         raise SourceError(f"{where}: index.yaml is not valid YAML") from exc
     entries = index.get("entries") if isinstance(index, dict) else None
     if not isinstance(entries, dict):
@@ -234,7 +236,7 @@ def chart_metadata(archive: Path) -> dict[str, Any]:
         handle = tar.extractfile(member) if member else None
         if handle is None:
             raise SourceError(f"{archive.name} is not a Helm chart (no Chart.yaml)")
-        return yaml.safe_load(handle.read()) or {}
+        return load_safe(handle.read(), f"{archive.name}: Chart.yaml") or {}
 
 
 def _fetch_oci_chart(url: str, oci_ref: dict[str, Any], spec_raw: dict[str, Any],
@@ -272,7 +274,7 @@ def _fetch_oci_chart(url: str, oci_ref: dict[str, Any], spec_raw: dict[str, Any]
     return ResolvedChart(str(meta.get("name", "")), version, cache.chart_path(digest), digest, where, offline)
 
 
-def _checkout_chart(discovery: Discovery, repo: GitRepository, spec: HelmChartTemplate) -> ResolvedChart:
+def _is_checkout(discovery: Discovery, repo: GitRepository) -> bool:
     root_source = discovery.nodes[discovery.root].spec.raw.get("spec", {}).get("sourceRef", {})
     checkout_ref = ObjectRef("GitRepository", root_source.get("namespace") or discovery.root.namespace,
                              root_source.get("name", ""))
@@ -280,17 +282,46 @@ def _checkout_chart(discovery: Discovery, repo: GitRepository, spec: HelmChartTe
     urls = {normalize_git_url(known.url)} if isinstance(known, GitRepository) else set()
     if os.environ.get("GITHUB_REPOSITORY"):
         urls.add(normalize_git_url(f"https://github.com/{os.environ['GITHUB_REPOSITORY']}"))
-    if repo.ref != checkout_ref and normalize_git_url(repo.url) not in urls:
+    return repo.ref == checkout_ref or normalize_git_url(repo.url) in urls
+
+
+def _folder_chart(folder: Path, where: str, source: str) -> ResolvedChart:
+    meta_file = folder / "Chart.yaml"
+    if not meta_file.is_file():
+        raise SourceError(f"no Chart.yaml in {where}")
+    meta = load_safe(meta_file.read_text(encoding="utf-8"), f"{where}/Chart.yaml") or {}
+    return ResolvedChart(str(meta.get("name", "")), str(meta.get("version", "")), folder,
+                         digest_folder(folder), source)
+
+
+def _checkout_chart(discovery: Discovery, repo: GitRepository, spec: HelmChartTemplate) -> ResolvedChart:
+    if not _is_checkout(discovery, repo):
         raise SourceError(f"GitRepository {repo.ref.namespace}/{repo.ref.name} ({repo.url}) is not this "
                           "repository; charts from other Git repositories are not supported yet")
     folder = discovery.source.resolve_path(spec.chart, obj=str(repo.ref))
-    meta_file = folder / "Chart.yaml"
-    if not meta_file.is_file():
-        raise SourceError(f"no Chart.yaml in {spec.chart} of GitRepository "
-                          f"{repo.ref.namespace}/{repo.ref.name}")
-    meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
-    return ResolvedChart(str(meta.get("name", "")), str(meta.get("version", "")), folder,
-                         digest_folder(folder), f"GitRepository/{repo.ref.namespace}/{repo.ref.name}")
+    discovery.source.refuse_escaping_links(folder, obj=str(repo.ref), what="spec.chart")
+    source = f"GitRepository/{repo.ref.namespace}/{repo.ref.name}"
+    where = f"{spec.chart} of GitRepository {repo.ref.namespace}/{repo.ref.name}"
+    return _folder_chart(folder, where, source)
+
+
+def _artifact_chart(discovery: Discovery, ref: ObjectRef, cache: ChartCache) -> ResolvedChart:
+    """A chart that is an ExternalArtifact an ArtifactGenerator of this repository produces."""
+    generator = discovery.artifact_generators.get(ref)
+    if generator is None:
+        raise SourceError(f"{ref} is not produced by an ArtifactGenerator of this repository")
+    sources = {}
+    for alias, source in generator.sources.items():
+        repo = discovery.flux_objects.get(source)
+        if not isinstance(repo, GitRepository) or not _is_checkout(discovery, repo):
+            raise SourceError(f"{ref} is produced by {generator.ref} from @{alias} ({source}), which is "
+                              "not this repository")
+        sources[alias] = discovery.source.root
+    cache.root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".fluxpush-artifact-", dir=cache.root))
+    artifact = next(a for a in generator.artifacts if a.name == ref.name)
+    build_artifact(artifact, sources, staging / ref.name, where=str(generator.ref))
+    return _folder_chart(staging / ref.name, f"the root of {ref}", str(ref))
 
 
 def _with_values_files(chart: ResolvedChart, spec: HelmChartTemplate, base: Path | None,
@@ -312,7 +343,7 @@ def _with_values_files(chart: ResolvedChart, spec: HelmChartTemplate, base: Path
             raise SourceError(f"values file {name} points outside the chart source")
         if not file.is_file():
             raise SourceError(f"values file {name} not found in the chart source")
-        merged = merge_values(merged, yaml.safe_load(file.read_text(encoding="utf-8")) or {})
+        merged = merge_values(merged, load_safe(file.read_text(encoding="utf-8"), name) or {})
     (folder / "values.yaml").write_text(yaml.safe_dump(merged), encoding="utf-8")
     digest = digest_folder(folder)
     target = cache.root / "packaged" / digest / chart.name
@@ -327,10 +358,12 @@ def _with_values_files(chart: ResolvedChart, spec: HelmChartTemplate, base: Path
 def _chart_ref(hr: HelmRelease, discovery: Discovery, lookup: Lookup, cache: ChartCache,
                offline: bool) -> ResolvedChart:
     ref = hr.chart_ref
-    if ref is None or ref.kind != "OCIRepository":
+    if ref is None or ref.kind not in ("OCIRepository", "ExternalArtifact"):
         raise InputError(f"spec.chartRef to a {ref.kind if ref else 'missing'} source is not supported",
-                         obj=str(hr.ref), hint="use an OCIRepository, or spec.chart")
+                         obj=str(hr.ref), hint="use an OCIRepository, an ExternalArtifact, or spec.chart")
     key = ObjectRef(ref.kind, ref.namespace or hr.ref.namespace, ref.name)
+    if ref.kind == "ExternalArtifact":
+        return _artifact_chart(discovery, key, cache)
     source = discovery.flux_objects.get(key)
     if not isinstance(source, OCIRepository):
         raise SourceError(f"OCIRepository {key.namespace}/{key.name} is not defined in the repository")

@@ -15,6 +15,7 @@ from fluxpush.flux.model import HelmRelease
 from fluxpush.helm.session import HelmSession
 from fluxpush.helm.sources import ResolvedChart
 from fluxpush.kube import KubeClient
+from fluxpush.runner import build_timeout
 from fluxpush.yamldoc import load_documents
 
 INSTALL_CRDS_DEFAULT = "Create"  # helm-controller's install.crds default
@@ -79,7 +80,7 @@ def render_release(session: HelmSession, hr: HelmRelease, chart: ResolvedChart, 
         argv.append("--include-crds")
     if upgrading:
         argv.append("--is-upgrade")
-    out = session.run(*argv, node=str(hr.ref), what="helm template failed")
+    out = session.run(*argv, node=str(hr.ref), what="helm template failed", timeout=build_timeout())
     objects = []
     for doc in load_documents(out.stdout, f"helm template output of {hr.ref}"):
         if isinstance(doc.data, dict) and doc.data.get("kind"):

@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from fluxpush.errors import InputError
+from fluxpush.errors import InputError, YAMLError
 from fluxpush.flux.model import HelmRelease, ValuesReference
+from fluxpush.redact import MASK, register_secret, register_secret_data
+from fluxpush.yamldoc import load_safe
 
 Lookup = Callable[[str, str, str], dict[str, Any] | None]  # (kind, namespace, name) → object or None
 Path = tuple[str | int, ...]
@@ -170,21 +170,23 @@ def compose_values(hr: HelmRelease, lookup: Lookup) -> ComposedValues:
             contributed = {path}
         else:
             try:
-                loaded = yaml.safe_load(text) or {}
-            except yaml.YAMLError as exc:
-                raise InputError(f"{_describe(ref, namespace)}: not valid YAML ({exc.__class__.__name__})",
+                loaded = load_safe(text, _describe(ref, namespace)) or {}
+            except YAMLError as exc:
+                raise InputError(f"{_describe(ref, namespace)}: not valid YAML or too many aliases",
                                  obj=str(hr.ref)) from exc
             if not isinstance(loaded, dict):
                 raise InputError(f"{_describe(ref, namespace)}: the values are not a YAML map",
                                  obj=str(hr.ref))
             result = merge_values(result, loaded)
             contributed = leaf_paths(loaded)
+            if ref.kind == "Secret":
+                register_secret_data(loaded)
         if ref.kind == "Secret":
             secret_paths |= contributed
+            register_secret(text)
     return ComposedValues(merge_values(result, hr.values), frozenset(secret_paths))
 
 
-MASK = "***"  # what a Secret-sourced value shows as in a values diff
 
 
 def _flatten(values: Any, prefix: Path = ()) -> dict[Path, Any]:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fluxpush.errors import ClusterError
+from fluxpush.errors import ClusterError, InputError
 from fluxpush.flux.model import DEFAULT_NAMESPACE, ObjectRef
 from fluxpush.kube.connection import ClusterConnection
 from fluxpush.kube.discovery import Discovery, ResourceInfo
@@ -24,6 +24,7 @@ from fluxpush.kube.http import Stream
 from fluxpush.kube.retry import RetryPolicy
 from fluxpush.kube.stop import StopSwitch
 from fluxpush.kube.transport import Call, Transport
+from fluxpush.sops.sealed import is_sealed, object_name
 
 APPLY_PATCH = "application/apply-patch+yaml"  # JSON is valid YAML, so the body is sent as JSON
 MERGE_PATCH = "application/merge-patch+json"
@@ -97,7 +98,13 @@ class KubeClient:
     def apply(
         self, obj: dict[str, Any], field_manager: str, *, force: bool = True, dry_run: bool = False
     ) -> dict[str, Any]:
-        """Server-side apply `obj` as `field_manager`; returns the object the server answers with."""
+        """Server-side apply `obj` as `field_manager`; returns the object the server answers with.
+
+        An object still holding SOPS ciphertext or a SOPS mask is never written (dry runs are fine).
+        """
+        if not dry_run and is_sealed(obj):
+            raise InputError("refusing to write SOPS-encrypted or masked values to the cluster",
+                             obj=object_name(obj), hint="give the SOPS key so the values can be decrypted")
         info, namespace, name = self._locate(obj)
         query: list[tuple[str, str]] = [("fieldManager", field_manager)]
         if force:

@@ -10,15 +10,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 import boto3
 from kubernetes.client import Configuration
 
 from fluxpush.kube.eks import AssumedRole, Clock, TokenCache, describe_cluster, eks_token_cache
 from fluxpush.kube.kubeconfig import load_kubeconfig
+from fluxpush.redact import register_secrets
 
-BEARER = "BearerToken"  # the auth setting name the generated client uses for `Authorization: Bearer`
+BEARER: Final = "BearerToken"  # the auth setting name the generated client uses for `Authorization: Bearer`
 
 
 @dataclass(slots=True)
@@ -30,15 +31,22 @@ class ClusterConnection:
     renew_credentials: Callable[[], None] | None = None
 
 
+def _register_credentials(configuration: Configuration) -> None:
+    """Make the connection's token and password masked in every output (`fluxpush.redact`)."""
+    register_secrets([*(configuration.api_key or {}).values(), configuration.password])
+
+
 def _bearer_configuration(host: str, ca_pem: str, token: Callable[[], str]) -> Configuration:
     configuration = Configuration(host=host, ca_cert_data=ca_pem)
     configuration.api_key_prefix = {BEARER: "Bearer"}
     configuration.api_key = {BEARER: token()}
+    _register_credentials(configuration)
 
     def refresh(cfg: Configuration) -> None:
         cfg.api_key[BEARER] = token()
+        _register_credentials(cfg)
 
-    configuration.refresh_api_key_hook = refresh
+    configuration.refresh_api_key_hook = refresh  # type: ignore[assignment]  # declared as None there
     return configuration
 
 
@@ -67,6 +75,7 @@ def connect_eks(
 def connect_kubeconfig(path: str | None = None, context: str | None = None) -> ClusterConnection:
     """Connect through a kubeconfig (`path`, else `$KUBECONFIG`, else ~/.kube/config) and context."""
     configuration, context_name = load_kubeconfig(path, context)
+    _register_credentials(configuration)
     return ClusterConnection(f"kubeconfig:{context_name}", configuration)
 
 

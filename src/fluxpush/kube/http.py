@@ -108,7 +108,7 @@ def _bypasses_proxy(host: str, port: int, no_proxy: str) -> bool:
 def _proxy_headers(configuration: Configuration) -> dict[str, str]:
     """Headers for the proxy's CONNECT: the configured ones, with Basic auth from the proxy URL's user."""
     headers = dict(configuration.proxy_headers or {})
-    url = urlsplit(configuration.proxy)
+    url = urlsplit(str(configuration.proxy))
     if url.username and not any(name.lower() == "proxy-authorization" for name in headers):
         secret = base64.b64encode(f"{url.username}:{url.password or ''}".encode()).decode()
         headers["Proxy-Authorization"] = f"Basic {secret}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.message import Message
 
 from fluxpush.kube.status import parse_status
 
@@ -42,9 +43,12 @@ class RetryPolicy:
         return delay
 
 
-def retry_after_seconds(headers: Mapping[str, str] | None, body: bytes) -> float | None:
-    """The server's requested wait: the `Retry-After` header, else `Status.details.retryAfterSeconds`."""
-    value = (headers or {}).get("Retry-After")
+def retry_after_seconds(headers: Mapping[str, str] | Message | None, body: bytes) -> float | None:
+    """The server's requested wait: the `Retry-After` header, else `Status.details.retryAfterSeconds`.
+
+    Header names are matched in any case (RFC 9110): a proxy or HTTP/2 hop sends `retry-after`.
+    """
+    value = _header(headers, "Retry-After")
     if value is not None:
         try:
             return max(0.0, float(value))
@@ -53,3 +57,13 @@ def retry_after_seconds(headers: Mapping[str, str] | None, body: bytes) -> float
     details = parse_status(body).get("details") or {}
     seconds = details.get("retryAfterSeconds") if isinstance(details, dict) else None
     return float(seconds) if isinstance(seconds, int | float) and seconds > 0 else None
+
+
+def _header(headers: Mapping[str, str] | Message | None, name: str) -> str | None:
+    """A header's value, its name matched in any case (an http.client message already does)."""
+    if headers is None:
+        return None
+    if isinstance(headers, Message):
+        return headers.get(name)
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)

@@ -69,11 +69,15 @@ class Transport:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
+        """`max_in_flight` caps the requests sent at once (see `MAX_IN_FLIGHT`); at least 1."""
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
         self.connection = connection
         self._host = connection.configuration.host.rstrip("/")
         try:
-            self._pool = ConnectionPool(connection.configuration, MAX_IN_FLIGHT)
+            self._pool = ConnectionPool(connection.configuration, max_in_flight)
         except UnsupportedProxy as exc:
             raise ClusterError(f"cannot reach {self._host}: {exc}", is_user_error=True,
                                hint="point the kubeconfig's proxy-url (or HTTPS_PROXY) at an http:// proxy, "
@@ -83,7 +87,7 @@ class Transport:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
-        self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self._in_flight = threading.BoundedSemaphore(max_in_flight)
         self._count = 0
         self._auth: dict[str, str] | None = None
         self._auth_read_at = 0.0
@@ -132,7 +136,8 @@ class Transport:
             if self._auth is not None and now - self._auth_read_at < AUTH_REREAD_SECONDS:
                 return self._auth
         bearer = self.connection.configuration.auth_settings().get(BEARER)
-        auth = {bearer["key"]: bearer["value"]} if bearer and bearer.get("value") else {}
+        value = bearer.get("value") if bearer else None
+        auth = {bearer["key"]: value} if bearer and value else {}
         with self._lock:
             self._auth, self._auth_read_at = auth, now
         return auth

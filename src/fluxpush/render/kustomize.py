@@ -146,7 +146,7 @@ class BuildWorkspace:
 
     tree: Path
     scratch: Path
-    _ids: itertools.count = field(default_factory=itertools.count)
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def make_view(self, rel_dir: str) -> Path:
@@ -190,18 +190,19 @@ def prepare_build_dir(ks: Kustomization, workspace: BuildWorkspace, rel_dir: str
 
 
 def kustomize_environment() -> dict[str, str]:
-    """The environment kustomize runs in: ours, with the Go collector tuned unless it already is."""
-    env = dict(os.environ)
-    if "GOGC" not in env and "GOMEMLIMIT" not in env:
-        env.update(GOGC="off", GOMEMLIMIT=KUSTOMIZE_GO_MEMORY_LIMIT)
-    return env
+    """What kustomize gets beyond the runner's minimal environment: the Go collector tuned, unless
+    our environment tunes it already (the runner passes `GOGC`/`GOMEMLIMIT` through)."""
+    if "GOGC" in os.environ or "GOMEMLIMIT" in os.environ:
+        return {}
+    return {"GOGC": "off", "GOMEMLIMIT": KUSTOMIZE_GO_MEMORY_LIMIT}
 
 
 def run_kustomize(tool: Tool, directory: Path, *, node: str) -> list[dict[str, Any]]:
     """`kustomize build` of `directory` as Flux runs it; the resulting objects in output order."""
     argv = [*tool.argv, *([] if len(tool.argv) > 1 else ["build"]), str(directory),
             "--load-restrictor", "LoadRestrictionsNone"]
-    out = run_command(argv, env=kustomize_environment(), node=node, what="kustomize build failed")
+    out = run_command(argv, cwd=str(directory), env=kustomize_environment(), node=node,
+                      what="kustomize build failed")
     objects = []
     for doc in load_documents(out.stdout, f"kustomize build output of {node}"):
         obj = doc.data

@@ -1,8 +1,9 @@
 """What kustomize-controller does to each object after `kustomize build`.
 
 In order (flux-semantics §2.2 steps 9–12): postBuild variable substitution, Flux's owner labels,
-`commonMetadata` (after the owner labels, so it may override them, as in Flux), and the refusal of
-SOPS-encrypted Secrets that nothing will decrypt.
+`commonMetadata` (after the owner labels, so it may override them, as in Flux). SOPS decryption
+comes first, before substitution, as in kustomize-controller; a SOPS-encrypted Secret under a
+Kustomization without `spec.decryption` is refused with Flux's message.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from fluxpush.render.substitute import (
     secret_variables,
     substitute_object,
 )
+from fluxpush.sops.resources import decryption_disabled
 
 OWNER_NAME_LABEL = "kustomize.toolkit.fluxcd.io/name"
 OWNER_NAMESPACE_LABEL = "kustomize.toolkit.fluxcd.io/namespace"
-DECRYPT_ANNOTATION = "kustomize.toolkit.fluxcd.io/decrypt"
-# What `flux build` prints instead of the values of a SOPS-encrypted Secret.
-SOPS_MASK = "**SOPS**"
+
+# A node's SOPS step: one rendered object in, the object decrypted (or masked) out.
+Decrypt = Callable[[dict[str, Any]], dict[str, Any]]
 
 # Finds a rendered ConfigMap/Secret by (kind, namespace, name); None when nothing renders it.
 VariableSourceLookup = Callable[[str, str, str], dict[str, Any] | None]
@@ -57,12 +59,16 @@ def is_sops_encrypted(obj: dict[str, Any]) -> bool:
     return obj.get("kind") == "Secret" and isinstance(obj.get("sops"), dict)
 
 
-def _mask_sops_secret(obj: dict[str, Any]) -> dict[str, Any]:
-    masked = {k: v for k, v in obj.items() if k != "sops"}
-    for key in ("data", "stringData"):
-        if isinstance(masked.get(key), dict):
-            masked[key] = dict.fromkeys(masked[key], SOPS_MASK)
-    return masked
+def decryption_required(name: str, node: str) -> RenderError:
+    """kustomize-controller's refusal of a SOPS Secret under a Kustomization without decryption."""
+    return RenderError(f"Secret/{name} is SOPS encrypted, configuring decryption is required "
+                       "for this secret to be reconciled (set spec.decryption on the Kustomization)",
+                       node=node)
+
+
+def _refuse_undecryptable(obj: dict[str, Any], node: str) -> None:
+    if is_sops_encrypted(obj) and not decryption_disabled(obj):
+        raise decryption_required(str(obj.get("metadata", {}).get("name")), node)
 
 
 def _add_metadata(obj: dict[str, Any], key: str, values: dict[str, str]) -> None:
@@ -72,29 +78,26 @@ def _add_metadata(obj: dict[str, Any], key: str, values: dict[str, str]) -> None
 
 
 def finalize_objects(objects: list[dict[str, Any]], ks: Kustomization, variables: dict[str, str],
-                     *, strict: bool) -> list[dict[str, Any]]:
-    """Apply Flux's post-build steps to a node's rendered objects; returns new objects."""
+                     *, strict: bool, decrypt: Decrypt | None = None) -> list[dict[str, Any]]:
+    """Apply Flux's post-build steps to a node's rendered objects; returns new objects.
+
+    `decrypt` is the node's SOPS step (used when the Kustomization has `spec.decryption`).
+    """
     node = str(ks.ref)
     always = ks.post_build is not None and ks.post_build.strategy == "Always"
     owner = {OWNER_NAME_LABEL: ks.ref.name, OWNER_NAMESPACE_LABEL: ks.ref.namespace}
     result = []
     for original in objects:
         obj = copy.deepcopy(original)
+        if ks.decryption is None:
+            _refuse_undecryptable(obj, node)
+        elif decrypt is not None:
+            obj = decrypt(obj)
         if ks.post_build is not None:
             obj = substitute_object(obj, variables, strict=strict, always=always, node=node)
         _add_metadata(obj, "labels", owner)
         if ks.common_metadata is not None:
             _add_metadata(obj, "labels", ks.common_metadata.labels)
             _add_metadata(obj, "annotations", ks.common_metadata.annotations)
-        if is_sops_encrypted(obj):
-            annotations = obj.get("metadata", {}).get("annotations") or {}
-            if annotations.get(DECRYPT_ANNOTATION) != "Disabled":
-                if ks.decryption is None:
-                    name = obj.get("metadata", {}).get("name")
-                    raise RenderError(
-                        f"Secret/{name} is SOPS encrypted, configuring decryption is required "
-                        "for this secret to be reconciled (set spec.decryption on the Kustomization)",
-                        node=node)
-                obj = _mask_sops_secret(obj)
         result.append(obj)
     return result

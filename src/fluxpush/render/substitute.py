@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fluxpush.errors import SubstitutionError, YAMLError
+from fluxpush.redact import register_secrets
 from fluxpush.yamldoc import dump_documents, load_documents
 
 # Flux's `varsubRegex`; RE2's [:alpha:] and [:digit:] are ASCII-only, as are the classes below.
@@ -398,6 +399,7 @@ def secret_variables(secret: dict[str, Any]) -> dict[str, str]:
         except UnicodeDecodeError as exc:
             raise SubstitutionError(f"{where}: data.{key} is not UTF-8 text") from exc
     variables.update(_string_map(secret, "stringData"))
+    register_secrets(variables.values())
     return variables
 
 

@@ -19,6 +19,7 @@ from github.IssueComment import IssueComment
 from github.Repository import Repository
 
 from fluxpush.errors import ReportError
+from fluxpush.redact import redact
 from fluxpush.report.comment import COMMENT_LIMIT, size, sticky_marker
 from fluxpush.report.github_app import GitHubConnection
 from fluxpush.report.ratelimit import DEFAULT_POLICY, RateLimitPolicy, call_with_rate_limit_retry
@@ -65,6 +66,15 @@ class PullRef:
 
 
 @dataclass(frozen=True, slots=True)
+class PullResult:
+    """What `upsert_pull_request` did: `created`, `updated` or `unchanged`."""
+
+    number: int
+    url: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
 class CommitReport:
     """Where a result was reported on a commit: a `check_run` or a commit `status`."""
 
@@ -74,7 +84,9 @@ class CommitReport:
 
 
 def clip(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters, ending in `…` when cut."""
+    """`text` with secret values masked, cut to at most `limit` characters, ending in `…` when cut.
+    Every text field sent to GitHub passes through here (the comment body through `redact`)."""
+    text = redact(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -167,6 +179,7 @@ class GitHubReporter:
     def upsert_sticky_comment(self, number: int, cluster_path: str, body: str) -> CommentResult:
         """Create our comment, or edit it in place; a body equal to the current one is not sent again."""
         marker = sticky_marker(cluster_path)
+        body = redact(body)
         if _first_line(body) != marker:
             body = f"{marker}\n{body}"
         if size(body) > COMMENT_LIMIT:
@@ -187,6 +200,22 @@ class GitHubReporter:
             return CommentResult(existing.id, existing.html_url, "unchanged")
         self._call(f"edit comment {existing.id}", "pull_requests: write", lambda: existing.edit(body))
         return CommentResult(existing.id, existing.html_url, "updated")
+
+    def upsert_pull_request(self, head: str, base: str, title: str, body: str) -> PullResult:
+        """Open the pull request from branch `head` into `base`, or edit the open one (one per head)."""
+        owner = self.connection.repository.split("/")[0]
+        found = self._call(f"list the pull requests of {head}", "pull_requests: read",
+                           lambda: next(iter(self._repo.get_pulls(state="open", head=f"{owner}:{head}",
+                                                                  base=base)), None))
+        if found is None:
+            created = self._call(f"open a pull request from {head}", "pull_requests: write",
+                                 lambda: self._repo.create_pull(base=base, head=head, title=title, body=body))
+            return PullResult(created.number, created.html_url, "created")
+        if found.title == title and _same_body(found.body, body):
+            return PullResult(found.number, found.html_url, "unchanged")
+        self._call(f"edit pull request #{found.number}", "pull_requests: write",
+                   lambda: found.edit(title=title, body=body))
+        return PullResult(found.number, found.html_url, "updated")
 
     def find_merged_pulls(self, sha: str, *, base: str | None = None) -> list[PullRef]:
         """The merged pull requests that brought `sha` in (into `base`, when given), exact merge first.

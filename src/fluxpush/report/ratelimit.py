@@ -55,7 +55,7 @@ def rate_limit_wait(exc: GithubException, retry: int, now: float, policy: RateLi
         except ValueError:
             return policy.default_wait
     if exc.status == 429 or isinstance(exc, RateLimitExceededException):
-        return policy.default_wait * (2**retry)
+        return policy.default_wait * 2.0**retry
     return None  # a plain 403: a permission problem, not a limit
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from fluxpush.errors import ReportError
+from fluxpush.redact import redact, register_secret, unmasked
 
 # The runner refuses to upload a step summary larger than 1 MiB (the step then shows an error annotation).
 MAX_STEP_SUMMARY_BYTES = 1024 * 1024
@@ -52,6 +53,7 @@ class WorkflowCommands:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
+        self._masked: set[str] = set()
 
     def issue(self, command: str, message: str = "", **properties: object | None) -> None:
         """Print one workflow command and flush, so it interleaves in order with subprocess output."""
@@ -60,14 +62,17 @@ class WorkflowCommands:
         stream.flush()
 
     def add_mask(self, value: str) -> None:
-        """Register a secret with the runner; a multi-line value is masked whole and line by line."""
-        if not value.strip():
+        """Register a secret with the runner (`::add-mask::`, whole and line by line when multi-line)
+        and with `fluxpush.redact`, so fluxpush's own outputs mask it too; once per value."""
+        if not value.strip() or value in self._masked:
             return
-        self.issue("add-mask", value)
+        self._masked.add(value)
+        stream = unmasked(self._stream or sys.stdout)  # the one place a value is printed as it is
         lines = [line for line in value.splitlines() if line.strip()]
-        if len(lines) > 1:
-            for line in lines:
-                self.issue("add-mask", line)
+        for item in [value, *(lines if len(lines) > 1 else [])]:
+            stream.write(format_command("add-mask", item) + "\n")
+        stream.flush()
+        register_secret(value)
 
     def annotate(
         self,
@@ -127,6 +132,7 @@ def set_output(name: str, value: str, path: str | os.PathLike[str] | None = None
     """Append a step output to `$GITHUB_OUTPUT` in the multi-line-safe `name<<DELIMITER` form."""
     if not name or "\n" in name or "\r" in name:
         raise ReportError(f"output name {name!r} must be one non-empty line")
+    value = redact(value)
     delimiter = f"ghadelimiter_{uuid.uuid4()}"
     while delimiter in value or delimiter in name:  # practically never: then draw another one
         delimiter = f"ghadelimiter_{uuid.uuid4()}"
@@ -147,6 +153,7 @@ def append_step_summary(markdown: str, path: str | os.PathLike[str] | None = Non
     What does not fit is cut at a line boundary and replaced by a note that says how much was left out.
     """
     target = _file_from_env("GITHUB_STEP_SUMMARY", path)
+    markdown = redact(markdown)
     used = target.stat().st_size if target.exists() else 0
     room = MAX_STEP_SUMMARY_BYTES - used
     data = markdown.encode("utf-8")

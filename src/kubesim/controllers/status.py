@@ -36,11 +36,11 @@ def merge_conditions(old: list[Obj], new: list[Obj], update_time: bool = False) 
     for cond in new:
         cond = dict(cond)
         before = previous.get(cond["type"])
-        same_status = before is not None and before.get("status") == cond["status"]
-        cond["lastTransitionTime"] = before.get("lastTransitionTime", now) if same_status else now
+        kept = before if before is not None and before.get("status") == cond["status"] else {}
+        cond["lastTransitionTime"] = kept.get("lastTransitionTime", now)
         if update_time:
-            same_text = same_status and all(before.get(k) == cond.get(k) for k in ("reason", "message"))
-            cond["lastUpdateTime"] = before.get("lastUpdateTime", now) if same_text else now
+            same_text = bool(kept) and all(kept.get(k) == cond.get(k) for k in ("reason", "message"))
+            cond["lastUpdateTime"] = kept.get("lastUpdateTime", now) if same_text else now
         merged.append(cond)
     return merged
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import Message
 from urllib.parse import urlsplit
 
 from fluxpush.errors import ReportError
-from fluxpush.report.notify.secrets import redact
+from fluxpush.redact import redact
 
 # go-retryablehttp's defaults as notification-controller uses them: RetryMax 4, wait 1s..30s.
 DEFAULT_RETRIES = 4
@@ -41,7 +40,7 @@ class RetryPolicy:
         """Seconds before retry number `attempt` (0-based): `Retry-After` if given, else doubling."""
         if retry_after and retry_after.strip().isdigit():
             return min(float(retry_after), self.max_wait)
-        return min(self.min_wait * 2**attempt, self.max_wait)
+        return min(self.min_wait * 2.0**attempt, self.max_wait)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +59,12 @@ def is_retryable(status: int) -> bool:
 
 @dataclass
 class Transport:
-    """Sends requests for one Provider; counts attempts; masks `secrets` in every error."""
+    """Sends requests for one Provider; counts attempts; masks secret values (`fluxpush.redact`) in
+    every error."""
 
     timeout: float
     proxy: str = ""
     policy: RetryPolicy = field(default_factory=RetryPolicy)
-    secrets: Iterable[str] = ()
     attempts: int = 0
 
     def _opener(self) -> urllib.request.OpenerDirector:
@@ -75,7 +74,7 @@ class Transport:
         return urllib.request.build_opener()
 
     def _fail(self, message: str) -> ReportError:
-        return ReportError(redact(message, self.secrets))
+        return ReportError(redact(message))
 
     def _once(self, request: urllib.request.Request, remaining: float) -> tuple[int, bytes, Message | None]:
         try:
@@ -94,8 +93,7 @@ class Transport:
         all_headers = {"User-Agent": USER_AGENT, **(headers or {})}
         if body is not None:
             all_headers.setdefault("Content-Type", "application/json")
-        target = redact(f"{method} {urlsplit(url).scheme}://{urlsplit(url).netloc}{urlsplit(url).path}",
-                        self.secrets)
+        target = redact(f"{method} {urlsplit(url).scheme}://{urlsplit(url).netloc}{urlsplit(url).path}")
         deadline = time.monotonic() + self.timeout
         problem = ""
         for attempt in range(self.policy.retries + 1):

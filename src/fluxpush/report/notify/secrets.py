@@ -1,8 +1,8 @@
 """A Provider's address, credentials and transport settings, resolved as notification-controller does.
 
 Secret values come through an injected `SecretLookup` (the engine reads the cluster; the action can
-serve its environment), are held by `ProviderSettings` whose repr shows no value, and are masked by
-`redact` from any text that leaves this package.
+serve its environment), are held by `ProviderSettings` whose repr shows no value, and are registered
+with `fluxpush.redact`, which masks them in any text that leaves fluxpush.
 
 Precedence (notification-controller `createNotifier`): Secret `address` over `spec.address`;
 `token`, `password`, `headers` only from the Secret; Secret `username` over `spec.username`;
@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import yaml
-
-from fluxpush.errors import ReportError
+from fluxpush.errors import ReportError, YAMLError
 from fluxpush.flux.duration import parse_duration
 from fluxpush.flux.model import Provider
+from fluxpush.redact import register_secrets
+from fluxpush.yamldoc import load_safe
 
 # (namespace, name) -> the Secret's decoded `data` (or `stringData`), None when there is none.
 SecretLookup = Callable[[str, str], Mapping[str, str] | None]
@@ -32,8 +32,6 @@ DEFAULT_TIMEOUT_SECONDS = 15.0
 
 # notification-controller refuses Secret addresses longer than the CRD allows `spec.address` to be.
 MAX_ADDRESS_LENGTH = 2048
-
-MASK = "*****"
 
 # Parts of a secret webhook URL that are masked on their own when an endpoint echoes them back:
 # path segments and query values this long that hold a digit, or are long enough to be a key.
@@ -57,16 +55,6 @@ class ProviderSettings:
     uid: str = ""
     commit_status_expr: str = ""
     secret_values: tuple[str, ...] = field(default=(), repr=False)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret value (and its URL-quoted form) replaced by `*****`."""
-    for value in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(value, MASK)
-        quoted = quote(value, safe="")
-        if quoted != value:
-            text = text.replace(quoted, MASK)
-    return text
 
 
 def _is_keylike(piece: str) -> bool:
@@ -114,8 +102,8 @@ def _headers(data: Mapping[str, str], where: str) -> dict[str, str]:
     if text is None:
         return {}
     try:
-        parsed = yaml.safe_load(text)
-    except yaml.YAMLError:
+        parsed = load_safe(text, f"Secret {where} key 'headers'")
+    except YAMLError:
         parsed = None
     if not isinstance(parsed, dict):
         raise ReportError(f"Secret {where} key 'headers' is not a YAML map of header names to values")
@@ -168,6 +156,7 @@ def resolve_settings(provider: Provider, lookup: SecretLookup) -> ProviderSettin
     if not address:
         raise ReportError(f"Provider {provider.ref} has no address in spec.address or its secretRef")
     timeout = spec.get("timeout")
+    register_secrets(secret_values)
     return ProviderSettings(
         provider_type=provider.provider_type,
         address=address,

@@ -11,15 +11,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fluxpush.errors import ReportError
 from fluxpush.flux.model import Alert, ObjectRef, Provider
+from fluxpush.redact import redact
 from fluxpush.report.events import Event, InvolvedObject
 from fluxpush.report.notify.alerts import combine_metadata, is_routed, match_alerts
 from fluxpush.report.notify.http import RetryPolicy, Transport
 from fluxpush.report.notify.providers import NOTIFIERS
-from fluxpush.report.notify.secrets import ProviderSettings, SecretLookup, redact, resolve_settings
+from fluxpush.report.notify.secrets import ProviderSettings, SecretLookup, resolve_settings
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +83,13 @@ def _failed(job: _Job, provider: Provider, error: str, attempts: int = 0) -> Del
 
 
 def _send_one(job: _Job, provider: Provider, settings: ProviderSettings, policy: RetryPolicy) -> Delivery:
-    transport = Transport(settings.timeout, settings.proxy, policy, settings.secret_values)
+    transport = Transport(settings.timeout, settings.proxy, policy)
+    event = replace(job.event, message=redact(job.event.message),  # the body; the address keeps its secrets
+                    metadata={key: redact(value) for key, value in job.event.metadata.items()})
     try:
-        NOTIFIERS[provider.provider_type](job.event, settings, transport)
+        NOTIFIERS[provider.provider_type](event, settings, transport)
     except Exception as problem:  # an isolation boundary: one Provider never fails the run
-        return _failed(job, provider, redact(str(problem), settings.secret_values), transport.attempts)
+        return _failed(job, provider, redact(str(problem)), transport.attempts)
     log.info("notification for %s sent to %s (%s)", _object(job.event), provider.ref, provider.provider_type)
     return Delivery(_object(job.event), job.alert.ref, provider.ref, provider.provider_type, True,
                     transport.attempts)

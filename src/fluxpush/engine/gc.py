@@ -1,0 +1,58 @@
+"""Executing a removal planned by engine/removal.py: garbage-collect a node removed from Git."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fluxpush.engine.inventory import InventoryEntry
+from fluxpush.engine.live import LiveIndex
+from fluxpush.engine.plan import Action, ObjectChange
+from fluxpush.engine.removal import WAIT, Removal, own_changes
+from fluxpush.helm.release import uninstall_release
+from fluxpush.helm.session import HelmSession
+from fluxpush.kube import KubeClient
+
+TERMINATION_POLL_SECONDS = 0.5
+
+
+@dataclass
+class RemovalLog:
+    """What executing removals has to report besides their deletions (terminations still pending)."""
+
+    notes: list[str] = field(default_factory=list)
+
+
+def _wait_gone(client: KubeClient, entries: tuple[InventoryEntry, ...], timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    left = list(entries)
+    while left and time.monotonic() < deadline:
+        left = [e for e in left if client.get(e.api_version, e.id.kind, e.id.name, e.id.namespace or None)]
+        if left:
+            time.sleep(TERMINATION_POLL_SECONDS)
+    return f"still terminating after {timeout:.0f}s: {', '.join(str(e.id) for e in left)}" if left else ""
+
+
+def execute_removal(client: KubeClient, removal: Removal, live_index: LiveIndex, timeout: float,
+                    log: RemovalLog, made: Callable[[ObjectChange], None]) -> None:
+    """Garbage-collect one removed node, children first, its record last; raises FluxpushError
+    (ClusterError, a helm failure) and then leaves the record for the next run to retry."""
+    for child in removal.children:
+        execute_removal(client, child, live_index, timeout, log, made)
+    changes = own_changes(removal, live_index)
+    if removal.deletes_objects and removal.release is not None:
+        with HelmSession(client) as session:
+            uninstall_release(session, removal.release[1], removal.release[0], node=str(removal.node))
+    elif removal.deletes_objects:
+        for entry in removal.objects.delete:
+            client.delete(entry.api_version, entry.id.kind, entry.id.name, entry.id.namespace or None)
+        if removal.policy == WAIT:
+            note = _wait_gone(client, removal.objects.delete, timeout)
+            if note:
+                log.notes.append(f"{removal.node}: {note}")
+    if removal.record_name is not None:
+        client.delete("v1", "ConfigMap", removal.record_name, removal.node.namespace)
+    for change in changes:
+        if change.action is Action.DELETE:
+            made(change)

@@ -1,0 +1,1 @@
+"""Image automation in push mode: ImageRepository tags, ImagePolicy choices, ImageUpdateAutomation commits."""
