@@ -165,7 +165,11 @@ def normalize(obj: dict[str, Any]) -> Any:
         return {"inventory": sorted(e.id.inventory_id for e in record.entries), "suspend": record.suspended}
     # `status` is what kubesim's simulated controllers write (rollouts progress on their own
     # clock); fluxpush never writes it, and a spec change shows in the spec and generation.
-    return _strip({key: value for key, value in obj.items() if key != "status"})
+    # The same goes for their managedFields entries of the status subresource.
+    meta = dict(obj.get("metadata") or {})
+    meta["managedFields"] = [entry for entry in meta.get("managedFields") or []
+                             if entry.get("subresource") != "status"]
+    return _strip({**{key: value for key, value in obj.items() if key != "status"}, "metadata": meta})
 
 
 @dataclass(frozen=True)

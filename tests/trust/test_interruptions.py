@@ -19,6 +19,7 @@ import pytest
 
 from fluxpush.engine.inventory import INVENTORY_LABEL, decode_inventory
 from fluxpush.engine.normalize import OWNER_NAME_LABEL
+from fluxpush.engine.removal import is_node_entry
 from kubesim import KubeSim, Options
 from trust.harness import SIM_OPTIONS, Baseline, leaked_secrets, object_key, run_cli, world
 
@@ -76,7 +77,8 @@ def consistent(sim: KubeSim) -> list[str]:
     held: set[str] = set()
     for obj in objects:
         if ((obj.get("metadata") or {}).get("labels") or {}).get(INVENTORY_LABEL) == "true":
-            held |= {e.id.inventory_id for e in decode_inventory(obj).entries}
+            # child nodes (Kustomizations, HelmReleases) are inventory entries but not cluster objects
+            held |= {e.id.inventory_id for e in decode_inventory(obj).entries if not is_node_entry(e.id)}
     existing = {_inventory_id(obj): object_key(obj) for obj in objects}
     problems = [f"orphan: {key}" for inventory_id, key in existing.items()
                 if inventory_id not in held and _applied_by_a_kustomization(sim, key)]

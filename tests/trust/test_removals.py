@@ -77,7 +77,7 @@ SCENARIOS = [
     Scenario("removed-kustomization-in-diff", REMOVE_APP2, 1, r"(?s)app-2.*(delete|prune)", verb="diff"),
     Scenario("removed-helmrelease-uninstalled", REMOVE_HR, 0,
              r"HelmRelease/external-secrets/external-secrets",
-             change(deleted=HR_OBJECTS)),
+             change(updated=(inv("infrastructure"),), deleted=HR_OBJECTS)),
     Scenario("removed-helmrelease-prune-disabled", steps(
         REMOVE_HR, edit("clusters/dev/infrastructure.yaml", "prune: true", "prune: false")), 0,
         r"(?s)external-secrets.*(not uninstalled|prune disabled)"),
