@@ -90,12 +90,6 @@ KNOWN_GAPS: dict[str, str] = {
     "bad-utf8-apps-app-2-configmap": _NOT_RECORDED,
     "not-a-mapping-apps-app-2-configmap": _NOT_RECORDED,
     "bad-utf8-clusters-dev-flux-system-gotk-sync": _NOT_RECORDED,
-    "removed-kustomization-in-diff":
-        "issue 13 item 2: diff does not show the deletions of a removed Kustomization",
-    "test_token_expiry_mid_apply":
-        "issue 13 item 4: a 401 while listing removed HelmReleases escapes the run: no totals, exit 2",
     "removed-helmrelease-prune-disabled":
         "issue 13 item 2: a HelmRelease removed with its parent's prune: false is uninstalled",
-    "test_removed_kustomization_is_collected_when_allowed":
-        "issue 13 item 2: a Kustomization removed from Git is not garbage-collected",
 }
