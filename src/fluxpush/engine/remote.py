@@ -23,26 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from fluxpush.errors import FluxpushError, InputError
-from fluxpush.flux.model import FluxObject, HelmRelease
+from fluxpush.flux.model import FluxObject, HelmRelease, describe_target, kube_config_of
 from fluxpush.kube import KubeClient
 from fluxpush.kube.connection import connect_kubeconfig
 
 SECRET_KEYS = ("value", "value.yaml")
-
-
-def kube_config_of(spec: FluxObject) -> dict[str, Any] | None:
-    """`spec.kubeConfig` of a Kustomization or HelmRelease, when set."""
-    value = (spec.raw.get("spec") or {}).get("kubeConfig")
-    return value if isinstance(value, dict) and value else None
-
-
-def describe_target(kube_config: dict[str, Any], namespace: str) -> str:
-    """`Secret/<namespace>/<name>` or `ConfigMap/<namespace>/<name>`: where the cluster is described."""
-    for kind, field in (("Secret", "secretRef"), ("ConfigMap", "configMapRef")):
-        ref = kube_config.get(field)
-        if isinstance(ref, dict):
-            return f"{kind}/{namespace}/{ref.get('name')}"
-    return "an unrecognised reference"
 
 
 @dataclass(frozen=True)
