@@ -11,7 +11,8 @@
     ├── ToolError                  a pinned binary is missing, the wrong version, or failed to install
     ├── ClusterError               the Kubernetes API answered with an error (status, reason, causes)
     ├── UsageError                 wrong command-line arguments (exit code 2)
-    └── ReportError                GitHub or a notification endpoint could not be reached
+    ├── ReportError                GitHub or a notification endpoint could not be reached
+    └── EndpointError              an outbound request (chart, registry, webhook) failed
 
 Every message names where the problem is and what to do about it; none carries a Secret value
 or a whole document.
@@ -19,6 +20,7 @@ or a whole document.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -233,3 +235,33 @@ class UsageError(FluxpushError):
 
 class ReportError(FluxpushError):
     """GitHub or a notification endpoint could not be reached or refused the report."""
+
+
+class EndpointError(FluxpushError):
+    """An HTTP endpoint outside the cluster (chart repository, OCI registry, webhook) refused a
+    request or could not be reached.
+
+    `target` is `METHOD scheme://host/path` (no credentials, no query), `problem` what went wrong
+    (`HTTP 503: body excerpt`, `connection refused`), `status` the HTTP code (None when no answer
+    came), `headers` the refusal's headers, names lower-cased (a `www-authenticate` challenge), `tls` whether the TLS
+    handshake failed, `attempts` how many times the request was sent. The callers turn it into the
+    error of their domain (`SourceError`, `ReportError`) with `raise … from`.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        problem: str,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        tls: bool = False,
+        attempts: int = 1,
+    ) -> None:
+        self.target = target
+        self.problem = problem
+        self.status = status
+        self.headers: Mapping[str, str] = headers or {}
+        self.tls = tls
+        self.attempts = attempts
+        super().__init__(f"{target}: {problem}")

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import urllib.error
 
-from fluxpush.errors import SourceError
+from fluxpush.errors import EndpointError, SourceError
 from fluxpush.helm.semver import newest_match
 from fluxpush.registry import Location, Registry, credentials_from_secret
 
@@ -36,7 +35,7 @@ class OciLocation(Location):
 
 
 def _problem(exc: Exception) -> str:
-    return str(getattr(exc, "reason", exc))
+    return exc.problem if isinstance(exc, EndpointError) else str(exc)
 
 
 def resolve_tag(registry: Registry, constraint: str | None) -> str:
@@ -60,7 +59,7 @@ def pull_chart(registry: Registry, reference: str) -> tuple[bytes, str]:
         if layer is None:
             raise SourceError(f"{where} is not a Helm chart (no {CHART_LAYER} layer)")
         data = registry.get(f"blobs/{layer['digest']}")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (EndpointError, ValueError) as exc:
         raise SourceError(f"{where} cannot be fetched: {_problem(exc)}") from exc
     digest = hashlib.sha256(data).hexdigest()
     if f"sha256:{digest}" != layer["digest"]:

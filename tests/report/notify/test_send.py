@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from fluxpush.outbound import is_retryable
 from fluxpush.report.notify import RetryPolicy, send_notifications
-from fluxpush.report.notify.http import is_retryable
 
 from .helpers import FAST_RETRY, make_alert, make_event, make_provider, secrets
 

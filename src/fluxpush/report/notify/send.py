@@ -15,10 +15,11 @@ from dataclasses import dataclass, replace
 
 from fluxpush.errors import ReportError
 from fluxpush.flux.model import Alert, ObjectRef, Provider
+from fluxpush.outbound import RetryPolicy
 from fluxpush.redact import redact
 from fluxpush.report.events import Event, InvolvedObject
 from fluxpush.report.notify.alerts import combine_metadata, is_routed, match_alerts
-from fluxpush.report.notify.http import RetryPolicy, Transport
+from fluxpush.report.notify.http import Transport
 from fluxpush.report.notify.providers import NOTIFIERS
 from fluxpush.report.notify.secrets import ProviderSettings, SecretLookup, resolve_settings
 
