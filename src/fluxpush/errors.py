@@ -243,9 +243,9 @@ class EndpointError(FluxpushError):
 
     `target` is `METHOD scheme://host/path` (no credentials, no query), `problem` what went wrong
     (`HTTP 503: body excerpt`, `connection refused`), `status` the HTTP code (None when no answer
-    came), `headers` the refusal's headers, names lower-cased (a `www-authenticate` challenge), `tls` whether the TLS
-    handshake failed, `attempts` how many times the request was sent. The callers turn it into the
-    error of their domain (`SourceError`, `ReportError`) with `raise … from`.
+    came), `headers` the refusal's headers with lower-cased names (a `www-authenticate` challenge),
+    `tls` whether the TLS handshake failed, `attempts` how many times the request was sent. The
+    callers turn it into the error of their domain (`SourceError`, `ReportError`) with `raise … from`.
     """
 
     def __init__(
