@@ -15,6 +15,7 @@ rules, those of go-retryablehttp as Flux's controllers use it:
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.client
 import ssl
@@ -24,7 +25,7 @@ import urllib.request
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from fluxpush.errors import EndpointError
 from fluxpush.redact import redact
@@ -102,6 +103,18 @@ def target_of(method: str, url: str) -> str:
     return f"{method} {display_url(url)}"
 
 
+def _without_userinfo(url: str, headers: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """`user:password@` in a URL sent as basic auth instead, as Go's HTTP client does (urllib would
+    take it for a port and quote the password in its error)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, headers
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+    return urlunsplit(parts._replace(netloc=host)), {"Authorization": f"Basic {token}", **headers}
+
+
 def _connection_problem(exc: BaseException) -> tuple[str, bool]:
     """A connection failure as text, and whether it was the TLS handshake."""
     reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
@@ -134,12 +147,13 @@ class Session:
         de-duplicates, as Flux's notification-controller assumes).
         """
         target = target_of(method, url)
+        url, headers = _without_userinfo(url, headers or {})
         retries = self.policy.retries if method in IDEMPOTENT or retry_unsafe else 0
         deadline = time.monotonic() + self.timeout
         attempt = 0
         while True:
             attempt += 1
-            outcome = self._send(method, url, body, headers or {}, deadline, target, attempt)
+            outcome = self._send(method, url, body, headers, deadline, target, attempt)
             if isinstance(outcome, Reply):
                 return outcome
             failure, retryable = outcome
