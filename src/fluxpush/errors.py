@@ -10,6 +10,11 @@
     ├── DependencyError            dependsOn problems: a cycle (members listed) or a missing dependency
     ├── ToolError                  a pinned binary is missing, the wrong version, or failed to install
     ├── ClusterError               the Kubernetes API answered with an error (status, reason, causes)
+    │   ├── NotFound               404: the object, or the namespace it goes in, does not exist
+    │   ├── Conflict               409: a stale resourceVersion, or fields another manager owns
+    │   ├── Invalid                400/422 (or the 500 for an undeclared field): the manifest is refused
+    │   ├── Forbidden              403: the identity lacks RBAC permission
+    │   └── NotServed              the server serves no such apiVersion/kind (no CRD yet)
     ├── UsageError                 wrong command-line arguments (exit code 2)
     ├── ReportError                GitHub or a notification endpoint could not be reached
     └── EndpointError              an outbound request (chart, registry, webhook) failed
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +233,37 @@ class ClusterError(FluxpushError):
             "user_error": self.is_user_error,
             "type": type(self).__name__,
         }
+
+
+class NotFound(ClusterError):
+    """404. `missing` is the resource type the server says is missing: `namespaces` when a namespaced
+    write found no namespace, else the object's own type."""
+
+    def __init__(self, message: str, *, missing: str | None = None, **details: Any) -> None:
+        self.missing = missing
+        super().__init__(message, **details)
+
+
+class Conflict(ClusterError):
+    """409: the object changed since it was read (a stale resourceVersion), or server-side apply found
+    fields owned by another field manager (`is_user_error`)."""
+
+
+class Invalid(ClusterError):
+    """The server refused the object as written (400, 422, or the 500 it answers for a field the
+    schema does not declare); `immutable` when a field that cannot change was changed."""
+
+    def __init__(self, message: str, *, immutable: bool = False, **details: Any) -> None:
+        self.immutable = immutable
+        super().__init__(message, **details)
+
+
+class Forbidden(ClusterError):
+    """403: the deploying identity has no RBAC permission for the verb and resource."""
+
+
+class NotServed(ClusterError):
+    """The API server serves no such apiVersion and kind (its CustomResourceDefinition is missing)."""
 
 
 class UsageError(FluxpushError):

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fluxpush.errors import ClusterError, InputError
+from fluxpush.errors import ClusterError, InputError, NotFound
 from fluxpush.flux.model import DEFAULT_NAMESPACE, ObjectRef
 from fluxpush.kube.connection import ClusterConnection
 from fluxpush.kube.discovery import Discovery, ResourceInfo
@@ -97,10 +97,8 @@ class KubeClient:
             return self._transport.json(
                 Call("GET", info.path(namespace, name), verb="get", obj=_ref(info, namespace, name))
             )
-        except ClusterError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        except NotFound:
+            return None
 
     def list(
         self, api_version: str, kind: str, namespace: str | None = None, *, label_selector: str | None = None
@@ -157,10 +155,8 @@ class KubeClient:
                     obj=_ref(info, namespace, name),
                 )
             )
-        except ClusterError as exc:
-            if exc.status == 404:
-                return False
-            raise
+        except NotFound:
+            return False
         return True
 
     def patch_merge(
@@ -208,10 +204,8 @@ class KubeClient:
     def _discovery_json(self, path: str) -> dict[str, Any] | None:
         try:
             return self._transport.json(Call("GET", path, verb="discovery", obj=path))
-        except ClusterError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        except NotFound:
+            return None
 
 
 def _namespace(info: ResourceInfo, namespace: str | None) -> str | None:

@@ -84,11 +84,11 @@ class Registry:
     """Requests to one repository with its credentials (basic, or a bearer token from a challenge)."""
 
     def __init__(self, location: Location, credentials: str | None, *,
-                 page_size: int = TAGS_PAGE_SIZE, session: Session | None = None) -> None:
+                 page_size: int = TAGS_PAGE_SIZE) -> None:
         self.location = location
         self.credentials = credentials
         self.page_size = page_size
-        self.session = session or Session()
+        self.session = Session()
         self.token: str | None = None
 
     def _basic(self) -> str | None:
