@@ -14,6 +14,7 @@ from fluxpush.errors import EndpointError
 from fluxpush.outbound import RetryPolicy, Session
 from fluxpush.redact import register_secret
 from http_receiver import DROP, Receiver
+from kubesim.tls import generate_certs
 
 FAST = RetryPolicy(retries=3, min_wait=0.01, max_wait=0.05)
 
@@ -136,3 +137,17 @@ def test_secret_values_are_masked_in_errors(receiver: Receiver) -> None:
     message = str(caught.value)
     assert message == f"POST {receiver.url}/hooks/***: HTTP 403: bad key ***"
     assert "query-secret" not in message  # the query (signatures, tokens) is never shown
+
+
+def test_tls_is_checked_against_the_system_bundle_or_the_given_ca_file(make_receiver, tmp_path) -> None:
+    certs = generate_certs("outbound")
+    server = make_receiver()
+    server.server.socket = certs.server_context().wrap_socket(server.server.socket, server_side=True)
+    url = server.url.replace("http://", "https://") + "/index.yaml"
+    with pytest.raises(EndpointError) as caught:
+        Session(policy=FAST).request("GET", url)
+    assert caught.value.tls and caught.value.attempts == 1  # a certificate that is wrong stays wrong
+    assert "CERTIFICATE_VERIFY_FAILED" in caught.value.problem
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text(certs.ca_pem)
+    assert Session(policy=FAST, ca_file=str(ca_file)).request("GET", url).body == b"ok"
