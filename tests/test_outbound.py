@@ -10,9 +10,10 @@ import socket
 
 import pytest
 
-from fluxpush.errors import EndpointError
+from fluxpush.errors import EndpointError, SourceError
 from fluxpush.outbound import RetryPolicy, Session
 from fluxpush.redact import register_secret
+from fluxpush.registry import Location, Registry
 from http_receiver import DROP, Receiver
 from kubesim.tls import generate_certs
 
@@ -151,3 +152,12 @@ def test_tls_is_checked_against_the_system_bundle_or_the_given_ca_file(make_rece
     ca_file = tmp_path / "ca.pem"
     ca_file.write_text(certs.ca_pem)
     assert Session(policy=FAST, ca_file=str(ca_file)).request("GET", url).body == b"ok"
+
+
+def test_a_registry_spoken_to_over_tls_that_answers_plain_http_suggests_insecure(receiver: Receiver) -> None:
+    # Decided by EndpointError.tls (the handshake failed), no longer by "SSL" in a message.
+    host = receiver.url.removeprefix("http://")
+    registry = Registry(Location(f"https://{host}", "app"), None)
+    with pytest.raises(SourceError, match=r"tags cannot be listed: .*\(fix: for a plain-HTTP registry set "
+                                          r"insecure: true\)"):
+        registry.tags()
