@@ -11,13 +11,13 @@ import socket
 import pytest
 
 from fluxpush.errors import EndpointError, SourceError
-from fluxpush.outbound import RetryPolicy, Session
+from fluxpush.outbound import Retries, Session
 from fluxpush.redact import register_secret
 from fluxpush.registry import Location, Registry
 from http_receiver import DROP, Receiver
 from kubesim.tls import generate_certs
 
-FAST = RetryPolicy(retries=3, min_wait=0.01, max_wait=0.05)
+FAST = Retries(retries=3, min_wait=0.01, max_wait=0.05)
 
 
 def _closed_port() -> int:
@@ -77,7 +77,7 @@ def test_a_post_is_not_retried_unless_the_caller_says_it_is_safe(receiver: Recei
 def test_429_retry_after_is_honoured_within_the_bound(receiver: Receiver, retry_after: str, max_wait: float,
                                                       low: float, high: float) -> None:
     receiver.answer("/hook", (429, b"slow down", {"Retry-After": retry_after}), (200, b"ok"))
-    policy = RetryPolicy(retries=2, min_wait=0.01, max_wait=max_wait)
+    policy = Retries(retries=2, min_wait=0.01, max_wait=max_wait)
     Session(policy=policy).request("GET", f"{receiver.url}/hook")
     first, second = receiver.at("/hook")
     assert low <= second.at - first.at < high
@@ -86,7 +86,7 @@ def test_429_retry_after_is_honoured_within_the_bound(receiver: Receiver, retry_
 def test_the_timeout_bounds_the_whole_call_retries_included(receiver: Receiver) -> None:
     receiver.answer("/slow", (503, b"busy"))
     with pytest.raises(EndpointError, match=r"gave up: timeout 0.5s"):
-        Session(timeout=0.5, policy=RetryPolicy(retries=10, min_wait=0.2, max_wait=1.0)).request(
+        Session(timeout=0.5, policy=Retries(retries=10, min_wait=0.2, max_wait=1.0)).request(
             "GET", f"{receiver.url}/slow")
     assert len(receiver.requests) <= 3
 
@@ -123,7 +123,7 @@ def test_userinfo_in_a_url_is_sent_as_basic_auth_and_never_shown(receiver: Recei
     host = receiver.url.removeprefix("http://")
     receiver.answer("/hook", (500, b"nope"))
     with pytest.raises(EndpointError) as caught:
-        Session(policy=RetryPolicy(retries=0)).request("POST", f"http://bot:pa%3Ass@{host}/hook", b"{}")
+        Session(policy=Retries(retries=0)).request("POST", f"http://bot:pa%3Ass@{host}/hook", b"{}")
     assert receiver.requests[0].headers["authorization"] == "Basic " + base64.b64encode(b"bot:pa:ss").decode()
     assert str(caught.value) == f"POST http://{host}/hook: HTTP 500: nope"
 

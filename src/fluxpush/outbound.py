@@ -2,7 +2,7 @@
 
 One `Session` (decision 0008: on `urllib.request`, not `requests`) gives every such request the same
 rules, those of go-retryablehttp as Flux's controllers use it:
-- up to `RetryPolicy.retries` retries on connection errors, 429 and 5xx (but 501), for idempotent
+- up to `Retries.retries` retries on connection errors, 429 and 5xx (but 501), for idempotent
   methods only (a POST is retried when the caller says it is safe, as webhook deliveries are);
   exponential backoff, `Retry-After` honoured up to `max_wait`; all inside the session's `timeout`;
 - `HTTP(S)_PROXY`/`NO_PROXY` from the environment, or the caller's own proxy;
@@ -38,7 +38,7 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
 @dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class Retries:
     """How often and how patiently to retry; the defaults are go-retryablehttp's (RetryMax 4,
     wait 1 s … 30 s) as notification-controller uses them."""
 
@@ -55,7 +55,7 @@ class RetryPolicy:
 
 
 # Chart repositories and registries: go-containerregistry's remote retries three times in all.
-READ_POLICY = RetryPolicy(retries=2, min_wait=0.5, max_wait=10.0)
+READ_RETRIES = Retries(retries=2, min_wait=0.5, max_wait=10.0)
 
 
 def is_retryable(status: int) -> bool:
@@ -126,7 +126,7 @@ def _connection_problem(exc: BaseException) -> tuple[str, bool]:
 class Session:
     """Requests with one set of rules (timeout, retries, proxy, CA bundle, size limit)."""
 
-    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, policy: RetryPolicy = READ_POLICY,
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, policy: Retries = READ_RETRIES,
                  max_body: int = MAX_BODY, proxy: str = "", ca_file: str | None = None,
                  user_agent: str = USER_AGENT) -> None:
         self.timeout = timeout

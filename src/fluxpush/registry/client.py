@@ -76,7 +76,8 @@ def credentials_from_secret(secret: dict[str, Any] | None, host: str) -> str | N
     return None
 
 
-def _problem(exc: Exception) -> str:
+def problem_of(exc: Exception) -> str:
+    """What went wrong in a registry exchange: the endpoint's problem, or the broken content's."""
     return exc.problem if isinstance(exc, EndpointError) else str(exc)
 
 
@@ -150,7 +151,7 @@ class Registry:
                 if url is not None and not url.startswith(f"{self.location.base}/"):
                     raise SourceError(f"{self.location}: the tag list's next page is on another host ({url})")
         except (EndpointError, ValueError) as exc:
-            raise SourceError(f"{self.location}: tags cannot be listed: {_problem(exc)}",
+            raise SourceError(f"{self.location}: tags cannot be listed: {problem_of(exc)}",
                               hint=self._hint(exc)) from exc
         return tags
 
@@ -159,7 +160,7 @@ class Registry:
         try:
             reply = self.request(f"manifests/{reference}", accept, method="HEAD")
         except (EndpointError, ValueError) as exc:
-            raise SourceError(f"{self.location}:{reference}: the digest cannot be read: {_problem(exc)}",
+            raise SourceError(f"{self.location}:{reference}: the digest cannot be read: {problem_of(exc)}",
                               hint=self._hint(exc)) from exc
         digest = reply.headers.get("Docker-Content-Digest", "")
         if not digest.startswith("sha256:"):

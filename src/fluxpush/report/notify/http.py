@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fluxpush.errors import EndpointError, ReportError
-from fluxpush.outbound import RetryPolicy, Session
+from fluxpush.outbound import Retries, Session
 
 USER_AGENT = "fluxpush-notification"
 
@@ -31,8 +31,13 @@ class Transport:
 
     timeout: float
     proxy: str = ""
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    policy: Retries = field(default_factory=Retries)
     attempts: int = 0
+    session: Session = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.session = Session(timeout=self.timeout, policy=self.policy, proxy=self.proxy,
+                               user_agent=USER_AGENT)
 
     def request(self, method: str, url: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None) -> Response:
@@ -44,9 +49,8 @@ class Transport:
         all_headers = dict(headers or {})
         if body is not None:
             all_headers.setdefault("Content-Type", "application/json")
-        session = Session(timeout=self.timeout, policy=self.policy, proxy=self.proxy, user_agent=USER_AGENT)
         try:
-            reply = session.request(method, url, body, all_headers, retry_unsafe=True)
+            reply = self.session.request(method, url, body, all_headers, retry_unsafe=True)
         except EndpointError as failed:
             self.attempts += failed.attempts
             raise ReportError(str(failed)) from failed
