@@ -194,7 +194,11 @@ class Session:
         return body
 
     def _refusal(self, refused: urllib.error.HTTPError, target: str, attempt: int) -> EndpointError:
-        excerpt = refused.read(BODY_EXCERPT).decode(errors="replace").strip()
+        """A non-2xx answer as an error: status, body excerpt, headers."""
+        try:
+            excerpt = refused.read(BODY_EXCERPT).decode(errors="replace").strip()
+        except (OSError, http.client.HTTPException):  # the refusal's body broke off: its status is enough
+            excerpt = ""
         problem = f"HTTP {refused.code}" + (f": {excerpt}" if excerpt else f" {refused.reason}")
         headers = {key.lower(): value for key, value in refused.headers.items()} if refused.headers else {}
         return EndpointError(target, redact(problem), status=refused.code, headers=headers, attempts=attempt)
