@@ -161,3 +161,14 @@ def test_a_registry_spoken_to_over_tls_that_answers_plain_http_suggests_insecure
     with pytest.raises(SourceError, match=r"tags cannot be listed: .*\(fix: for a plain-HTTP registry set "
                                           r"insecure: true\)"):
         registry.tags()
+
+
+def test_a_refusal_is_quoted_on_one_line_and_an_html_page_by_its_reason(receiver: Receiver) -> None:
+    receiver.answer("/json", (400, b'{"error":\n  "bad payload"}'))
+    receiver.answer("/html", (404, b"<!DOCTYPE HTML>\n<html><body><h1>Error response</h1></body></html>"))
+    with pytest.raises(EndpointError) as json_refusal:
+        Session(policy=FAST).request("GET", f"{receiver.url}/json")
+    with pytest.raises(EndpointError) as html_refusal:
+        Session(policy=FAST).request("GET", f"{receiver.url}/html")
+    assert json_refusal.value.problem == 'HTTP 400: {"error": "bad payload"}'
+    assert html_refusal.value.problem == "HTTP 404 Not Found"

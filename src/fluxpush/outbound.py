@@ -196,8 +196,10 @@ class Session:
     def _refusal(self, refused: urllib.error.HTTPError, target: str, attempt: int) -> EndpointError:
         """A non-2xx answer as an error: status, body excerpt, headers."""
         try:
-            excerpt = refused.read(BODY_EXCERPT).decode(errors="replace").strip()
+            excerpt = " ".join(refused.read(BODY_EXCERPT).decode(errors="replace").split())
         except (OSError, http.client.HTTPException):  # the refusal's body broke off: its status is enough
+            excerpt = ""
+        if excerpt.startswith("<"):  # an HTML error page says no more than its reason phrase
             excerpt = ""
         problem = f"HTTP {refused.code}" + (f": {excerpt}" if excerpt else f" {refused.reason}")
         headers = {key.lower(): value for key, value in refused.headers.items()} if refused.headers else {}
