@@ -11,18 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fluxpush.errors import EndpointError, ReportError
-from fluxpush.outbound import Retries, Session
+from fluxpush.outbound import Reply, Retries, Session
 
 USER_AGENT = "fluxpush-notification"
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """What an endpoint answered."""
-
-    status: int
-    body: bytes
-    attempts: int
 
 
 @dataclass
@@ -40,7 +31,7 @@ class Transport:
                                user_agent=USER_AGENT)
 
     def request(self, method: str, url: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> Response:
+                headers: dict[str, str] | None = None) -> Reply:
         """Send with retries until a 2xx, a final refusal, or the timeout; raises ReportError.
 
         The error names the host and path only when they hold no secret (the whole URL of a
@@ -55,4 +46,4 @@ class Transport:
             self.attempts += failed.attempts
             raise ReportError(str(failed)) from failed
         self.attempts += reply.attempts
-        return Response(reply.status, reply.body, self.attempts)
+        return reply
