@@ -189,20 +189,20 @@ def _fetch_repository_chart(repo: HelmRepository, spec: HelmChartTemplate, looku
     if not repo.url.startswith(("http://", "https://")):
         raise SourceError(f"{where}: url {repo.url!r} is not http(s)")
     http = _Http(repo, lookup)
-    url, problem, from_cache = _index_url(repo), "", False
+    url, failure, from_cache = _index_url(repo), None, False
     data: bytes | None = None
     if not offline:
         try:
             data = http.get(url)
             cache.put_index(url, data)
         except EndpointError as exc:
-            problem = exc.problem
+            failure = exc
     if data is None:
         data, from_cache = cache.get_index(url), True
     if data is None:
-        raise SourceError(f"{where}: index {url} cannot be fetched ({problem or 'offline'}) "
-                          "and is not cached",
-                          hint="run once with network access to fill the chart cache")
+        raise SourceError(f"{where}: index {display_url(url)} cannot be fetched "
+                          f"({failure.problem if failure else 'offline'}) and is not cached",
+                          hint="run once with network access to fill the chart cache") from failure
     entries = _read_index(data, where)
     versions = {str(e.get("version")): e for e in entries.get(spec.chart) or []}
     if not versions:
