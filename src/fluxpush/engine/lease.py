@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from fluxpush.errors import ClusterError
+from fluxpush.errors import ClusterError, Conflict
 from fluxpush.kube import KubeClient
 
 LEASE_NAMESPACE = "kube-system"  # exists on every cluster; fluxpush's own namespace may not yet
@@ -109,7 +109,7 @@ class ClusterLease:
             with self.client.bookkeeping():
                 self.client.apply(body, self._manager, force=take_over)
         except ClusterError as exc:
-            if exc.status == 409:
+            if isinstance(exc, Conflict):
                 latest = self.client.get("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
                 return str(((latest or {}).get("spec") or {}).get("holderIdentity") or "another run")
             raise

@@ -47,7 +47,7 @@ from fluxpush.engine.removal import (
     removal_changes,
 )
 from fluxpush.engine.wait import wait_for_health
-from fluxpush.errors import ClusterError, FluxpushError
+from fluxpush.errors import ClusterError, FluxpushError, Invalid
 from fluxpush.flux.duration import parse_duration
 from fluxpush.flux.model import Kustomization, ObjectRef
 from fluxpush.kube import KubeClient
@@ -145,7 +145,7 @@ def _allows_force(spec: Kustomization, obj: dict[str, Any], options: EngineOptio
 
 
 def _is_immutable_error(exc: ClusterError) -> bool:
-    return exc.status == 422 and "immutable" in str(exc)
+    return isinstance(exc, Invalid) and exc.immutable
 
 
 def _recreate(client: KubeClient, obj: dict[str, Any], options: EngineOptions) -> dict[str, Any]:
