@@ -1,13 +1,13 @@
 """Nodes that target another cluster (`spec.kubeConfig`), as kustomize-controller applies them.
 
-A Kustomization with `spec.kubeConfig.secretRef` is applied, pruned and health-checked in the
+A Kustomization or HelmRelease with `spec.kubeConfig.secretRef` is applied, pruned and health-checked in the
 cluster the referenced Secret's kubeconfig describes (key `secretRef.key`, else `value`, else
 `value.yaml`, as Flux reads it), read from the current (management) cluster in the node's
 namespace; `--kubeconfig-for NAMESPACE/NAME=FILE` gives the kubeconfig of a Secret that lives
 elsewhere. Its inventory and status stay in the management cluster, as Flux keeps them on the
-Kustomization. Nothing of such a node is ever written to the management cluster. What fluxpush
-cannot do yet (`configMapRef` cloud providers, HelmReleases with `kubeConfig`) fails the node,
-naming the field.
+Kustomization (a HelmRelease's release storage goes to the target cluster, as helm-controller
+keeps it). Nothing of such a node is ever written to the management cluster but its record. What
+fluxpush cannot do yet (`configMapRef` cloud providers) fails the node, naming the field.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxpush.errors import FluxpushError, InputError
-from fluxpush.flux.model import FluxObject, HelmRelease
+from fluxpush.flux.model import FluxObject
 from fluxpush.kube import KubeClient
 from fluxpush.kube.connection import connect_kubeconfig
 
@@ -72,8 +72,6 @@ class RemoteClusters:
         if kube_config is None:
             return None
         where = describe_target(kube_config, spec.ref.namespace)
-        if isinstance(spec, HelmRelease):
-            raise self._refusal(spec, where, "HelmReleases with spec.kubeConfig are not supported yet")
         secret_ref = kube_config.get("secretRef")
         if not isinstance(secret_ref, dict) or not secret_ref.get("name"):
             raise self._refusal(spec, where, "only spec.kubeConfig.secretRef is supported "

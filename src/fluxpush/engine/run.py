@@ -267,7 +267,6 @@ class _Runner:
         self.progress(node.ref, "applying" if self.apply else "planning")
         try:
             if isinstance(node.spec, HelmRelease):
-                self.remotes.target_for(node.spec)  # refuses a HelmRelease with spec.kubeConfig
                 result = self.reconcile_release(node, started)
             elif self.apply:
                 result = apply_node(node, self.discovery.revision, self.client, self.options,
@@ -292,9 +291,12 @@ class _Runner:
         return result
 
     def reconcile_release(self, node: Node, started: float) -> NodeResult:
+        target = self.remotes.target_for(node.spec)
         if self.apply:
-            return apply_release(node, self.discovery, self.client, self.options, self.record(node.ref))
-        plan = plan_release(node, self.discovery, self.client, self.options, self.record(node.ref))
+            return apply_release(node, self.discovery, self.client, self.options, self.record(node.ref),
+                                 target=target)
+        plan = plan_release(node, self.discovery, self.client, self.options, self.record(node.ref),
+                            target=target)
         outcome = Outcome.FAILED if plan.error else Outcome.READY
         return NodeResult(node.ref, outcome, "Planned", plan.error or "planned", plan,
                           duration=time.monotonic() - started)
