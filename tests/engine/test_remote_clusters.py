@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from clusterdump import cluster_dump
 from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.engine.inventory import inventory_name
 from fluxpush.engine.options import EngineOptions
@@ -20,7 +21,6 @@ from fluxpush.engine.reconcile import Outcome
 from fluxpush.engine.run import run_nodes
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_sandbox
-from clusterdump import cluster_dump
 from kubesim import KubeSim, Options
 
 pytestmark = pytest.mark.integration
@@ -199,7 +199,7 @@ def test_a_remote_helmrelease_upgrade_runs_in_the_spoke(sandbox, spoke):
 
 
 def test_a_remote_helmrelease_whose_secret_is_missing_installs_nothing_anywhere(sandbox, spoke):
-    spoke_sim, spoke_client = spoke
+    _, spoke_client = spoke
     sandbox.edit("infrastructure/external-secrets/helmrelease.yaml", "spec:\n", REMOTE_RELEASE)
     sandbox.edit("infrastructure/external-secrets/helmrelease.yaml", "  install:\n",
                  "  install:\n    createNamespace: true\n")
@@ -208,5 +208,6 @@ def test_a_remote_helmrelease_whose_secret_is_missing_installs_nothing_anywhere(
 
     result = _result(run, RELEASE)
     assert result.outcome is Outcome.FAILED
-    assert "spec.kubeConfig targets another cluster (Secret/external-secrets/spoke-kubeconfig)" in result.message
+    where = "Secret/external-secrets/spoke-kubeconfig"
+    assert f"spec.kubeConfig targets another cluster ({where})" in result.message
     assert _helm_storage(sandbox.client) == [] and _helm_storage(spoke_client) == []
