@@ -211,3 +211,26 @@ def test_a_remote_helmrelease_whose_secret_is_missing_installs_nothing_anywhere(
     where = "Secret/external-secrets/spoke-kubeconfig"
     assert f"spec.kubeConfig targets another cluster ({where})" in result.message
     assert _helm_storage(sandbox.client) == [] and _helm_storage(spoke_client) == []
+
+
+def test_a_remote_helmrelease_removed_from_git_is_kept_in_the_spoke_and_said_so(sandbox, spoke):
+    """Its record in the hub names the spoke; once spec.kubeConfig has left Git fluxpush cannot reach
+    that cluster, so nothing is uninstalled anywhere (never the hub's same-named release) and the
+    record stays as the list of what to delete there."""
+    spoke_sim, spoke_client = spoke
+    _remote_release(sandbox, spoke_sim)
+    assert _result(sandbox.run(apply=True), RELEASE).outcome is Outcome.READY
+    record = sandbox.client.get("v1", "ConfigMap", inventory_name(RELEASE), "external-secrets")
+    assert record["data"]["cluster"] == "Secret/external-secrets/spoke-kubeconfig"
+    sandbox.edit("infrastructure/external-secrets/kustomization.yaml", "  - helmrelease.yaml\n", "")
+    spoke_before = cluster_dump(SimpleNamespace(sim=spoke_sim))
+
+    run = sandbox.run(apply=True)
+
+    infra = _result(run, ObjectRef("Kustomization", "flux-system", "infrastructure"))
+    assert infra.outcome is Outcome.READY, infra.message
+    skipped = [c for c in infra.plan.changes if c.id.kind == "HelmRelease"]
+    assert skipped and "another cluster (Secret/external-secrets/spoke-kubeconfig)" in skipped[0].reason
+    assert cluster_dump(SimpleNamespace(sim=spoke_sim)) == spoke_before
+    assert _helm_storage(spoke_client) == ["sh.helm.release.v1.external-secrets.v1"]
+    assert sandbox.client.get("v1", "ConfigMap", inventory_name(RELEASE), "external-secrets") is not None

@@ -441,6 +441,7 @@ def apply_node(
     ready = outcome is Outcome.READY
     stored = _stored_record(node, revision, record, objects, ready, reason, message.splitlines()[0],
                             started, duration, keep_stale=not options.prune)
+    stored = replace(stored, cluster=target.name) if target else stored
     try:
         store_inventory(inventory_client, stored, options.field_manager)
     except FluxpushError as exc:

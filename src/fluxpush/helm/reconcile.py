@@ -268,7 +268,7 @@ def apply_release(node: Node, discovery: Discovery, client: KubeClient, options:
         started_at=inv.format_time(started), finished_at=inv.format_time(now),
         duration_seconds=round(duration, 3), suspended=record.suspended if record else False,
         deletion_policy=policy, deletion_reason=why,
-        release=f"{hr.target_namespace}/{hr.release_name}")
+        release=f"{hr.target_namespace}/{hr.release_name}", cluster=cluster)
     try:
         store_inventory(client, stored, options.field_manager)
     except FluxpushError as exc:
