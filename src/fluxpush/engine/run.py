@@ -284,7 +284,6 @@ class _Runner:
         self.observer.started(node.ref, self.apply)
         try:
             if isinstance(node.spec, HelmRelease):
-                self.remotes.target_for(node.spec)  # refuses a HelmRelease with spec.kubeConfig
                 result = self.reconcile_release(node, started)
             elif self.apply:
                 result = apply_node(node, self.discovery.revision, self.client, self.options,
@@ -324,10 +323,12 @@ class _Runner:
         return _not_run(node, self.discovery.revision, Outcome.INTERRUPTED, "Interrupted", message)
 
     def reconcile_release(self, node: Node, started: float) -> NodeResult:
+        target = self.remotes.target_for(node.spec)
         if self.apply:
             return apply_release(node, self.discovery, self.client, self.options, self.record(node.ref),
-                                 announce=self.announcer(node.ref))
-        plan = plan_release(node, self.discovery, self.client, self.options, self.record(node.ref))
+                                 announce=self.announcer(node.ref), target=target)
+        plan = plan_release(node, self.discovery, self.client, self.options, self.record(node.ref),
+                            target=target)
         outcome = Outcome.FAILED if plan.error else Outcome.READY
         return NodeResult(node.ref, outcome, "Planned", plan.error or "planned", plan,
                           duration=time.monotonic() - started)
