@@ -116,4 +116,5 @@ def test_unknown_kind_refreshes_once_then_says_which_crd_is_missing(sim):
             kube.apply(widget("missing.fluxpush.test", "w"), "fluxpush")
     assert caught.value.message == 'no matches for kind "Widget" in version "missing.fluxpush.test/v1"'
     assert caught.value.is_user_error and "CustomResourceDefinition" in (caught.value.hint or "")
+    assert caught.value.obj == "Widget/default/w"  # a node may hold many objects of the missing kind
     assert [r.path for r in logged(sim, 2)] == ["/api", "/apis"], "one refresh, and no PATCH was sent"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fluxpush.errors import ClusterError, InputError, NotFound
+from fluxpush.errors import ClusterError, InputError, NotFound, NotServed
 from fluxpush.flux.model import DEFAULT_NAMESPACE, ObjectRef
 from fluxpush.kube.connection import ClusterConnection
 from fluxpush.kube.discovery import Discovery, ResourceInfo
@@ -221,7 +221,10 @@ class KubeClient:
                 obj=f"{obj.get('kind', '?')}/{name or '?'}",
                 is_user_error=True,
             )
-        info = self.resource_for(obj["apiVersion"], obj["kind"])
+        try:
+            info = self.resource_for(obj["apiVersion"], obj["kind"])
+        except NotServed as exc:  # name the object: a node may hold many of an unserved kind
+            raise NotServed(exc.message, obj=object_name(obj), hint=exc.hint, is_user_error=True) from exc
         return info, _namespace(info, metadata.get("namespace")), name
 
     def _discovery_json(self, path: str) -> dict[str, Any] | None:
