@@ -257,8 +257,9 @@ class _Discoverer:
         live = self.options.live_lookup
         sources = VariableSources(self._lookup, objects, live, decrypt if ks.decryption else None,
                                   str(ks.ref))
-        if live is None:
-            variables = resolve_variables(ks, sources)
+        if live is None:  # e.g. a Secret an ExternalSecret makes: Flux reads it in the cluster
+            variables = resolve_variables(ks, sources, searched="no Kustomization of this repository "
+                                          "renders it, and no cluster was given to read it from")
         else:
             variables = resolve_variables(ks, sources, searched="neither rendered by this repository nor in "
                                                                 "the cluster")
