@@ -330,7 +330,13 @@ def run_nodes(
     finished += [untouched for result in list(finished) for untouched in runner.unbuilt_under(result)]
     return RunResult(
         discovery.revision,
-        tuple(finished),
+        _in_apply_order(discovery, finished),
         client.request_count - requests_before,
         time.monotonic() - started,
     )
+
+
+def _in_apply_order(discovery: Discovery, results: list[NodeResult]) -> tuple[NodeResult, ...]:
+    """The results in apply order, whatever order the workers finished in (stable output)."""
+    position = {node.ref: i for i, node in enumerate(discovery.ordered_nodes())}
+    return tuple(sorted(results, key=lambda result: position.get(result.node, len(position))))
