@@ -153,3 +153,50 @@ def test_each_verb_lists_only_the_options_that_do_something_for_it():
     assert "--prune" not in suspend and "--kubeconfig" in suspend
     apply = fluxpush("apply", "--help").stdout
     assert "--timeout DURATION" in apply
+
+
+@pytest.fixture
+def cluster_env(sandbox, tmp_path) -> dict[str, str]:
+    """$KUBECONFIG naming a running kubesim (as a user's shell would have it)."""
+    return {"KUBECONFIG": str(sandbox.sim.write_kubeconfig(tmp_path / "kubeconfig"))}
+
+
+def node_lines(text: str) -> list[str]:
+    return [line.split()[1] for line in text.splitlines() if line.startswith("📁 ")]
+
+
+def test_diff_ks_name_plans_only_that_kustomization(sandbox, cluster_env):
+    result = fluxpush("diff", "ks", "infrastructure", *repo_args(sandbox.repo), env=cluster_env)
+
+    assert result.returncode == 1, result.stderr  # changes: nothing is applied yet
+    assert node_lines(result.stdout) == ["Kustomization/flux-system/infrastructure"]
+    assert "► Namespace/external-secrets created" in result.stdout
+
+
+def test_reconcile_dry_run_plans_only_its_target_and_writes_nothing(sandbox, cluster_env):
+    result = fluxpush("reconcile", "ks", "flux-system/infrastructure", "--dry-run", *repo_args(sandbox.repo),
+                      env=cluster_env)
+
+    assert result.returncode == 0, result.stderr
+    assert node_lines(result.stdout) == ["Kustomization/flux-system/infrastructure"]
+    assert sandbox.writes() == []
+
+
+def test_diff_prints_nodes_in_apply_order_every_time(sandbox, cluster_env):
+    runs = [fluxpush("diff", "--concurrency", "8", *repo_args(sandbox.repo), env=cluster_env)
+            for _ in range(2)]
+
+    orders = [node_lines(run.stdout) for run in runs]
+    expected = [str(node.ref) for node in sandbox.discover().ordered_nodes()]
+    assert orders == [expected, expected]
+    assert expected.index("Kustomization/flux-system/infrastructure") < expected.index(
+        "HelmRelease/external-secrets/external-secrets")
+
+
+def test_get_reads_the_cluster_kubeconfig_names(sandbox, cluster_env):
+    result = fluxpush("get", "ks", *repo_args(sandbox.repo), env=cluster_env)
+
+    assert result.returncode == 0, result.stderr
+    assert "infrastructure  Unknown  NotApplied" in result.stdout  # live status, read from the cluster
+    offline = fluxpush("get", "ks", *repo_args(sandbox.repo))
+    assert offline.returncode == 0 and "NotApplied" not in offline.stdout
