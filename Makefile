@@ -9,13 +9,30 @@ EXAMPLE := examples/gitops-platform
 DEMO_STATE := $(VENV)/demo-sandbox.json
 ON_EXAMPLE := --repo $(EXAMPLE) --path clusters/dev --sandbox --sandbox-state $(DEMO_STATE)
 
-.PHONY: setup tools system-deps container-image test lint demo bench clean
+.PHONY: setup tools system-deps container-image test lint lock demo bench clean
 
-$(STAMP): pyproject.toml
+# Dependencies come from hash-pinned lock files (pip-tools, `make lock`): the test lock holds the
+# runtime and test dependencies, the build lock the build backend; fluxpush itself goes in last
+# with --no-deps, so nothing unpinned is ever installed.
+LOCKS := requirements.lock requirements-test.lock requirements-build.lock
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+
+$(STAMP): pyproject.toml $(LOCKS)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-test.lock -r requirements-build.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# Re-pin after editing pyproject.toml (existing pins are kept unless they no longer fit;
+# `make lock UPGRADE=1` moves everything to the newest versions).
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/pip-compile || $(BIN)/python -m pip install --quiet pip-tools
+	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) --output-file requirements.lock pyproject.toml
+	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) --extra test --output-file requirements-test.lock pyproject.toml
+	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) --all-build-deps --only-build-deps \
+		--output-file requirements-build.lock pyproject.toml
 
 tools: $(STAMP)
 	$(BIN)/python -m fluxpush.tools install
@@ -30,6 +47,7 @@ system-deps:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
 		|| echo "warning: $$missing could not be installed; the tests that need them will skip"; \
 	fi
+	@.ci/podman-defaults
 
 setup: tools system-deps
 

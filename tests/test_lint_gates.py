@@ -26,10 +26,15 @@ def _run(*argv: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str
     return subprocess.run([str(a) for a in argv], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-def _mypy(module: Path) -> subprocess.CompletedProcess[str]:
-    # a cache of its own: the tests may run in parallel, and the project's cache is make lint's
+@pytest.fixture(scope="module")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache of the tests' own: they may run in parallel, and the project's cache is make lint's."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
+def _mypy(module: Path, cache: Path) -> subprocess.CompletedProcess[str]:
     return _run(sys.executable, "-m", "mypy", "--config-file", CONFIG, "--no-error-summary",
-                "--cache-dir", module.parent / ".mypy_cache", module)
+                "--cache-dir", cache, module)
 
 
 TYPED = '''
@@ -46,14 +51,14 @@ def report() -> str:
     ("return str(double(2))", "arg-type"),  # becomes double("2")
     ("def double(count: int) -> int:", "no-untyped-def"),  # becomes def double(count):
 ])
-def test_mypy_refuses_a_planted_type_error(tmp_path, planted, code):
+def test_mypy_refuses_a_planted_type_error(tmp_path, mypy_cache, planted, code):
     module = tmp_path / "planted.py"
     module.write_text(TYPED)
-    clean = _mypy(module)
+    clean = _mypy(module, mypy_cache)
     assert clean.returncode == 0, clean.stdout
     replacement = {"arg-type": 'return str(double("2"))', "no-untyped-def": "def double(count):"}[code]
     module.write_text(TYPED.replace(planted, replacement))
-    broken = _mypy(module)
+    broken = _mypy(module, mypy_cache)
     assert broken.returncode != 0
     assert f"[{code}]" in broken.stdout
 
@@ -97,6 +102,7 @@ def _lint_imports(copy: Path) -> subprocess.CompletedProcess[str]:
     ("fluxpush/graph.py", "import subprocess\n", "fluxpush.graph -> subprocess"),
     ("fluxpush/render/substitute.py", "import fluxpush.kube.client\n",
      "fluxpush.render.substitute -> fluxpush.kube.client"),
+    ("fluxpush/flux/kinds.py", "import fluxpush.source\n", "fluxpush.flux.kinds -> fluxpush.source"),
 ])
 def test_import_contracts_refuse_a_planted_import(source_copy, module, planted, chain):
     assert _lint_imports(source_copy).returncode == 0

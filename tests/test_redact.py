@@ -12,6 +12,7 @@ from fluxpush.redact import (
     on_secret,
     redact,
     redact_data,
+    register_environment_secrets,
     register_secret,
     register_secret_data,
     unmasked,
@@ -67,3 +68,9 @@ def test_listeners_hear_of_past_and_future_values_and_add_mask_prints_each_once(
         "::add-mask::after-value-2",
         "::add-mask::second-line-3",
     ]
+
+
+def test_ci_credentials_in_the_environment_are_registered():
+    register_environment_secrets({"AWS_SESSION_TOKEN": "session-token-xyz", "GITHUB_TOKEN": "ghs_abcdef",
+                                  "HOME": "/home/runner-visible"})
+    assert redact("session-token-xyz ghs_abcdef /home/runner-visible") == "*** *** /home/runner-visible"

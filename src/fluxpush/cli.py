@@ -19,8 +19,9 @@ from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.images import cli as images_cli
+from fluxpush.images.run import SecretLookup
 from fluxpush.policy import find_plain_secrets
-from fluxpush.redact import redacting_streams
+from fluxpush.redact import redacting_streams, register_environment_secrets
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.selection import KIND_ALIASES, TARGET_KIND_WORDS, find_node, with_dependencies
 from fluxpush.sops.keysource import NO_KEYS, SopsKeys, run_keys
@@ -255,7 +256,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _live_secrets(args: argparse.Namespace) -> Iterator[images_cli.SecretLookup | None]:
+def _live_secrets(args: argparse.Namespace) -> Iterator[SecretLookup | None]:
     """Secrets from the cluster the options name (ImageRepository secretRef), else None."""
     if not cli_options.names_a_cluster(args):
         yield None
@@ -385,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["FLUXPUSH_KUSTOMIZE"] = args.kustomize
     if args.helm:
         os.environ["FLUXPUSH_HELM"] = args.helm
+    register_environment_secrets(os.environ)
     with redacting_streams():
         return _run_verb(args)
 

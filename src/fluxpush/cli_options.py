@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from fluxpush.engine.options import NODE_CONCURRENCY, EngineOptions, PlanWay
+from fluxpush.errors import UsageError
 from fluxpush.flux.duration import parse_duration
 
 
@@ -79,6 +80,9 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--concurrency", type=positive_int, default=NODE_CONCURRENCY,
                      help=f"nodes reconciled at once (default {NODE_CONCURRENCY})")
+    run.add_argument("--kubeconfig-for", action="append", default=[], metavar="NAMESPACE/NAME=FILE",
+                     help="the kubeconfig of the cluster a spec.kubeConfig Secret NAMESPACE/NAME describes, "
+                     "when that Secret is not in the current cluster (repeatable)")
 
 
 def engine_options(args: argparse.Namespace) -> EngineOptions:
@@ -90,6 +94,7 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
         allow_destructive_prune=args.allow_destructive_prune,
         timeout=getattr(args, "timeout", None),
         concurrency=args.concurrency,
+        kubeconfigs=kubeconfig_mappings(args.kubeconfig_for),
     )
 
 
@@ -97,6 +102,19 @@ def add_timeout_option(parser: argparse.ArgumentParser) -> None:
     """`--timeout` of the verbs that wait for health."""
     parser.add_argument("--timeout", type=duration, metavar="DURATION",
                         help="health-check timeout per node, e.g. 5m (default: each node's spec.timeout)")
+
+
+def kubeconfig_mappings(values: list[str]) -> dict[str, str]:
+    """`--kubeconfig-for NAMESPACE/NAME=FILE` options as {"NAMESPACE/NAME": FILE}."""
+    found = {}
+    for value in values:
+        ref, sep, path = value.partition("=")
+        if not sep or ref.count("/") != 1 or not path or not all(ref.split("/")):
+            raise UsageError(f"--kubeconfig-for {value!r}: expected NAMESPACE/NAME=FILE")
+        if not Path(path).is_file():
+            raise UsageError(f"--kubeconfig-for {value!r}: {path} is not a file")
+        found[ref] = path
+    return found
 
 
 def names_a_cluster(args: argparse.Namespace) -> bool:

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from fluxpush.artifacts import ARTIFACT_KIND, ArtifactGenerator, is_artifact_generator, parse_generator
-from fluxpush.errors import FluxpushError, InputError, RenderError, SchemaError, SourceError
+from fluxpush.errors import FluxpushError, InputError, Origin, RenderError, SchemaError, SourceError
 from fluxpush.flux import is_flux_object, parse_flux_object, validate_flux_object
 from fluxpush.flux.inert import Notice, inert_notice
 from fluxpush.flux.model import FluxObject, GitRepository, HelmRelease, Kustomization, ObjectRef
 from fluxpush.flux.validate import warm_up
+from fluxpush.fluxinstance import is_flux_instance, sync_objects
 from fluxpush.graph import Graph, after_parents, order_nodes
 from fluxpush.local_artifacts import LocalArtifacts
 from fluxpush.origins import OriginIndex
@@ -38,6 +39,7 @@ from fluxpush.render.postbuild import (
     finalize_objects,
     resolve_variables,
 )
+from fluxpush.root_config import ROOT_CONFIG, load_root_spec
 from fluxpush.sops.keysource import NO_KEYS, SopsKeys
 from fluxpush.sops.sealed import Sealed
 from fluxpush.sops.sources import decrypt_sources
@@ -181,14 +183,19 @@ class _Sources:
         return self._workspaces[directory]
 
 
-def _root_spec(cluster_path: str) -> Kustomization:
+def _root_spec(cluster_path: str, configured: dict[str, Any]) -> Kustomization:
+    """The synthesized root, with the spec `.fluxpush/root.yaml` gives it (`configured`)."""
     data = {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
             "metadata": {"name": ROOT_NAME, "namespace": ROOT_NAME},
-            "spec": {"interval": "10m", "path": f"./{normalize_path(cluster_path)}", "prune": True,
-                     "sourceRef": {"kind": "GitRepository", "name": ROOT_NAME},
+            "spec": {"interval": "10m", "prune": True,
                      # Until the Kustomization that points at the cluster path is known (it usually
                      # adds decryption by a patch), SOPS Secrets are masked rather than refused.
-                     "decryption": {"provider": "sops"}}}
+                     "decryption": {"provider": "sops"}, **configured,
+                     "path": f"./{normalize_path(cluster_path)}",
+                     "sourceRef": {"kind": "GitRepository", "name": ROOT_NAME}}}
+    errors = validate_flux_object(data, Origin(ROOT_CONFIG))
+    if errors:
+        raise errors[0]
     spec = parse_flux_object(data)
     assert isinstance(spec, Kustomization)
     return spec
@@ -295,6 +302,8 @@ class _Discoverer:
             if is_artifact_generator(obj):
                 self._add_generator(obj)
                 continue
+            if node.parent is None and is_flux_instance(obj):
+                self._add_flux_instance(obj, node)
             notice = inert_notice(obj)
             if notice is not None:
                 self.notices.append(notice)
@@ -329,6 +338,23 @@ class _Discoverer:
             else:
                 self.flux_objects[parsed.ref] = parsed
         return children
+
+    def _add_flux_instance(self, obj: dict[str, Any], root: Node) -> None:
+        """A FluxInstance in the root's build defines the root, as Flux Operator's sync does."""
+        try:
+            generated = sync_objects(obj)
+        except InputError as exc:
+            self.problems.append(exc)
+            return
+        if generated is None:
+            return
+        for data in generated:
+            parsed = self._parse(data, root)
+            if isinstance(parsed, Kustomization) and \
+                    normalize_path(parsed.path) == normalize_path(root.spec.path):  # type: ignore[union-attr]
+                self.root_candidates.append(parsed)
+            elif parsed is not None and not isinstance(parsed, Kustomization):
+                self.flux_objects.setdefault(parsed.ref, parsed)
 
     def _add_generator(self, obj: dict[str, Any]) -> None:
         try:
@@ -390,7 +416,7 @@ class _Discoverer:
 
     def run(self) -> Discovery:
         """Discover every node; see the module docstring."""
-        root_spec = _root_spec(self.options.cluster_path)
+        root_spec = _root_spec(self.options.cluster_path, load_root_spec(self.sources.checkout.root))
         synthetic = Node(ObjectRef("Kustomization", ROOT_NAME, ROOT_NAME), root_spec, None)
         self.sources.mark_checkout(self._source_ref(root_spec), {})
         with ThreadPoolExecutor(max_workers=self.options.max_workers) as pool:

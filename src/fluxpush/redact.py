@@ -28,12 +28,15 @@ import json
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TextIO
 from urllib.parse import quote
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4
+# Credentials a CI job may hold in its environment; registered at start by both faces.
+ENVIRONMENT_SECRETS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITHUB_TOKEN", "GH_TOKEN",
+                       "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
 _NOT_SECRET = re.compile(r"^(?:true|false|null|yes|no|[-+]?[0-9][0-9_.eE+-]*)$", re.IGNORECASE)
 
 
@@ -130,6 +133,11 @@ def register_secret_data(data: Any) -> None:
             register_secret_data(item)
     elif isinstance(data, str):
         REGISTRY.add(data)
+
+
+def register_environment_secrets(environ: Mapping[str, str]) -> None:
+    """Register the credentials named in `ENVIRONMENT_SECRETS` that `environ` holds."""
+    register_secrets(environ.get(name) for name in ENVIRONMENT_SECRETS)
 
 
 def on_secret(listener: Callable[[str], None]) -> None:

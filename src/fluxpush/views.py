@@ -95,8 +95,9 @@ def chart_summary(discovery: Discovery, hr: HelmRelease) -> tuple[str | None, st
     an OCIRepository's last URL segment and tag/semver/digest, an ExternalArtifact's name."""
     chart = hr.chart
     if chart is not None:
-        ref = chart.source_ref
-        return chart.chart, chart.version, f"{ref.kind}/{ref.namespace or hr.ref.namespace}/{ref.name}"
+        source_ref = chart.source_ref
+        namespace = source_ref.namespace or hr.ref.namespace
+        return chart.chart, chart.version, f"{source_ref.kind}/{namespace}/{source_ref.name}"
     if hr.chart_ref is None:
         return None, None, None
     ref = ObjectRef(hr.chart_ref.kind, hr.chart_ref.namespace or hr.ref.namespace, hr.chart_ref.name)

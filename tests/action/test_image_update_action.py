@@ -4,6 +4,8 @@ one pull request per ImageUpdateAutomation is opened, then updated in place."""
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,3 +153,37 @@ def test_an_app_without_contents_write_is_a_setup_error(run_action, checkout, or
     run = run_schedule(run_action, checkout)
     assert run.code == 2
     assert "contents" in run.stdout and "write" in run.stdout
+
+
+def test_registry_package_event_reads_the_pull_secret_from_the_cluster(run_action, checkout, origin,
+                                                                       registry, github, cluster):
+    """On `registry_package` (auto mode), the ImageRepository's secretRef is found in the cluster
+    (not in Git) and its credentials answer the registry's bearer challenge."""
+    from fluxpush.kube import KubeClient, connect_sandbox
+    from registry_server import gated
+
+    sim, kubeconfig = cluster
+    registry.push(IMAGE, ["1.2.3", "1.8.0"])
+    with gated(registry.host, "robot:from-the-cluster") as gate:
+        path = "infrastructure/image-automation/app-1.yaml"
+        checkout.edit(path, f"image: {registry.host}/{IMAGE}", f"image: {gate.host}/{IMAGE}\n  secretRef:\n"
+                      "    name: regcred")
+        checkout.edit(DEPLOYMENT, f"{registry.host}/{IMAGE}", f"{gate.host}/{IMAGE}")
+        checkout.commit("gated registry")
+        git(checkout.root, "push", "-q", str(origin), "main")
+        config = {"auths": {gate.host: {"auth": base64.b64encode(b"robot:from-the-cluster").decode()}}}
+        encoded = base64.b64encode(json.dumps(config).encode()).decode()
+        with KubeClient(connect_sandbox(sim)) as client:
+            client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}}, "t")
+            client.apply({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+                          "metadata": {"name": "regcred", "namespace": "flux-system"},
+                          "data": {".dockerconfigjson": encoded}}, "t")
+        run_action.inputs["kubeconfig"] = str(kubeconfig)
+        event = {"action": "published", "registry_package": {"name": "app-1"},
+                 "repository": repository_json()}
+        run = run_action("registry_package", event, checkout.root, git(checkout.root, "rev-parse", "HEAD"))
+    assert run.code == 0, run.stdout
+    assert f"{gate.host}/{IMAGE}:1.8.0 #" in git(origin, "show", f"image-updates:{DEPLOYMENT}")
+    assert "from-the-cluster" not in run.stdout
+    [pull] = github.state.pulls
+    assert pull.head_ref == "image-updates"

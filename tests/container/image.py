@@ -4,9 +4,10 @@
     python tests/container/image.py --timing   # also print how long each part took
 
 No Docker daemon is needed: Debian's buildah builds as root (`--isolation chroot`) into the local
-containers storage that podman runs from. The tag is `localhost/fluxpush-action:<hash>`, the hash of
-every file the build reads (.dockerignore, Dockerfile, entrypoint/, pyproject.toml, src/ but kubesim,
-a requirements lock if there is one), so an unchanged tree reuses the image and any change builds a new one.
+containers storage that podman runs from (`podman run localhost/fluxpush-action` after it). The tag is
+`localhost/fluxpush-action:<hash>` (also tagged `latest`), the hash of every file the build reads
+(.dockerignore, Dockerfile, entrypoint/, pyproject.toml, the runtime and build locks, src/ but
+kubesim), so an unchanged tree reuses the image and any change builds a new one.
 
 The Dockerfile's base, python:3.11-slim-bookworm, is pulled when a registry can be reached. When it
 cannot (no Docker Hub here), a stand-in is made once with debootstrap (Debian bookworm's python3 is
@@ -38,21 +39,24 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 IMAGE_REPOSITORY = "localhost/fluxpush-action"
+LATEST = f"{IMAGE_REPOSITORY}:latest"  # the image of the tree built or checked last, for other tools
 BASE_IMAGE = "docker.io/library/python:3.11-slim-bookworm"
 STAND_IN_LABEL = "org.fluxpush.stand-in"
 # What the stand-in base holds: python:3.11-slim has python, the venv module and CA certificates.
 STAND_IN_PACKAGES = "python3,python3-venv,python-is-python3,ca-certificates"
 DEBIAN_MIRROR = os.environ.get("FLUXPUSH_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-BUILD_INPUTS = (".dockerignore", "Dockerfile", "entrypoint", "pyproject.toml", "src")
+BUILD_INPUTS = (
+    ".dockerignore", "Dockerfile", "entrypoint", "pyproject.toml",
+    "requirements.lock", "requirements-build.lock", "src",
+)
 # In src/ but not in the build context (.dockerignore): the sandbox server and pip's editable metadata.
 NOT_BUILT = ("src/kubesim", ".egg-info", "__pycache__")
-LOCK_FILES = ("requirements.lock", "requirements.txt", "requirements-lock.txt")
 HOST_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 # The apt settings a build behind a proxy or on a snapshot mirror may need from the host.
 APT_NETWORK_SETTING = re.compile(
     r'Acquire::(https?::|ftp::)?(Proxy|CaInfo|Verify|Check-Valid-Until|Check-Date)\S* "'
 )
-KEEP_IMAGES = 3  # images of other source trees kept (other worktrees, branches switched back to)
+KEEP_IMAGES = 8  # images of other source trees kept (other worktrees on this machine, older branches)
 # Where the Dockerfile's secret mounts put the host's CA bundle during a build step.
 SECRET_CA_PATH = "/run/secrets/ca.crt"
 
@@ -74,7 +78,7 @@ def missing_tools() -> list[str]:
 
 
 def _build_files(root: Path) -> Iterator[Path]:
-    for name in (*BUILD_INPUTS, *LOCK_FILES):
+    for name in BUILD_INPUTS:
         top = root / name
         if top.is_file():
             yield top
@@ -213,13 +217,14 @@ def build(tag: str, root: Path = PROJECT_ROOT) -> None:
 
 
 def prune_old_images(keep: int = KEEP_IMAGES) -> list[str]:
-    """Remove all but the `keep` newest fluxpush-action images (each source change makes one)."""
+    """Remove all but the `keep` newest fluxpush-action images (each source change makes one), and
+    the untagged build-stage images no later build can reuse (any source change rebuilds that stage)."""
     listing = run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
                    f"reference={IMAGE_REPOSITORY}"], "listing images")
-    old = listing.split()[keep:]  # newest first
+    old = [name for name in listing.split() if name != LATEST][keep:]  # newest first
     if old:
         run(["podman", "rmi", *old], "removing old images")
-        run(["podman", "image", "prune", "--force"], "removing their unused layers")
+    run(["podman", "image", "prune", "--force"], "removing untagged images")
     return old
 
 
@@ -241,6 +246,7 @@ def ensure_image(root: Path = PROJECT_ROOT) -> tuple[str, dict[str, float | str]
     with build_lock():
         if image_exists(tag):
             timings["image"] = "cached"
+            run(["podman", "tag", tag, LATEST], "tagging the image as latest")
             return tag, timings
         started = time.monotonic()
         timings["base"] = ensure_base()
@@ -249,6 +255,7 @@ def ensure_image(root: Path = PROJECT_ROOT) -> tuple[str, dict[str, float | str]
         build(tag, root)
         timings["build_seconds"] = round(time.monotonic() - started, 1)
         timings["image"] = "built"
+        run(["podman", "tag", tag, LATEST], "tagging the image as latest")
         timings["removed_old"] = len(prune_old_images())
     return tag, timings
 

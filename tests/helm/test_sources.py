@@ -115,3 +115,24 @@ def test_values_files_replace_the_chart_defaults(repo, tmp_path):
     assert (chart.path / "values.yaml").read_text() == "logLevel: error\nreplicaCount: 3\n"
     assert chart.path.is_relative_to(cache.root) and chart.digest in str(chart.path)
     assert resolve_chart(hr, discovery, _no_lookup, cache=cache).path == chart.path
+
+
+@pytest.mark.parametrize("link", ["templates/leak.yaml", "files"])
+def test_a_repository_chart_with_a_symlink_leading_outside_is_refused(repo, tmp_path, link):
+    # helm follows symlinks in a chart folder (`.Files.Get`, templates): a link out of the
+    # repository would read the runner's files, so the chart is refused, naming the link.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("RUNNER_FILE_CANARY")
+    target = outside / "secret.txt" if link.endswith(".yaml") else outside
+    (repo / "charts/external-secrets" / link).symlink_to(target)
+    discovery, hr = _release(repo)
+    with pytest.raises(SourceError, match=f"charts/external-secrets/{link} is a symlink leading outside"):
+        resolve_chart(hr, discovery, _no_lookup, cache=ChartCache(tmp_path / "cache"))
+
+
+def test_a_symlink_inside_the_repository_keeps_the_chart(repo, tmp_path):
+    (repo / "charts/external-secrets/files").symlink_to(repo / "apps")
+    discovery, hr = _release(repo)
+    chart = resolve_chart(hr, discovery, _no_lookup, cache=ChartCache(tmp_path / "cache"))
+    assert chart.path == repo / "charts" / "external-secrets"

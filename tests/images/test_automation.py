@@ -117,3 +117,17 @@ def test_invalid_automations_are_input_errors(repo):
     bad_template = {"commit": {"author": {"email": "a@b"}, "messageTemplate": "{{ .Updated }}"}}
     with pytest.raises(TemplateError, match=r"removed '\.Updated'"):
         plan_automation(REF, automation(git=bad_template), repo, "main", POLICIES)
+
+
+def test_pull_request_body_lists_changes_and_stays_under_githubs_limit(tmp_path):
+    from fluxpush.images.action import MAX_ROWS, pull_body
+
+    (tmp_path / "apps").mkdir()
+    for n in range(MAX_ROWS + 20):
+        (tmp_path / "apps" / f"d{n}.yaml").write_text(FILE)
+    plan = plan_automation(REF, automation(), tmp_path, "main", POLICIES)
+    body = pull_body(plan, "a" * 40)
+    assert body.startswith("<!-- fluxpush:image-update flux-system/apps -->\n")
+    assert "| `apps/d0.yaml` | Deployment web | `1.0.0` | `3.1.0` |" in body
+    assert f"| … and {3 * (MAX_ROWS + 20) - MAX_ROWS} more changes in the commit |" in body
+    assert len(body) <= 65_536

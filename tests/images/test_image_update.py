@@ -23,9 +23,6 @@ spec:
     kind: GitRepository
     name: gitops-platform
   git:
-    checkout:
-      ref:
-        branch: main
     commit:
       author:
         name: fluxcdbot
@@ -136,3 +133,48 @@ def test_registry_down_fails_clearly_and_changes_nothing(tmp_path, example_repo,
     assert "ImagePolicy/flux-system/app-1: 127.0.0.1:9/example-org/app-1: tags cannot be listed" in result.err
     assert "its markers are left alone" in result.err
     assert git(repo, "status", "--porcelain") == "" and "image-updates" not in git(repo, "branch")
+
+
+def test_two_automations_on_one_push_branch_deliver_only_the_first(checkout, run_cli):
+    second = AUTOMATION.replace("name: apps\n", "name: apps-again\n").replace(
+        "PUSH", "push:\n      branch: image-updates")
+    with (checkout / "infrastructure/image-automation/app-1.yaml").open("a") as out:
+        out.write(second)
+    git(checkout, "commit", "-qam", "second automation", "--author", "t <t@e>")
+    result = run_cli("image-update", "--repo", str(checkout), "--path", "clusters/dev")
+    assert result.code == 1
+    assert ("ImageUpdateAutomation/flux-system/apps-again: pushes to branch image-updates like "
+            "ImageUpdateAutomation/flux-system/apps; skipped") in result.err
+    assert git(checkout, "rev-list", "--count", "main..image-updates").strip() == "1"
+
+
+def test_rerun_replaces_the_push_branch_and_says_so(checkout, run_cli):
+    assert run_cli("image-update", "--repo", str(checkout), "--path", "clusters/dev").code == 0
+    first = git(checkout, "rev-parse", "image-updates").strip()
+    again = run_cli("image-update", "--repo", str(checkout), "--path", "clusters/dev")
+    assert again.code == 0 and f"it was at {first[:12]}, rebuilt on HEAD" in again.out
+    assert git(checkout, "rev-parse", "image-updates~1") == git(checkout, "rev-parse", "main")
+
+
+def test_commits_only_from_the_branch_the_automation_checks_out(checkout, run_cli):
+    # No git.checkout in the automation: the GitRepository's ref.branch (main) is checked out, as in
+    # image-automation-controller; a work tree on another branch is refused rather than mixed in.
+    git(checkout, "checkout", "-q", "-b", "feature")
+    result = run_cli("image-update", "--repo", str(checkout), "--path", "clusters/dev")
+    assert result.code == 1
+    assert "the automation checks out branch 'main', but this checkout is on feature" in result.err
+    assert "image-updates" not in git(checkout, "branch")
+    assert run_cli("image-update", "--dry-run", "--repo", str(checkout), "--path", "clusters/dev").code == 0
+
+
+def test_get_images_json_and_a_policy_that_cannot_decide(tmp_path, example_repo, image_registry, run_cli):
+    import json
+
+    image_registry.push(IMAGE, ["0.1.0", "latest"])  # nothing matches >=1.0.0
+    repo = make_checkout(tmp_path, example_repo, image_registry.host, "")
+    result = run_cli("get", "images", "-o", "json", "--repo", str(repo), "--path", "clusters/dev")
+    assert result.code == 1
+    [row] = json.loads(result.out)
+    assert row == {"policy": "flux-system/app-1", "repository": "flux-system/app-1",
+                   "image": f"{image_registry.host}/{IMAGE}", "rule": "semver >=1.0.0", "latest": "",
+                   "why": "", "error": "unable to determine latest version from provided list"}

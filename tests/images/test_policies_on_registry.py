@@ -68,3 +68,29 @@ def test_a_range_nothing_matches_is_the_controllers_error(pushed):
     policy, repo = objects(pushed.host, {"semver": {"range": ">=5.0.0"}})
     result = evaluate_policy(policy, repo, TagSource(lambda *_: None))
     assert result.error == "unable to determine latest version from provided list"
+
+
+def test_cross_namespace_repository_needs_access_from(pushed):
+    # fluxcd/pkg runtime/acl HasAccessToRef, as the ImagePolicy reconciler calls it.
+    repo = parse_flux_object({"apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageRepository",
+                              "metadata": {"name": "app", "namespace": "images"},
+                              "spec": {"image": f"{pushed.host}/team/app", "interval": "5m"}})
+    policy = parse_flux_object({"apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImagePolicy",
+                                "metadata": {"name": "app", "namespace": "apps"},
+                                "spec": {"imageRepositoryRef": {"name": "app", "namespace": "images"},
+                                         "policy": {"semver": {"range": "1.2.x"}}}})
+    source = TagSource(lambda *_: None)
+    denied = evaluate_policy(policy, repo, source)
+    assert denied.error == ("access denied: 'images/app' can't be accessed due to missing ACL labels on "
+                            "'accessFrom'")
+    allowed_spec = {**repo.raw["spec"], "accessFrom": {"namespaceSelectors": [
+        {"matchLabels": {"team": "web"}}, {"matchLabels": {"kubernetes.io/metadata.name": "apps"}}]}}
+    allowed = parse_flux_object({**repo.raw, "spec": allowed_spec})
+    assert evaluate_policy(policy, allowed, source).tag == "1.2.0"
+    team_only = {"namespaceSelectors": [{"matchLabels": {"team": "web"}}]}
+    other_spec = {**repo.raw["spec"], "accessFrom": team_only}
+    mismatch = evaluate_policy(policy, parse_flux_object({**repo.raw, "spec": other_spec}), source)
+    assert mismatch.error.endswith("due to ACL labels mismatch on namespace 'apps'")
+    labelled = evaluate_policy(policy, parse_flux_object({**repo.raw, "spec": other_spec}), source,
+                               lambda namespace: {"team": "web"})
+    assert labelled.tag == "1.2.0"

@@ -140,6 +140,7 @@ def test_go_parse_float_refuses_what_go_refuses():
     assert go_parse_float(" 1") is None
     assert go_parse_float("1e400") is None  # out of range is an error in Go
     assert go_parse_float("Inf") == float("inf")
+    assert go_parse_float("+nan") is None and go_parse_float("NaN") != go_parse_float("NaN")
     assert go_parse_float("1.") == 1.0
     assert go_parse_float("0x1.8p1") == 3.0
 
@@ -219,3 +220,11 @@ def test_digest_reflection_policy_by_api_version():
 def test_policy_naming_no_choice_is_an_input_error():
     with pytest.raises(InputError, match="names no semver, alphabetical or numerical"):
         spec({})
+
+
+def test_filter_tags_without_pattern_matches_every_tag():
+    # The controller compiles the empty pattern, which matches everything.
+    assert pick({"alphabetical": {}}, ["a", "b"], filterTags={}) == "b"
+    # `$1` without a group extracts "" from every tag: the map keeps the last tag in database order
+    # (descending), so "a" is what the controller answers.
+    assert pick({"alphabetical": {}}, ["a", "b"], filterTags={"extract": "$1"}) == "a"

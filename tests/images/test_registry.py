@@ -153,9 +153,11 @@ def test_ecr_credentials_come_from_get_authorization_token(aws_run):
     user, _, password = ecr_credentials(host).partition(":")
     assert user == "AWS" and password
     repo = image_repository(f"{host}/team/app", provider="aws")
-    registry = TagSource(no_secrets).registry(repo)
-    assert registry.credentials == f"AWS:{password}"
+    source = TagSource(no_secrets)
+    registry = source.registry(repo)
+    assert registry.credentials.startswith("AWS:") and len(registry.credentials) > 4
     assert registry.location.base == f"https://{host}"
+    assert source.registry(repo) is registry  # one token and one client per registry and run
 
 
 def test_ecr_region_and_hosts_outside_ecr():
@@ -171,3 +173,75 @@ def test_unsupported_providers_and_service_accounts_say_so():
         TagSource(no_secrets).registry(image_repository("gcr.io/p/app", provider="gcp"))
     with pytest.raises(SourceError, match="ServiceAccount are not supported"):
         TagSource(no_secrets).registry(image_repository("ghcr.io/app", serviceAccountName="sa"))
+
+
+class _Hostile:
+    """Two loopback servers: the 'registry' redirects or links to the 'elsewhere' one, which records
+    the Authorization header it receives."""
+
+    def __init__(self, mode: str) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.seen: list[str | None] = []
+        hostile = self
+
+        class Elsewhere(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                hostile.seen.append(self.headers.get("Authorization"))
+                body = b'{"tags": ["1.0.0"]}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        class Registry(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                target = f"http://127.0.0.1:{hostile.elsewhere.server_address[1]}/v2/app/tags/list"
+                if mode == "redirect":
+                    self.send_response(307)
+                    self.send_header("Location", target)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = b'{"tags": ["0.1.0"]}'
+                self.send_response(200)
+                self.send_header("Link", f'<{target}?n=1&last=0.1.0>; rel="next"')
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.elsewhere = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+        self.registry = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+        for server in (self.elsewhere, self.registry):
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.host = f"127.0.0.1:{self.registry.server_address[1]}"
+
+    def close(self) -> None:
+        for server in (self.elsewhere, self.registry):
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.mark.parametrize("mode", ["redirect", "link"])
+def test_credentials_never_follow_the_registry_to_another_host(mode):
+    hostile = _Hostile(mode)
+    try:
+        secret = docker_config_secret(hostile.host, "robot:s3cret-pass")
+        source = TagSource(lambda *_: secret)
+        repo = image_repository(f"{hostile.host}/app", secretRef={"name": "regcred"})
+        if mode == "redirect":  # followed (blob stores, CDNs), without the Authorization header
+            assert source.scan(repo).tags == ("1.0.0",)
+            assert hostile.seen == [None]
+        else:  # a next page elsewhere is refused
+            with pytest.raises(SourceError, match="next page is on another host"):
+                source.scan(repo)
+            assert hostile.seen == []
+    finally:
+        hostile.close()

@@ -152,3 +152,27 @@ def test_example_repository_marker(example_repo):
     [update] = result.files
     assert update.path == "apps/app-1/base/deployment.yaml"
     only_change(update.before, update.after, "app-1:1.2.3 #", "app-1:1.4.0 #")
+
+
+def test_dry_run_diff_marks_a_missing_final_newline(tmp_path):
+    from fluxpush.images.automation import AutomationPlan
+    from fluxpush.images.cli import unified_diff
+
+    write(tmp_path, "app.yaml", 'image: ghcr.io/org/app:1.2.3 # {"$imagepolicy": "flux-system:app"}')
+    plan = AutomationPlan(None, "main", "main", "bot", "bot@example.com")  # type: ignore[arg-type]
+    plan.result = apply_setters(tmp_path, tmp_path, SETTERS)
+    assert plan.result.files[0].after.endswith("}")  # still no newline at the end
+    assert unified_diff(plan).splitlines()[-2:] == [
+        '+image: ghcr.io/org/app:1.10.0 # {"$imagepolicy": "flux-system:app"}',
+        "\\ No newline at end of file"]
+
+
+def test_a_symlinked_file_is_never_written_through(tmp_path):
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(DEPLOYMENT)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "link.yaml").symlink_to(outside)
+    result = apply_setters(repo, repo, SETTERS)
+    assert result.files == []
+    assert result.problems == ["link.yaml: skipped, a marked file that is a symlink is not written"]

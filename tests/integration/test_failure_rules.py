@@ -60,6 +60,24 @@ def test_a_missing_resource_fails_the_parent_and_deletes_nothing_it_owns(live):
         assert live.cli(verb).code == code
 
 
+def test_a_broken_root_leaves_the_whole_tree_untouched_and_names_every_node_it_held(live):
+    """The cluster path itself fails to build: nothing is pruned anywhere, and every node the root
+    held (and the nodes those held, from their records) is reported not built, not removed."""
+    before = live.applied()
+    live.edit("clusters/dev/flux-system/kustomization.yaml", "  - gotk-sync.yaml\n", "  - gotk-sync.yml\n")
+
+    result = live.cli("apply")
+
+    assert result.code == 1
+    assert "✗ Kustomization/flux-system/flux-system Failed" in result.out
+    for node in ("Kustomization/flux-system/infrastructure", "Kustomization/flux-system/app-1",
+                 "Kustomization/flux-system/app-2", "HelmRelease/external-secrets/external-secrets"):
+        assert f"✗ {node} DependencyNotReady" in result.out, node
+    assert result.out.count("its objects and inventory are untouched") >= 4
+    assert _changed(before, live.dump()) == set()
+    assert live.cli("diff").code == 2
+
+
 def test_an_invalid_helmrelease_fails_its_parent_and_is_not_uninstalled(live):
     """`apiVersion: helm.toolkit.fluxcd.io/v3` used to be dropped with a line on stderr, the release
     uninstalled as "removed from Git" and the run ended `✔ 5 nodes, 0 not ready`. As in Flux, where the
@@ -91,7 +109,9 @@ def test_an_invalid_kustomization_fails_the_node_that_renders_it_in_every_verb(l
 
     outcomes = {verb: live.cli(verb) for verb in ("diff", "plan", "apply")}
 
-    assert {verb: r.code for verb, r in outcomes.items()} == {"diff": 2, "plan": 1, "apply": 1}
+    outcomes["reconcile"] = live.cli("reconcile", "ks", "flux-system")
+    codes = {verb: r.code for verb, r in outcomes.items()}
+    assert codes == {"diff": 2, "plan": 1, "apply": 1, "reconcile": 1}
     applied = outcomes["apply"]
     assert "clusters/dev/apps.yaml" in applied.out and "Kustomization/flux-system/app-2" in applied.out
     assert "spec.interval" in applied.out
@@ -154,7 +174,8 @@ def test_a_removed_kustomization_is_previewed_guarded_then_garbage_collected(liv
     _remove_app_2(live)
 
     diff = live.cli("diff")
-    assert diff.code == 1
+    assert diff.code == 2, "the preview says the apply will fail: the guard refuses this prune"
+    assert "failed: apply will fail: Kustomization/flux-system/flux-system: refusing to prune" in diff.out
     assert "Kustomization/flux-system/app-2 deleted (removed from Git: delete its 5 object(s) " \
            "(deletionPolicy MirrorPrune with spec.prune: true))" in diff.out
     assert "Secret/app-2/app-2-token deleted" in diff.out and "Namespace/app-2 deleted" in diff.out
@@ -166,6 +187,7 @@ def test_a_removed_kustomization_is_previewed_guarded_then_garbage_collected(liv
     assert "fix: pass --allow-destructive-prune" in refused.out
     assert _changed(before, live.dump()) == set()
 
+    assert live.cli("diff", "--allow-destructive-prune").code == 1
     after = live.applied()
     records = {f"v1 ConfigMap flux-system/fluxpush-inventory-kustomization-{name}" for name in ("app-2",
                                                                                                "flux-system")}
@@ -308,6 +330,9 @@ def test_dependency_readiness_follows_kustomize_controllers_check(live):
     True for its current generation and, for one from the same source, its lastAppliedRevision is the
     source's revision. So a suspended dependency keeps its dependents going only while its last
     applied revision is current; a failed one, or one never applied, blocks them."""
+    never_applied = live.cli("reconcile", "ks", "app-1")
+    assert never_applied.code == 1
+    assert "dependency 'flux-system/infrastructure' is not ready (never applied)" in never_applied.out
     live.applied()
     live.edit("clusters/dev/infrastructure.yaml", "  wait: true\n", "  wait: true\n  suspend: true\n")
 
@@ -342,3 +367,26 @@ def test_a_child_is_not_applied_before_its_parent_applied_it(live):
     assert "already applied: cluster definitions" in result.out
     assert _changed(before, live.dump()) == {
         "v1 ConfigMap flux-system/fluxpush-inventory-kustomization-flux-system", "v1 Namespace /flux-system"}
+
+
+def test_a_removed_kustomization_its_parent_may_not_prune_is_kept_and_reported(live):
+    """`kustomize.toolkit.fluxcd.io/prune: disabled` on the Kustomization: its parent's prune leaves
+    it (as Flux leaves the object), so it and its objects stay; every later run reports it orphaned,
+    with what to do, since no prune will ever collect it."""
+    live.edit("clusters/dev/apps.yaml", "  name: app-2\n  namespace: flux-system\n",
+              "  name: app-2\n  namespace: flux-system\n  annotations:\n"
+              "    kustomize.toolkit.fluxcd.io/prune: disabled\n")
+    before = live.applied()
+    _remove_app_2(live)
+
+    result = live.cli("apply")
+
+    assert result.code == 0, result.out
+    assert "Kustomization/flux-system/app-2 skipped (removed from Git: kept (kustomize.toolkit.fluxcd.io/" \
+           "prune: disabled on the Kustomization: its parent does not prune it))" in result.out
+    assert _app_2_objects(live.dump()) == _app_2_objects(before)
+    assert inventory(live.sandbox, "kustomization", "app-2") is not None
+    again = live.cli("apply")
+    assert "✔ Kustomization/flux-system/app-2 Skipped" in again.out
+    assert "removed from Git, but no inventory holds it, so no prune collects it" in again.out
+    assert "ConfigMap flux-system/fluxpush-inventory-kustomization-app-2" in again.out

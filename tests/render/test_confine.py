@@ -227,3 +227,22 @@ def test_remote_bases_follow_flux_default_and_the_switch(tmp_path):
     assert not isinstance(allowed.nodes[ks("remote")].error, SourceError)
     assert_refused(allowed, "local", "resources[0]", "file:///etc")
     assert_good_built(allowed)
+
+
+def test_an_entry_that_looks_remote_but_leaves_the_root_is_refused(tmp_path, outside):
+    # kustomize reads any entry as a local file first: `example.com/../../..` is a path.
+    repo = tmp_path / "repo"
+    sneaky = f"example.com/{UP}{outside}/secret.env"
+    make_repo(repo, {"sneaky": f"resources:\n- {sneaky}\n"})
+    discovery = run(repo)
+    assert_refused(discovery, "sneaky", "resources[0]", sneaky)
+    assert "leaves the source root" in str(discovery.nodes[ks("sneaky")].error)
+    assert_no_canary(discovery)
+
+
+def test_http_files_in_any_field_follow_the_remote_switch(tmp_path):
+    url = "https://example.com/patch.yaml"
+    repo = tmp_path / "repo"
+    make_repo(repo, {"fetch": f"resources: [cm.yaml]\npatches:\n- path: {url}\n"})
+    assert_refused(run(repo, no_remote_bases=True), "fetch", "patches[0].path", url)
+    assert not isinstance(run(repo).nodes[ks("fetch")].error, SourceError)

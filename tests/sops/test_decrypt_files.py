@@ -182,3 +182,42 @@ def test_kms_document_decrypts_with_the_runs_credentials(kms_key, tree_encryptor
         {"token": "t0k3n"}
     with pytest.raises(MissingKeyError, match=arn):
         decrypt_bytes(raw, Format.JSON, Format.JSON, KeyRing(sources=[]), where="k")
+
+
+def test_masks_are_flux_builds(flux_sops_fixtures):
+    """`flux build` golden output (flux2 cmd/flux/testdata/build-kustomization/podinfo-result.yaml):
+    `data` values → base64 `**SOPS**`, `.dockerconfigjson` → base64 `{"mask":"**SOPS**"}`,
+    `stringData` → `**SOPS**`; all three are sealed (never written)."""
+    from fluxpush.sops.sealed import is_sealed, mask_values
+
+    testdata = flux_sops_fixtures.parents[4] / "flux2-cli/cmd/flux/testdata"
+    golden = testdata / "build-kustomization/podinfo-result.yaml"
+    if not golden.is_file():
+        pytest.skip("../shared/corpus/flux2-cli is not beside this checkout")
+    text = golden.read_text()
+    docker = mask_values({"kind": "Secret", "data": {".dockerconfigjson": "x"}, "sops": {}})
+    token = mask_values({"kind": "Secret", "data": {"token": "x"}, "sops": {}})
+    basic = mask_values({"kind": "Secret", "stringData": {"password": "x"}, "sops": {}})
+    assert f".dockerconfigjson: {docker['data']['.dockerconfigjson']}" in text
+    assert f"token: {token['data']['token']}" in text
+    assert f"password: '{basic['stringData']['password']}'" in text
+    assert all(is_sealed(o) for o in (docker, token, basic))
+
+
+def test_run_keys_sources_and_their_errors(tmp_path, age_key):
+    from fluxpush.errors import UsageError
+    from fluxpush.sops.keysource import run_keys
+
+    config = tmp_path / "xdg"
+    (config / "sops/age").mkdir(parents=True)
+    (config / "sops/age/keys.txt").write_text(age_key.secret + "\n")
+    env = {"XDG_CONFIG_HOME": str(config), "SOPS_AGE_KEY": age_key.secret}
+    ring = run_keys(None, env, age_key=age_key.secret)
+    assert len(ring.age) == 3
+    assert ring.sources[1:] == ["input sops-age-key", "$SOPS_AGE_KEY", str(config / "sops/age/keys.txt")]
+
+    with pytest.raises(UsageError, match="--sops-age-key-file: cannot read"):
+        run_keys(str(tmp_path / "missing"), {"HOME": str(tmp_path)})
+    with pytest.raises(UsageError) as caught:
+        run_keys(None, {"HOME": str(tmp_path), "SOPS_AGE_KEY": "AGE-SECRET-KEY-1WRONGWRONG"})
+    assert "$SOPS_AGE_KEY" in str(caught.value) and "WRONGWRONG" not in str(caught.value)

@@ -28,7 +28,7 @@ from fluxpush.action.render import (
     write_plan_file,
 )
 from fluxpush.errors import FluxpushError, ReportError, UsageError
-from fluxpush.redact import on_secret, redacting_streams, register_secrets
+from fluxpush.redact import on_secret, redacting_streams, register_environment_secrets, register_secrets
 from fluxpush.report.comment import COMMENT_LIMIT, fence_for, sticky_marker
 from fluxpush.report.github import CHECK_OUTPUT_MAX
 from fluxpush.report.github_app import ClientOptions
@@ -107,6 +107,7 @@ def main(environ: Mapping[str, str] | None = None, *, client_options: ClientOpti
 
 def _run(env: Mapping[str, str], commands: WorkflowCommands, client_options: ClientOptions | None) -> int:
     try:
+        register_environment_secrets(env)
         config = read_config(env)
         register_secrets(config.secrets)
         context = read_context(env)

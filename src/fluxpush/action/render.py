@@ -13,7 +13,7 @@ from pathlib import Path
 from fluxpush.action.events import RunContext
 from fluxpush.action.modes import ModeResult, NodeReport
 from fluxpush.discover import Discovery
-from fluxpush.engine.plan import Action, ObjectChange, Plan, render_text
+from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan, render_text
 from fluxpush.errors import FluxpushError, InputError, RenderError
 from fluxpush.report.comment import CommentHeader, ObjectDiff, Section, SummaryRow, build_comment
 from fluxpush.report.workflow import MAX_STEP_SUMMARY_BYTES, WorkflowCommands, set_output
@@ -77,12 +77,18 @@ def _is_loud(change: ObjectChange) -> bool:
     return change.action is Action.DELETE or change.reason.startswith("recreated")
 
 
+def node_label(plan: NodePlan) -> str:
+    """The node's name, and the cluster it targets when that is not this one (spec.kubeConfig)."""
+    return f"{plan.node} → cluster of {plan.cluster}" if plan.cluster else plan.node
+
+
 def comment_rows(result: ModeResult) -> list[SummaryRow]:
     """One summary-table row per node."""
     rows = []
     for node in result.nodes:
         totals = node.plan.totals
-        rows.append(SummaryRow(node.plan.node, totals.create, totals.update, totals.delete, node.result))
+        rows.append(SummaryRow(node_label(node.plan), totals.create, totals.update, totals.delete,
+                               node.result))
     return rows
 
 
@@ -91,10 +97,11 @@ def _section(node: NodeReport) -> Section | None:
     changes = sorted(shown, key=lambda c: not _is_loud(c))  # deletions and replacements first
     if node.plan.error:
         error = ObjectDiff("❌ error", "\n".join(f"- {line}" for line in node.plan.error.splitlines()))
-        return Section(node.plan.node, (error, *map(_object_diff, changes)), any(map(_is_loud, changes)))
+        sections = (error, *map(_object_diff, changes))
+        return Section(node_label(node.plan), sections, any(map(_is_loud, changes)))
     if not changes:
         return None
-    return Section(node.plan.node, tuple(map(_object_diff, changes)), any(map(_is_loud, changes)))
+    return Section(node_label(node.plan), tuple(map(_object_diff, changes)), any(map(_is_loud, changes)))
 
 
 def comment_sections(result: ModeResult) -> list[Section]:

@@ -5,7 +5,8 @@ Plain data only, so the command line can declare its options without loading the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 # Flux's field manager name, so a cluster can move between fluxpush and Flux (DESIGN.md).
@@ -38,3 +39,5 @@ class EngineOptions:
     timeout: float | None = None  # seconds; None: each Kustomization's own timeout
     field_manager: str = FIELD_MANAGER
     concurrency: int = NODE_CONCURRENCY
+    # `NAMESPACE/NAME` of a spec.kubeConfig Secret → a kubeconfig file (`--kubeconfig-for`)
+    kubeconfigs: Mapping[str, str] = field(default_factory=dict)

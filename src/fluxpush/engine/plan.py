@@ -93,6 +93,7 @@ class NodePlan:
     prune: tuple[ObjectChange, ...] = ()
     error: str = ""
     blocked_by: tuple[str, ...] = ()
+    cluster: str = ""  # spec.kubeConfig: the `Secret/ns/name` of the cluster its objects go to
 
     @property
     def totals(self) -> Totals:
@@ -166,7 +167,7 @@ def _change_from_dict(data: dict[str, Any]) -> ObjectChange:
 
 
 def _node_to_dict(node: NodePlan) -> dict[str, Any]:
-    return {"node": node.node, "revision": node.revision, "error": node.error,
+    return {"node": node.node, "revision": node.revision, "error": node.error, "cluster": node.cluster,
             "blocked_by": list(node.blocked_by), "changes": [_change_to_dict(c) for c in node.changes],
             "prune": [_change_to_dict(c) for c in node.prune], "totals": _totals_to_dict(node.totals)}
 
@@ -174,7 +175,7 @@ def _node_to_dict(node: NodePlan) -> dict[str, Any]:
 def _node_from_dict(data: dict[str, Any]) -> NodePlan:
     return NodePlan(data["node"], data["revision"], tuple(_change_from_dict(c) for c in data["changes"]),
                     tuple(_change_from_dict(c) for c in data["prune"]), data["error"],
-                    tuple(data["blocked_by"]))
+                    tuple(data["blocked_by"]), data.get("cluster", ""))
 
 
 # -- classification --
@@ -290,7 +291,8 @@ def render_text(plan: Plan, color: bool) -> str:
     for node in plan.nodes:
         state, tint = _node_state(node)
         revision = f" ({short_revision(node.revision)})" if node.revision else ""
-        lines.append(_paint(f"📁 {node.node}{revision} {state}", tint, color))
+        target = f" → cluster of {node.cluster}" if node.cluster else ""
+        lines.append(_paint(f"📁 {node.node}{revision}{target} {state}", tint, color))
         for change in (*node.changes, *node.prune):
             if change.action is Action.UNCHANGED:
                 continue

@@ -36,7 +36,8 @@ from fluxpush.engine.planner import (
     prune_changes,
     withheld,
 )
-from fluxpush.engine.prune import ALLOW_ANNOTATION, check_prune_safety
+from fluxpush.engine.prune import ALLOW_ANNOTATION, PruneRefusedError, check_prune_safety
+from fluxpush.engine.remote import RemoteTarget
 from fluxpush.engine.removal import (
     Declared,
     PrunePlan,
@@ -233,10 +234,14 @@ def _prune(
     timeout: float,
 ) -> None:
     """Garbage-collect the removed child nodes (children first), then delete the stale objects; the
-    safety guard sees everything at once, the node's own stale objects and its removed children's."""
-    allowed = options.allow_destructive_prune or has_setting(node.spec.raw, ALLOW_ANNOTATION, "true")
-    size = (len(record.entries) if record else 0) + prune.extra_size()
-    refusal = check_prune_safety(str(node.ref), prune.guarded(), size, allow=allowed)
+    safety guard sees everything at once, the node's own stale objects and its removed children's.
+    When this run does not prune the node, its deletions are recorded as skips that say why."""
+    why = _prune_withheld(node, options)
+    if why:
+        for change in withheld(prune_changes(prune, live_index), why):
+            progress.plan(change)
+        return
+    refusal = _guard(node, prune, record, options)
     if refusal is not None:
         raise _NodeFailure(inv.PRUNE_FAILED, f"{refusal}; the objects stay in the inventory")
     for removal in prune.removals:
@@ -258,6 +263,14 @@ def _prune(
         except ClusterError as exc:
             raise _NodeFailure(inv.PRUNE_FAILED, f"{exc}\n{progress.already()}") from exc
         progress.made(change)
+
+
+def _guard(node: Node, prune: PrunePlan, record: InventoryRecord | None,
+           options: EngineOptions) -> PruneRefusedError | None:
+    """The prune safety guard's refusal of everything the prune deletes, or None when it may go."""
+    allowed = options.allow_destructive_prune or has_setting(node.spec.raw, ALLOW_ANNOTATION, "true")
+    size = (len(record.entries) if record else 0) + prune.extra_size()
+    return check_prune_safety(str(node.ref), prune.guarded(), size, allow=allowed)
 
 
 def _prune_withheld(node: Node, options: EngineOptions) -> str:
@@ -343,19 +356,33 @@ def plan_node(
     options: EngineOptions,
     record: InventoryRecord | None,
     declared: Declared,
+    cluster: str = "",
 ) -> NodePlan:
     """The node's plan without writing anything (objects of later stages see earlier ones as absent).
     The prune is planned even when this run will not prune: its deletions then show as skips that
-    say why."""
+    say why. A prune the safety guard would refuse makes the plan an error that says so."""
     objects = sort_for_apply(node.objects)
     planned = plan_objects(objects, live_index, options.way, field_manager=options.field_manager)
     errors = "\n".join(str(p.error) for p in planned if p.error is not None)
     selection = plan_prune(node.ref, record, objects, node.children, live_index, declared)
     prune = prune_changes(selection, live_index)
     why = _prune_withheld(node, options)
+    refusal = None if why else _guard(node, selection, record, options)
     if why:
         prune = withheld(prune, why)
-    return NodePlan(str(node.ref), revision, tuple(p.change for p in planned), prune, errors)
+    if refusal is not None:  # the preview says the apply will fail, and still lists what it would delete
+        errors = "\n".join(filter(None, [errors, f"apply will fail: {refusal}"]))
+    return NodePlan(str(node.ref), revision, tuple(p.change for p in planned), prune, errors,
+                    cluster=cluster)
+
+
+def _refuse_sealed(node: Node) -> None:
+    """A node holding SOPS values no key opened is never applied (masks and ciphertext stay out)."""
+    if node.sealed:
+        raise _NodeFailure(inv.BUILD_FAILED, "decryption failed: " + "; ".join(map(str, node.sealed))
+                           + "\nnothing was applied (a SOPS value is never applied masked or "
+                           "encrypted); give the key: --sops-age-key-file, $SOPS_AGE_KEY or "
+                           "spec.decryption.secretRef")
 
 
 def apply_node(
@@ -365,21 +392,22 @@ def apply_node(
     options: EngineOptions,
     record: InventoryRecord | None,
     declared: Declared,
+    target: RemoteTarget | None = None,
 ) -> NodeResult:
-    """Apply, prune, wait and store the inventory of one Kustomization; never raises for its failures."""
+    """Apply, prune, wait and store the inventory of one Kustomization; never raises for its failures.
+
+    With `target` (spec.kubeConfig), objects go to that cluster; the inventory stays in `client`'s.
+    """
     started, clock = datetime.now(UTC), time.monotonic()
     spec = node.spec
     assert isinstance(spec, Kustomization)
     timeout = options.timeout or parse_duration(spec.effective_timeout())
     objects = sort_for_apply(node.objects)
+    inventory_client, client = client, target.client if target else client
     live_index = LiveIndex(client, reads=objects)
     progress = _Progress()
     try:
-        if node.sealed:
-            raise _NodeFailure(inv.BUILD_FAILED, "decryption failed: " + "; ".join(map(str, node.sealed))
-                               + "\nnothing was applied (a SOPS value is never applied masked or "
-                               "encrypted); give the key: --sops-age-key-file, $SOPS_AGE_KEY or "
-                               "spec.decryption.secretRef")
+        _refuse_sealed(node)
         for stage, group in groupby(objects, key=apply_stage):
             stage_objects = list(group)
             planned = plan_objects(
@@ -396,12 +424,7 @@ def apply_node(
                 _wait_for_definitions(client, stage_objects, known, timeout)
             progress.stages_done.append(STAGE_NAMES[stage])
         prune = plan_prune(node.ref, record, objects, node.children, live_index, declared)
-        why = _prune_withheld(node, options)
-        if why:
-            for change in withheld(prune_changes(prune, live_index), why):
-                progress.plan(change)
-        else:
-            _prune(client, node, prune, record, options, live_index, progress, timeout)
+        _prune(client, node, prune, record, options, live_index, progress, timeout)
         skipped = progress.skipped()
         targets = _health_targets(spec, [o for o in objects if object_id(o) not in skipped])
         if targets:
@@ -419,10 +442,11 @@ def apply_node(
     stored = _stored_record(node, revision, record, objects, ready, reason, message.splitlines()[0],
                             started, duration, keep_stale=not options.prune)
     try:
-        store_inventory(client, stored, options.field_manager)
+        store_inventory(inventory_client, stored, options.field_manager)
     except FluxpushError as exc:
         outcome, reason = Outcome.FAILED, inv.RECONCILIATION_FAILED
         message = f"{message}\ninventory not stored: {exc}"
-    plan = NodePlan(str(node.ref), revision, tuple(progress.changes), (), "" if ready else message)
+    plan = NodePlan(str(node.ref), revision, tuple(progress.changes), (), "" if ready else message,
+                    cluster=target.name if target else "")
     return NodeResult(node.ref, outcome, reason, message, plan, tuple(progress.applied), duration)
 

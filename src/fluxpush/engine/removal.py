@@ -23,6 +23,7 @@ is never garbage-collected. Nothing that any node of this run still renders is e
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,9 @@ from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
 
 NODE_GROUPS = {"Kustomization": KUSTOMIZE_GROUP, "HelmRelease": HELM_GROUP}
 NODE_VERSIONS = {"Kustomization": "v1", "HelmRelease": "v2"}
-DELETE, WAIT, ORPHAN, KEEP = "Delete", "WaitForTermination", "Orphan", "Keep"
+DELETE, WAIT, ORPHAN, KEEP, GONE = "Delete", "WaitForTermination", "Orphan", "Keep", "Gone"
+# How a removal that deletes no object is described in the plan.
+KEPT_WORDS = {ORPHAN: "objects orphaned", KEEP: "kept", GONE: "nothing to collect"}
 
 # Identities Git still declares in this run (every rendered object and node), with who declares each.
 Declared = Mapping[ObjectId, ObjectRef]
@@ -87,7 +90,7 @@ class Removal:
     """A node removed from Git: what its garbage collection deletes (its children's first)."""
 
     node: ObjectRef
-    policy: str  # Delete | WaitForTermination | Orphan | Keep, or "" for a record without one
+    policy: str  # Delete | WaitForTermination | Orphan | Keep | Gone (it has no record)
     reason: str
     record_name: str | None  # its inventory record, None when it has none (nothing to collect)
     objects: PruneSelection = field(default_factory=PruneSelection)
@@ -123,7 +126,7 @@ class PrunePlan:
 
     def extra_size(self) -> int:
         """Objects held by the removed nodes' inventories (added to the node's own for the guard)."""
-        return sum(r.size for removal in self.removals for r in removal.walk())
+        return sum(r.size for removal in self.removals for r in removal.walk() if r.deletes_objects)
 
 
 def entry_stub(entry: InventoryEntry) -> dict[str, Any]:
@@ -161,7 +164,7 @@ def plan_removal(ref: ObjectRef, live_index: LiveIndex, declared: Declared) -> R
     """What garbage-collecting the removed node `ref` deletes (read from its stored record)."""
     found = _read_record(live_index, ref)
     if found is None:
-        return Removal(ref, ORPHAN, "no inventory record: nothing to collect", None)
+        return Removal(ref, GONE, "it has no inventory record", None)
     record, obj = found
     policy, reason = record.deletion_policy, record.deletion_reason
     if record.suspended:
@@ -199,13 +202,14 @@ def removal_changes(removal: Removal, live_index: LiveIndex) -> list[ObjectChang
 
 
 def own_changes(removal: Removal, live_index: LiveIndex) -> list[ObjectChange]:
+    """The plan entries of one removal without its children's: its objects, then the node itself."""
     changes: list[ObjectChange] = []
     oid = node_object_id(removal.node)
     if not removal.deletes_objects:
-        word = "kept" if removal.policy == KEEP else "objects orphaned"
+        word = KEPT_WORDS[removal.policy]
         changes += [ObjectChange(e.id, Action.SKIP, f"not deleted: {removal.node} {word} ({removal.reason})")
                     for e in removal.objects.delete]
-        action = Action.SKIP if removal.policy == KEEP else Action.DELETE
+        action = Action.DELETE if removal.policy == ORPHAN else Action.SKIP  # only its record goes
         changes.append(ObjectChange(oid, action, f"removed from Git: {word} ({removal.reason})"))
         return changes
     verb = "uninstalled with its release" if removal.release else "garbage-collected"
@@ -219,3 +223,16 @@ def own_changes(removal: Removal, live_index: LiveIndex) -> list[ObjectChange]:
         f"delete its {len(removal.objects.delete)} object(s)"
     changes.append(ObjectChange(oid, Action.DELETE, f"removed from Git: {what} ({removal.reason})"))
     return changes
+
+
+def orphaned_records(records: list[dict[str, Any]], rendered: set[ObjectRef]) -> list[ObjectRef]:
+    """The nodes whose record is in the cluster although Git no longer renders them and no other
+    record holds them, so no prune will ever collect them: a parent with `prune: false` dropped them
+    (as Flux orphans the object), or their record predates the parents' child entries."""
+    decoded = []
+    for obj in records:
+        with contextlib.suppress(ValueError):  # not a record fluxpush can read: not one it wrote
+            decoded.append(decode_inventory(obj))
+    held = {entry.id for record in decoded for entry in record.entries if is_node_entry(entry.id)}
+    return sorted(record.node for record in decoded
+                  if record.node not in rendered and node_object_id(record.node) not in held)

@@ -16,16 +16,22 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from fluxpush.discover import Discovery, Node
-from fluxpush.engine.inventory import InventoryRecord
+from fluxpush.engine.inventory import INVENTORY_SELECTOR, InventoryRecord, inventory_name
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.normalize import ObjectId, object_id
 from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, apply_node, plan_node, store_inventory
-from fluxpush.engine.remote import remote_refusal
-from fluxpush.engine.removal import Declared, deletion_policy, is_node_entry, node_object_id
-from fluxpush.errors import FluxpushError
+from fluxpush.engine.remote import RemoteClusters
+from fluxpush.engine.removal import (
+    Declared,
+    deletion_policy,
+    is_node_entry,
+    node_object_id,
+    orphaned_records,
+)
+from fluxpush.errors import ClusterError, FluxpushError
 from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
 from fluxpush.helm.reconcile import apply_release, plan_release
 from fluxpush.kube import KubeClient
@@ -152,6 +158,7 @@ class _Runner:
         # One snapshot for the run's reads: every inventory (each is read before its node writes it)
         # and, in a plan, every node's live objects (a plan writes nothing), so collections are listed once.
         self.live = LiveIndex(client)
+        self.remotes = RemoteClusters(client, options.kubeconfigs)  # spec.kubeConfig targets
 
     def record(self, ref: ObjectRef) -> InventoryRecord | None:
         if ref not in self.records:
@@ -203,9 +210,6 @@ class _Runner:
                 return _not_run(node, revision, Outcome.FAILED, "ReconciliationFailed", f"suspended, but "
                                 f"its record could not be updated: {exc}")
             return _not_run(node, revision, Outcome.SUSPENDED, "Suspended", f"suspended ({where})")
-        remote = remote_refusal(node.spec)
-        if remote is not None:
-            return _not_run(node, revision, Outcome.FAILED, "ReconciliationFailed", remote)
         return None
 
     def remember_suspension(self, node: Node, record: InventoryRecord | None) -> None:
@@ -240,18 +244,39 @@ class _Runner:
                     queue.append(ref)
         return found
 
+    def orphans(self) -> list[NodeResult]:
+        """The records no prune will ever collect (see `orphaned_records`), reported as skipped on
+        every whole run whose nodes all built; a cluster that refuses the LIST (a role without it)
+        just gets no report."""
+        try:
+            records = self.client.list("v1", "ConfigMap", None, label_selector=INVENTORY_SELECTOR)
+        except ClusterError:
+            return []
+        found = []
+        for ref in orphaned_records(records, set(self.discovery.nodes)):
+            message = (f"removed from Git, but no inventory holds it, so no prune collects it: its objects "
+                       f"stay; delete them by hand, then its record ConfigMap {ref.namespace}/"
+                       f"{inventory_name(ref)}")
+            plan = NodePlan(str(ref), self.discovery.revision, (), (
+                ObjectChange(node_object_id(ref), Action.SKIP, message),))
+            found.append(NodeResult(ref, Outcome.SKIPPED, "Orphaned", message, plan))
+        return found
+
     def reconcile(self, node: Node) -> NodeResult:
         started = time.monotonic()
         self.progress(node.ref, "applying" if self.apply else "planning")
         try:
             if isinstance(node.spec, HelmRelease):
+                self.remotes.target_for(node.spec)  # refuses a HelmRelease with spec.kubeConfig
                 result = self.reconcile_release(node, started)
             elif self.apply:
                 result = apply_node(node, self.discovery.revision, self.client, self.options,
-                                    self.record(node.ref), self.declared)
+                                    self.record(node.ref), self.declared, self.remotes.target_for(node.spec))
             else:
-                plan = plan_node(node, self.discovery.revision, self.live, self.options,
-                                 self.record(node.ref), self.declared)
+                target = self.remotes.target_for(node.spec)
+                live = LiveIndex(target.client) if target else self.live
+                plan = plan_node(node, self.discovery.revision, live, self.options,
+                                 self.record(node.ref), self.declared, target.name if target else "")
                 outcome = Outcome.FAILED if plan.error else Outcome.READY
                 result = NodeResult(
                     node.ref,
@@ -293,41 +318,46 @@ def run_nodes(
     pending = {ref: discovery.nodes[ref] for ref in order}
     running: dict[Future[NodeResult], ObjectRef] = {}
     finished: list[NodeResult] = []
-    with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-        while pending or running:
-            for ref in [r for r in order if r in pending]:
-                node = pending[ref]
-                if any(dep not in runner.results for dep in runner.waits_for(node)):
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+            while pending or running:
+                for ref in [r for r in order if r in pending]:
+                    node = pending[ref]
+                    if any(dep not in runner.results for dep in runner.waits_for(node)):
+                        continue
+                    del pending[ref]
+                    decided = runner.decide_without_running(node)
+                    if decided is not None:
+                        runner.results[ref] = decided
+                        finished.append(decided)
+                        runner.progress(ref, str(decided.outcome))
+                    else:
+                        running[pool.submit(runner.reconcile, node)] = ref
+                if not running:
+                    if pending:  # only when waits form a loop the graph did not see (parent edges)
+                        for ref, node in list(pending.items()):
+                            result = _not_run(
+                                node,
+                                discovery.revision,
+                                Outcome.BLOCKED,
+                                "DependencyNotReady",
+                                "waits for a node that waits for it",
+                                (),
+                            )
+                            runner.results[ref] = result
+                            finished.append(result)
+                            del pending[ref]
                     continue
-                del pending[ref]
-                decided = runner.decide_without_running(node)
-                if decided is not None:
-                    runner.results[ref] = decided
-                    finished.append(decided)
-                    runner.progress(ref, str(decided.outcome))
-                else:
-                    running[pool.submit(runner.reconcile, node)] = ref
-            if not running:
-                if pending:  # only when waits form a loop the graph did not see (parent edges)
-                    for ref, node in list(pending.items()):
-                        result = _not_run(
-                            node,
-                            discovery.revision,
-                            Outcome.BLOCKED,
-                            "DependencyNotReady",
-                            "waits for a node that waits for it",
-                            (),
-                        )
-                        runner.results[ref] = result
-                        finished.append(result)
-                        del pending[ref]
-                continue
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                ref = running.pop(future)
-                runner.results[ref] = future.result()
-                finished.append(runner.results[ref])
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    ref = running.pop(future)
+                    runner.results[ref] = future.result()
+                    finished.append(runner.results[ref])
+    finally:
+        runner.remotes.close()
     finished += [untouched for result in list(finished) for untouched in runner.unbuilt_under(result)]
+    if targets is None and not any(node.error for node in discovery.nodes.values()):
+        finished += runner.orphans()  # only when Git's whole tree is known
     return RunResult(
         discovery.revision,
         _in_apply_order(discovery, finished),

@@ -21,7 +21,6 @@ FLUX_GROUP_SUFFIXES = (".toolkit.fluxcd.io", ".extensions.fluxcd.io")
 # kind → why it does nothing in push mode.
 KNOWN_INERT = {
     "Receiver": "notification-controller's webhook receiver; CI runs on the push itself",
-    "ImageUpdateAutomation": "image-automation-controller's commit loop (see `fluxpush image-update`)",
     "FluxInstance": "Flux Operator installs Flux in the cluster; fluxpush deploys without controllers",
     "FluxReport": "Flux Operator's status report, written by the operator",
     "ResourceSet": "Flux Operator's generator of objects from inputs; not expanded by fluxpush",

@@ -115,9 +115,11 @@ Problem = tuple[list[str | int], str, str | None]
 
 
 def _unknown_fields(error: ValidationError) -> list[Problem]:
-    known = list(error.schema.get("properties", {}))
+    schema: Any = error.schema  # the object schema that refused (an additionalProperties error)
+    instance: Any = error.instance
+    known = list(schema.get("properties", {}))
     problems: list[Problem] = []
-    for key in error.instance:
+    for key in instance:
         if key in known:
             continue
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
@@ -129,7 +131,8 @@ def _unknown_fields(error: ValidationError) -> list[Problem]:
 def _problems(error: ValidationError) -> list[Problem]:
     """One jsonschema error as (field path, message, hint) triples."""
     path = list(error.absolute_path)
-    value, expected = error.instance, error.validator_value
+    value: Any = error.instance  # whatever the YAML held
+    expected: Any = error.validator_value  # the keyword's value in the schema (a list, a type name…)
     description = error.schema.get("description") if isinstance(error.schema, dict) else None
     match error.validator:
         case "required":

@@ -12,9 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from fluxpush.kube import KubeClient
+from fluxpush.yamldoc import load_safe_documents
 
 DIGEST_LABEL = "fluxpush.io/config-digest"  # the release label fluxpush compares to decide "no action"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -37,7 +36,8 @@ class StoredRelease:
 
     def manifest_objects(self) -> list[dict[str, Any]]:
         """The objects helm recorded for this revision."""
-        return [d for d in yaml.safe_load_all(self.manifest) if isinstance(d, dict) and d.get("kind")]
+        return [d for d in load_safe_documents(self.manifest, "helm release manifest")
+                if isinstance(d, dict) and d.get("kind")]
 
 
 def decode_release(secret: dict[str, Any]) -> StoredRelease:

@@ -11,18 +11,21 @@ old → new images. An automation without a push branch commits to the checkout 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 
 from fluxpush.action.config import ActionConfig
 from fluxpush.action.events import RunContext
+from fluxpush.action.modes import open_cluster
 from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.errors import FluxpushError, ReportError, UsageError
 from fluxpush.images.automation import AutomationPlan
 from fluxpush.images.cli import changes_lines, unified_diff
 from fluxpush.images.git import commit_updates, current_branch, push_commit, push_remote
 from fluxpush.images.repository import TagSource
-from fluxpush.images.run import ImageRun, prepare, secret_lookup
-from fluxpush.report.github import GitHubReporter
+from fluxpush.images.run import ImageRun, SecretLookup, prepare, secret_lookup
+from fluxpush.report.comment import COMMENT_LIMIT
+from fluxpush.report.github import GitHubReporter, clip
 from fluxpush.report.github_app import ClientOptions, GitHubConnection, connect_app, connect_token
 from fluxpush.report.workflow import WorkflowCommands, append_step_summary, set_output
 
@@ -35,16 +38,21 @@ def pull_marker(plan: AutomationPlan) -> str:
     return f"<!-- fluxpush:image-update {plan.ref.namespace}/{plan.ref.name} -->"
 
 
+MAX_ROWS = 300  # a pull request body is capped at 65,536 characters; the commit has every change
+
+
 def pull_body(plan: AutomationPlan, commit_sha: str) -> str:
     """The pull request's body: the images old → new, the files, the commit message, the warnings."""
     rows = [f"| `{u.path}` | {obj.kind} {obj.name} | `{c.old}` | `{c.new}` |"
             for u in plan.result.files for obj, c in u.changes]
+    if len(rows) > MAX_ROWS:
+        rows = [*rows[:MAX_ROWS], f"| … and {len(rows) - MAX_ROWS} more changes in the commit | | | |"]
     policies = [f"- `{p.ref.namespace}/{p.ref.name}`: `{p.latest}` ({p.why})" for p in plan.policies]
     parts = [pull_marker(plan), f"### Image updates from ImageUpdateAutomation `{plan.ref.namespace}/"
              f"{plan.ref.name}`", "", "| File | Object | Old | New |", "|---|---|---|---|", *rows, "",
              "Policies:", *policies, "", f"Commit `{commit_sha[:12]}`:", "```", plan.message, "```"]
     parts += ["", "Warnings:", *[f"- {w}" for w in plan.warnings]] if plan.warnings else []
-    return "\n".join(parts) + "\n"
+    return clip("\n".join(parts) + "\n", COMMENT_LIMIT)
 
 
 def _connect(config: ActionConfig, context: RunContext, commands: WorkflowCommands,
@@ -91,7 +99,7 @@ class _Delivery:
             return
         root = self.context.workspace
         commit = commit_updates(root, plan.result.files, plan.message, (plan.author_name, plan.author_email),
-                                plan.branch)
+                                plan.branch, plan.checkout_branch)
         remote = push_remote(self.context.server_url, self.context.repository, _token(self.connection))
         for option in remote[1][1::2]:
             self.commands.add_mask(option.split("Basic ", 1)[-1])
@@ -135,9 +143,14 @@ def run_image_update(config: ActionConfig, context: RunContext, env: Mapping[str
         return EXIT_USAGE
     root = Path(context.workspace)
     try:
-        discovery = discover(root, DiscoverOptions(cluster_path=config.cluster_path))
-        run = prepare(discovery, TagSource(secret_lookup(discovery)), root,
-                      current_branch(root) or context.default_branch)
+        with ExitStack() as stack:
+            live: SecretLookup | None = None
+            if config.has_cluster_credentials:  # secretRef Secrets the repository does not hold
+                client = stack.enter_context(open_cluster(config, root))
+                live = lambda kind, namespace, name: client.get("v1", kind, name, namespace)  # noqa: E731
+            discovery = discover(root, DiscoverOptions(cluster_path=config.cluster_path))
+            run = prepare(discovery, TagSource(secret_lookup(discovery, live)), root,
+                          current_branch(root) or context.default_branch)
     except FluxpushError as exc:
         commands.error(str(exc), title="fluxpush image-update")
         return EXIT_FAILED

@@ -10,6 +10,7 @@ image-automation-controller's for one ImageUpdateAutomation: the policies in its
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -56,17 +57,31 @@ def repository_of(policy: ImagePolicy) -> ObjectRef:
     return ObjectRef("ImageRepository", target.namespace, target.name)
 
 
-def evaluate_policy(policy: ImagePolicy, repo: ImageRepository | None, tags: TagSource) -> PolicyResult:
-    """One ImagePolicy decided over its repository's tags (errors are kept in the result)."""
-    spec = policy.raw.get("spec", {})
+NamespaceLabels = Callable[[str], dict[str, str]]
+
+
+def access_denied(policy: ImagePolicy, repo: ImageRepository,
+                  namespace_labels: NamespaceLabels) -> str | None:
+    """fluxcd/pkg's HasAccessToRef: another namespace's ImageRepository must allow the policy's
+    namespace in `accessFrom.namespaceSelectors` (matchLabels on the Namespace's labels)."""
+    namespace = policy.ref.namespace
+    if repo.ref.namespace == namespace:
+        return None
+    access = repo.raw.get("spec", {}).get("accessFrom")
+    where = f"'{repo.ref.namespace}/{repo.ref.name}'"
+    if not isinstance(access, dict):
+        return f"access denied: {where} can't be accessed due to missing ACL labels on 'accessFrom'"
+    labels = namespace_labels(namespace)
+    for selector in access.get("namespaceSelectors") or []:
+        if all(labels.get(k) == v for k, v in ((selector or {}).get("matchLabels") or {}).items()):
+            return None
+    return f"access denied: {where} can't be accessed due to ACL labels mismatch on namespace '{namespace}'"
+
+
+def _decide(policy: ImagePolicy, repo: ImageRepository, tags: TagSource, base: PolicyResult) -> PolicyResult:
     where = str(policy.ref)
-    repo_ref = repository_of(policy)
-    labels = tuple(sorted((policy.raw.get("metadata", {}).get("labels") or {}).items()))
-    if repo is None:
-        return PolicyResult(policy.ref, repo_ref, "", "", error=f"referenced {repo_ref} does not exist",
-                            labels=labels)
-    choice = PolicySpec.from_spec(spec, policy.api_version, where)
-    base = PolicyResult(policy.ref, repo_ref, repo.image, choice.describe(), labels=labels)
+    choice = PolicySpec.from_spec(policy.raw.get("spec", {}), policy.api_version, where)
+    base = replace(base, policy=choice.describe())
     try:
         scan = tags.scan(repo)
         decision = choose(choice, list(scan.tags), where)
@@ -75,21 +90,54 @@ def evaluate_policy(policy: ImagePolicy, repo: ImageRepository | None, tags: Tag
             digest = tags.registry(repo).digest(decision.tag, MANIFEST_ACCEPT)
     except PolicyFailed as exc:
         return replace(base, error=str(exc))
-    except FluxpushError as exc:
-        return replace(base, error=exc.message if isinstance(exc, InputError) else str(exc))
     why = decision.why + (f"; {scan.excluded} excluded by exclusionList" if scan.excluded else "")
     return replace(base, tag=decision.tag, digest=digest, why=why)
+
+
+def evaluate_policy(policy: ImagePolicy, repo: ImageRepository | None, tags: TagSource,
+                    namespace_labels: NamespaceLabels | None = None) -> PolicyResult:
+    """One ImagePolicy decided over its repository's tags (errors are kept in the result)."""
+    repo_ref = repository_of(policy)
+    labels = tuple(sorted((policy.raw.get("metadata", {}).get("labels") or {}).items()))
+    base = PolicyResult(policy.ref, repo_ref, repo.image if repo else "", "", labels=labels)
+    if repo is None:
+        return replace(base, error=f"referenced {repo_ref} does not exist")
+    denied = access_denied(policy, repo, namespace_labels or _metadata_name)
+    if denied:
+        return replace(base, error=denied)
+    try:
+        return _decide(policy, repo, tags, base)
+    except FluxpushError as exc:
+        return replace(base, error=exc.message if isinstance(exc, InputError) else str(exc))
+
+
+def _metadata_name(namespace: str) -> dict[str, str]:
+    """The label the API server sets on every Namespace."""
+    return {"kubernetes.io/metadata.name": namespace}
+
+
+def namespace_labels_of(discovery: Discovery) -> NamespaceLabels:
+    """A Namespace's labels from the rendered repository, with the API server's metadata.name label."""
+    rendered: dict[str, dict[str, str]] = {}
+    for node in discovery.nodes.values():
+        for obj in node.objects:
+            if obj.get("kind") == "Namespace" and obj.get("apiVersion") == "v1":
+                meta = obj.get("metadata") or {}
+                rendered[str(meta.get("name"))] = dict(meta.get("labels") or {})
+    return lambda namespace: {**rendered.get(namespace, {}), **_metadata_name(namespace)}
 
 
 def evaluate_policies(discovery: Discovery, tags: TagSource) -> list[PolicyResult]:
     """Every (not suspended) ImagePolicy of the repository, decided; errors are kept per policy."""
     objects = discovery.flux_objects
+    labels = namespace_labels_of(discovery)
     results = []
     for _, policy in sorted(objects.items()):
         if not isinstance(policy, ImagePolicy) or policy.raw.get("spec", {}).get("suspend"):
             continue
         repo = objects.get(repository_of(policy))
-        results.append(evaluate_policy(policy, repo if isinstance(repo, ImageRepository) else None, tags))
+        results.append(evaluate_policy(policy, repo if isinstance(repo, ImageRepository) else None, tags,
+                                       labels))
     return results
 
 

@@ -19,13 +19,15 @@ from fluxpush.images.git import commit_updates, current_branch
 from fluxpush.images.repository import TagSource
 from fluxpush.images.run import ImageRun, SecretLookup, prepare, secret_lookup
 
+__all__ = ["SecretLookup", "add_image_update_verb", "changes_lines", "cmd_get_images", "cmd_image_update",
+           "policy_rows", "unified_diff"]
 EXIT_OK, EXIT_PROBLEMS = 0, 1
 
 
-def add_image_update_verb(verbs: argparse._SubParsersAction,
+def add_image_update_verb(verbs: argparse._SubParsersAction[argparse.ArgumentParser],
                           common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Register `fluxpush image-update`."""
-    verb = verbs.add_parser("image-update", parents=[common],
+    verb: argparse.ArgumentParser = verbs.add_parser("image-update", parents=[common],
                             help="write the images ImagePolicies choose into the marked fields "
                                  "(ImageUpdateAutomation)")
     verb.add_argument("--dry-run", action="store_true", help="print the diff, commit nothing")
@@ -60,10 +62,17 @@ def cmd_get_images(discovery: Discovery, live: SecretLookup | None, output: str)
     return EXIT_PROBLEMS if any(p.error for p in policies) else EXIT_OK
 
 
+def _lines(text: str) -> list[str]:
+    """`text` split for a diff; a last line without a newline is marked as `git diff` does."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n\\ No newline at end of file\n"
+    return lines
+
+
 def unified_diff(plan: AutomationPlan) -> str:
     """The files an automation changes, as `git diff` would show them."""
-    return "".join("".join(difflib.unified_diff(update.before.splitlines(keepends=True),
-                                               update.after.splitlines(keepends=True),
+    return "".join("".join(difflib.unified_diff(_lines(update.before), _lines(update.after),
                                                f"a/{update.path}", f"b/{update.path}"))
                    for update in plan.result.files)
 
@@ -99,8 +108,9 @@ def cmd_image_update(discovery: Discovery, live: SecretLookup | None, dry_run: b
             print(f"{plan.ref}: would commit {len(plan.result.files)} file(s) to branch {plan.branch}:")
         else:
             commit = commit_updates(Path(root), plan.result.files, plan.message,
-                                    (plan.author_name, plan.author_email), plan.branch)
-            print(f"{plan.ref}: committed {commit.sha[:12]} on branch {plan.branch} (not pushed):")
+                                    (plan.author_name, plan.author_email), plan.branch, plan.checkout_branch)
+            was = f"; it was at {commit.replaced[:12]}, rebuilt on HEAD" if commit.replaced else ""
+            print(f"{plan.ref}: committed {commit.sha[:12]} on branch {plan.branch} (not pushed{was}):")
         for line in changes_lines(plan):
             print(f"  {line}")
     _report_run(run)

@@ -10,7 +10,6 @@ uncommitted changes is refused rather than committed with them.
 from __future__ import annotations
 
 import base64
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ class GitError(FluxpushError):
 
 
 def _git(root: Path, *args: str, env: dict[str, str] | None = None, what: str = "git failed") -> str:
+    """git with the minimal child environment (runner.py) plus `env`: no credentials leak into it."""
     try:
         return run_command(["git", "-C", str(root), *args], env=env, what=what).stdout.strip()
     except RenderError as exc:  # its argv may carry the push credentials: only stderr's last line is kept
@@ -42,11 +42,13 @@ def current_branch(root: Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Commit:
-    """A commit made for an automation: its sha, its parent, the branch it was written to."""
+    """A commit made for an automation: its sha, its parent, the branch it was written to, and where
+    that branch pointed before when it was not the parent (its earlier commits are replaced)."""
 
     sha: str
     parent: str
     branch: str
+    replaced: str | None = None
 
 
 def _refuse_dirty(root: Path, files: list[FileUpdate]) -> None:
@@ -58,7 +60,7 @@ def _refuse_dirty(root: Path, files: list[FileUpdate]) -> None:
 
 
 def _tree(root: Path, parent: str, files: list[FileUpdate], scratch: Path) -> str:
-    env = {**os.environ, "GIT_INDEX_FILE": str(scratch / "index")}
+    env = {"GIT_INDEX_FILE": str(scratch / "index")}
     _git(root, "read-tree", parent, env=env, what="reading the parent commit")
     for number, update in enumerate(files):
         blob_file = scratch / f"blob-{number}"
@@ -72,8 +74,14 @@ def _tree(root: Path, parent: str, files: list[FileUpdate], scratch: Path) -> st
 
 
 def commit_updates(root: Path, files: list[FileUpdate], message: str, author: tuple[str, str],
-                   branch: str) -> Commit:
-    """Commit `files` on top of HEAD as `author` (name, email) and point `branch` at the commit."""
+                   branch: str, base: str) -> Commit:
+    """Commit `files` on top of HEAD as `author` (name, email) and point `branch` at the commit.
+
+    HEAD must be `base`, the branch the automation checks out: its changes were computed from it."""
+    on = current_branch(root)
+    if on != base:
+        raise InputError(f"the automation checks out branch {base!r}, but this checkout is on "
+                         f"{on or 'a detached HEAD'}", hint=f"check out {base} first, or use --dry-run")
     _refuse_dirty(root, files)
     parent = _git(root, "rev-parse", "--verify", "HEAD^{commit}", what="reading HEAD")
     name, email = author
@@ -84,15 +92,19 @@ def commit_updates(root: Path, files: list[FileUpdate], message: str, author: tu
         message_file = Path(scratch) / "message"
         message_file.write_text(message, encoding="utf-8")
         sha = _git(root, "commit-tree", tree, "-p", parent, "-F", str(message_file),
-                   env={**os.environ, **identity}, what="creating the commit")
+                   env=identity, what="creating the commit")
     if current_branch(root) == branch:
+        _git(root, "update-ref", f"refs/heads/{branch}", sha, parent, what=f"moving {branch}")
         for update in files:
             (root / update.path).write_bytes(update.after.encode("utf-8"))
-        _git(root, "update-ref", f"refs/heads/{branch}", sha, parent, what=f"moving {branch}")
         _git(root, "add", "--", *[f.path for f in files], what="staging the changed files")
-    else:
-        _git(root, "update-ref", f"refs/heads/{branch}", sha, what=f"writing branch {branch}")
-    return Commit(sha, parent, branch)
+        return Commit(sha, parent, branch)
+    try:
+        before = _git(root, "rev-parse", "--verify", "-q", f"refs/heads/{branch}", what="reading the branch")
+    except GitError:
+        before = ""
+    _git(root, "update-ref", f"refs/heads/{branch}", sha, what=f"writing branch {branch}")
+    return Commit(sha, parent, branch, before if before and before != parent else None)
 
 
 def push_remote(server_url: str, repository: str, token: str | None) -> tuple[str, list[str]]:
@@ -110,6 +122,6 @@ def push_commit(root: Path, commit: Commit, remote: tuple[str, list[str]], *, fo
     """Push `commit` to its branch on `remote` (forced for a pull request branch rebuilt each run)."""
     url, options = remote
     refspec = f"{'+' if force else ''}{commit.sha}:refs/heads/{commit.branch}"
-    _git(root, *options, "push", "--porcelain", url, refspec, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+    _git(root, *options, "push", "--porcelain", url, refspec, env={"GIT_TERMINAL_PROMPT": "0"},
          what=f"pushing to {commit.branch} (the branch may have moved: run again)" if not force
          else f"pushing to {commit.branch}")

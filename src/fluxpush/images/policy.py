@@ -30,7 +30,7 @@ ORDERS = ("ASC", "DESC")
 REFLECTION_POLICIES = ("Never", "IfNotPresent", "Always")
 _GO_DECIMAL = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
 _GO_HEX = re.compile(r"^([+-]?)0[xX]((?:[0-9a-fA-F_]+\.?[0-9a-fA-F_]*|\.[0-9a-fA-F_]+)[pP][+-]?[0-9_]+)$")
-_GO_SPECIAL = re.compile(r"^([+-]?)(inf|infinity|nan)$", re.IGNORECASE)
+_GO_SPECIAL = re.compile(r"^(?:([+-]?)(inf|infinity)|(nan))$", re.IGNORECASE)  # Go: no sign on NaN
 
 
 class PolicyFailed(Exception):
@@ -41,7 +41,7 @@ def go_parse_float(text: str) -> float | None:
     """Go's `strconv.ParseFloat(text, 64)`, or None where Go returns an error (syntax or range)."""
     special = _GO_SPECIAL.match(text)
     if special:
-        value = math.nan if special[2].lower() == "nan" else math.inf
+        value = math.nan if special[3] else math.inf
         return -value if special[1] == "-" else value
     if _GO_DECIMAL.match(text):
         value = float(text)
@@ -69,14 +69,16 @@ class PolicySpec:
     def from_spec(cls, spec: dict[str, Any], api_version: str, where: str) -> PolicySpec:
         """From an ImagePolicy's `spec`; an InputError naming `where` for an invalid choice."""
         choice = spec.get("policy") or {}
-        filters = spec.get("filterTags") or {}
+        filters = spec.get("filterTags")
         reflection = str(spec.get("digestReflectionPolicy") or "Never")
         if api_version.endswith("v1beta1"):
             reflection = "Never"  # v1beta1 has no digestReflectionPolicy; the API server drops it
         if reflection not in REFLECTION_POLICIES:
             raise InputError(f"{where}: digestReflectionPolicy {reflection!r} is not one of "
                              f"{', '.join(REFLECTION_POLICIES)}", field="spec.digestReflectionPolicy")
-        pattern, extract = filters.get("pattern"), str(filters.get("extract") or "")
+        # A filterTags without pattern compiles "" (matches every tag), as the controller does.
+        pattern = str(filters.get("pattern") or "") if isinstance(filters, dict) else None
+        extract = str(filters.get("extract") or "") if isinstance(filters, dict) else ""
 
         def make(kind: str, argument: str) -> PolicySpec:
             return cls(kind, argument, pattern, extract, reflection)
@@ -144,17 +146,19 @@ def _numerical(spec: PolicySpec, values: list[str]) -> str:
     return latest
 
 
-def _rank(spec: PolicySpec, values: list[str]) -> str:
+def _rank(spec: PolicySpec, values: list[str]) -> tuple[str, int]:
+    """The chosen value and how many values were candidates."""
     if not values:
         raise PolicyFailed("version list argument cannot be empty")
     if spec.kind == "semver":
-        found = newest_match(spec.argument, _semver_matches(spec, values))
+        matches = _semver_matches(spec, values)
+        found = newest_match(spec.argument, matches)
         if found is None:
             raise PolicyFailed("unable to determine latest version from provided list")
-        return found
+        return found, len(matches)
     if spec.kind == "numerical":
-        return _numerical(spec, values)
-    return max(values) if spec.argument == "ASC" else min(values)
+        return _numerical(spec, values), len(values)
+    return (max(values) if spec.argument == "ASC" else min(values)), len(values)
 
 
 def choose(spec: PolicySpec, tags: list[str], where: str) -> Decision:
@@ -164,15 +168,15 @@ def choose(spec: PolicySpec, tags: list[str], where: str) -> Decision:
     Go would refuse."""
     ordered = sorted(tags, reverse=True)
     kept = _filtered(spec, ordered, where)
-    value = _rank(spec, list(kept))
+    value, candidates = _rank(spec, list(kept))
     dropped = len(ordered) - len(kept)
     ascending = spec.argument == "ASC"
     if spec.kind == "semver":
-        text = f"newest of {len(_semver_matches(spec, list(kept)))} tags matching {spec.argument}"
+        text = f"newest of {candidates} tags matching {spec.argument}"
     elif spec.kind == "alphabetical":
-        text = f"{'last' if ascending else 'first'} of {len(kept)} tags in string order"
+        text = f"{'last' if ascending else 'first'} of {candidates} tags in string order"
     else:
-        text = f"{'highest' if ascending else 'lowest'} of {len(kept)} tags as numbers"
+        text = f"{'highest' if ascending else 'lowest'} of {candidates} tags as numbers"
     if spec.pattern is not None:
         text += f"; {dropped} excluded by filterTags"
         if spec.extract and kept[value] != value:

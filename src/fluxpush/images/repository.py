@@ -105,6 +105,7 @@ class TagSource:
         self._page_size = page_size
         self._registries: dict[tuple[str, str, str | None], Registry] = {}
         self._scans: dict[tuple[str, str, str | None], tuple[str, ...]] = {}
+        self._ecr: dict[str, str] = {}
 
     def _credentials(self, repo: ImageRepository, host: str, where: str) -> str | None:
         spec = repo.raw.get("spec", {})
@@ -112,7 +113,9 @@ class TagSource:
         if provider == "aws":
             from fluxpush.registry.ecr import ecr_credentials  # boto3 is slow to import: only when used
 
-            return ecr_credentials(host)
+            if host not in self._ecr:  # one token per registry and run (they last 12 hours)
+                self._ecr[host] = ecr_credentials(host)
+            return self._ecr[host]
         if provider != "generic":
             raise SourceError(f"provider {provider!r} is not supported by fluxpush (aws and generic are)",
                               obj=where, origin=repo.origin, field="spec.provider", hint=_USE_SECRET)

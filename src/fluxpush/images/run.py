@@ -79,6 +79,16 @@ def _writes_this_checkout(discovery: Discovery, obj: dict[str, Any], namespace: 
     return f"sourceRef {ref} is not the repository being deployed ({root or 'unknown'}): skipped"
 
 
+def _source_branch(discovery: Discovery, obj: dict[str, Any], namespace: str) -> str:
+    """The branch of the automation's GitRepository (`spec.ref.branch`), the controller's default
+    checkout when `git.checkout` is not given."""
+    source = (obj.get("spec") or {}).get("sourceRef") or {}
+    ref = ObjectRef("GitRepository", source.get("namespace") or namespace, source.get("name", ""))
+    repo = discovery.flux_objects.get(ref)
+    branch = ((repo.raw.get("spec") or {}).get("ref") or {}).get("branch") if repo is not None else None
+    return str(branch or "")
+
+
 def prepare(discovery: Discovery, tags: TagSource, repo_root: Path, checkout_branch: str) -> ImageRun:
     """Decide every ImagePolicy and plan every (not suspended) ImageUpdateAutomation of this checkout."""
     run = ImageRun(evaluate_policies(discovery, tags))
@@ -90,7 +100,16 @@ def prepare(discovery: Discovery, tags: TagSource, repo_root: Path, checkout_bra
             run.failures.append(f"{ref}: {skipped}")
             continue
         try:
-            run.plans.append(plan_automation(ref, obj, repo_root, checkout_branch, run.policies))
+            branch = _source_branch(discovery, obj, ref.namespace) or checkout_branch
+            plan = plan_automation(ref, obj, repo_root, branch, run.policies)
         except FluxpushError as exc:
             run.failures.append(f"{ref}: {exc}" if str(ref) not in str(exc) else str(exc))
+            continue
+        earlier = next((p for p in run.plans if p.branch == plan.branch and p.changed), None)
+        if earlier is not None and plan.changed:
+            # Both would be built on the same commit: the second push would undo the first.
+            run.failures.append(f"{ref}: pushes to branch {plan.branch} like {earlier.ref}; skipped "
+                                "(give each ImageUpdateAutomation its own git.push.branch)")
+            continue
+        run.plans.append(plan)
     return run

@@ -28,6 +28,8 @@ TOKEN = b'"$imagepolicy"'
 SHORTHAND = "$imagepolicy"
 _COMMENT = re.compile(r"[ \t]+#+([^\r\n]*)")
 _PROPERTIES = re.compile(r"(?:[!&][^\s]*\s+)*")
+# libyaml's composer when present (marks are character offsets in both), else PyYAML's.
+_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -94,7 +96,7 @@ def _marker(text: str, end: int) -> str | None:
 
 def _would_not_be_string(value: str) -> bool:
     """Whether YAML 1.1 reads `value` unquoted as something else than this string (or cannot)."""
-    dumped = yaml.safe_dump(value, default_flow_style=True, width=10**9)
+    dumped = str(yaml.safe_dump(value, default_flow_style=True, width=10**9))
     return dumped.startswith(("'", '"')) or dumped.rstrip("\n").removesuffix("\n...") != value
 
 
@@ -147,7 +149,7 @@ class _Edit:
 def _edits(text: str, display: str, setters: dict[str, str], problems: list[str]) -> list[_Edit]:
     edits: dict[tuple[int, int], _Edit] = {}
     seen: set[int] = set()
-    for document in yaml.compose_all(text, Loader=yaml.SafeLoader):
+    for document in yaml.compose_all(text, Loader=_LOADER):
         if document is None:
             continue
         obj = _identify(document)
@@ -155,7 +157,8 @@ def _edits(text: str, display: str, setters: dict[str, str], problems: list[str]
             setter = _marker(text, node.end_mark.index)
             if setter is None or setter not in setters:
                 continue
-            if node.style in ("|", ">"):
+            style = node.style or None  # libyaml says "" for plain
+            if style in ("|", ">"):
                 problems.append(f"{display}:{node.start_mark.line + 1}: marker {setter} on a block scalar "
                                 "is not supported; write the value on one line")
                 continue
@@ -163,7 +166,7 @@ def _edits(text: str, display: str, setters: dict[str, str], problems: list[str]
             if new == node.value:
                 continue
             start, end = _PROPERTIES.match(text, node.start_mark.index).end(), node.end_mark.index  # type: ignore[union-attr]
-            edits[(start, end)] = _Edit(start, end, render_scalar(new, node.style), obj,
+            edits[(start, end)] = _Edit(start, end, render_scalar(new, style), obj,
                                         Change(node.value, new, setter))
     return sorted(edits.values(), key=lambda e: e.start)
 
@@ -202,12 +205,23 @@ def _candidates(root: Path) -> Iterator[Path]:
                 yield Path(directory, name)
 
 
+def _marked(path: Path) -> bool:
+    try:
+        return TOKEN in path.read_bytes()
+    except OSError:  # a dangling link
+        return False
+
+
 def apply_setters(repo_root: Path, update_path: Path, setters: dict[str, str]) -> SetterResult:
     """Set every marker naming one of `setters` in the files under `update_path` (inside `repo_root`)."""
     result = SetterResult()
     base = update_path if update_path.is_dir() else update_path.parent
     for path in _candidates(update_path):
         display = path.relative_to(repo_root).as_posix()
+        if path.is_symlink():  # writing through it could change a file outside the repository
+            if _marked(path):
+                result.problems.append(f"{display}: skipped, a marked file that is a symlink is not written")
+            continue
         try:
             changed = update_file(path, display, path.relative_to(base).as_posix(), setters, result.problems)
         except OSError as exc:

@@ -18,6 +18,7 @@ import boto3
 import botocore.exceptions
 
 from fluxpush.errors import ClusterError
+from fluxpush.redact import register_secrets
 
 TOKEN_PREFIX = "k8s-aws-v1."
 K8S_AWS_ID = "x-k8s-aws-id"
@@ -149,6 +150,7 @@ class AssumedRole:
                 f"sts:AssumeRole of {self._role_arn} failed: {exc}",
                 hint="check the role's trust policy and the job's AWS identity",
             ) from exc
+        register_secrets([creds["SecretAccessKey"], creds["SessionToken"]])
         self._session = boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],

@@ -17,6 +17,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from email.message import Message
+from http.client import HTTPMessage
 from typing import Any
 
 from fluxpush.errors import SourceError
@@ -89,6 +90,23 @@ def credentials_from_secret(secret: dict[str, Any] | None, host: str) -> str | N
     return None
 
 
+class _KeepAuthOnSameHost(urllib.request.HTTPRedirectHandler):
+    """Follow redirects (blob storage, CDNs), but send credentials only back to the same host, as
+    go-containerregistry does."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: HTTPMessage, newurl: str) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        moved = urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc
+        if new is not None and moved:
+            new.headers = {k: v for k, v in new.headers.items() if k.lower() != "authorization"}
+            new.unredirected_hdrs.pop("Authorization", None)
+        return new
+
+
+_OPENER = urllib.request.build_opener(_KeepAuthOnSameHost)
+
+
 def _problem(exc: Exception) -> str:
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
@@ -114,7 +132,7 @@ class Registry:
             request.add_header("Accept", accept)
         if authorization:
             request.add_header("Authorization", authorization)
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
+        with _OPENER.open(request, timeout=FETCH_TIMEOUT) as response:
             body = bytes(response.read(MAX_BODY + 1))
             if len(body) > MAX_BODY:
                 raise SourceError(f"{self.location}: the registry's answer is larger than {MAX_BODY} bytes")
@@ -166,6 +184,8 @@ class Registry:
                 tags += [str(t) for t in (page.get("tags") or [])] if isinstance(page, dict) else []
                 found = _NEXT.search(reply.headers.get("Link", ""))
                 url = urllib.parse.urljoin(f"{self.location.base}/", found[1]) if found else None
+                if url is not None and not url.startswith(f"{self.location.base}/"):
+                    raise SourceError(f"{self.location}: the tag list's next page is on another host ({url})")
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise SourceError(f"{self.location}: tags cannot be listed: {_problem(exc)}",
                               hint=self._hint(exc)) from exc

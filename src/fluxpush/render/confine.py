@@ -150,27 +150,33 @@ class BuildConfinement:
                 self._visit(self.tree / target, target)
 
     def _resolve(self, display: str, rel_dir: str, ref: Reference) -> str | None:
-        """The relpath `ref` names, checked; None for an allowed remote base."""
+        """The relpath `ref` names, checked; None for an allowed remote target.
+
+        kustomize reads every entry as a local file first (a `..` chain that leaves the root is
+        read even when the entry looks like a URL), so the local checks come before the remote one.
+        """
         value = ref.value.strip()
-        if ref.remote and _REMOTE.match(value) and not value.lower().startswith("file:"):
-            local = _norm(posixpath.join(rel_dir, value))
-            if not local.startswith("..") and (self.tree / local).exists():
-                return local  # kustomize tries the local path first
-            if self.no_remote_bases:
-                raise self._error(display, ref.field, value, "remote bases are disabled "
-                                  "(--no-remote-bases)", "vendor the base into the repository")
-            return None
         if value.lower().startswith("file:") or os.path.isabs(value):
             raise self._error(display, ref.field, value, "is an absolute path, outside the source root", _FIX)
         target = _norm(posixpath.join(rel_dir, value))
         if target == ".." or target.startswith("../"):
             raise self._error(display, ref.field, value, "leaves the source root", _FIX)
+        if not (self.tree / target).exists() and self._is_remote(ref, value):
+            if self.no_remote_bases:
+                raise self._error(display, ref.field, value, "remote bases are disabled "
+                                  "(--no-remote-bases)", "vendor the base into the repository")
+            return None
         escaping = self._escaping_link(target)
         if escaping is not None:
             raise self._error(display, ref.field, value,
                               f"goes through the symlink {escaping}, which leads outside the source root",
                               "replace the symlink with the file itself")
         return target
+
+    @staticmethod
+    def _is_remote(ref: Reference, value: str) -> bool:
+        """An HTTP(S) URL (kustomize fetches those for any field), or a git target for a base."""
+        return value.lower().startswith(("http://", "https://")) or bool(ref.remote and _REMOTE.match(value))
 
     def _escaping_link(self, target: str) -> str | None:
         """The first symlink on `target`'s path in the checkout that resolves outside it."""

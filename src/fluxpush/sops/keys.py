@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fluxpush.errors import FluxpushError
 from fluxpush.redact import register_secret
+from fluxpush.runner import run_command
 from fluxpush.sops.tree import MasterKey, Metadata, SopsError
 
 DATA_KEY_SIZE = 32
@@ -98,13 +99,18 @@ def _default_session() -> Any:
 def _pgp_open(entry: dict[str, Any], armored_keys: list[str]) -> bytes | None:
     enc = str(entry.get("enc") or "")
     with tempfile.TemporaryDirectory(prefix="fluxpush-gnupg-") as home:
-        env = {"GNUPGHOME": home, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        for armored in armored_keys:
-            subprocess.run(["gpg", "--batch", "--quiet", "--import"], input=armored.encode(), env=env,
-                           capture_output=True, timeout=60, check=False)
-        done = subprocess.run(["gpg", "--batch", "--quiet", "--decrypt"], input=enc.encode(), env=env,
-                              capture_output=True, timeout=60, check=False)
-    return done.stdout if done.returncode == 0 and done.stdout else None
+        env = {"GNUPGHOME": home}
+        out = os.path.join(home, "data-key")
+        try:
+            for armored in armored_keys:
+                run_command(["gpg", "--batch", "--quiet", "--import"], env=env, stdin=armored, timeout=60,
+                            what="gpg could not import a PGP key")
+            run_command(["gpg", "--batch", "--quiet", "--output", out, "--decrypt"], env=env, stdin=enc,
+                        timeout=60, what="gpg could not decrypt the data key")
+            with open(out, "rb") as handle:
+                return handle.read() or None
+        except (FluxpushError, OSError):  # not this key's stanza, or no gpg: try the next master key
+            return None
 
 
 @dataclass

@@ -14,6 +14,10 @@ from typing import Any
 # What `flux build` prints instead of the values of a SOPS-encrypted Secret.
 SOPS_MASK = "**SOPS**"
 SOPS_MASK_B64 = base64.b64encode(SOPS_MASK.encode()).decode()
+# A `.dockerconfigjson` value must stay a JSON document for the API server: Flux masks it as one.
+DOCKER_CONFIG_KEY = ".dockerconfigjson"
+DOCKER_MASK_B64 = base64.b64encode(b'{"mask":"**SOPS**"}').decode()
+_MASKS = (SOPS_MASK_B64, DOCKER_MASK_B64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +45,13 @@ def mask_values(obj: dict[str, Any], keys: set[str] | None = None) -> dict[str, 
     for field, mask in (("data", SOPS_MASK_B64), ("stringData", SOPS_MASK)):
         values = masked.get(field)
         if isinstance(values, dict):
-            masked[field] = {k: (mask if keys is None or k in keys else v) for k, v in values.items()}
+            masked[field] = {k: (_mask_for(k, mask) if keys is None or k in keys else v)
+                             for k, v in values.items()}
     return masked
+
+
+def _mask_for(key: str, mask: str) -> str:
+    return DOCKER_MASK_B64 if key == DOCKER_CONFIG_KEY and mask == SOPS_MASK_B64 else mask
 
 
 def is_sealed(obj: dict[str, Any] | None) -> bool:
@@ -53,7 +62,7 @@ def is_sealed(obj: dict[str, Any] | None) -> bool:
         return True
     data, string_data = obj.get("data"), obj.get("stringData")
     return obj.get("kind") == "Secret" and (
-        (isinstance(data, dict) and SOPS_MASK_B64 in data.values())
+        (isinstance(data, dict) and any(v in _MASKS for v in data.values()))
         or (isinstance(string_data, dict) and SOPS_MASK in string_data.values()))
 
 

@@ -1,0 +1,146 @@
+"""Hub and spoke (issue 15.5): a Kustomization with spec.kubeConfig.secretRef is applied, pruned
+and health-checked in the spoke cluster its Secret describes (key `value`, as kustomize-controller
+reads it), its inventory stays in the hub; nothing of it lands in the hub. Two kubesim instances.
+A Secret that is missing, or a HelmRelease with kubeConfig, fails the node naming the field."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.engine.inventory import inventory_name
+from fluxpush.engine.options import EngineOptions
+from fluxpush.engine.reconcile import Outcome
+from fluxpush.engine.run import run_nodes
+from fluxpush.flux.model import ObjectRef
+from fluxpush.kube import KubeClient, connect_sandbox
+from kubesim import KubeSim, Options
+
+pytestmark = pytest.mark.integration
+APP_2 = ObjectRef("Kustomization", "flux-system", "app-2")
+REMOTE = "  targetNamespace: app-2\n  kubeConfig:\n    secretRef:\n      name: spoke-kubeconfig\n"
+
+
+@pytest.fixture
+def spoke():
+    with KubeSim(Options(cluster_name="spoke", ready_delay=0.02, crd_delay=0.02)) as sim, \
+            KubeClient(connect_sandbox(sim)) as client:
+        yield sim, client
+
+
+def _target_spoke(sandbox) -> None:
+    sandbox.edit("clusters/dev/apps.yaml", "  targetNamespace: app-2\n", REMOTE)
+
+
+def _store_kubeconfig(sandbox, spoke_sim) -> None:
+    text = yaml.safe_dump(spoke_sim.kubeconfig())
+    sandbox.client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}}, "t")
+    sandbox.client.apply({"apiVersion": "v1", "kind": "Secret",
+                          "metadata": {"name": "spoke-kubeconfig", "namespace": "flux-system"},
+                          "data": {"value": base64.b64encode(text.encode()).decode()}}, "t")
+
+
+def _result(run, ref):
+    return next(r for r in run.results if r.node == ref)
+
+
+def test_a_spoke_node_lands_in_the_spoke_and_its_inventory_in_the_hub(sandbox, spoke):
+    spoke_sim, spoke_client = spoke
+    _target_spoke(sandbox)
+    _store_kubeconfig(sandbox, spoke_sim)
+
+    run = sandbox.run(apply=True)
+
+    result = _result(run, APP_2)
+    assert result.outcome is Outcome.READY, result.message
+    assert spoke_client.get("apps/v1", "Deployment", "app-2", "app-2") is not None
+    assert sandbox.client.get("apps/v1", "Deployment", "app-2", "app-2") is None
+    assert sandbox.client.get("v1", "Namespace", "app-2") is None
+    assert sandbox.client.get("v1", "ConfigMap", inventory_name(APP_2), "flux-system") is not None
+    assert spoke_client.get("v1", "ConfigMap", inventory_name(APP_2), "flux-system") is None
+    plan = next(p for p in run.plan.nodes if p.node == str(APP_2))
+    assert plan.cluster == "Secret/flux-system/spoke-kubeconfig"
+
+    # prune happens in the spoke too
+    (sandbox.repo / "apps/app-2/service.yaml").unlink()
+    sandbox._discovery = None
+    again = sandbox.run(apply=True)
+    assert _result(again, APP_2).outcome is Outcome.READY, _result(again, APP_2).message
+    assert spoke_client.get("v1", "Service", "app-2", "app-2") is None
+
+
+def test_a_missing_kubeconfig_secret_fails_the_node_naming_the_field(sandbox, spoke):
+    _target_spoke(sandbox)
+
+    run = sandbox.run(apply=True)
+
+    result = _result(run, APP_2)
+    assert result.outcome is Outcome.FAILED
+    assert "spec.kubeConfig targets another cluster (Secret/flux-system/spoke-kubeconfig)" in result.message
+    assert "does not exist in the current cluster" in result.message
+    assert sandbox.client.get("apps/v1", "Deployment", "app-2", "app-2") is None
+
+
+def test_a_kubeconfig_file_mapping_reaches_a_spoke_whose_secret_is_elsewhere(sandbox, spoke, tmp_path: Path):
+    spoke_sim, spoke_client = spoke
+    _target_spoke(sandbox)
+    path = spoke_sim.write_kubeconfig(tmp_path / "spoke.yaml")
+    discovery = discover(sandbox.repo, DiscoverOptions(cluster_path="clusters/dev"))
+
+    run = run_nodes(discovery, sandbox.client,
+                    EngineOptions(kubeconfigs={"flux-system/spoke-kubeconfig": str(path)}), apply=True)
+
+    assert _result(run, APP_2).outcome is Outcome.READY, _result(run, APP_2).message
+    assert spoke_client.get("apps/v1", "Deployment", "app-2", "app-2") is not None
+
+
+def test_cli_plan_names_the_target_cluster_and_apply_uses_the_mapping(sandbox, spoke, run_cli, tmp_path):
+    spoke_sim, spoke_client = spoke
+    _target_spoke(sandbox)
+    hub = sandbox.sim.write_kubeconfig(tmp_path / "hub.yaml")
+    spoke_file = spoke_sim.write_kubeconfig(tmp_path / "spoke.yaml")
+    common = ("--repo", str(sandbox.repo), "--path", "clusters/dev", "--kubeconfig", str(hub),
+              "--kubeconfig-for", f"flux-system/spoke-kubeconfig={spoke_file}")
+
+    plan = run_cli("diff", *common)
+    assert "📁 Kustomization/flux-system/app-2" in plan.out
+    assert "→ cluster of Secret/flux-system/spoke-kubeconfig" in plan.out
+
+    applied = run_cli("apply", *common)
+    assert spoke_client.get("apps/v1", "Deployment", "app-2", "app-2") is not None, applied.out + applied.err
+    assert sandbox.client.get("apps/v1", "Deployment", "app-2", "app-2") is None
+
+    bad = run_cli("diff", *common[:-1], "flux-system/spoke-kubeconfig")
+    assert bad.code == 2 and "expected NAMESPACE/NAME=FILE" in bad.err
+
+
+def test_the_pr_comment_names_the_target_cluster():
+    from fluxpush.action.render import node_label
+    from fluxpush.engine.plan import NodePlan, Plan
+
+    spoke_plan = NodePlan("Kustomization/flux-system/app-2", "main@sha1:1",
+                          cluster="Secret/flux-system/spoke")
+    assert node_label(spoke_plan) == "Kustomization/flux-system/app-2 → cluster of Secret/flux-system/spoke"
+    assert node_label(NodePlan("Kustomization/flux-system/app-1", "r")) == "Kustomization/flux-system/app-1"
+    again = Plan.from_json(Plan((spoke_plan,)).to_json())
+    assert again.nodes[0].cluster == "Secret/flux-system/spoke"
+
+
+def test_a_helmrelease_with_kubeconfig_fails_naming_the_field_and_is_not_installed_here(sandbox, spoke):
+    spoke_sim, _ = spoke
+    _store_kubeconfig(sandbox, spoke_sim)
+    release = ObjectRef("HelmRelease", "external-secrets", "external-secrets")
+    sandbox.edit("infrastructure/external-secrets/helmrelease.yaml", "spec:\n",
+                 "spec:\n  kubeConfig:\n    secretRef:\n      name: spoke-kubeconfig\n")
+
+    run = sandbox.run(apply=True)
+
+    result = _result(run, release)
+    assert result.outcome is Outcome.FAILED
+    assert "HelmReleases with spec.kubeConfig are not supported" in result.message
+    releases = sandbox.client.list("v1", "Secret", "external-secrets", label_selector="owner=helm")
+    assert releases == []
