@@ -200,3 +200,17 @@ def test_get_reads_the_cluster_kubeconfig_names(sandbox, cluster_env):
     assert "infrastructure  Unknown  NotApplied" in result.stdout  # live status, read from the cluster
     offline = fluxpush("get", "ks", *repo_args(sandbox.repo))
     assert offline.returncode == 0 and "NotApplied" not in offline.stdout
+
+
+def test_a_failed_health_check_quotes_the_objects_condition(sandbox, cluster_env):
+    # kubesim's fail annotation makes the Deployment exceed its progress deadline, as a bad image
+    # does: Progressing=False, reason ProgressDeadlineExceeded, the pull error in its message.
+    sandbox.edit("apps/app-2/deployment.yaml", "  name: app-2\n",
+                 "  name: app-2\n  annotations:\n    kubesim.io/fail: ImagePullBackOff\n")
+    result = fluxpush("apply", "--timeout", "30s", "--no-notify", *repo_args(sandbox.repo), env=cluster_env)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = next(line for line in result.stdout.splitlines()
+                  if "Deployment/app-2/app-2 status: 'Failed'" in line)
+    assert "Progress deadline exceeded: " in failed and "ImagePullBackOff" in failed
+    assert "✔ Kustomization/flux-system/app-1 Ready" in result.stdout
