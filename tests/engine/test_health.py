@@ -265,7 +265,8 @@ DB = ObjectId("apps", "StatefulSet", "apps", "db")
 def test_assess_fails_fast_on_a_failed_object():
     verdict = assess_health({WEB: Health(FAILED, "x"), DB: Health(IN_PROGRESS, "y")})
     assert (verdict.done, verdict.healthy) == (True, False)
-    assert verdict.message == "failed early due to stalled resources: [Deployment/apps/web status: 'Failed' (x)]"
+    assert verdict.message == ("failed early due to stalled resources: "
+                               "[Deployment/apps/web status: 'Failed' (x)]")
 
 
 def test_assess_waits_then_lists_what_timed_out():
