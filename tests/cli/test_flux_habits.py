@@ -214,3 +214,17 @@ def test_a_failed_health_check_quotes_the_objects_condition(sandbox, cluster_env
                   if "Deployment/app-2/app-2 status: 'Failed'" in line)
     assert "Progress deadline exceeded: " in failed and "ImagePullBackOff" in failed
     assert "✔ Kustomization/flux-system/app-1 Ready" in result.stdout
+
+
+def test_a_multi_line_configmap_value_diffs_line_by_line(sandbox, cluster_env):
+    applied = fluxpush("apply", "--no-notify", *repo_args(sandbox.repo), env=cluster_env)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    sandbox.edit("apps/app-2/configmap.yaml", "listen 8080;", "listen 9090;")
+
+    result = fluxpush("diff", *repo_args(sandbox.repo), env=cluster_env)
+
+    assert result.returncode == 1, result.stderr
+    assert "► ConfigMap/app-2/app-2-config " in result.stdout
+    changed = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith(("-  ", "+  "))]
+    assert changed == ["-      listen 8080;", "+      listen 9090;"]
+    assert "\\n" not in "".join(changed)
