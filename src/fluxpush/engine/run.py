@@ -183,10 +183,22 @@ class _Runner:
         return self.records[ref]
 
     def releases_of(self, refs: Iterable[ObjectRef]) -> list[ObjectRef]:
-        """The HelmReleases the given Kustomizations render: their dependents wait for those too."""
+        """The nodes the given Kustomizations render whose readiness is theirs too, so their dependents
+        wait for them: every HelmRelease they render, and, when one sets `wait: true`, the
+        Kustomizations it renders (kustomize-controller's health check of a Kustomization object is
+        its Ready condition), and so on down."""
         nodes = self.discovery.nodes
-        return [child for ref in refs if ref in nodes for child in nodes[ref].children
-                if child.kind == "HelmRelease" and child in self.selected]
+        found: list[ObjectRef] = []
+        queue = [ref for ref in refs if ref in nodes]
+        while queue:
+            parent = nodes[queue.pop(0)]
+            waits = isinstance(parent.spec, Kustomization) and parent.spec.wait
+            for child in parent.children:
+                if child in self.selected and child not in found and child in nodes and (
+                        child.kind == "HelmRelease" or waits):
+                    found.append(child)
+                    queue.append(child)
+        return found
 
     def waits_for(self, node: Node) -> tuple[ObjectRef, ...]:
         """The nodes of this run that must be decided before `node` starts (worked out once: the
