@@ -102,7 +102,7 @@ def _lint_imports(copy: Path) -> subprocess.CompletedProcess[str]:
     ("fluxpush/graph.py", "import subprocess\n", "fluxpush.graph -> subprocess"),
     ("fluxpush/render/substitute.py", "import fluxpush.kube.client\n",
      "fluxpush.render.substitute -> fluxpush.kube.client"),
-    ("fluxpush/flux/kinds.py", "import fluxpush.yamldoc\n", "fluxpush.flux.kinds -> fluxpush.yamldoc"),
+    ("fluxpush/flux/kinds.py", "import fluxpush.source\n", "fluxpush.flux.kinds -> fluxpush.source"),
 ])
 def test_import_contracts_refuse_a_planted_import(source_copy, module, planted, chain):
     assert _lint_imports(source_copy).returncode == 0
