@@ -123,7 +123,8 @@ def _add_cluster_verbs(
     diff.add_argument("-o", "--output", choices=["text", "json"], default="text")
     plan = cluster_verb("plan", "plan every node against the cluster; writes nothing")
     plan.add_argument("-o", "--output", choices=["text", "json"], default="text")
-    plan.add_argument("--plan-file", metavar="FILE", help="also write the plan as JSON to FILE")
+    plan.add_argument("--plan-file", metavar="FILE",
+                      help="also write the plan to FILE, for `fluxpush apply --plan-file FILE` to execute")
     for name, text in (("apply", "apply every node in dependency order, prune, wait for health"),
                        ("reconcile", "apply one Kustomization now (flux reconcile)")):
         apply = cluster_verb(name, text)
@@ -138,7 +139,10 @@ def _add_cluster_verbs(
         apply.add_argument("--lock-wait", type=float, default=0.0, metavar="SECONDS",
                            help="wait this long for another run's Lease on the cluster (default: fail)")
         apply.add_argument("-o", "--output", choices=["text", "json"], default="text")
-        apply.add_argument("--plan-file", metavar="FILE", help="also write the applied changes as JSON")
+        apply.add_argument("--plan-file", metavar="FILE", help=(
+            "apply exactly the plan FILE that `fluxpush plan --plan-file FILE` wrote (refused when "
+            "the checkout or the cluster moved in a way that invalidates it)" if name == "apply"
+            else "also write the applied changes as JSON"))
     for name in ("suspend", "resume"):
         flag = cluster_verb(name, f"{name} reconciliation of a Kustomization (stored in the cluster)")
         flag.add_argument("kind", choices=["ks", "kustomization"])

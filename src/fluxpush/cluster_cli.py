@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fluxpush.cli_options import engine_options
 from fluxpush.discover import Discovery
+from fluxpush.engine import planfile
 from fluxpush.engine.inventory import InventoryRecord
 from fluxpush.engine.lease import ClusterLease
 from fluxpush.engine.live import LiveIndex
@@ -152,6 +153,30 @@ def _write_plan(run: RunResult, path: str | None) -> None:
         Path(path).write_text(run.plan.to_json() + "\n")
 
 
+def _load_plan_file(path: str) -> planfile.PlanFile:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise planfile.PlanFileError(f"cannot read the plan file {path}: {exc}") from exc
+    return planfile.loads(text, path)
+
+
+def _report_execution(execution: planfile.Execution, run: RunResult, json_output: bool) -> None:
+    """What `apply --plan-file` applied differently from the plan: the checkout that moved, and each
+    object that changed in the cluster since the plan with what applying it did after re-planning."""
+    out = sys.stderr if json_output else sys.stdout
+    for note in execution.notes:
+        print(f"ℹ {note}", file=out)
+    if not execution.moved:
+        print("✔ applied as planned: no planned object changed in the cluster since the plan", file=out)
+        return
+    now = {str(change.id): change.action for node in run.plan.nodes for change in node.changes}
+    print(f"⚠ {len(execution.moved)} planned object(s) changed in the cluster since the plan; each was "
+          "re-planned against the live object before writing:", file=out)
+    for oid, how in sorted(execution.moved.items()):
+        print(f"  ► {oid} {how}: re-planned, {now.get(oid, 'not applied')}", file=out)
+
+
 def _discover_live(discover: Discover, client: KubeClient) -> Discovery:
     discovery = discover(live_variable_lookup(client))
     for notice in discovery.notices:
@@ -163,10 +188,14 @@ def _discover_live(discover: Discover, client: KubeClient) -> Discovery:
 
 def cmd_plan(args: argparse.Namespace, discover: Discover, *, diff_exit: bool) -> int:
     """`diff` and `plan`: what an apply would do; nothing is written."""
+    plan_file = getattr(args, "plan_file", None)
     with open_cluster(args) as client:
         discovery = _discover_live(discover, client)
+        snapshot = planfile.read_snapshot(client, discovery) if plan_file else None  # read before planning
         run = run_nodes(discovery, client, engine_options(args), apply=False, progress=progress_printer())
-    _write_plan(run, getattr(args, "plan_file", None))
+    if plan_file and snapshot is not None:
+        document = planfile.dumps(planfile.make_plan_file(run.plan, discovery, snapshot))
+        planfile.write_atomically(plan_file, document)
     if args.output == "json":
         sys.stdout.write(run.plan.to_json() + "\n")
     else:
@@ -186,17 +215,28 @@ def _print_deliveries(deliveries: list[Delivery]) -> None:
 def cmd_apply(args: argparse.Namespace, discover: Discover,
               select: Callable[[Discovery], list[ObjectRef]] | None = None) -> int:
     """`apply` and `reconcile`: converge the cluster holding its Lease, then notify the Alerts' Providers."""
+    executing = args.verb == "apply" and args.plan_file
+    if args.dry_run and executing:
+        raise UsageError("--dry-run with --plan-file: the plan file is the dry run; apply it, or plan again")
     if args.dry_run:
         return cmd_plan(args, discover, diff_exit=False)
+    planned = _load_plan_file(args.plan_file) if executing else None
     with open_cluster(args) as client:
         discovery = _discover_live(discover, client)
         targets = select(discovery) if select else None
         secrets = provider_secret_lookup(client) if args.notify else None  # a bad value stops us here
         with ClusterLease(client, wait_seconds=args.lock_wait):
+            execution = None
+            if planned is not None:  # checked under the Lease, so no other run moves the cluster meanwhile
+                execution = planfile.verify(planned, discovery, planfile.read_snapshot(client, discovery))
+                discovery = execution.discovery
             run = run_nodes(discovery, client, engine_options(args), apply=True, targets=targets,
                             progress=progress_printer())
         deliveries = notify_run(run, discovery, secrets, run_url=run_url_from_env()) if secrets else []
-    _write_plan(run, getattr(args, "plan_file", None))
+    if execution is not None:
+        _report_execution(execution, run, args.output == "json")
+    else:
+        _write_plan(run, getattr(args, "plan_file", None))
     if args.output == "json":
         sys.stdout.write(run.plan.to_json() + "\n")
     else:
