@@ -24,7 +24,7 @@ from fluxpush.discover import Discovery, Node
 from fluxpush.engine.inventory import inventory_name
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.normalize import object_id
-from fluxpush.engine.plan import Plan
+from fluxpush.engine.plan import Action, Plan
 from fluxpush.errors import ClusterError, InputError
 from fluxpush.flux.model import Kustomization, ObjectRef
 from fluxpush.kube import KubeClient
@@ -301,3 +301,26 @@ def moved_objects(planned: Snapshot, now: Snapshot) -> dict[str, str]:
             moved[oid] = f"changed since the plan (resourceVersion {version} → {current})"
     return moved
 
+
+
+# -- comparing a deploy with its preview --
+
+_DIGEST_SALT = hashlib.sha256(b"fluxpush plan digest").hexdigest()[:32]
+
+
+def _object_digest(obj: dict[str, Any]) -> str:
+    return secret_digest(obj, _DIGEST_SALT) if carried_by_digest(obj) else content_digest(obj)
+
+
+def plan_digest(plan: Plan, discovery: Discovery) -> str:
+    """One digest of what a run applies: every node's Flux object and rendered objects, and every
+    deletion its plan holds (planned or made); independent of the revision's name (a PR head and its
+    merge commit with the same content agree) and of creates vs updates (which depend on the cluster).
+    Secrets enter through `secret_digest`, so the digest reveals no value."""
+    entries = sorted(
+        [f"{ref} {_object_digest(node.spec.raw)}" for ref, node in discovery.nodes.items()]
+        + [f"{ref} {object_id(obj)} {_object_digest(obj)}" for ref, node in discovery.nodes.items()
+           for obj in node.objects]
+        + [f"{node.node} {change.id} delete" for node in plan.nodes for change in (*node.changes, *node.prune)
+           if change.action is Action.DELETE])
+    return content_digest(entries)
