@@ -17,20 +17,25 @@
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CONFIG_FILE=/run/secrets/pip.conf
 WORKDIR /src
-COPY pyproject.toml ./
+COPY pyproject.toml requirements.lock requirements-build.lock ./
 COPY src ./src
-# fluxpush is built into a wheel (pure Python); every dependency ships manylinux wheels, so no
-# compiler is ever installed, and --only-binary makes the install fail rather than build one.
-# The wheel's long description (README.md) is a one-line stand-in, so editing the manual does not
-# rebuild the image. What the action never runs is left out (about 220 MB): kubesim, the CLI's
-# --sandbox cluster (not in the build context, see .dockerignore), with kubernetes-validate, the
-# schemas only kubesim reads; the Kubernetes client's asyncio copy (fluxpush uses only its
-# Configuration and kubeconfig loader); pip itself.
+# Everything installed is pinned with hashes: the build backend from requirements-build.lock (in a
+# throwaway virtualenv that builds fluxpush's wheel), the dependencies from requirements.lock
+# (--require-hashes), then fluxpush itself with --no-deps, so nothing unpinned gets in. Every
+# dependency ships manylinux wheels, so no compiler is ever installed, and --only-binary makes the
+# install fail rather than build one. The wheel's long description (README.md) is a one-line
+# stand-in, so editing the manual does not rebuild the image. What the action never runs is left out
+# (about 220 MB): kubesim, the CLI's --sandbox cluster (not in the build context, see
+# .dockerignore), with kubernetes-validate, the schemas only kubesim reads; the Kubernetes client's
+# asyncio copy (fluxpush uses only its Configuration and kubeconfig loader); pip itself.
 RUN --mount=type=secret,id=pip.conf --mount=type=secret,id=ca.crt \
     printf 'fluxpush: see https://github.com/ORG/fluxpush\n' > README.md \
+ && python -m venv /tmp/build \
+ && /tmp/build/bin/pip install --require-hashes --only-binary=:all: -r requirements-build.lock \
+ && /tmp/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
  && python -m venv /opt/fluxpush \
- && /opt/fluxpush/bin/pip wheel --no-deps --wheel-dir /wheels . \
- && /opt/fluxpush/bin/pip install --only-binary=:all: /wheels/fluxpush-*.whl \
+ && /opt/fluxpush/bin/pip install --require-hashes --only-binary=:all: -r requirements.lock \
+ && /opt/fluxpush/bin/pip install --no-deps /wheels/fluxpush-*.whl \
  && /opt/fluxpush/bin/python -m fluxpush.tools install \
  && /opt/fluxpush/bin/pip uninstall --yes kubernetes-validate pip setuptools wheel \
  && rm -rf /opt/fluxpush/lib/python3.11/site-packages/kubernetes/aio

@@ -24,10 +24,10 @@ from typing import Any
 from fluxpush.artifacts import ARTIFACT_KIND, ArtifactGenerator, is_artifact_generator, parse_generator
 from fluxpush.errors import FluxpushError, InputError, Origin, RenderError, SchemaError, SourceError
 from fluxpush.flux import is_flux_object, parse_flux_object, validate_flux_object
-from fluxpush.flux.fluxinstance import is_flux_instance, sync_objects
 from fluxpush.flux.inert import Notice, inert_notice
 from fluxpush.flux.model import FluxObject, GitRepository, HelmRelease, Kustomization, ObjectRef
 from fluxpush.flux.validate import warm_up
+from fluxpush.fluxinstance import is_flux_instance, sync_objects
 from fluxpush.graph import Graph, order_nodes
 from fluxpush.local_artifacts import LocalArtifacts
 from fluxpush.origins import OriginIndex

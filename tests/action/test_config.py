@@ -108,3 +108,22 @@ def test_the_sops_age_key_input_is_a_secret_line_by_line():
     config = read_config(inputs(cluster_path="clusters/dev", sops_age_key=f"# created: today\n{key}\n"))
     assert config.sops_age_key is not None and key in config.sops_age_key
     assert config.secrets == (key,)
+
+
+def test_kubeconfig_for_maps_spoke_secrets_to_files_and_names_bad_entries(tmp_path):
+    from fluxpush.action.modes import engine_options
+    from fluxpush.engine.options import PlanWay
+
+    mapping = "flux-system/spoke-a=spokes/a.yaml\nflux-system/spoke-b=/abs/b.yaml"
+    config = read_config(inputs(cluster_path="clusters/hub", kubeconfig_for=mapping))
+    assert config.kubeconfig_for == {"flux-system/spoke-a": "spokes/a.yaml",
+                                     "flux-system/spoke-b": "/abs/b.yaml"}
+    (tmp_path / "spokes").mkdir()
+    (tmp_path / "spokes/a.yaml").write_text("apiVersion: v1\n")
+    with pytest.raises(UsageError, match=r"/abs/b.yaml \(for flux-system/spoke-b\) is not a file"):
+        engine_options(config, PlanWay.SERVER, tmp_path)
+    one = read_config(inputs(cluster_path="clusters/hub", kubeconfig_for="flux-system/spoke-a=spokes/a.yaml"))
+    assert engine_options(one, PlanWay.SERVER, tmp_path).kubeconfigs == \
+        {"flux-system/spoke-a": str(tmp_path / "spokes/a.yaml")}
+    with pytest.raises(UsageError, match=r"'spoke-a\.yaml' is not NAMESPACE/NAME=FILE"):
+        read_config(inputs(cluster_path="clusters/hub", kubeconfig_for="spoke-a.yaml"))

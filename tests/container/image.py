@@ -6,8 +6,8 @@
 No Docker daemon is needed: Debian's buildah builds as root (`--isolation chroot`) into the local
 containers storage that podman runs from (`podman run localhost/fluxpush-action` after it). The tag is
 `localhost/fluxpush-action:<hash>` (also tagged `latest`), the hash of every file the build reads
-(.dockerignore, Dockerfile, entrypoint/, pyproject.toml, src/ but kubesim, a requirements lock if
-there is one), so an unchanged tree reuses the image and any change builds a new one.
+(.dockerignore, Dockerfile, entrypoint/, pyproject.toml, the runtime and build locks, src/ but
+kubesim), so an unchanged tree reuses the image and any change builds a new one.
 
 The Dockerfile's base, python:3.11-slim-bookworm, is pulled when a registry can be reached. When it
 cannot (no Docker Hub here), a stand-in is made once with debootstrap (Debian bookworm's python3 is
@@ -45,10 +45,12 @@ STAND_IN_LABEL = "org.fluxpush.stand-in"
 # What the stand-in base holds: python:3.11-slim has python, the venv module and CA certificates.
 STAND_IN_PACKAGES = "python3,python3-venv,python-is-python3,ca-certificates"
 DEBIAN_MIRROR = os.environ.get("FLUXPUSH_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-BUILD_INPUTS = (".dockerignore", "Dockerfile", "entrypoint", "pyproject.toml", "src")
+BUILD_INPUTS = (
+    ".dockerignore", "Dockerfile", "entrypoint", "pyproject.toml",
+    "requirements.lock", "requirements-build.lock", "src",
+)
 # In src/ but not in the build context (.dockerignore): the sandbox server and pip's editable metadata.
 NOT_BUILT = ("src/kubesim", ".egg-info", "__pycache__")
-LOCK_FILES = ("requirements.lock", "requirements.txt", "requirements-lock.txt")
 HOST_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 # The apt settings a build behind a proxy or on a snapshot mirror may need from the host.
 APT_NETWORK_SETTING = re.compile(
@@ -76,7 +78,7 @@ def missing_tools() -> list[str]:
 
 
 def _build_files(root: Path) -> Iterator[Path]:
-    for name in (*BUILD_INPUTS, *LOCK_FILES):
+    for name in BUILD_INPUTS:
         top = root / name
         if top.is_file():
             yield top

@@ -10,6 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
+
+from test_lock import pins  # the lock-file reader of the supply-chain tests
 
 from .image import HOST_CA_BUNDLES, _apt_config, _host_ca_bundle, _pip_config, source_hash
 
@@ -80,3 +83,15 @@ def test_no_host_package_index_configuration_is_in_the_image(rootfs):
         text = path.read_text(errors="replace")
         assert not any(line in text for line in leaked_lines if len(line) > 12), f"host config in {path}"
         assert not any(cert in text for cert in host_only), f"a host-only CA certificate in {path}"
+
+
+def test_every_installed_distribution_is_the_one_requirements_lock_pins(rootfs):
+    pinned = pins("requirements.lock")
+    installed = {}
+    for info in (rootfs / SITE_PACKAGES).glob("*.dist-info"):
+        name, version = info.name[: -len(".dist-info")].rsplit("-", 1)
+        installed[canonicalize_name(name)] = version
+    assert installed.pop("fluxpush")
+    assert len(installed) > 20
+    unpinned = {name: version for name, version in installed.items() if pinned.get(name) != version}
+    assert unpinned == {}, "installed but not as requirements.lock pins them"

@@ -66,7 +66,7 @@ def checker():
 def test_the_readme_has_the_example_workflows_and_each_uses_the_action():
     workflows = [yaml.safe_load(text) for _, text in readme_workflows()]
     names = {workflow["name"] for workflow in workflows}
-    assert names >= {"fluxpush preview", "fluxpush deploy", "fluxpush reconcile"}
+    assert names >= {"fluxpush preview", "fluxpush deploy", "fluxpush reconcile", "fluxpush image-update"}
     assert all(list(fluxpush_steps(workflow)) for workflow in workflows)
 
 

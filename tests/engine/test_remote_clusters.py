@@ -128,3 +128,19 @@ def test_the_pr_comment_names_the_target_cluster():
     assert node_label(NodePlan("Kustomization/flux-system/app-1", "r")) == "Kustomization/flux-system/app-1"
     again = Plan.from_json(Plan((spoke_plan,)).to_json())
     assert again.nodes[0].cluster == "Secret/flux-system/spoke"
+
+
+def test_a_helmrelease_with_kubeconfig_fails_naming_the_field_and_is_not_installed_here(sandbox, spoke):
+    spoke_sim, _ = spoke
+    _store_kubeconfig(sandbox, spoke_sim)
+    release = ObjectRef("HelmRelease", "external-secrets", "external-secrets")
+    sandbox.edit("infrastructure/external-secrets/helmrelease.yaml", "spec:\n",
+                 "spec:\n  kubeConfig:\n    secretRef:\n      name: spoke-kubeconfig\n")
+
+    run = sandbox.run(apply=True)
+
+    result = _result(run, release)
+    assert result.outcome is Outcome.FAILED
+    assert "HelmReleases with spec.kubeConfig are not supported" in result.message
+    releases = sandbox.client.list("v1", "Secret", "external-secrets", label_selector="owner=helm")
+    assert releases == []

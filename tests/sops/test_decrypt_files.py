@@ -202,3 +202,22 @@ def test_masks_are_flux_builds(flux_sops_fixtures):
     assert f"token: {token['data']['token']}" in text
     assert f"password: '{basic['stringData']['password']}'" in text
     assert all(is_sealed(o) for o in (docker, token, basic))
+
+
+def test_run_keys_sources_and_their_errors(tmp_path, age_key):
+    from fluxpush.errors import UsageError
+    from fluxpush.sops.keysource import run_keys
+
+    config = tmp_path / "xdg"
+    (config / "sops/age").mkdir(parents=True)
+    (config / "sops/age/keys.txt").write_text(age_key.secret + "\n")
+    env = {"XDG_CONFIG_HOME": str(config), "SOPS_AGE_KEY": age_key.secret}
+    ring = run_keys(None, env, age_key=age_key.secret)
+    assert len(ring.age) == 3
+    assert ring.sources[1:] == ["input sops-age-key", "$SOPS_AGE_KEY", str(config / "sops/age/keys.txt")]
+
+    with pytest.raises(UsageError, match="--sops-age-key-file: cannot read"):
+        run_keys(str(tmp_path / "missing"), {"HOME": str(tmp_path)})
+    with pytest.raises(UsageError) as caught:
+        run_keys(None, {"HOME": str(tmp_path), "SOPS_AGE_KEY": "AGE-SECRET-KEY-1WRONGWRONG"})
+    assert "$SOPS_AGE_KEY" in str(caught.value) and "WRONGWRONG" not in str(caught.value)

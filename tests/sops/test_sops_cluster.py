@@ -122,6 +122,7 @@ def cluster(tmp_path: Path):
 def cli(run_cli, sops_repo, cluster, monkeypatch):
     monkeypatch.delenv("SOPS_AGE_KEY", raising=False)
     monkeypatch.delenv("SOPS_AGE_KEY_FILE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(sops_repo.parent / "no-sops-config"))  # no default key file
     _, kubeconfig = cluster
 
     def run(*args: str):

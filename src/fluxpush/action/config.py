@@ -38,6 +38,7 @@ INPUT_NAMES = (
     "comment",
     "environment",
     "sops-age-key",
+    "kubeconfig-for",
 )
 MODES = ("auto", "plan", "apply", "reconcile", "image-update")
 # The kubeconfig `user` fields that hold credentials.
@@ -71,6 +72,7 @@ class ActionConfig:
     comment: str = "on-change"
     environment: str = ""
     sops_age_key: str | None = None  # age identities, one a line
+    kubeconfig_for: dict[str, str] | None = None  # spec.kubeConfig Secret `ns/name` → kubeconfig path
 
     @property
     def has_cluster_credentials(self) -> bool:
@@ -172,6 +174,18 @@ class _Reader:
             return None
 
 
+def _kubeconfig_for(read: _Reader) -> dict[str, str]:
+    """`kubeconfig-for`: `NAMESPACE/NAME=FILE` entries (comma or newline separated)."""
+    found = {}
+    for entry in split_targets(read.text("kubeconfig-for") or ""):
+        ref, sep, path = entry.partition("=")
+        if not sep or ref.count("/") != 1 or not all(ref.split("/")) or not path.strip():
+            read.problems.append(f"input `kubeconfig-for`: {entry!r} is not NAMESPACE/NAME=FILE")
+            continue
+        found[ref.strip()] = path.strip()
+    return found
+
+
 def read_config(environ: Mapping[str, str]) -> ActionConfig:
     """The inputs from the environment; a UsageError lists every invalid one by name."""
     read = _Reader(environ)
@@ -219,6 +233,7 @@ def read_config(environ: Mapping[str, str]) -> ActionConfig:
         comment=read.choice("comment", COMMENT_POLICIES, "on-change"),
         environment=environment,
         sops_age_key=read.text("sops-age-key"),
+        kubeconfig_for=_kubeconfig_for(read),
     )
     if config.eks_cluster_name and not config.aws_region:
         read.problems.append("input `aws-region` is required with `eks-cluster-name` (or set AWS_REGION)")

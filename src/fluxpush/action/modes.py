@@ -128,9 +128,16 @@ def open_cluster(config: ActionConfig, workspace: Path) -> Iterator[KubeClient]:
             yield client
 
 
-def engine_options(config: ActionConfig, way: PlanWay) -> EngineOptions:
-    """EngineOptions from the inputs."""
-    return EngineOptions(way=way, prune=config.prune, force=config.force, timeout=config.timeout)
+def engine_options(config: ActionConfig, way: PlanWay, workspace: Path) -> EngineOptions:
+    """EngineOptions from the inputs (`kubeconfig-for` paths are relative to the workspace)."""
+    files = {}
+    for ref, name in (config.kubeconfig_for or {}).items():
+        path = Path(name) if Path(name).is_absolute() else workspace / name
+        if not path.is_file():
+            raise UsageError(f"input `kubeconfig-for`: {name} (for {ref}) is not a file")
+        files[ref] = str(path)
+    return EngineOptions(way=way, prune=config.prune, force=config.force, timeout=config.timeout,
+                         kubeconfigs=files)
 
 
 def find_targets(discovery: Discovery, names: tuple[str, ...]) -> list[ObjectRef]:
@@ -247,12 +254,13 @@ def run_mode(mode: str, config: ActionConfig, context: RunContext) -> ModeResult
     way = PlanWay.READ_ONLY if mode == "plan" else PlanWay.SERVER  # a dry run may ask the server
     with open_cluster(config, context.workspace) as client:
         head = discover_checkout(context.workspace, config, live_variable_lookup(client))
+        options = engine_options(config, way, context.workspace)
         targets = find_targets(head, config.targets) if mode == "reconcile" and config.targets else None
         if apply:
             secrets = provider_secret_lookup(client)  # a malformed value stops the run before it writes
             with ClusterLease(client, wait_seconds=LEASE_WAIT_SECONDS):
-                run = run_nodes(head, client, engine_options(config, way), apply=True, targets=targets)
+                run = run_nodes(head, client, options, apply=True, targets=targets)
             _notify(run, head, secrets)
         else:
-            run = run_nodes(head, client, engine_options(config, way), apply=False, targets=targets)
+            run = run_nodes(head, client, options, apply=False, targets=targets)
     return from_run(run, head, mode, "the live cluster", dry_run=config.dry_run)

@@ -19,6 +19,8 @@ from fluxpush.images.git import commit_updates, current_branch
 from fluxpush.images.repository import TagSource
 from fluxpush.images.run import ImageRun, SecretLookup, prepare, secret_lookup
 
+__all__ = ["SecretLookup", "add_image_update_verb", "changes_lines", "cmd_get_images", "cmd_image_update",
+           "policy_rows", "unified_diff"]
 EXIT_OK, EXIT_PROBLEMS = 0, 1
 
 

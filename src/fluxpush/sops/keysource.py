@@ -1,7 +1,8 @@
 """Where a run's SOPS keys come from, as kustomize-controller and the sops CLI find them.
 
 - Run-wide: `--sops-age-key-file FILE`, `$SOPS_AGE_KEY` (identities, one a line),
-  `$SOPS_AGE_KEY_FILE`, and the action's `sops-age-key` input (passed as `$SOPS_AGE_KEY`). AWS KMS
+  `$SOPS_AGE_KEY_FILE`, the sops CLI's default file (`$XDG_CONFIG_HOME/sops/age/keys.txt`, else
+  `~/.config/sops/age/keys.txt`), and the action's `sops-age-key` input. AWS KMS
   entries are opened with the run's AWS credentials.
 - Per Kustomization: `spec.decryption.secretRef`, read from the live cluster in the Kustomization's
   namespace: entries named `*.agekey` are age identities, `*.asc` armored PGP keys, `sops.aws-kms`
@@ -32,6 +33,12 @@ AGE_EXT, PGP_EXT, AWS_KMS_FILE = ".agekey", ".asc", "sops.aws-kms"
 ObjectLookup = Callable[[str, str, str], dict[str, Any] | None]
 
 
+def default_age_key_file(env: Mapping[str, str]) -> Path:
+    """The sops CLI's default age key file: `$XDG_CONFIG_HOME/sops/age/keys.txt` (~/.config)."""
+    config = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
+    return Path(config) / "sops" / "age" / "keys.txt"
+
+
 def run_keys(age_key_file: str | None, environ: Mapping[str, str] | None = None, *,
              age_key: str | None = None) -> KeyRing:
     """The run-wide keys; a key that cannot be read is a usage error (its text is never shown).
@@ -50,6 +57,9 @@ def run_keys(age_key_file: str | None, environ: Mapping[str, str] | None = None,
                 texts.append((f"{label} {path}", Path(path).read_text(encoding="utf-8")))
             except OSError as exc:
                 raise UsageError(f"{label}: cannot read {path}: {exc.strerror}") from exc
+    default = default_age_key_file(env)
+    if default.is_file():  # where the sops CLI looks by default
+        texts.append((str(default), default.read_text(encoding="utf-8", errors="replace")))
     for label, text in texts:
         try:
             ring.age.extend(parse_age_identities(text, where=label))
