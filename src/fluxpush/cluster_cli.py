@@ -161,20 +161,25 @@ def _load_plan_file(path: str) -> planfile.PlanFile:
     return planfile.loads(text, path)
 
 
-def _report_execution(execution: planfile.Execution, run: RunResult, json_output: bool) -> None:
-    """What `apply --plan-file` applied differently from the plan: the checkout that moved, and each
-    object that changed in the cluster since the plan with what applying it did after re-planning."""
+def _report_execution(planned: planfile.PlanFile, execution: planfile.Execution, run: RunResult,
+                      json_output: bool) -> None:
+    """What `apply --plan-file` applied differently from the plan: the checkout that moved, each
+    object that changed in the cluster since the plan (re-planned before its write), and each object
+    whose action at apply differs from the planned one."""
     out = sys.stderr if json_output else sys.stdout
     for note in execution.notes:
         print(f"ℹ {note}", file=out)
-    if not execution.moved:
+    actions = planfile.diverged(planned.plan, run.plan)
+    if not execution.moved and not actions:
         print("✔ applied as planned: no planned object changed in the cluster since the plan", file=out)
         return
-    now = {str(change.id): change.action for node in run.plan.nodes for change in node.changes}
-    print(f"⚠ {len(execution.moved)} planned object(s) changed in the cluster since the plan; each was "
-          "re-planned against the live object before writing:", file=out)
+    if execution.moved:
+        print(f"⚠ {len(execution.moved)} planned object(s) changed in the cluster since the plan; each was "
+              "re-planned against the live object before writing:", file=out)
     for oid, how in sorted(execution.moved.items()):
-        print(f"  ► {oid} {how}: re-planned, {now.get(oid, 'not applied')}", file=out)
+        print(f"  ► {oid} {how}: re-planned, {actions.pop(oid, 'as planned')}", file=out)
+    for oid, how in sorted(actions.items()):
+        print(f"⚠ {oid} was applied differently from the plan ({how}): re-planned at apply", file=out)
 
 
 def _discover_live(discover: Discover, client: KubeClient) -> Discovery:
@@ -233,8 +238,8 @@ def cmd_apply(args: argparse.Namespace, discover: Discover,
             run = run_nodes(discovery, client, engine_options(args), apply=True, targets=targets,
                             progress=progress_printer())
         deliveries = notify_run(run, discovery, secrets, run_url=run_url_from_env()) if secrets else []
-    if execution is not None:
-        _report_execution(execution, run, args.output == "json")
+    if execution is not None and planned is not None:
+        _report_execution(planned, execution, run, args.output == "json")
     else:
         _write_plan(run, getattr(args, "plan_file", None))
     if args.output == "json":

@@ -15,7 +15,9 @@ from fluxpush.engine.planfile import (
     PlanFileError,
     Snapshot,
     carried_by_digest,
+    diverged,
     dumps,
+    live_version,
     loads,
     make_plan_file,
     moved_objects,
@@ -40,8 +42,9 @@ def test_secrets_and_objects_holding_a_registered_secret_are_carried_by_digest()
 
 
 def test_moved_objects_names_each_way_an_object_moved():
-    planned = Snapshot(versions={"a": "1", "b": "", "c": "3", "d": "4"})
-    now = Snapshot(versions={"a": "1", "b": "7", "c": "", "d": "9"})
+    """`a` only got a new resourceVersion (a controller wrote its status): not moved."""
+    planned = Snapshot(versions={"a": "1/aa", "b": "", "c": "3/cc", "d": "4/dd", "e": "5/ee"})
+    now = Snapshot(versions={"a": "2/aa", "b": "7/bb", "c": "", "d": "9/d2", "e": "5/ee"})
     assert moved_objects(planned, now) == {
         "b": "planned as absent, it exists now",
         "c": "deleted since the plan (was resourceVersion 3)",
@@ -89,3 +92,30 @@ def test_a_hand_edited_execution_section_is_refused(discovery):
     document["execution"]["cluster_path"] = "clusters/prod"
     with pytest.raises(PlanFileError, match="was changed after"):
         loads(json.dumps(document), "plan.json")
+
+
+def test_diverged_lists_objects_applied_with_another_action_than_planned():
+    oid, other = ObjectId("", "ConfigMap", "n", "c"), ObjectId("", "ConfigMap", "n", "d")
+    node = "Kustomization/flux-system/app"
+    created = ObjectChange(other, Action.CREATE)
+    planned = Plan((NodePlan(node, "", (ObjectChange(oid, Action.UNCHANGED), created)),))
+    applied = Plan((NodePlan(node, "", (ObjectChange(oid, Action.UPDATE), created)),))
+    assert diverged(planned, applied) == {"ConfigMap/n/c": "planned unchanged, applied update"}
+    assert diverged(planned, planned) == {}
+
+
+def test_a_status_write_is_not_a_move_but_a_spec_or_owner_change_is():
+    live = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": 1},
+            "metadata": {"name": "d", "resourceVersion": "5", "managedFields": [
+                {"manager": "kustomize-controller", "operation": "Apply", "time": "t1", "fieldsV1": {}}]}}
+    status = {**live, "status": {"readyReplicas": 1}, "metadata": {**live["metadata"], "resourceVersion": "6",
+              "managedFields": [{**live["metadata"]["managedFields"][0], "time": "t2"},
+                                {"manager": "kubelet", "subresource": "status", "fieldsV1": {}}]}}
+    scaled = {**live, "spec": {"replicas": 2}, "metadata": {**live["metadata"], "resourceVersion": "7"}}
+    owned = {**live, "metadata": {**live["metadata"], "managedFields": [
+        *live["metadata"]["managedFields"], {"manager": "kubectl", "operation": "Apply", "fieldsV1": {}}]}}
+    planned = Snapshot(versions={"d": live_version(live)})
+    assert moved_objects(planned, Snapshot(versions={"d": live_version(status)})) == {}
+    assert moved_objects(planned, Snapshot(versions={"d": live_version(scaled)})) == {
+        "d": "changed since the plan (resourceVersion 5 → 7)"}
+    assert "d" in moved_objects(planned, Snapshot(versions={"d": live_version(owned)}))

@@ -152,7 +152,7 @@ def test_a_live_change_since_the_plan_is_replanned_and_reported(cli, tmp_path):
     assert applied.code == 0, applied.out + applied.err
     assert "1 planned object(s) changed in the cluster since the plan" in applied.out
     assert "ConfigMap/app-2/app-2-config changed since the plan (resourceVersion" in applied.out
-    assert "re-planned, update" in applied.out
+    assert "re-planned, planned unchanged, applied update" in applied.out
     assert "listen 8080" in _configmap_data(state)
 
 

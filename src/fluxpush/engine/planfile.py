@@ -51,8 +51,8 @@ class PlanRefusedError(InputError):
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """What the cluster held when read: its identity, and the resourceVersion of each object read
-    (by `str(ObjectId)`, "" when absent) and of each node's inventory record (by node)."""
+    """What the cluster held when read: its identity, and the version (`live_version`) of each object
+    read (by `str(ObjectId)`, "" when absent) and of each node's inventory record (by node)."""
 
     cluster_uid: str = ""
     versions: dict[str, str] = field(default_factory=dict)
@@ -102,8 +102,8 @@ def read_snapshot(client: KubeClient, discovery: Discovery) -> Snapshot:
     records = {str(n.ref): _record_stub(n.ref) for n in discovery.nodes.values()}
     index = LiveIndex(client, reads=[*objects, *records.values()])
     return Snapshot(_cluster_uid(client),
-                    {str(object_id(obj)): _version(index.get(obj)) for obj in objects},
-                    {ref: _version(index.get(stub)) for ref, stub in records.items()})
+                    {str(object_id(obj)): live_version(index.get(obj)) for obj in objects},
+                    {ref: live_version(index.get(stub)) for ref, stub in records.items()})
 
 
 def _record_stub(ref: ObjectRef) -> dict[str, Any]:
@@ -111,8 +111,22 @@ def _record_stub(ref: ObjectRef) -> dict[str, Any]:
             "metadata": {"name": inventory_name(ref), "namespace": ref.namespace}}
 
 
-def _version(live: dict[str, Any] | None) -> str:
-    return str((live or {}).get("metadata", {}).get("resourceVersion", "")) if live else ""
+def live_version(live: dict[str, Any] | None) -> str:
+    """`<resourceVersion>/<digest>` of a live object ("" when absent). The digest leaves out what
+    controllers change without anyone touching the object (status, the resourceVersion, status
+    managers' entries and every entry's time), so only a real change of the object counts as moved."""
+    if not live:
+        return ""
+    meta = dict(live.get("metadata") or {})
+    version = str(meta.pop("resourceVersion", ""))
+    meta["managedFields"] = [{k: v for k, v in entry.items() if k != "time"}
+                             for entry in meta.get("managedFields") or () if not entry.get("subresource")]
+    body = {k: v for k, v in live.items() if k not in ("status", "metadata")}
+    return f"{version}/{content_digest([meta, body])[7:23]}"
+
+
+def _same_version(planned: str, current: str) -> bool:
+    return planned.partition("/")[2] == current.partition("/")[2]
 
 
 def _cluster_uid(client: KubeClient) -> str:
@@ -247,7 +261,7 @@ def verify(plan_file: PlanFile, discovery: Discovery, now: Snapshot) -> Executio
                 for ref in discovery.nodes if str(ref) not in planned_names]
     reasons += [f"{node} was applied since the plan (its inventory record changed)"
                 for node, version in plan_file.snapshot.records.items()
-                if now.records.get(node, version) != version]
+                if not _same_version(version, now.records.get(node, version))]
     if reasons:
         raise PlanRefusedError(reasons)
     source = replace(discovery.source, revision=plan_file.revision)
@@ -291,14 +305,15 @@ def moved_objects(planned: Snapshot, now: Snapshot) -> dict[str, str]:
     moved = {}
     for oid, version in planned.versions.items():
         current = now.versions.get(oid, version)
-        if current == version:
+        if _same_version(version, current):
             continue
+        was, now_at = version.partition("/")[0], current.partition("/")[0]
         if not version:
             moved[oid] = "planned as absent, it exists now"
         elif not current:
-            moved[oid] = f"deleted since the plan (was resourceVersion {version})"
+            moved[oid] = f"deleted since the plan (was resourceVersion {was})"
         else:
-            moved[oid] = f"changed since the plan (resourceVersion {version} → {current})"
+            moved[oid] = f"changed since the plan (resourceVersion {was} → {now_at})"
     return moved
 
 
@@ -324,3 +339,17 @@ def plan_digest(plan: Plan, discovery: Discovery) -> str:
         + [f"{node.node} {change.id} delete" for node in plan.nodes for change in (*node.changes, *node.prune)
            if change.action is Action.DELETE])
     return content_digest(entries)
+
+
+def diverged(planned: Plan, applied: Plan) -> dict[str, str]:
+    """Each object whose action at apply differs from the plan's (its live object changed after the
+    re-check, or the dry run at apply decided what the plan could not), with both actions."""
+    before = {(node.node, str(c.id)): c.action
+              for node in planned.nodes for c in (*node.changes, *node.prune)}
+    found = {}
+    for node in applied.nodes:
+        for change in (*node.changes, *node.prune):
+            was = before.get((node.node, str(change.id)))
+            if was is not None and was is not change.action:
+                found[str(change.id)] = f"planned {was}, applied {change.action}"
+    return found
