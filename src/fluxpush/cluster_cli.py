@@ -194,12 +194,13 @@ def _discover_live(discover: Discover, client: KubeClient) -> Discovery:
 def cmd_plan(args: argparse.Namespace, discover: Discover, *, diff_exit: bool) -> int:
     """`diff` and `plan`: what an apply would do; nothing is written."""
     plan_file = getattr(args, "plan_file", None)
+    options = engine_options(args)
     with open_cluster(args) as client:
         discovery = _discover_live(discover, client)
         snapshot = planfile.read_snapshot(client, discovery) if plan_file else None  # read before planning
-        run = run_nodes(discovery, client, engine_options(args), apply=False, progress=progress_printer())
+        run = run_nodes(discovery, client, options, apply=False, progress=progress_printer())
     if plan_file and snapshot is not None:
-        document = planfile.dumps(planfile.make_plan_file(run.plan, discovery, snapshot))
+        document = planfile.dumps(planfile.make_plan_file(run.plan, discovery, snapshot, options))
         planfile.write_atomically(plan_file, document)
     if args.output == "json":
         sys.stdout.write(run.plan.to_json() + "\n")
@@ -233,7 +234,8 @@ def cmd_apply(args: argparse.Namespace, discover: Discover,
         with ClusterLease(client, wait_seconds=args.lock_wait):
             execution = None
             if planned is not None:  # checked under the Lease, so no other run moves the cluster meanwhile
-                execution = planfile.verify(planned, discovery, planfile.read_snapshot(client, discovery))
+                now = planfile.read_snapshot(client, discovery)
+                execution = planfile.verify(planned, discovery, now, engine_options(args))
                 discovery = execution.discovery
             run = run_nodes(discovery, client, engine_options(args), apply=True, targets=targets,
                             progress=progress_printer())

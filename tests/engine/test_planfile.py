@@ -10,6 +10,7 @@ import pytest
 
 from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.engine.normalize import ObjectId
+from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.engine.planfile import (
     PlanFileError,
@@ -67,10 +68,11 @@ def test_the_plan_digest_ignores_the_revision_name_but_not_content_or_deletions(
 
 
 def test_a_written_plan_file_reads_back(discovery):
-    written = make_plan_file(Plan(), discovery, Snapshot("uid-1", {"x": "1"}, {"y": "2"}))
+    written = make_plan_file(Plan(), discovery, Snapshot("uid-1", {"x": "1"}, {"y": "2"}), EngineOptions())
     again = loads(dumps(written), "plan.json")
     assert again.snapshot == written.snapshot
     assert again.nodes == written.nodes
+    assert again.options == {"prune": True, "force": False, "allow_destructive_prune": False}
     assert (again.revision, again.cluster_path) == (discovery.revision, "clusters/dev")
 
 
@@ -88,7 +90,7 @@ def test_files_that_are_not_plan_files_are_refused_by_name(text, message):
 
 
 def test_a_hand_edited_execution_section_is_refused(discovery):
-    document = json.loads(dumps(make_plan_file(Plan(), discovery, Snapshot())))
+    document = json.loads(dumps(make_plan_file(Plan(), discovery, Snapshot(), EngineOptions())))
     document["execution"]["cluster_path"] = "clusters/prod"
     with pytest.raises(PlanFileError, match="was changed after"):
         loads(json.dumps(document), "plan.json")

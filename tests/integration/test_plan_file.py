@@ -254,3 +254,16 @@ def test_dry_run_with_a_plan_file_is_a_usage_error(cli, tmp_path):
     result = cli("apply", "--dry-run", "--plan-file", str(plan_file))
     assert result.code == 2
     assert plan_file.read_text() == before  # the plan file is not overwritten
+
+
+def test_a_plan_made_with_other_prune_options_is_refused(cli, tmp_path):
+    """A plan made with --no-prune shows deletions as skips: applying it with pruning on would delete
+    what the plan did not show, so the options must be the same."""
+    plan_file = tmp_path / "plan.json"
+    assert cli("plan", "--no-prune", "--plan-file", str(plan_file)).code == 0
+
+    refused = cli("apply", "--plan-file", str(plan_file))
+
+    assert refused.code == 1
+    assert "it was planned with --no-prune, and this apply has --prune: give the same options" in refused.err
+    assert cli("apply", "--no-prune", "--plan-file", str(plan_file)).code == 0

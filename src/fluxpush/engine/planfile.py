@@ -24,6 +24,7 @@ from fluxpush.discover import Discovery, Node
 from fluxpush.engine.inventory import inventory_name
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.normalize import object_id
+from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, Plan
 from fluxpush.errors import ClusterError, InputError
 from fluxpush.flux.model import Kustomization, ObjectRef
@@ -81,6 +82,7 @@ class PlanFile:
     snapshot: Snapshot
     salt: str
     nodes: tuple[PlannedNode, ...]
+    options: dict[str, bool] = field(default_factory=dict)  # `planned_options` of the plan's run
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,12 +169,19 @@ def cluster_path(discovery: Discovery) -> str:
     return path.removeprefix("./").strip("/")
 
 
-def make_plan_file(plan: Plan, discovery: Discovery, snapshot: Snapshot) -> PlanFile:
-    """The plan file of a plan made from `discovery` after `snapshot` was read."""
+def planned_options(options: EngineOptions) -> dict[str, bool]:
+    """The engine options that change what a plan holds (which deletions, which recreations)."""
+    return {"prune": options.prune, "force": options.force,
+            "allow_destructive_prune": options.allow_destructive_prune}
+
+
+def make_plan_file(plan: Plan, discovery: Discovery, snapshot: Snapshot, options: EngineOptions) -> PlanFile:
+    """The plan file of a plan made from `discovery` with `options` after `snapshot` was read."""
     salt = secrets.token_hex(16)
     failed = {n.node for n in plan.nodes if n.error}
     nodes = tuple(_planned_node(node, salt, str(node.ref) in failed) for node in discovery.ordered_nodes())
-    return PlanFile(plan, discovery.revision, cluster_path(discovery), snapshot, salt, nodes)
+    return PlanFile(plan, discovery.revision, cluster_path(discovery), snapshot, salt, nodes,
+                    planned_options(options))
 
 
 def _planned_node(node: Node, salt: str, failed: bool) -> PlannedNode:
@@ -188,7 +197,8 @@ def dumps(plan_file: PlanFile) -> str:
     execution = {
         "kind": EXECUTION_KIND, "version": EXECUTION_VERSION, "revision": plan_file.revision,
         "cluster_path": plan_file.cluster_path, "cluster_uid": plan_file.snapshot.cluster_uid,
-        "salt": plan_file.salt, "live": plan_file.snapshot.versions, "records": plan_file.snapshot.records,
+        "salt": plan_file.salt, "options": plan_file.options, "live": plan_file.snapshot.versions,
+        "records": plan_file.snapshot.records,
         "nodes": [{"node": n.node, "spec": n.spec_digest, "objects": list(n.objects),
                    "by_digest": n.by_digest, "failed": n.failed} for n in plan_file.nodes],
     }
@@ -235,15 +245,19 @@ def _from_dict(data: dict[str, Any], execution: dict[str, Any]) -> PlanFile:
                   for n in execution["nodes"])
     plan = Plan.from_json(json.dumps({k: v for k, v in data.items() if k != "execution"}))
     return PlanFile(plan, execution["revision"], execution["cluster_path"], snapshot, execution["salt"],
-                    nodes)
+                    nodes, dict(execution["options"]))
 
 
 # -- verifying against the checkout and the cluster now --
 
-def verify(plan_file: PlanFile, discovery: Discovery, now: Snapshot) -> Execution:
-    """The execution of `plan_file` given the checkout's fresh `discovery` and the cluster `now`;
-    raises PlanRefusedError listing every reason it may not run (see README, "Plan files")."""
+def verify(plan_file: PlanFile, discovery: Discovery, now: Snapshot, options: EngineOptions) -> Execution:
+    """The execution of `plan_file` with `options`, given the checkout's fresh `discovery` and the
+    cluster `now`; raises PlanRefusedError listing every reason it may not run (README, "Plan files")."""
     reasons = _target_reasons(plan_file, cluster_path(discovery), now)
+    given = planned_options(options)
+    reasons += [f"it was planned with {_flag(name, planned)}, and this apply has {_flag(name, given[name])}: "
+                "give the same options" for name, planned in sorted(plan_file.options.items())
+                if given.get(name) != planned]
     nodes: dict[ObjectRef, Node] = {}
     for planned in plan_file.nodes:
         current = next((n for n in discovery.nodes.values() if str(n.ref) == planned.node), None)
@@ -270,6 +284,13 @@ def verify(plan_file: PlanFile, discovery: Discovery, now: Snapshot) -> Executio
         f"{plan_file.revision}",)
     return Execution(replace(discovery, source=source, nodes=nodes), moved_objects(plan_file.snapshot, now),
                      notes)
+
+
+def _flag(name: str, value: bool) -> str:
+    flag = name.replace("_", "-")
+    if name == "prune":
+        return f"--{'' if value else 'no-'}prune"
+    return f"--{flag}" if value else f"no --{flag}"
 
 
 def _target_reasons(plan_file: PlanFile, path: str, now: Snapshot) -> list[str]:
