@@ -217,13 +217,14 @@ def build(tag: str, root: Path = PROJECT_ROOT) -> None:
 
 
 def prune_old_images(keep: int = KEEP_IMAGES) -> list[str]:
-    """Remove all but the `keep` newest fluxpush-action images (each source change makes one)."""
+    """Remove all but the `keep` newest fluxpush-action images (each source change makes one), and
+    the untagged build-stage images no later build can reuse (any source change rebuilds that stage)."""
     listing = run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter",
                    f"reference={IMAGE_REPOSITORY}"], "listing images")
     old = [name for name in listing.split() if name != LATEST][keep:]  # newest first
     if old:
         run(["podman", "rmi", *old], "removing old images")
-        run(["podman", "image", "prune", "--force"], "removing their unused layers")
+    run(["podman", "image", "prune", "--force"], "removing untagged images")
     return old
 
 
