@@ -188,7 +188,13 @@ def _planned_node(node: Node, salt: str, failed: bool) -> PlannedNode:
     clear = tuple(obj for obj in node.objects if not carried_by_digest(obj))
     hidden = {str(object_id(obj)): secret_digest(obj, salt) for obj in node.objects if carried_by_digest(obj)}
     failed = failed or node.error is not None
-    return PlannedNode(str(node.ref), content_digest(node.spec.raw), clear, hidden, failed)
+    return PlannedNode(str(node.ref), _spec_digest(node, salt), clear, hidden, failed)
+
+
+def _spec_digest(node: Node, salt: str) -> str:
+    """The digest of the node's Flux object; salted scrypt when it holds a secret (inline values)."""
+    raw = node.spec.raw
+    return secret_digest(raw, salt) if carried_by_digest(raw) else content_digest(raw)
 
 
 def dumps(plan_file: PlanFile) -> str:
@@ -264,7 +270,7 @@ def verify(plan_file: PlanFile, discovery: Discovery, now: Snapshot, options: En
         if current is None:
             reasons.append(f"{planned.node} was planned but the checkout no longer declares it")
             continue
-        if content_digest(current.spec.raw) != planned.spec_digest:
+        if _spec_digest(current, plan_file.salt) != planned.spec_digest:
             reasons.append(f"{planned.node}: its Flux object changed in the checkout since the plan")
             continue
         node, why = _planned_objects(planned, current, plan_file.salt)
