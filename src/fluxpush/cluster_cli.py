@@ -3,6 +3,10 @@
 The cluster is an EKS cluster (`--eks-cluster NAME --region R [--role-arn ARN]`), a kubeconfig
 (`--kubeconfig PATH --context NAME`, or `$KUBECONFIG`), or `--sandbox`: an embedded kubesim started
 for the command (`--sandbox-state FILE` keeps its objects between commands).
+
+Output is streamed: each node's changes are printed before they are written and its result as soon
+as it is decided, line by line (flushed, for CI logs). SIGTERM/SIGINT stop new writes, let the run
+record what it wrote and release the Lease, list what was and was not applied, and exit 143/130.
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TextIO
 
 from fluxpush.cli_options import engine_options
 from fluxpush.discover import Discovery
@@ -21,13 +27,15 @@ from fluxpush.engine import planfile
 from fluxpush.engine.inventory import InventoryRecord
 from fluxpush.engine.lease import ClusterLease
 from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.plan import Action, render_text
+from fluxpush.engine.options import FIELD_MANAGER
+from fluxpush.engine.plan import Action, ObjectChange, change_lines, node_lines, totals_line
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, store_inventory
-from fluxpush.engine.run import Progress, RunResult, Verdict, run_nodes
-from fluxpush.errors import UsageError
+from fluxpush.engine.run import RunObserver, RunResult, Verdict, run_nodes
+from fluxpush.errors import FluxpushError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
+from fluxpush.kube.stop import StopSwitch, stop_on_signals
 from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import Delivery
@@ -35,6 +43,8 @@ from fluxpush.report.run_events import notify_run, run_url_from_env
 
 # Discovery of the repository, given where to look up substituteFrom sources the repository lacks.
 Discover = Callable[[VariableSourceLookup | None], Discovery]
+# The nodes the command line names (None: every node).
+Select = Callable[[Discovery], list[ObjectRef] | None]
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 # The exit code of each verb for the run's verdict (decided by RunResult.verdict): `diff` as
@@ -48,15 +58,16 @@ APPLIED_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DE
 
 
 @contextmanager
-def open_cluster(args: argparse.Namespace) -> Iterator[KubeClient]:
-    """A client for the cluster the options name; starts (and stops) the sandbox when asked."""
+def open_cluster(args: argparse.Namespace, stop: StopSwitch | None = None) -> Iterator[KubeClient]:
+    """A client for the cluster the options name; starts (and stops) the sandbox when asked. `stop`,
+    when thrown, makes the client refuse new writes."""
     if args.sandbox:
         from kubesim import KubeSim, Options  # the sandbox is optional at run time
 
         sim = KubeSim(Options(cluster_name="sandbox"))
         if args.sandbox_state and args.sandbox_state.exists():
             sim.cluster.store.load(args.sandbox_state)
-        with sim, KubeClient(connect_sandbox(sim)) as client:
+        with sim, KubeClient(connect_sandbox(sim), stop=stop) as client:
             yield client
             if args.sandbox_state:
                 sim.cluster.store.save(args.sandbox_state)
@@ -68,7 +79,7 @@ def open_cluster(args: argparse.Namespace) -> Iterator[KubeClient]:
         connection = connect_eks(args.eks_cluster, region, role_arn=args.role_arn)
     else:
         connection = connect_kubeconfig(args.kubeconfig, args.context)
-    with KubeClient(connection) as client:
+    with KubeClient(connection, stop=stop) as client:
         yield client
 
 
@@ -95,29 +106,33 @@ def live_status(args: argparse.Namespace, discovery: Discovery) -> dict[ObjectRe
     return status
 
 
-def _progress(ref: ObjectRef, phase: str) -> None:
-    print(f"◎ {ref} {phase}", file=sys.stderr, flush=True)
+class StreamPrinter(RunObserver):
+    """Prints the run as it happens: each node's changes before they are written, its result as soon
+    as it is decided (`-o json` prints nothing here); on a terminal, each node's start on stderr."""
 
+    def __init__(self, *, text: bool, applying: bool) -> None:
+        self.text = text
+        self.applying = applying
+        self.color = sys.stdout.isatty()
+        self.live = sys.stderr.isatty() and not os.environ.get("CI")
+        self._lock = threading.Lock()  # one node's lines stay together
 
-def progress_printer() -> Progress | None:
-    """Live per-node progress on a terminal; nothing in CI logs, which get the results only."""
-    return _progress if sys.stderr.isatty() and not os.environ.get("CI") else None
+    def _print(self, lines: Sequence[str], stream: TextIO | None = None) -> None:
+        with self._lock:
+            print("\n".join(lines), file=stream or sys.stdout, flush=True)
 
+    def started(self, ref: ObjectRef, applying: bool) -> None:
+        if self.live:
+            self._print([f"◎ {ref} {'applying' if applying else 'planning'}"], sys.stderr)
 
-def _targets(discovery: Discovery, kind: str, name: str, with_dependencies: bool) -> list[ObjectRef]:
-    found = [ref for ref in discovery.nodes if ref.kind == kind and ref.name == name]
-    if not found:
-        names = ", ".join(sorted(r.name for r in discovery.nodes if r.kind == kind))
-        raise UsageError(f"{kind} {name!r} not found; the repository has: {names}")
-    if not with_dependencies:
-        return found
-    wanted, queue = set(found), list(found)
-    while queue:
-        for dep in discovery.nodes[queue.pop()].depends_on:
-            if dep in discovery.nodes and dep not in wanted:
-                wanted.add(dep)
-                queue.append(dep)
-    return sorted(wanted)
+    def planned(self, ref: ObjectRef, changes: Sequence[ObjectChange]) -> None:
+        lines = change_lines(changes, self.color)
+        if self.text and lines:
+            self._print([f"📁 {ref} applying:", *lines])
+
+    def finished(self, result: NodeResult) -> None:
+        if self.text:
+            self._print(_result_lines(result) if self.applying else node_lines(result.plan, self.color))
 
 
 def _result_lines(result: NodeResult) -> list[str]:
@@ -136,16 +151,28 @@ def _result_lines(result: NodeResult) -> list[str]:
     return lines
 
 
-def print_run(run: RunResult, *, color: bool) -> None:
-    """The changes with their diffs, then one result block per node and the run's totals."""
-    sys.stdout.write(render_text(run.plan, color))
-    for result in run.results:
-        print("\n".join(_result_lines(result)))
+def _interruption_lines(run: RunResult, released: bool) -> list[str]:
+    """What an interrupted run applied and what it did not."""
+    applied = [f"  applied: {r.node} ({len(r.applied)} writes)" for r in run.results if r.applied]
+    not_applied = [f"  not applied: {r.node} ({r.outcome}: {(r.message.splitlines() or [''])[0]})"
+                   for r in run.results if not r.applied and r.outcome is not Outcome.READY]
+    lease = "the Lease was released" if released else "the Lease could not be released (see above)"
+    return [f"✗ interrupted by {run.interrupted}: no write was started after the signal; "
+            f"inventories record what was written; {lease}",
+            *(applied or ["  applied: nothing"]), *not_applied,
+            "  run the same command again to converge"]
+
+
+def print_run(run: RunResult, released: bool = True) -> None:
+    """The run's totals (each node's changes and result were streamed), and what an interruption left."""
+    print(totals_line(run.plan, sys.stdout.isatty()))
     failed = sum(1 for r in run.results if not r.ok)
     print(
         f"{'✔' if not failed else '✗'} {len(run.results)} nodes, {failed} not ready, "
         f"{run.requests} API requests in {run.duration:.1f}s at {run.revision}"
     )
+    if run.interrupted:
+        print("\n".join(_interruption_lines(run, released)), flush=True)
 
 
 def _write_plan(run: RunResult, path: str | None) -> None:
@@ -191,21 +218,31 @@ def _discover_live(discover: Discover, client: KubeClient) -> Discovery:
     return discovery
 
 
-def cmd_plan(args: argparse.Namespace, discover: Discover, *, diff_exit: bool) -> int:
-    """`diff` and `plan`: what an apply would do; nothing is written."""
+def cmd_plan(args: argparse.Namespace, discover: Discover, select: Select, *, diff_exit: bool) -> int:
+    """`diff` and `plan` (and `--dry-run`): what an apply of the selected nodes would do; nothing is
+    written. Each node's plan is printed as soon as it is decided; SIGTERM/SIGINT stop starting nodes
+    and exit 143/130."""
+    text = args.output != "json"
     plan_file = getattr(args, "plan_file", None)
+    executable = args.verb == "plan" and plan_file  # `reconcile --dry-run --plan-file` writes the JSON
     options = engine_options(args)
-    with open_cluster(args) as client:
+    with stop_on_signals(StopSwitch()) as switch, open_cluster(args, switch) as client:
         discovery = _discover_live(discover, client)
-        snapshot = planfile.read_snapshot(client, discovery) if plan_file else None  # read before planning
-        run = run_nodes(discovery, client, options, apply=False, progress=progress_printer())
-    if plan_file and snapshot is not None:
+        snapshot = planfile.read_snapshot(client, discovery) if executable else None  # before planning
+        run = run_nodes(discovery, client, options, apply=False, targets=select(discovery),
+                        observer=StreamPrinter(text=text, applying=False))
+    if snapshot is not None and plan_file and not run.interrupted:  # an incomplete plan is not executable
         document = planfile.dumps(planfile.make_plan_file(run.plan, discovery, snapshot, options))
         planfile.write_atomically(plan_file, document)
-    if args.output == "json":
-        sys.stdout.write(run.plan.to_json() + "\n")
+    elif not executable:
+        _write_plan(run, plan_file)
+    if text:
+        print(totals_line(run.plan, sys.stdout.isatty()))
     else:
-        sys.stdout.write(render_text(run.plan, sys.stdout.isatty()))
+        sys.stdout.write(run.plan.to_json() + "\n")
+    if run.interrupted:
+        print(f"✗ interrupted by {run.interrupted}: the plan is incomplete", file=sys.stderr)
+        return switch.exit_code
     return EXIT_CODES["diff" if diff_exit else "plan"][run.verdict]
 
 
@@ -218,50 +255,73 @@ def _print_deliveries(deliveries: list[Delivery]) -> None:
                   f"{delivery.error}", file=sys.stderr)
 
 
-def cmd_apply(args: argparse.Namespace, discover: Discover,
-              select: Callable[[Discovery], list[ObjectRef]] | None = None) -> int:
+def cmd_apply(args: argparse.Namespace, discover: Discover, select: Select) -> int:
     """`apply` and `reconcile`: converge the cluster holding its Lease, then notify the Alerts' Providers."""
     executing = args.verb == "apply" and args.plan_file
     if args.dry_run and executing:
         raise UsageError("--dry-run with --plan-file: the plan file is the dry run; apply it, or plan again")
     if args.dry_run:
-        return cmd_plan(args, discover, diff_exit=False)
+        return cmd_plan(args, discover, select, diff_exit=False)
     planned = _load_plan_file(args.plan_file) if executing else None
-    with open_cluster(args) as client:
+    text = args.output != "json"
+    with stop_on_signals(StopSwitch()) as switch:
+        try:
+            run, deliveries, released, execution = _apply(args, discover, select, switch,
+                                                          StreamPrinter(text=text, applying=True), planned)
+        except FluxpushError as exc:
+            if not switch.stopped:
+                raise
+            print(f"✗ interrupted by {switch.signal_name}: {exc}", file=sys.stderr)
+            return switch.exit_code
+    if execution is not None and planned is not None:
+        _report_execution(planned, execution, run, not text)
+    else:
+        _write_plan(run, getattr(args, "plan_file", None))
+    if text:
+        print_run(run, released)
+    else:
+        sys.stdout.write(run.plan.to_json() + "\n")
+    _print_deliveries(deliveries)
+    if run.interrupted:
+        return switch.exit_code
+    return EXIT_CODES["apply"][run.verdict] if released else EXIT_CHANGES
+
+
+def _apply(args: argparse.Namespace, discover: Discover,
+           select: Select,
+           switch: StopSwitch, observer: RunObserver, planned: planfile.PlanFile | None,
+           ) -> tuple[RunResult, list[Delivery], bool, planfile.Execution | None]:
+    """Discover, take the Lease, (check the plan file,) apply, release it; then notify (not after an
+    interruption). Returns the run, the notifications sent, whether the Lease was released and the
+    plan file's execution."""
+    with open_cluster(args, switch) as client:
         discovery = _discover_live(discover, client)
-        targets = select(discovery) if select else None
+        targets = select(discovery)
         secrets = provider_secret_lookup(client) if args.notify else None  # a bad value stops us here
-        with ClusterLease(client, wait_seconds=args.lock_wait):
-            execution = None
+        execution = None
+        with ClusterLease(client, wait_seconds=args.lock_wait) as lease:
             if planned is not None:  # checked under the Lease, so no other run moves the cluster meanwhile
                 now = planfile.read_snapshot(client, discovery)
                 execution = planfile.verify(planned, discovery, now, engine_options(args))
                 discovery = execution.discovery
             run = run_nodes(discovery, client, engine_options(args), apply=True, targets=targets,
-                            progress=progress_printer())
-        deliveries = notify_run(run, discovery, secrets, run_url=run_url_from_env()) if secrets else []
-    if execution is not None and planned is not None:
-        _report_execution(planned, execution, run, args.output == "json")
-    else:
-        _write_plan(run, getattr(args, "plan_file", None))
-    if args.output == "json":
-        sys.stdout.write(run.plan.to_json() + "\n")
-    else:
-        print_run(run, color=sys.stdout.isatty())
-    _print_deliveries(deliveries)
-    return EXIT_CODES["apply"][run.verdict]
+                            observer=observer)
+        released = lease.release_error is None
+        if not released:
+            print(f"✗ {lease.release_error}", file=sys.stderr)
+        if not secrets or run.interrupted:
+            return run, [], released, execution
+        return run, notify_run(run, discovery, secrets, run_url=run_url_from_env()), released, execution
 
 
-def cmd_reconcile(args: argparse.Namespace, discover: Discover, kind: str) -> int:
-    """`reconcile ks NAME`: apply one node (and, with --with-dependencies, what it depends on)."""
-    return cmd_apply(args, discover, lambda d: _targets(d, kind, args.name, args.with_dependencies))
-
-
-def cmd_suspend(args: argparse.Namespace, discover: Discover, kind: str, suspended: bool) -> int:
+def cmd_suspend(args: argparse.Namespace, discover: Discover, select: Select, suspended: bool) -> int:
     """`suspend`/`resume ks NAME`: set the flag in the node's stored inventory."""
-    (ref,) = _targets(discover(None), kind, args.name, False)
+    refs = select(discover(None))
+    if not refs:
+        raise UsageError(f"{args.verb} needs KIND NAME, e.g. fluxpush {args.verb} ks NAME")
+    ref = refs[0]
     with open_cluster(args) as client:
         record = read_inventory(LiveIndex(client), ref) or InventoryRecord(node=ref)
-        store_inventory(client, replace(record, suspended=suspended), engine_options(args).field_manager)
+        store_inventory(client, replace(record, suspended=suspended), FIELD_MANAGER)
     print(f"✔ {ref} {'suspended' if suspended else 'resumed'}")
     return EXIT_OK
