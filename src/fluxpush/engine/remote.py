@@ -83,7 +83,8 @@ class RemoteClusters:
             if key not in self._clients:
                 path = self._files.get(key) or self._from_secret(spec, key, secret_ref.get("key"), where)
                 try:
-                    self._clients[key] = KubeClient(connect_kubeconfig(path))
+                    # the same stop switch: an interruption stops the writes to every cluster
+                    self._clients[key] = KubeClient(connect_kubeconfig(path), stop=self._management.stop)
                 except (FluxpushError, OSError, ValueError) as exc:
                     raise self._refusal(spec, where, f"its kubeconfig does not connect: {exc}") from exc
             return RemoteTarget(where, self._clients[key])

@@ -26,7 +26,7 @@ from fluxpush.engine.normalize import ObjectId, object_id
 from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange
 from fluxpush.engine.planner import plan_objects
-from fluxpush.engine.reconcile import NodeResult, Outcome, store_inventory
+from fluxpush.engine.reconcile import Announce, NodeResult, Outcome, store_inventory
 from fluxpush.engine.removal import deletion_policy
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP
@@ -209,8 +209,10 @@ def plan_release(node: Node, discovery: Discovery, client: KubeClient, options: 
 
 
 def apply_release(node: Node, discovery: Discovery, client: KubeClient, options: EngineOptions,
-                  record: InventoryRecord | None, cache: ChartCache | None = None) -> NodeResult:
-    """Install/upgrade the release when needed and store its inventory; never raises for its failures."""
+                  record: InventoryRecord | None, cache: ChartCache | None = None,
+                  announce: Announce | None = None) -> NodeResult:
+    """Install/upgrade the release when needed and store its inventory; never raises for its failures.
+    `announce` hears the planned changes before helm writes them."""
     started, clock = datetime.now(UTC), time.monotonic()
     hr = node.spec
     assert isinstance(hr, HelmRelease)
@@ -232,6 +234,8 @@ def apply_release(node: Node, discovery: Discovery, client: KubeClient, options:
             else:
                 objects = _render(session, client, prepared)
                 plan = _plan_with(prepared, objects, client, options, revision, node.ref)
+                if announce is not None:
+                    announce(plan.changes)
                 failure = run_release(session, client, prepared.hr, prepared.chart, prepared.values.values,
                                       prepared.digest, prepared.decision, log)
         ok = failure is None
@@ -241,6 +245,8 @@ def apply_release(node: Node, discovery: Discovery, client: KubeClient, options:
             message = f"{message}\n{failure}"
     except FluxpushError as exc:
         ok, reason, message = False, inv.RECONCILIATION_FAILED, str(exc)
+        if not log.steps:  # helm never ran (refused, interrupted, not renderable): nothing to record
+            objects = []
     duration = time.monotonic() - clock
     now = datetime.now(UTC)
     policy, why = deletion_policy(node.spec)

@@ -7,8 +7,10 @@ come back as the API's camelCase dicts. Thread-safe; one instance serves a whole
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fluxpush.errors import ClusterError, InputError, NotFound
@@ -16,6 +18,7 @@ from fluxpush.flux.model import DEFAULT_NAMESPACE, ObjectRef
 from fluxpush.kube.connection import ClusterConnection
 from fluxpush.kube.discovery import Discovery, ResourceInfo
 from fluxpush.kube.retry import RetryPolicy
+from fluxpush.kube.stop import StopSwitch
 from fluxpush.kube.transport import Call, Transport
 from fluxpush.sops.sealed import is_sealed, object_name
 
@@ -38,9 +41,12 @@ class KubeClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         page_size: int = LIST_PAGE_SIZE,
+        stop: StopSwitch | None = None,
     ) -> None:
         self.connection = connection
         self.page_size = page_size
+        self.stop = stop or StopSwitch()  # once thrown, new writes are refused (see `kube.stop`)
+        self._bookkeeping = threading.local()
         self._transport = Transport(connection, retry=retry, sleep=sleep, rng=rng)
         self.discovery = Discovery(self._discovery_json)
 
@@ -58,6 +64,20 @@ class KubeClient:
     def request_count(self) -> int:
         """HTTP requests sent so far, every retry included."""
         return self._transport.request_count
+
+    @contextmanager
+    def bookkeeping(self) -> Iterator[None]:
+        """Writes of fluxpush's own records (inventories, the Lease) in this thread: allowed after a stop."""
+        self._bookkeeping.active = True
+        try:
+            yield
+        finally:
+            self._bookkeeping.active = False
+
+    def _check_write(self, what: str, dry_run: bool) -> None:
+        """Refuse a write once the run is stopped, unless it is a dry run or bookkeeping."""
+        if self.stop.stopped and not dry_run and not getattr(self._bookkeeping, "active", False):
+            raise self.stop.refusal(what)
 
     def resource_for(self, api_version: str, kind: str) -> ResourceInfo:
         """The served resource for `apiVersion` + `kind` (from the per-run discovery cache)."""
@@ -80,6 +100,7 @@ class KubeClient:
         if dry_run:
             query.append(("dryRun", "All"))
         ref = _ref(info, namespace, name)
+        self._check_write(ref, dry_run)
         result = self._transport.json(
             Call("PATCH", info.path(namespace, name), query, obj, APPLY_PATCH, "apply", ref)
         )
@@ -145,6 +166,7 @@ class KubeClient:
         query: list[tuple[str, str]] = [("propagationPolicy", propagation_policy)]
         if dry_run:
             query.append(("dryRun", "All"))
+        self._check_write(_ref(info, namespace, name), dry_run)
         try:
             self._transport.json(
                 Call(
@@ -177,6 +199,7 @@ class KubeClient:
         query: list[tuple[str, str]] = [("fieldManager", field_manager)] if field_manager else []
         if dry_run:
             query.append(("dryRun", "All"))
+        self._check_write(_ref(info, namespace, name), dry_run)
         return self._transport.json(
             Call(
                 "PATCH",
