@@ -462,6 +462,7 @@ def apply_node(
     written = objects if ready else [o for o in objects if object_id(o) in progress.written()]
     stored = _stored_record(node, revision, record, written, ready, reason, message.splitlines()[0],
                             started, duration, keep_stale=not options.prune)
+    stored = replace(stored, cluster=target.name) if target else stored
     try:
         store_inventory(inventory_client, stored, options.field_manager)
     except FluxpushError as exc:

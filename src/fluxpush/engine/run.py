@@ -15,7 +15,7 @@ written, and its result, so a face can stream the run as it happens.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -284,7 +284,6 @@ class _Runner:
         self.observer.started(node.ref, self.apply)
         try:
             if isinstance(node.spec, HelmRelease):
-                self.remotes.target_for(node.spec)  # refuses a HelmRelease with spec.kubeConfig
                 result = self.reconcile_release(node, started)
             elif self.apply:
                 result = apply_node(node, self.discovery.revision, self.client, self.options,
@@ -324,13 +323,35 @@ class _Runner:
         return _not_run(node, self.discovery.revision, Outcome.INTERRUPTED, "Interrupted", message)
 
     def reconcile_release(self, node: Node, started: float) -> NodeResult:
+        target = self.remotes.target_for(node.spec)
         if self.apply:
             return apply_release(node, self.discovery, self.client, self.options, self.record(node.ref),
-                                 announce=self.announcer(node.ref))
-        plan = plan_release(node, self.discovery, self.client, self.options, self.record(node.ref))
+                                 announce=self.announcer(node.ref), target=target)
+        plan = plan_release(node, self.discovery, self.client, self.options, self.record(node.ref),
+                            target=target)
         outcome = Outcome.FAILED if plan.error else Outcome.READY
         return NodeResult(node.ref, outcome, "Planned", plan.error or "planned", plan,
                           duration=time.monotonic() - started)
+
+
+def _start_ready(runner: _Runner, order: list[ObjectRef], pending: dict[ObjectRef, Node],
+                 finished: list[NodeResult], start: Callable[[Node], None]) -> bool:
+    """One pass over the pending nodes in order: each whose waits are all decided is decided without
+    running (blocked, failed to build, suspended) or started. True when one was decided here, since
+    that may free a node earlier in the order (a HelmRelease waits for the parent rendering it)."""
+    decided_any = False
+    for ref in [r for r in order if r in pending]:
+        node = pending[ref]
+        if any(dep not in runner.results for dep in runner.waits_for(node)):
+            continue
+        del pending[ref]
+        decided = runner.decide_without_running(node)
+        if decided is None:
+            start(node)
+            continue
+        runner.decided(decided, finished)
+        decided_any = True
+    return decided_any
 
 
 def run_nodes(
@@ -353,25 +374,21 @@ def run_nodes(
     finished: list[NodeResult] = []
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+            def start(node: Node) -> None:
+                running[pool.submit(runner.reconcile, node)] = node.ref
+
             while pending or running:
                 if client.stop.stopped:
                     for ref in [r for r in order if r in pending]:
                         runner.decided(runner.interrupt(pending.pop(ref)), finished)
-                for ref in [r for r in order if r in pending]:
-                    node = pending[ref]
-                    if any(dep not in runner.results for dep in runner.waits_for(node)):
-                        continue
-                    del pending[ref]
-                    decided = runner.decide_without_running(node)
-                    if decided is not None:
-                        runner.decided(decided, finished)
-                    else:
-                        running[pool.submit(runner.reconcile, node)] = ref
+                while _start_ready(runner, order, pending, finished, start):
+                    pass  # a node decided without running may free one earlier in the order
                 if not running:
                     for node in list(pending.values()):  # only when waits form a loop the graph did not see
                         del pending[node.ref]
+                        message = "waits for a node that waits for it"
                         looped = _not_run(node, discovery.revision, Outcome.BLOCKED, "DependencyNotReady",
-                                          "waits for a node that waits for it", ())
+                                          message, (message,))
                         runner.decided(looped, finished)
                     continue
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -387,8 +404,14 @@ def run_nodes(
         runner.decided(orphan, finished)
     return RunResult(
         discovery.revision,
-        tuple(finished),
+        _in_apply_order(discovery, finished),
         client.request_count - requests_before,
         time.monotonic() - started,
         client.stop.signal_name if client.stop.stopped else "",
     )
+
+
+def _in_apply_order(discovery: Discovery, results: list[NodeResult]) -> tuple[NodeResult, ...]:
+    """The results in apply order, whatever order the workers finished in (stable output)."""
+    position = {node.ref: i for i, node in enumerate(discovery.ordered_nodes())}
+    return tuple(sorted(results, key=lambda result: position.get(result.node, len(position))))
