@@ -21,11 +21,11 @@ from fluxpush.engine.inventory import InventoryRecord
 from fluxpush.engine.lease import ClusterLease
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.options import FIELD_MANAGER
-from fluxpush.engine.plan import Action, render_text
+from fluxpush.engine.plan import APPLIED_WORD, render_text
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, store_inventory
 from fluxpush.engine.run import Progress, RunResult, Verdict, run_nodes
-from fluxpush.errors import UsageError
+from fluxpush.errors import EXIT_DIFF_CHANGES, EXIT_DIFF_FAILED, EXIT_FAILED, EXIT_OK, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
 from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
@@ -38,15 +38,13 @@ Discover = Callable[[VariableSourceLookup | None], Discovery]
 # The nodes the command line names (None: every node).
 Select = Callable[[Discovery], list[ObjectRef] | None]
 
-EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 # The exit code of each verb for the run's verdict (decided by RunResult.verdict): `diff` as
 # `flux diff` (1 changes, 2 failure), `plan`, `apply` and `reconcile` 1 on failure only.
 EXIT_CODES = {
-    "diff": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_CHANGES, Verdict.FAILED: EXIT_ERROR},
-    "plan": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_CHANGES},
-    "apply": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_CHANGES},
+    "diff": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_DIFF_CHANGES, Verdict.FAILED: EXIT_DIFF_FAILED},
+    "plan": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_FAILED},
+    "apply": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_FAILED},
 }
-APPLIED_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DELETE: "deleted"}
 
 
 @contextmanager
