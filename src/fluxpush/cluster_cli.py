@@ -3,6 +3,10 @@
 The cluster is an EKS cluster (`--eks-cluster NAME --region R [--role-arn ARN]`), a kubeconfig
 (`--kubeconfig PATH --context NAME`, or `$KUBECONFIG`), or `--sandbox`: an embedded kubesim started
 for the command (`--sandbox-state FILE` keeps its objects between commands).
+
+Output is streamed: each node's changes are printed before they are written and its result as soon
+as it is decided, line by line (flushed, for CI logs). SIGTERM/SIGINT stop new writes, let the run
+record what it wrote and release the Lease, list what was and was not applied, and exit 143/130.
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TextIO
 
 from fluxpush.cli_options import engine_options
 from fluxpush.discover import Discovery
@@ -21,17 +27,26 @@ from fluxpush.engine.inventory import InventoryRecord
 from fluxpush.engine.lease import ClusterLease
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.options import FIELD_MANAGER
-from fluxpush.engine.plan import APPLIED_WORD, render_text
+from fluxpush.engine.plan import APPLIED_WORD, ObjectChange, change_lines, node_lines, totals_line
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, store_inventory
-from fluxpush.engine.run import Progress, RunResult, Verdict, run_nodes
-from fluxpush.errors import EXIT_DIFF_CHANGES, EXIT_DIFF_FAILED, EXIT_FAILED, EXIT_OK, UsageError
+from fluxpush.engine.run import RunObserver, RunResult, Verdict, run_nodes
+from fluxpush.errors import (
+    EXIT_DIFF_CHANGES,
+    EXIT_DIFF_FAILED,
+    EXIT_FAILED,
+    EXIT_OK,
+    FluxpushError,
+    UsageError,
+)
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
+from fluxpush.kube.stop import StopSwitch, stop_on_signals
 from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import Delivery
 from fluxpush.report.run_events import notify_run, run_url_from_env
+from fluxpush.selection import apply_order
 
 # Discovery of the repository, given where to look up substituteFrom sources the repository lacks.
 Discover = Callable[[VariableSourceLookup | None], Discovery]
@@ -48,15 +63,16 @@ EXIT_CODES = {
 
 
 @contextmanager
-def open_cluster(args: argparse.Namespace) -> Iterator[KubeClient]:
-    """A client for the cluster the options name; starts (and stops) the sandbox when asked."""
+def open_cluster(args: argparse.Namespace, stop: StopSwitch | None = None) -> Iterator[KubeClient]:
+    """A client for the cluster the options name; starts (and stops) the sandbox when asked. `stop`,
+    when thrown, makes the client refuse new writes."""
     if args.sandbox:
         from kubesim import KubeSim, Options  # the sandbox is optional at run time
 
         sim = KubeSim(Options(cluster_name="sandbox"))
         if args.sandbox_state and args.sandbox_state.exists():
             sim.cluster.store.load(args.sandbox_state)
-        with sim, KubeClient(connect_sandbox(sim)) as client:
+        with sim, KubeClient(connect_sandbox(sim), stop=stop) as client:
             yield client
             if args.sandbox_state:
                 sim.cluster.store.save(args.sandbox_state)
@@ -68,7 +84,7 @@ def open_cluster(args: argparse.Namespace) -> Iterator[KubeClient]:
         connection = connect_eks(args.eks_cluster, region, role_arn=args.role_arn)
     else:
         connection = connect_kubeconfig(args.kubeconfig, args.context)
-    with KubeClient(connection) as client:
+    with KubeClient(connection, stop=stop) as client:
         yield client
 
 
@@ -95,13 +111,64 @@ def live_status(args: argparse.Namespace, discovery: Discovery) -> dict[ObjectRe
     return status
 
 
-def _progress(ref: ObjectRef, phase: str) -> None:
-    print(f"◎ {ref} {phase}", file=sys.stderr, flush=True)
+class StreamPrinter(RunObserver):
+    """Prints the run as it happens: each node's changes before they are written, its result as soon
+    as it is decided (`-o json` prints nothing here); on a terminal, each node's start on stderr."""
 
+    def __init__(self, *, text: bool, applying: bool) -> None:
+        self.text = text
+        self.applying = applying
+        self.color = sys.stdout.isatty()
+        self.live = sys.stderr.isatty() and not os.environ.get("CI")
+        self._lock = threading.Lock()  # one node's lines stay together
+        # A plan (nothing written) prints its nodes in apply order, each as soon as those before it
+        # are decided; an apply prints each node when it happens, since its writes do.
+        self._order: list[ObjectRef] = []
+        self._held: dict[ObjectRef, list[str]] = {}
+        self._printed = 0
 
-def progress_printer() -> Progress | None:
-    """Live per-node progress on a terminal; nothing in CI logs, which get the results only."""
-    return _progress if sys.stderr.isatty() and not os.environ.get("CI") else None
+    def in_order(self, order: Sequence[ObjectRef]) -> None:
+        """Print plans in this order (the selected nodes in apply order)."""
+        self._order = list(order)
+
+    def _print_in_order(self, ref: ObjectRef, lines: Sequence[str]) -> None:
+        with self._lock:
+            if ref not in self._order:
+                print("\n".join(lines), flush=True)
+                return
+            self._held[ref] = list(lines)
+            while self._printed < len(self._order) and self._order[self._printed] in self._held:
+                print("\n".join(self._held.pop(self._order[self._printed])), flush=True)
+                self._printed += 1
+
+    def flush(self) -> None:
+        """Print plans still held (an interrupted run decides no more nodes), in apply order."""
+        with self._lock:
+            for ref in self._order[self._printed:]:
+                if ref in self._held:
+                    print("\n".join(self._held.pop(ref)), flush=True)
+            self._printed = len(self._order)
+
+    def _print(self, lines: Sequence[str], stream: TextIO | None = None) -> None:
+        with self._lock:
+            print("\n".join(lines), file=stream or sys.stdout, flush=True)
+
+    def started(self, ref: ObjectRef, applying: bool) -> None:
+        if self.live:
+            self._print([f"◎ {ref} {'applying' if applying else 'planning'}"], sys.stderr)
+
+    def planned(self, ref: ObjectRef, changes: Sequence[ObjectChange]) -> None:
+        lines = change_lines(changes, self.color)
+        if self.text and lines:
+            self._print([f"📁 {ref} applying:", *lines])
+
+    def finished(self, result: NodeResult) -> None:
+        if not self.text:
+            return
+        if self.applying:
+            self._print(_result_lines(result))
+        else:
+            self._print_in_order(result.node, node_lines(result.plan, self.color))
 
 
 def _result_lines(result: NodeResult) -> list[str]:
@@ -120,16 +187,28 @@ def _result_lines(result: NodeResult) -> list[str]:
     return lines
 
 
-def print_run(run: RunResult, *, color: bool) -> None:
-    """The changes with their diffs, then one result block per node and the run's totals."""
-    sys.stdout.write(render_text(run.plan, color))
-    for result in run.results:
-        print("\n".join(_result_lines(result)))
+def _interruption_lines(run: RunResult, released: bool) -> list[str]:
+    """What an interrupted run applied and what it did not."""
+    applied = [f"  applied: {r.node} ({len(r.applied)} writes)" for r in run.results if r.applied]
+    not_applied = [f"  not applied: {r.node} ({r.outcome}: {(r.message.splitlines() or [''])[0]})"
+                   for r in run.results if not r.applied and r.outcome is not Outcome.READY]
+    lease = "the Lease was released" if released else "the Lease could not be released (see above)"
+    return [f"✗ interrupted by {run.interrupted}: no write was started after the signal; "
+            f"inventories record what was written; {lease}",
+            *(applied or ["  applied: nothing"]), *not_applied,
+            "  run the same command again to converge"]
+
+
+def print_run(run: RunResult, released: bool = True) -> None:
+    """The run's totals (each node's changes and result were streamed), and what an interruption left."""
+    print(totals_line(run.plan, sys.stdout.isatty()))
     failed = sum(1 for r in run.results if not r.ok)
     print(
         f"{'✔' if not failed else '✗'} {len(run.results)} nodes, {failed} not ready, "
         f"{run.requests} API requests in {run.duration:.1f}s at {run.revision}"
     )
+    if run.interrupted:
+        print("\n".join(_interruption_lines(run, released)), flush=True)
 
 
 def _write_plan(run: RunResult, path: str | None) -> None:
@@ -147,16 +226,26 @@ def _discover_live(discover: Discover, client: KubeClient) -> Discovery:
 
 
 def cmd_plan(args: argparse.Namespace, discover: Discover, select: Select, *, diff_exit: bool) -> int:
-    """`diff` and `plan` (and `--dry-run`): what an apply of the selected nodes would do; writes nothing."""
-    with open_cluster(args) as client:
+    """`diff` and `plan` (and `--dry-run`): what an apply of the selected nodes would do; nothing is
+    written. Each node's plan is printed as soon as it is decided; SIGTERM/SIGINT stop starting nodes
+    and exit 143/130."""
+    text = args.output != "json"
+    printer = StreamPrinter(text=text, applying=False)
+    with stop_on_signals(StopSwitch()) as switch, open_cluster(args, switch) as client:
         discovery = _discover_live(discover, client)
-        run = run_nodes(discovery, client, engine_options(args), apply=False, targets=select(discovery),
-                        progress=progress_printer())
+        targets = select(discovery)
+        printer.in_order([ref for ref in apply_order(discovery) if targets is None or ref in targets])
+        run = run_nodes(discovery, client, engine_options(args), apply=False, targets=targets,
+                        observer=printer)
+    printer.flush()
     _write_plan(run, getattr(args, "plan_file", None))
-    if args.output == "json":
-        sys.stdout.write(run.plan.to_json() + "\n")
+    if text:
+        print(totals_line(run.plan, sys.stdout.isatty()))
     else:
-        sys.stdout.write(render_text(run.plan, sys.stdout.isatty()))
+        sys.stdout.write(run.plan.to_json() + "\n")
+    if run.interrupted:
+        print(f"✗ interrupted by {run.interrupted}: the plan is incomplete", file=sys.stderr)
+        return switch.exit_code
     return EXIT_CODES["diff" if diff_exit else "plan"][run.verdict]
 
 
@@ -173,21 +262,45 @@ def cmd_apply(args: argparse.Namespace, discover: Discover, select: Select) -> i
     """`apply` and `reconcile`: converge the cluster holding its Lease, then notify the Alerts' Providers."""
     if args.dry_run:
         return cmd_plan(args, discover, select, diff_exit=False)
-    with open_cluster(args) as client:
+    text = args.output != "json"
+    with stop_on_signals(StopSwitch()) as switch:
+        try:
+            run, deliveries, released = _apply(args, discover, select, switch,
+                                               StreamPrinter(text=text, applying=True))
+        except FluxpushError as exc:
+            if not switch.stopped:
+                raise
+            print(f"✗ interrupted by {switch.signal_name}: {exc}", file=sys.stderr)
+            return switch.exit_code
+    _write_plan(run, getattr(args, "plan_file", None))
+    if text:
+        print_run(run, released)
+    else:
+        sys.stdout.write(run.plan.to_json() + "\n")
+    _print_deliveries(deliveries)
+    if run.interrupted:
+        return switch.exit_code
+    return EXIT_CODES["apply"][run.verdict] if released else EXIT_FAILED
+
+
+def _apply(args: argparse.Namespace, discover: Discover,
+           select: Select,
+           switch: StopSwitch, observer: RunObserver) -> tuple[RunResult, list[Delivery], bool]:
+    """Discover, take the Lease, apply, release it; then notify (not after an interruption). Returns
+    the run, the notifications sent and whether the Lease was released."""
+    with open_cluster(args, switch) as client:
         discovery = _discover_live(discover, client)
         targets = select(discovery)
         secrets = provider_secret_lookup(client) if args.notify else None  # a bad value stops us here
-        with ClusterLease(client, wait_seconds=args.lock_wait):
+        with ClusterLease(client, wait_seconds=args.lock_wait) as lease:
             run = run_nodes(discovery, client, engine_options(args), apply=True, targets=targets,
-                            progress=progress_printer())
-        deliveries = notify_run(run, discovery, secrets, run_url=run_url_from_env()) if secrets else []
-    _write_plan(run, getattr(args, "plan_file", None))
-    if args.output == "json":
-        sys.stdout.write(run.plan.to_json() + "\n")
-    else:
-        print_run(run, color=sys.stdout.isatty())
-    _print_deliveries(deliveries)
-    return EXIT_CODES["apply"][run.verdict]
+                            observer=observer)
+        released = lease.release_error is None
+        if not released:
+            print(f"✗ {lease.release_error}", file=sys.stderr)
+        if not secrets or run.interrupted:
+            return run, [], released
+        return run, notify_run(run, discovery, secrets, run_url=run_url_from_env()), released
 
 
 def cmd_suspend(args: argparse.Namespace, discover: Discover, select: Select, suspended: bool) -> int:

@@ -1,16 +1,19 @@
 """Hub and spoke (issue 15.5): a Kustomization with spec.kubeConfig.secretRef is applied, pruned
 and health-checked in the spoke cluster its Secret describes (key `value`, as kustomize-controller
 reads it), its inventory stays in the hub; nothing of it lands in the hub. Two kubesim instances.
-A Secret that is missing, or a HelmRelease with kubeConfig, fails the node naming the field."""
+A HelmRelease with kubeConfig is installed/upgraded in the spoke, its release storage there too.
+A Secret that is missing fails the node naming the field."""
 
 from __future__ import annotations
 
 import base64
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 
+from clusterdump import cluster_dump
 from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.engine.inventory import inventory_name
 from fluxpush.engine.options import EngineOptions
@@ -36,11 +39,11 @@ def _target_spoke(sandbox) -> None:
     sandbox.edit("clusters/dev/apps.yaml", "  targetNamespace: app-2\n", REMOTE)
 
 
-def _store_kubeconfig(sandbox, spoke_sim) -> None:
+def _store_kubeconfig(sandbox, spoke_sim, namespace: str = "flux-system") -> None:
     text = yaml.safe_dump(spoke_sim.kubeconfig())
-    sandbox.client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}}, "t")
+    sandbox.client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, "t")
     sandbox.client.apply({"apiVersion": "v1", "kind": "Secret",
-                          "metadata": {"name": "spoke-kubeconfig", "namespace": "flux-system"},
+                          "metadata": {"name": "spoke-kubeconfig", "namespace": namespace},
                           "data": {"value": base64.b64encode(text.encode()).decode()}}, "t")
 
 
@@ -130,17 +133,104 @@ def test_the_pr_comment_names_the_target_cluster():
     assert again.nodes[0].cluster == "Secret/flux-system/spoke"
 
 
-def test_a_helmrelease_with_kubeconfig_fails_naming_the_field_and_is_not_installed_here(sandbox, spoke):
-    spoke_sim, _ = spoke
-    _store_kubeconfig(sandbox, spoke_sim)
-    release = ObjectRef("HelmRelease", "external-secrets", "external-secrets")
-    sandbox.edit("infrastructure/external-secrets/helmrelease.yaml", "spec:\n",
-                 "spec:\n  kubeConfig:\n    secretRef:\n      name: spoke-kubeconfig\n")
+RELEASE = ObjectRef("HelmRelease", "external-secrets", "external-secrets")
+REMOTE_RELEASE = "spec:\n  kubeConfig:\n    secretRef:\n      name: spoke-kubeconfig\n"
+
+
+def _remote_release(sandbox, spoke_sim) -> None:
+    """The HelmRelease targets the spoke; its kubeconfig Secret sits in the HelmRelease's namespace
+    in the hub, as helm-controller reads it."""
+    _store_kubeconfig(sandbox, spoke_sim, namespace="external-secrets")
+    sandbox.edit("infrastructure/external-secrets/helmrelease.yaml", "spec:\n", REMOTE_RELEASE)
+    sandbox.edit("infrastructure/external-secrets/helmrelease.yaml", "  install:\n",
+                 "  install:\n    createNamespace: true\n")
+
+
+def _helm_storage(client, namespace="external-secrets"):
+    return sorted(s["metadata"]["name"] for s in client.list("v1", "Secret", namespace,
+                                                              label_selector="owner=helm"))
+
+
+def test_a_helmrelease_with_kubeconfig_is_installed_and_stored_in_the_spoke(sandbox, spoke):
+    """helm-controller with spec.kubeConfig builds its action config (and so its release storage)
+    from the remote kubeconfig; the HelmRelease and its status stay in the management cluster."""
+    spoke_sim, spoke_client = spoke
+    _remote_release(sandbox, spoke_sim)
+    hub_before, spoke_before = cluster_dump(sandbox), cluster_dump(SimpleNamespace(sim=spoke_sim))
 
     run = sandbox.run(apply=True)
 
-    result = _result(run, release)
+    result = _result(run, RELEASE)
+    assert result.outcome is Outcome.READY, result.message
+    assert _helm_storage(spoke_client) == ["sh.helm.release.v1.external-secrets.v1"]
+    assert _helm_storage(sandbox.client) == []
+    spoke_after = cluster_dump(SimpleNamespace(sim=spoke_sim))
+    added = sorted(set(spoke_after) - set(spoke_before))
+    assert "apps/v1 Deployment external-secrets/external-secrets" in added
+    assert "v1 Namespace /external-secrets" in added
+    hub_added = sorted(set(cluster_dump(sandbox)) - set(hub_before))
+    assert "v1 ConfigMap external-secrets/" + inventory_name(RELEASE) in hub_added
+    assert not [k for k in hub_added if "Deployment external-secrets" in k or "sh.helm.release" in k]
+    assert result.plan.cluster == "Secret/external-secrets/spoke-kubeconfig"
+
+    # the next plan reads the release back from the spoke (nothing to do) and writes nothing anywhere
+    hub_before, spoke_before = cluster_dump(sandbox), spoke_after
+    again = sandbox.run(apply=False)
+    unchanged = next(p for p in again.plan.nodes if p.node == str(RELEASE))
+    assert unchanged.cluster == "Secret/external-secrets/spoke-kubeconfig" and not unchanged.error
+    assert unchanged.changes[0].action.value == "unchanged", unchanged.changes[0]
+    assert cluster_dump(sandbox) == hub_before
+    assert cluster_dump(SimpleNamespace(sim=spoke_sim)) == spoke_before
+
+
+def test_a_remote_helmrelease_upgrade_runs_in_the_spoke(sandbox, spoke):
+    spoke_sim, spoke_client = spoke
+    _remote_release(sandbox, spoke_sim)
+    assert _result(sandbox.run(apply=True), RELEASE).outcome is Outcome.READY
+    sandbox.edit("infrastructure/external-secrets/helmrelease.yaml", "role/eso-role", "role/eso-role-2")
+
+    run = sandbox.run(apply=True)
+
+    assert _result(run, RELEASE).outcome is Outcome.READY, _result(run, RELEASE).message
+    assert _helm_storage(spoke_client)[-1] == "sh.helm.release.v1.external-secrets.v2"
+    assert _helm_storage(sandbox.client) == []
+    account = spoke_client.get("v1", "ServiceAccount", "external-secrets", "external-secrets")
+    assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("eso-role-2")
+
+
+def test_a_remote_helmrelease_whose_secret_is_missing_installs_nothing_anywhere(sandbox, spoke):
+    _, spoke_client = spoke
+    sandbox.edit("infrastructure/external-secrets/helmrelease.yaml", "spec:\n", REMOTE_RELEASE)
+    sandbox.edit("infrastructure/external-secrets/helmrelease.yaml", "  install:\n",
+                 "  install:\n    createNamespace: true\n")
+
+    run = sandbox.run(apply=True)
+
+    result = _result(run, RELEASE)
     assert result.outcome is Outcome.FAILED
-    assert "HelmReleases with spec.kubeConfig are not supported" in result.message
-    releases = sandbox.client.list("v1", "Secret", "external-secrets", label_selector="owner=helm")
-    assert releases == []
+    where = "Secret/external-secrets/spoke-kubeconfig"
+    assert f"spec.kubeConfig targets another cluster ({where})" in result.message
+    assert _helm_storage(sandbox.client) == [] and _helm_storage(spoke_client) == []
+
+
+def test_a_remote_helmrelease_removed_from_git_is_kept_in_the_spoke_and_said_so(sandbox, spoke):
+    """Its record in the hub names the spoke; once spec.kubeConfig has left Git fluxpush cannot reach
+    that cluster, so nothing is uninstalled anywhere (never the hub's same-named release) and the
+    record stays as the list of what to delete there."""
+    spoke_sim, spoke_client = spoke
+    _remote_release(sandbox, spoke_sim)
+    assert _result(sandbox.run(apply=True), RELEASE).outcome is Outcome.READY
+    record = sandbox.client.get("v1", "ConfigMap", inventory_name(RELEASE), "external-secrets")
+    assert record["data"]["cluster"] == "Secret/external-secrets/spoke-kubeconfig"
+    sandbox.edit("infrastructure/external-secrets/kustomization.yaml", "  - helmrelease.yaml\n", "")
+    spoke_before = cluster_dump(SimpleNamespace(sim=spoke_sim))
+
+    run = sandbox.run(apply=True)
+
+    infra = _result(run, ObjectRef("Kustomization", "flux-system", "infrastructure"))
+    assert infra.outcome is Outcome.READY, infra.message
+    skipped = [c for c in infra.plan.changes if c.id.kind == "HelmRelease"]
+    assert skipped and "another cluster (Secret/external-secrets/spoke-kubeconfig)" in skipped[0].reason
+    assert cluster_dump(SimpleNamespace(sim=spoke_sim)) == spoke_before
+    assert _helm_storage(spoke_client) == ["sh.helm.release.v1.external-secrets.v1"]
+    assert sandbox.client.get("v1", "ConfigMap", inventory_name(RELEASE), "external-secrets") is not None

@@ -127,6 +127,7 @@ class InventoryRecord:
     deletion_policy: str = ""
     deletion_reason: str = ""
     release: str = ""  # a HelmRelease's helm release, `namespace/name`
+    cluster: str = ""  # spec.kubeConfig: `Secret/ns/name` of the cluster its objects went to
 
     @property
     def ids(self) -> frozenset[ObjectId]:
@@ -175,6 +176,7 @@ def _payload(record: InventoryRecord) -> dict[str, str]:
         "deletionPolicy": record.deletion_policy,
         "deletionReason": record.deletion_reason,
         "release": record.release,
+        **({"cluster": record.cluster} if record.cluster else {}),
     }
 
 
@@ -216,6 +218,7 @@ def decode_inventory(obj: dict[str, Any]) -> InventoryRecord:
             deletion_policy=data.get("deletionPolicy", ""),
             deletion_reason=data.get("deletionReason", ""),
             release=data.get("release", ""),
+            cluster=data.get("cluster", ""),
         )
     except (KeyError, TypeError, ValueError) as exc:  # json and base64 errors are ValueErrors
         raise ValueError(f"{where}: not a fluxpush inventory: {exc}") from exc

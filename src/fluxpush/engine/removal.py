@@ -171,6 +171,9 @@ def plan_removal(ref: ObjectRef, live_index: LiveIndex, declared: Declared) -> R
         policy, reason = ORPHAN, "suspended (fluxpush suspend): its finalizer deletes nothing"
     if not policy:
         policy, reason = KEEP, "its inventory predates deletion policies: delete it by hand"
+    if record.cluster and policy in (DELETE, WAIT):
+        policy, reason = KEEP, (f"its objects are in another cluster ({record.cluster}), which fluxpush "
+                                "no longer reaches once spec.kubeConfig left Git: delete them there by hand")
     name = str(obj["metadata"]["name"])
     if policy == KEEP:
         return Removal(ref, policy, reason, None, size=0)

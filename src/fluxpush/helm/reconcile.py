@@ -26,7 +26,8 @@ from fluxpush.engine.normalize import ObjectId, object_id
 from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange
 from fluxpush.engine.planner import plan_objects
-from fluxpush.engine.reconcile import NodeResult, Outcome, store_inventory
+from fluxpush.engine.reconcile import Announce, NodeResult, Outcome, store_inventory
+from fluxpush.engine.remote import RemoteTarget
 from fluxpush.engine.removal import deletion_policy
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP
@@ -97,15 +98,20 @@ def config_digest(hr: HelmRelease, chart: ResolvedChart, values: dict[str, Any])
 
 
 def prepare_release(node: Node, discovery: Discovery, client: KubeClient,
-                    cache: ChartCache | None = None, record: InventoryRecord | None = None) -> Prepared:
-    """Resolve the chart and values and decide the action; raises FluxpushError when it cannot."""
+                    cache: ChartCache | None = None, record: InventoryRecord | None = None,
+                    workload: KubeClient | None = None) -> Prepared:
+    """Resolve the chart and values and decide the action; raises FluxpushError when it cannot.
+
+    valuesFrom are read from `client` (the HelmRelease's cluster); the release storage from
+    `workload` (the spec.kubeConfig cluster, as helm-controller keeps it there), default `client`.
+    """
     hr = node.spec
     assert isinstance(hr, HelmRelease)
     lookup = _lookup(discovery, client)
     chart = resolve_chart(hr, discovery, lookup, cache=cache)
     values = compose_values(hr, lookup)
     digest = config_digest(hr, chart, values.values)
-    latest = latest_release(client, hr.release_name, hr.target_namespace)
+    latest = latest_release(workload or client, hr.release_name, hr.target_namespace)
     ready = record.condition("Ready") if record else None
     last_failed = ready is not None and ready.status == "False"
     return Prepared(hr, chart, values, digest, latest, decide_action(latest, digest, last_failed=last_failed))
@@ -154,7 +160,7 @@ def _deployed_objects(client: KubeClient, prepared: Prepared) -> list[dict[str, 
 
 
 def _plan_with(prepared: Prepared, objects: list[dict[str, Any]], client: KubeClient, options: EngineOptions,
-               revision: str, node: ObjectRef) -> NodePlan:
+               revision: str, node: ObjectRef, cluster: str = "") -> NodePlan:
     planned = plan_objects(objects, LiveIndex(client), options.way, field_manager=FIELD_MANAGER)
     errors = "\n".join(str(p.error) for p in planned if p.error is not None)
     rendered = {object_id(o) for o in objects}
@@ -162,7 +168,7 @@ def _plan_with(prepared: Prepared, objects: list[dict[str, Any]], client: KubeCl
     prune = tuple(ObjectChange(oid, Action.DELETE, "not in the new revision; helm deletes it")
                   for oid in dict.fromkeys(gone) if oid not in rendered)
     changes = (release_change(prepared), *(_drift_rule(prepared, p.change) for p in planned))
-    return NodePlan(str(node), revision, changes, prune, errors)
+    return NodePlan(str(node), revision, changes, prune, errors, cluster=cluster)
 
 
 def _drift_rule(prepared: Prepared, change: ObjectChange) -> ObjectChange:
@@ -197,42 +203,54 @@ def render_offline(node: Node, discovery: Discovery, *, cache: ChartCache | None
 
 
 def plan_release(node: Node, discovery: Discovery, client: KubeClient, options: EngineOptions,
-                 record: InventoryRecord | None = None, cache: ChartCache | None = None) -> NodePlan:
-    """The node's plan without writing anything (a preview of the release and its objects)."""
+                 record: InventoryRecord | None = None, cache: ChartCache | None = None,
+                 target: RemoteTarget | None = None) -> NodePlan:
+    """The node's plan without writing anything (a preview of the release and its objects); with
+    `target` (spec.kubeConfig) the release and its objects are read in that cluster."""
+    workload, cluster = (target.client, target.name) if target else (client, "")
     try:
-        prepared = prepare_release(node, discovery, client, cache, record)
-        with HelmSession(client) as session:
-            objects = _render(session, client, prepared)
+        prepared = prepare_release(node, discovery, client, cache, record, workload)
+        with HelmSession(workload) as session:
+            objects = _render(session, workload, prepared)
     except FluxpushError as exc:
-        return NodePlan(str(node.ref), discovery.revision, (), (), str(exc))
-    return _plan_with(prepared, objects, client, options, discovery.revision, node.ref)
+        return NodePlan(str(node.ref), discovery.revision, (), (), str(exc), cluster=cluster)
+    return _plan_with(prepared, objects, workload, options, discovery.revision, node.ref, cluster)
 
 
 def apply_release(node: Node, discovery: Discovery, client: KubeClient, options: EngineOptions,
-                  record: InventoryRecord | None, cache: ChartCache | None = None) -> NodeResult:
-    """Install/upgrade the release when needed and store its inventory; never raises for its failures."""
+                  record: InventoryRecord | None, cache: ChartCache | None = None,
+                  announce: Announce | None = None, target: RemoteTarget | None = None) -> NodeResult:
+    """Install/upgrade the release when needed and store its inventory; never raises for its failures.
+    `announce` hears the planned changes before helm writes them.
+
+    With `target` (spec.kubeConfig) helm runs against that cluster with a kubeconfig of its own, and
+    the release storage lives there, as helm-controller keeps it; the inventory stays in `client`'s.
+    """
     started, clock = datetime.now(UTC), time.monotonic()
     hr = node.spec
     assert isinstance(hr, HelmRelease)
     revision = discovery.revision
     log = ReleaseLog()
-    plan = NodePlan(str(node.ref), revision)
+    workload, cluster = (target.client, target.name) if target else (client, "")
+    plan = NodePlan(str(node.ref), revision, cluster=cluster)
     objects: list[dict[str, Any]] = []
     try:
-        prepared = prepare_release(node, discovery, client, cache, record)
-        with HelmSession(client) as session:
+        prepared = prepare_release(node, discovery, client, cache, record, workload)
+        with HelmSession(workload) as session:
             if prepared.decision.action is ReleaseAction.NONE:
-                objects = _deployed_objects(client, prepared)
-                plan = _plan_with(prepared, objects, client, options, revision, node.ref)
+                objects = _deployed_objects(workload, prepared)
+                plan = _plan_with(prepared, objects, workload, options, revision, node.ref, cluster)
                 failure = None
                 if drift_mode(prepared.hr) != "disabled":
-                    drift = detect_drift(client, prepared.hr, objects)
+                    drift = detect_drift(workload, prepared.hr, objects)
                     if drift.objects:
                         log.add(drift.message())
             else:
-                objects = _render(session, client, prepared)
-                plan = _plan_with(prepared, objects, client, options, revision, node.ref)
-                failure = run_release(session, client, prepared.hr, prepared.chart, prepared.values.values,
+                objects = _render(session, workload, prepared)
+                plan = _plan_with(prepared, objects, workload, options, revision, node.ref, cluster)
+                if announce is not None:
+                    announce(plan.changes)
+                failure = run_release(session, workload, prepared.hr, prepared.chart, prepared.values.values,
                                       prepared.digest, prepared.decision, log)
         ok = failure is None
         reason = inv.RECONCILIATION_SUCCEEDED if ok else inv.RECONCILIATION_FAILED
@@ -241,6 +259,8 @@ def apply_release(node: Node, discovery: Discovery, client: KubeClient, options:
             message = f"{message}\n{failure}"
     except FluxpushError as exc:
         ok, reason, message = False, inv.RECONCILIATION_FAILED, str(exc)
+        if not log.steps:  # helm never ran (refused, interrupted, not renderable): nothing to record
+            objects = []
     duration = time.monotonic() - clock
     now = datetime.now(UTC)
     policy, why = deletion_policy(node.spec)
@@ -253,7 +273,7 @@ def apply_release(node: Node, discovery: Discovery, client: KubeClient, options:
         started_at=inv.format_time(started), finished_at=inv.format_time(now),
         duration_seconds=round(duration, 3), suspended=record.suspended if record else False,
         deletion_policy=policy, deletion_reason=why,
-        release=f"{hr.target_namespace}/{hr.release_name}")
+        release=f"{hr.target_namespace}/{hr.release_name}", cluster=cluster)
     try:
         store_inventory(client, stored, options.field_manager)
     except FluxpushError as exc:
@@ -261,6 +281,6 @@ def apply_release(node: Node, discovery: Discovery, client: KubeClient, options:
     applied = tuple(c for c in plan.changes + plan.prune
                     if c.action in (Action.CREATE, Action.UPDATE, Action.DELETE)) if ok else ()
     if not ok:
-        plan = NodePlan(plan.node, revision, plan.changes, plan.prune, message)
+        plan = NodePlan(plan.node, revision, plan.changes, plan.prune, message, cluster=cluster)
     outcome = Outcome.READY if ok else Outcome.FAILED
     return NodeResult(node.ref, outcome, reason, message, plan, applied, duration)

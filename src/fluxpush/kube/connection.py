@@ -57,8 +57,10 @@ def connect_eks(
     role_arn: str | None = None,
     session: boto3.Session | None = None,
     clock: Clock = time.time,
+    ca_pem: str | None = None,
 ) -> ClusterConnection:
-    """Connect to an EKS cluster: DescribeCluster, optional `sts:AssumeRole`, a cached STS token."""
+    """Connect to an EKS cluster: DescribeCluster, optional `sts:AssumeRole`, a cached STS token;
+    `ca_pem` (when given) is trusted instead of the CA DescribeCluster reports."""
     base = session or boto3.Session(region_name=region)
     signer: Callable[[], boto3.Session]
     if role_arn:
@@ -68,7 +70,7 @@ def connect_eks(
         signer, describer = (lambda: base), base
     cluster = describe_cluster(describer, cluster_name, region)
     tokens: TokenCache = eks_token_cache(signer, cluster, clock=clock)
-    configuration = _bearer_configuration(cluster.endpoint, cluster.ca_pem, tokens.token)
+    configuration = _bearer_configuration(cluster.endpoint, ca_pem or cluster.ca_pem, tokens.token)
     return ClusterConnection(f"eks:{cluster_name} ({region})", configuration, tokens.invalidate)
 
 
