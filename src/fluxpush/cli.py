@@ -15,9 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fluxpush import __version__, cli_help, cli_options
-from fluxpush.cli_help import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from fluxpush.discover import DiscoverOptions, Discovery, discover
-from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
+from fluxpush.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.images import cli as images_cli
 from fluxpush.images.run import SecretLookup
@@ -244,7 +243,7 @@ def cmd_version(args: argparse.Namespace) -> int:
             print(f"{tool.name}: {version} {' '.join(tool.argv)} (from {tool.found_by}){note}")
         except (ToolError, FluxpushError) as exc:
             print(f"✗ {exc}", file=sys.stderr)
-            return EXIT_PROBLEMS
+            return EXIT_FAILED
     return EXIT_OK
 
 
@@ -257,7 +256,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_build(discovery, nodes))
         _report_problems(discovery)
-    return EXIT_PROBLEMS if any(n.error for n in nodes) or discovery.problems else EXIT_OK
+    return EXIT_FAILED if any(n.error for n in nodes) or discovery.problems else EXIT_OK
 
 
 @contextmanager
@@ -348,7 +347,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"✗ {problem}")
         status = f"{len(problems)} problem(s) found" if problems else "✔ no problems found"
         print(f"{status} in {len(discovery.nodes)} nodes at {discovery.revision}")
-    return EXIT_PROBLEMS if problems else EXIT_OK
+    return EXIT_FAILED if problems else EXIT_OK
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
@@ -406,7 +405,7 @@ def _run_verb(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except InputError as exc:
         print(f"✗ {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
+        return EXIT_FAILED
     except FluxpushError as exc:
         print(f"✗ {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -28,11 +28,18 @@ from fluxpush.engine.inventory import InventoryRecord
 from fluxpush.engine.lease import ClusterLease
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.options import FIELD_MANAGER
-from fluxpush.engine.plan import Action, ObjectChange, change_lines, node_lines, totals_line
+from fluxpush.engine.plan import APPLIED_WORD, ObjectChange, change_lines, node_lines, totals_line
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, store_inventory
 from fluxpush.engine.run import RunObserver, RunResult, Verdict, run_nodes
-from fluxpush.errors import FluxpushError, UsageError
+from fluxpush.errors import (
+    EXIT_DIFF_CHANGES,
+    EXIT_DIFF_FAILED,
+    EXIT_FAILED,
+    EXIT_OK,
+    FluxpushError,
+    UsageError,
+)
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
 from fluxpush.kube.stop import StopSwitch, stop_on_signals
@@ -40,21 +47,20 @@ from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import Delivery
 from fluxpush.report.run_events import notify_run, run_url_from_env
+from fluxpush.selection import apply_order
 
 # Discovery of the repository, given where to look up substituteFrom sources the repository lacks.
 Discover = Callable[[VariableSourceLookup | None], Discovery]
 # The nodes the command line names (None: every node).
 Select = Callable[[Discovery], list[ObjectRef] | None]
 
-EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 # The exit code of each verb for the run's verdict (decided by RunResult.verdict): `diff` as
 # `flux diff` (1 changes, 2 failure), `plan`, `apply` and `reconcile` 1 on failure only.
 EXIT_CODES = {
-    "diff": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_CHANGES, Verdict.FAILED: EXIT_ERROR},
-    "plan": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_CHANGES},
-    "apply": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_CHANGES},
+    "diff": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_DIFF_CHANGES, Verdict.FAILED: EXIT_DIFF_FAILED},
+    "plan": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_FAILED},
+    "apply": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_FAILED},
 }
-APPLIED_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DELETE: "deleted"}
 
 
 @contextmanager
@@ -116,6 +122,33 @@ class StreamPrinter(RunObserver):
         self.color = sys.stdout.isatty()
         self.live = sys.stderr.isatty() and not os.environ.get("CI")
         self._lock = threading.Lock()  # one node's lines stay together
+        # A plan (nothing written) prints its nodes in apply order, each as soon as those before it
+        # are decided; an apply prints each node when it happens, since its writes do.
+        self._order: list[ObjectRef] = []
+        self._held: dict[ObjectRef, list[str]] = {}
+        self._printed = 0
+
+    def in_order(self, order: Sequence[ObjectRef]) -> None:
+        """Print plans in this order (the selected nodes in apply order)."""
+        self._order = list(order)
+
+    def _print_in_order(self, ref: ObjectRef, lines: Sequence[str]) -> None:
+        with self._lock:
+            if ref not in self._order:
+                print("\n".join(lines), flush=True)
+                return
+            self._held[ref] = list(lines)
+            while self._printed < len(self._order) and self._order[self._printed] in self._held:
+                print("\n".join(self._held.pop(self._order[self._printed])), flush=True)
+                self._printed += 1
+
+    def flush(self) -> None:
+        """Print plans still held (an interrupted run decides no more nodes), in apply order."""
+        with self._lock:
+            for ref in self._order[self._printed:]:
+                if ref in self._held:
+                    print("\n".join(self._held.pop(ref)), flush=True)
+            self._printed = len(self._order)
 
     def _print(self, lines: Sequence[str], stream: TextIO | None = None) -> None:
         with self._lock:
@@ -131,8 +164,12 @@ class StreamPrinter(RunObserver):
             self._print([f"📁 {ref} applying:", *lines])
 
     def finished(self, result: NodeResult) -> None:
-        if self.text:
-            self._print(_result_lines(result) if self.applying else node_lines(result.plan, self.color))
+        if not self.text:
+            return
+        if self.applying:
+            self._print(_result_lines(result))
+        else:
+            self._print_in_order(result.node, node_lines(result.plan, self.color))
 
 
 def _result_lines(result: NodeResult) -> list[str]:
@@ -226,11 +263,14 @@ def cmd_plan(args: argparse.Namespace, discover: Discover, select: Select, *, di
     plan_file = getattr(args, "plan_file", None)
     executable = args.verb == "plan" and plan_file  # `reconcile --dry-run --plan-file` writes the JSON
     options = engine_options(args)
+    printer = StreamPrinter(text=text, applying=False)
     with stop_on_signals(StopSwitch()) as switch, open_cluster(args, switch) as client:
         discovery = _discover_live(discover, client)
         snapshot = planfile.read_snapshot(client, discovery) if executable else None  # before planning
-        run = run_nodes(discovery, client, options, apply=False, targets=select(discovery),
-                        observer=StreamPrinter(text=text, applying=False))
+        targets = select(discovery)
+        printer.in_order([ref for ref in apply_order(discovery) if targets is None or ref in targets])
+        run = run_nodes(discovery, client, options, apply=False, targets=targets, observer=printer)
+    printer.flush()
     if snapshot is not None and plan_file and not run.interrupted:  # an incomplete plan is not executable
         document = planfile.dumps(planfile.make_plan_file(run.plan, discovery, snapshot, options))
         planfile.write_atomically(plan_file, document)
@@ -284,7 +324,7 @@ def cmd_apply(args: argparse.Namespace, discover: Discover, select: Select) -> i
     _print_deliveries(deliveries)
     if run.interrupted:
         return switch.exit_code
-    return EXIT_CODES["apply"][run.verdict] if released else EXIT_CHANGES
+    return EXIT_CODES["apply"][run.verdict] if released else EXIT_FAILED
 
 
 def _apply(args: argparse.Namespace, discover: Discover,

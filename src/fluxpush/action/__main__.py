@@ -32,15 +32,13 @@ from fluxpush.action.render import (
     write_plan_file,
 )
 from fluxpush.engine.planfile import plan_digest
-from fluxpush.errors import FluxpushError, ReportError, UsageError
+from fluxpush.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, FluxpushError, ReportError, UsageError
 from fluxpush.kube.stop import StopSwitch, stop_on_signals
 from fluxpush.redact import on_secret, redacting_streams, register_environment_secrets, register_secrets
 from fluxpush.report.comment import COMMENT_LIMIT, fence_for, sticky_marker
 from fluxpush.report.github import CHECK_OUTPUT_MAX
 from fluxpush.report.github_app import ClientOptions
 from fluxpush.report.workflow import WorkflowCommands, append_step_summary, set_output
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _report(
