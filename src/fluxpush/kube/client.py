@@ -11,7 +11,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fluxpush.errors import ClusterError, InputError
@@ -65,6 +65,11 @@ class KubeClient:
     def close(self) -> None:
         """Release the connection pool."""
         self._transport.close()
+
+    def impersonating(self, user: str) -> KubeClient:
+        """A client for the same cluster and credentials whose every request acts as `user`
+        (`Impersonate-User`); close it on its own."""
+        return KubeClient(replace(self.connection, impersonate=user), page_size=self.page_size)
 
     @property
     def request_count(self) -> int:
