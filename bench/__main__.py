@@ -1,4 +1,4 @@
-"""`python -m bench [--sizes 10x20,50x50] [--latency 0,20] [--scenarios render,plan,apply]`."""
+"""`python -m bench [--sizes 10x20,50x50] [--latency 0,20] [--scenarios render,plan,apply,transport]`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from bench.generate import parse_size
 from bench.report import format_table, write_json
 from bench.scenarios import SCENARIOS, Row, prepare_workload, run_apply, run_plan, run_render
+from bench.transport import format_figures, measure
 
 DEFAULT_SIZES = "10x20,50x50,200x25"
 DEFAULT_LATENCIES = "0,20"
@@ -66,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"… {spec.label} at {latency:g} ms: {name}", file=sys.stderr, flush=True)
                         rows += _shown(run(workload, latency))
     print(format_table(rows))
+    if "transport" in args.scenario_names:
+        print("\nCPU per request, API-server pool vs the kubernetes client's urllib3 (decision 0001):")
+        print(format_figures(measure()))
     path = write_json(rows, args.out) if args.out else write_json(rows)
     print(f"\nJSON: {path}", file=sys.stderr)
     return 0 if all(row.ok for row in rows) else 1

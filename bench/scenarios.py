@@ -33,7 +33,7 @@ from fluxpush.render.kustomize import kustomize_environment
 from fluxpush.tools import Tool, find_kustomize
 from kubesim import KubeSim, Options
 
-SCENARIOS = ("render", "plan", "apply")
+SCENARIOS = ("render", "plan", "apply", "transport")  # transport: bench/transport.py, once per run
 BENCH_ROOT = Path(__file__).resolve().parents[1]  # put on the child's PYTHONPATH to import `bench`
 T = TypeVar("T")
 RENDER_ROUNDS = 3  # render is timed this many times, each side's median kept

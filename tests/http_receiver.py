@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+DROP = 0  # an answer status that closes the connection without answering
+
 
 @dataclass(frozen=True)
 class Received:
@@ -67,6 +69,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                                                   body, time.monotonic()))
                 status, payload, headers = receiver.next_answer(self.path)
             time.sleep(receiver.delay)
+            if status == DROP:
+                self.close_connection = True  # no answer at all: the client sees the connection end
+                return
             with contextlib.suppress(OSError):  # the client gave up waiting (timeout tests)
                 self._answer(status, payload, headers)
 
@@ -78,7 +83,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
 
-        do_GET = do_POST = _serve
+        do_GET = do_POST = do_HEAD = do_PUT = _serve
 
         def log_message(self, *args: object) -> None:
             pass

@@ -7,6 +7,7 @@ internal error.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from collections.abc import Iterator
@@ -368,6 +369,8 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `fluxpush` console script."""
     args = build_parser().parse_args(argv)
+    if isinstance(sys.stdout, io.TextIOWrapper):  # stream line by line into pipes too (CI logs)
+        sys.stdout.reconfigure(line_buffering=True)
     if args.kustomize:
         os.environ["FLUXPUSH_KUSTOMIZE"] = args.kustomize
     if args.helm:

@@ -3,6 +3,10 @@
 The cluster is an EKS cluster (`--eks-cluster NAME --region R [--role-arn ARN]`), a kubeconfig
 (`--kubeconfig PATH --context NAME`, or `$KUBECONFIG`), or `--sandbox`: an embedded kubesim started
 for the command (`--sandbox-state FILE` keeps its objects between commands).
+
+Output is streamed: each node's changes are printed before they are written and its result as soon
+as it is decided, line by line (flushed, for CI logs). SIGTERM/SIGINT stop new writes, let the run
+record what it wrote and release the Lease, list what was and was not applied, and exit 143/130.
 """
 
 from __future__ import annotations
@@ -10,23 +14,26 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TextIO
 
 from fluxpush.cli_options import engine_options
 from fluxpush.discover import Discovery
 from fluxpush.engine.inventory import InventoryRecord
 from fluxpush.engine.lease import ClusterLease
 from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.plan import Action, render_text
+from fluxpush.engine.plan import Action, ObjectChange, change_lines, node_lines, totals_line
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, store_inventory
-from fluxpush.engine.run import Progress, RunResult, Verdict, run_nodes
-from fluxpush.errors import UsageError
+from fluxpush.engine.run import RunObserver, RunResult, Verdict, run_nodes
+from fluxpush.errors import FluxpushError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
+from fluxpush.kube.stop import StopSwitch, stop_on_signals
 from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import Delivery
@@ -47,15 +54,16 @@ APPLIED_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DE
 
 
 @contextmanager
-def open_cluster(args: argparse.Namespace) -> Iterator[KubeClient]:
-    """A client for the cluster the options name; starts (and stops) the sandbox when asked."""
+def open_cluster(args: argparse.Namespace, stop: StopSwitch | None = None) -> Iterator[KubeClient]:
+    """A client for the cluster the options name; starts (and stops) the sandbox when asked. `stop`,
+    when thrown, makes the client refuse new writes."""
     if args.sandbox:
         from kubesim import KubeSim, Options  # the sandbox is optional at run time
 
         sim = KubeSim(Options(cluster_name="sandbox"))
         if args.sandbox_state and args.sandbox_state.exists():
             sim.cluster.store.load(args.sandbox_state)
-        with sim, KubeClient(connect_sandbox(sim)) as client:
+        with sim, KubeClient(connect_sandbox(sim), stop=stop) as client:
             yield client
             if args.sandbox_state:
                 sim.cluster.store.save(args.sandbox_state)
@@ -67,7 +75,7 @@ def open_cluster(args: argparse.Namespace) -> Iterator[KubeClient]:
         connection = connect_eks(args.eks_cluster, region, role_arn=args.role_arn)
     else:
         connection = connect_kubeconfig(args.kubeconfig, args.context)
-    with KubeClient(connection) as client:
+    with KubeClient(connection, stop=stop) as client:
         yield client
 
 
@@ -94,13 +102,33 @@ def live_status(args: argparse.Namespace, discovery: Discovery) -> dict[ObjectRe
     return status
 
 
-def _progress(ref: ObjectRef, phase: str) -> None:
-    print(f"◎ {ref} {phase}", file=sys.stderr, flush=True)
+class StreamPrinter(RunObserver):
+    """Prints the run as it happens: each node's changes before they are written, its result as soon
+    as it is decided (`-o json` prints nothing here); on a terminal, each node's start on stderr."""
 
+    def __init__(self, *, text: bool, applying: bool) -> None:
+        self.text = text
+        self.applying = applying
+        self.color = sys.stdout.isatty()
+        self.live = sys.stderr.isatty() and not os.environ.get("CI")
+        self._lock = threading.Lock()  # one node's lines stay together
 
-def progress_printer() -> Progress | None:
-    """Live per-node progress on a terminal; nothing in CI logs, which get the results only."""
-    return _progress if sys.stderr.isatty() and not os.environ.get("CI") else None
+    def _print(self, lines: Sequence[str], stream: TextIO | None = None) -> None:
+        with self._lock:
+            print("\n".join(lines), file=stream or sys.stdout, flush=True)
+
+    def started(self, ref: ObjectRef, applying: bool) -> None:
+        if self.live:
+            self._print([f"◎ {ref} {'applying' if applying else 'planning'}"], sys.stderr)
+
+    def planned(self, ref: ObjectRef, changes: Sequence[ObjectChange]) -> None:
+        lines = change_lines(changes, self.color)
+        if self.text and lines:
+            self._print([f"📁 {ref} applying:", *lines])
+
+    def finished(self, result: NodeResult) -> None:
+        if self.text:
+            self._print(_result_lines(result) if self.applying else node_lines(result.plan, self.color))
 
 
 def _targets(discovery: Discovery, kind: str, name: str, with_dependencies: bool) -> list[ObjectRef]:
@@ -135,16 +163,28 @@ def _result_lines(result: NodeResult) -> list[str]:
     return lines
 
 
-def print_run(run: RunResult, *, color: bool) -> None:
-    """The changes with their diffs, then one result block per node and the run's totals."""
-    sys.stdout.write(render_text(run.plan, color))
-    for result in run.results:
-        print("\n".join(_result_lines(result)))
+def _interruption_lines(run: RunResult, released: bool) -> list[str]:
+    """What an interrupted run applied and what it did not."""
+    applied = [f"  applied: {r.node} ({len(r.applied)} writes)" for r in run.results if r.applied]
+    not_applied = [f"  not applied: {r.node} ({r.outcome}: {(r.message.splitlines() or [''])[0]})"
+                   for r in run.results if not r.applied and r.outcome is not Outcome.READY]
+    lease = "the Lease was released" if released else "the Lease could not be released (see above)"
+    return [f"✗ interrupted by {run.interrupted}: no write was started after the signal; "
+            f"inventories record what was written; {lease}",
+            *(applied or ["  applied: nothing"]), *not_applied,
+            "  run the same command again to converge"]
+
+
+def print_run(run: RunResult, released: bool = True) -> None:
+    """The run's totals (each node's changes and result were streamed), and what an interruption left."""
+    print(totals_line(run.plan, sys.stdout.isatty()))
     failed = sum(1 for r in run.results if not r.ok)
     print(
         f"{'✔' if not failed else '✗'} {len(run.results)} nodes, {failed} not ready, "
         f"{run.requests} API requests in {run.duration:.1f}s at {run.revision}"
     )
+    if run.interrupted:
+        print("\n".join(_interruption_lines(run, released)), flush=True)
 
 
 def _write_plan(run: RunResult, path: str | None) -> None:
@@ -162,15 +202,21 @@ def _discover_live(discover: Discover, client: KubeClient) -> Discovery:
 
 
 def cmd_plan(args: argparse.Namespace, discover: Discover, *, diff_exit: bool) -> int:
-    """`diff` and `plan`: what an apply would do; nothing is written."""
-    with open_cluster(args) as client:
+    """`diff` and `plan`: what an apply would do; nothing is written. Each node's plan is printed as
+    soon as it is decided; SIGTERM/SIGINT stop starting nodes and exit 143/130."""
+    text = args.output != "json"
+    with stop_on_signals(StopSwitch()) as switch, open_cluster(args, switch) as client:
         discovery = _discover_live(discover, client)
-        run = run_nodes(discovery, client, engine_options(args), apply=False, progress=progress_printer())
+        run = run_nodes(discovery, client, engine_options(args), apply=False,
+                        observer=StreamPrinter(text=text, applying=False))
     _write_plan(run, getattr(args, "plan_file", None))
-    if args.output == "json":
-        sys.stdout.write(run.plan.to_json() + "\n")
+    if text:
+        print(totals_line(run.plan, sys.stdout.isatty()))
     else:
-        sys.stdout.write(render_text(run.plan, sys.stdout.isatty()))
+        sys.stdout.write(run.plan.to_json() + "\n")
+    if run.interrupted:
+        print(f"✗ interrupted by {run.interrupted}: the plan is incomplete", file=sys.stderr)
+        return switch.exit_code
     return EXIT_CODES["diff" if diff_exit else "plan"][run.verdict]
 
 
@@ -188,21 +234,45 @@ def cmd_apply(args: argparse.Namespace, discover: Discover,
     """`apply` and `reconcile`: converge the cluster holding its Lease, then notify the Alerts' Providers."""
     if args.dry_run:
         return cmd_plan(args, discover, diff_exit=False)
-    with open_cluster(args) as client:
+    text = args.output != "json"
+    with stop_on_signals(StopSwitch()) as switch:
+        try:
+            run, deliveries, released = _apply(args, discover, select, switch,
+                                               StreamPrinter(text=text, applying=True))
+        except FluxpushError as exc:
+            if not switch.stopped:
+                raise
+            print(f"✗ interrupted by {switch.signal_name}: {exc}", file=sys.stderr)
+            return switch.exit_code
+    _write_plan(run, getattr(args, "plan_file", None))
+    if text:
+        print_run(run, released)
+    else:
+        sys.stdout.write(run.plan.to_json() + "\n")
+    _print_deliveries(deliveries)
+    if run.interrupted:
+        return switch.exit_code
+    return EXIT_CODES["apply"][run.verdict] if released else EXIT_CHANGES
+
+
+def _apply(args: argparse.Namespace, discover: Discover,
+           select: Callable[[Discovery], list[ObjectRef]] | None,
+           switch: StopSwitch, observer: RunObserver) -> tuple[RunResult, list[Delivery], bool]:
+    """Discover, take the Lease, apply, release it; then notify (not after an interruption). Returns
+    the run, the notifications sent and whether the Lease was released."""
+    with open_cluster(args, switch) as client:
         discovery = _discover_live(discover, client)
         targets = select(discovery) if select else None
         secrets = provider_secret_lookup(client) if args.notify else None  # a bad value stops us here
-        with ClusterLease(client, wait_seconds=args.lock_wait):
+        with ClusterLease(client, wait_seconds=args.lock_wait) as lease:
             run = run_nodes(discovery, client, engine_options(args), apply=True, targets=targets,
-                            progress=progress_printer())
-        deliveries = notify_run(run, discovery, secrets, run_url=run_url_from_env()) if secrets else []
-    _write_plan(run, getattr(args, "plan_file", None))
-    if args.output == "json":
-        sys.stdout.write(run.plan.to_json() + "\n")
-    else:
-        print_run(run, color=sys.stdout.isatty())
-    _print_deliveries(deliveries)
-    return EXIT_CODES["apply"][run.verdict]
+                            observer=observer)
+        released = lease.release_error is None
+        if not released:
+            print(f"✗ {lease.release_error}", file=sys.stderr)
+        if not secrets or run.interrupted:
+            return run, [], released
+        return run, notify_run(run, discovery, secrets, run_url=run_url_from_env()), released
 
 
 def cmd_reconcile(args: argparse.Namespace, discover: Discover, kind: str) -> int:

@@ -25,7 +25,14 @@ from fluxpush.artifacts import ARTIFACT_KIND, ArtifactGenerator, is_artifact_gen
 from fluxpush.errors import FluxpushError, InputError, Origin, RenderError, SchemaError, SourceError
 from fluxpush.flux import is_flux_object, parse_flux_object, validate_flux_object
 from fluxpush.flux.inert import Notice, inert_notice
-from fluxpush.flux.model import FluxObject, GitRepository, HelmRelease, Kustomization, ObjectRef
+from fluxpush.flux.model import (
+    FluxObject,
+    GitRepository,
+    HelmRelease,
+    Kustomization,
+    ObjectRef,
+    target_cluster,
+)
 from fluxpush.flux.validate import warm_up
 from fluxpush.fluxinstance import is_flux_instance, sync_objects
 from fluxpush.graph import Graph, order_nodes
@@ -464,14 +471,16 @@ def object_key(obj: dict[str, Any]) -> str:
 
 
 def find_ownership_conflicts(nodes: Iterable[Node]) -> list[tuple[InputError, tuple[ObjectRef, ...]]]:
-    """Objects rendered by more than one node, each with the nodes that render it. Flux's
-    server-side apply would make each node take the object from the other on every reconciliation;
-    fluxpush fails every node involved instead."""
-    owners: dict[str, list[ObjectRef]] = {}
-    names: dict[str, str] = {}
+    """Objects rendered by more than one node into the same cluster, each with the nodes that render
+    it. Flux's server-side apply would make each node take the object from the other on every
+    reconciliation; fluxpush fails every node involved instead. Nodes whose `spec.kubeConfig` names
+    different clusters (hub and spoke) never share an object."""
+    owners: dict[tuple[str, str], list[ObjectRef]] = {}
+    names: dict[tuple[str, str], str] = {}
     for node in nodes:
+        cluster = target_cluster(node.spec)
         for obj in node.objects:
-            key = object_key(obj)
+            key = (cluster, object_key(obj))
             if node.ref not in owners.setdefault(key, []):
                 owners[key].append(node.ref)
             meta = obj["metadata"]

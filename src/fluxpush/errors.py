@@ -10,8 +10,14 @@
     ├── DependencyError            dependsOn problems: a cycle (members listed) or a missing dependency
     ├── ToolError                  a pinned binary is missing, the wrong version, or failed to install
     ├── ClusterError               the Kubernetes API answered with an error (status, reason, causes)
+    │   ├── NotFound               404: the object, or the namespace it goes in, does not exist
+    │   ├── Conflict               409: a stale resourceVersion, or fields another manager owns
+    │   ├── Invalid                400/422 (or the 500 for an undeclared field): the manifest is refused
+    │   ├── Forbidden              403: the identity lacks RBAC permission
+    │   └── NotServed              the server serves no such apiVersion/kind (no CRD yet)
     ├── UsageError                 wrong command-line arguments (exit code 2)
-    └── ReportError                GitHub or a notification endpoint could not be reached
+    ├── ReportError                GitHub or a notification endpoint could not be reached
+    └── EndpointError              an outbound request (chart, registry, webhook) failed
 
 Every message names where the problem is and what to do about it; none carries a Secret value
 or a whole document.
@@ -19,7 +25,9 @@ or a whole document.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,9 +235,70 @@ class ClusterError(FluxpushError):
         }
 
 
+class NotFound(ClusterError):
+    """404. `missing` is the resource type the server says is missing: `namespaces` when a namespaced
+    write found no namespace, else the object's own type."""
+
+    def __init__(self, message: str, *, missing: str | None = None, **details: Any) -> None:
+        self.missing = missing
+        super().__init__(message, **details)
+
+
+class Conflict(ClusterError):
+    """409: the object changed since it was read (a stale resourceVersion), or server-side apply found
+    fields owned by another field manager (`is_user_error`)."""
+
+
+class Invalid(ClusterError):
+    """The server refused the object as written (400, 422, or the 500 it answers for a field the
+    schema does not declare); `immutable` when a field that cannot change was changed."""
+
+    def __init__(self, message: str, *, immutable: bool = False, **details: Any) -> None:
+        self.immutable = immutable
+        super().__init__(message, **details)
+
+
+class Forbidden(ClusterError):
+    """403: the deploying identity has no RBAC permission for the verb and resource."""
+
+
+class NotServed(ClusterError):
+    """The API server serves no such apiVersion and kind (its CustomResourceDefinition is missing)."""
+
+
 class UsageError(FluxpushError):
     """Wrong command-line arguments; the CLI exits with code 2."""
 
 
 class ReportError(FluxpushError):
     """GitHub or a notification endpoint could not be reached or refused the report."""
+
+
+class EndpointError(FluxpushError):
+    """An HTTP endpoint outside the cluster (chart repository, OCI registry, webhook) refused a
+    request or could not be reached.
+
+    `target` is `METHOD scheme://host/path` (no credentials, no query), `problem` what went wrong
+    (`HTTP 503: body excerpt`, `connection refused`), `status` the HTTP code (None when no answer
+    came), `headers` the refusal's headers with lower-cased names (a `www-authenticate` challenge),
+    `tls` whether the TLS handshake failed, `attempts` how many times the request was sent. The
+    callers turn it into the error of their domain (`SourceError`, `ReportError`) with `raise … from`.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        problem: str,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        tls: bool = False,
+        attempts: int = 1,
+    ) -> None:
+        self.target = target
+        self.problem = problem
+        self.status = status
+        self.headers: Mapping[str, str] = headers or {}
+        self.tls = tls
+        self.attempts = attempts
+        super().__init__(f"{target}: {problem}")

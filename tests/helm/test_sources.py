@@ -136,3 +136,21 @@ def test_a_symlink_inside_the_repository_keeps_the_chart(repo, tmp_path):
     discovery, hr = _release(repo)
     chart = resolve_chart(hr, discovery, _no_lookup, cache=ChartCache(tmp_path / "cache"))
     assert chart.path == repo / "charts" / "external-secrets"
+
+
+def test_a_busy_repository_is_retried_and_one_that_stays_down_is_named(repo, chart_repo, example_chart,
+                                                                        make_receiver, tmp_path):
+    # source-controller's chart getter retries through go-retryablehttp; a 503 then the index is a chart.
+    chart_repo.publish(example_chart, "0.9.20")
+    flaky = make_receiver()
+    flaky.answer("/index.yaml", (503, b"busy"), (200, (chart_repo.root / "index.yaml").read_bytes()))
+    use_helm_repository(repo, flaky.url, "0.9.x")
+    discovery, hr = _release(repo)
+    chart = resolve_chart(hr, discovery, _no_lookup, cache=ChartCache(tmp_path / "cache"))
+    assert chart.version == "0.9.20" and len(flaky.at("/index.yaml")) == 2
+
+    flaky.answer("/index.yaml", (503, b"busy"))
+    with pytest.raises(SourceError) as caught:
+        resolve_chart(hr, discovery, _no_lookup, cache=ChartCache(tmp_path / "empty"))
+    expected = f"index {flaky.url}/index.yaml cannot be fetched (HTTP 503: busy (after 3 attempts))"
+    assert expected in str(caught.value)

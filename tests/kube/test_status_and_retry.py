@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from fluxpush.errors import Cause, ClusterError
+from fluxpush.errors import Cause, ClusterError, Forbidden, Invalid
 from fluxpush.kube.retry import RetryPolicy, retry_after_seconds
 from fluxpush.kube.status import error_from_status
 
@@ -38,7 +38,7 @@ def test_forbidden_names_rbac():
     )
     error = error_from_status(403, body, obj="ConfigMap/apps/x", verb="apply")
     assert (error.status, error.reason, error.obj) == (403, "Forbidden", "ConfigMap/apps/x")
-    assert "RBAC" in error.hint and not error.is_user_error
+    assert "RBAC" in error.hint and not error.is_user_error and isinstance(error, Forbidden)
 
 
 def test_unauthorized_message_says_credentials_without_echoing_them():
@@ -69,6 +69,7 @@ def test_immutable_field_suggests_recreating():
         Cause("FieldValueInvalid", "spec.selector", 'Invalid value: {"app":"b"}: field is immutable')
     ]
     assert "spec.force" in error.hint and error.is_user_error
+    assert isinstance(error, Invalid) and error.immutable  # what apply's force (re-create) decides on
 
 
 def test_a_plain_500_is_not_the_users_error():
@@ -76,6 +77,7 @@ def test_a_plain_500_is_not_the_users_error():
         500, status_body(500, "InternalError", "etcdserver: leader changed"), obj=None, verb="get"
     )
     assert not error.is_user_error and error.message == "etcdserver: leader changed"
+    assert type(error) is ClusterError
 
 
 def test_a_body_that_is_not_a_status_still_gives_an_error():

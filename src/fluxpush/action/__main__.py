@@ -1,7 +1,8 @@
 """`python -m fluxpush.action`: the GitHub Action's entry point (the container runs it).
 
 Exit codes: 0 the run did what it should (a preview with changes included), 1 a node failed, the
-repository has problems, or the cluster could not be reached, 2 invalid inputs or GitHub setup.
+repository has problems, or the cluster could not be reached, 2 invalid inputs or GitHub setup,
+143/130 interrupted by SIGTERM/SIGINT (the report still says what was and was not applied).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from fluxpush.action.render import (
     write_plan_file,
 )
 from fluxpush.errors import FluxpushError, ReportError, UsageError
+from fluxpush.kube.stop import StopSwitch, stop_on_signals
 from fluxpush.redact import on_secret, redacting_streams, register_environment_secrets, register_secrets
 from fluxpush.report.comment import COMMENT_LIMIT, fence_for, sticky_marker
 from fluxpush.report.github import CHECK_OUTPUT_MAX
@@ -122,7 +124,8 @@ def _run(env: Mapping[str, str], commands: WorkflowCommands, client_options: Cli
         return EXIT_USAGE
     publisher.start()
     try:
-        result = run_mode(mode, config, context)
+        with stop_on_signals(StopSwitch()) as switch:
+            result = run_mode(mode, config, context, switch)
     except FluxpushError as exc:
         _report_error(str(exc), config, publisher, env)
         return EXIT_FAILED
@@ -131,6 +134,8 @@ def _run(env: Mapping[str, str], commands: WorkflowCommands, client_options: Cli
         _report_error(f"internal error ({type(exc).__name__}): {exc}", config, publisher, env)
         return EXIT_FAILED
     _report(result, config, context, publisher, env)
+    if result.interrupted:
+        return switch.exit_code
     return EXIT_OK if result.ok else EXIT_FAILED
 
 

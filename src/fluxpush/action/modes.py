@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +26,13 @@ from fluxpush.action.offline import base_worktree, compare_discoveries
 from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.engine.lease import LEASE_SECONDS, ClusterLease
 from fluxpush.engine.options import EngineOptions, PlanWay
-from fluxpush.engine.plan import NodePlan, Plan
+from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.engine.reconcile import NodeResult, Outcome
-from fluxpush.engine.run import RunResult, run_nodes
+from fluxpush.engine.run import RunObserver, RunResult, run_nodes
 from fluxpush.errors import SourceError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig
+from fluxpush.kube.stop import StopSwitch
 from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import SecretLookup
@@ -43,6 +44,7 @@ MODE_FOR_EVENT = {"push": "apply", "pull_request": "plan", "workflow_dispatch": 
 # Another run (a CLI user, a run outside the concurrency group) may hold the Lease; an abandoned one
 # expires after LEASE_SECONDS, so waiting twice that always ends with the Lease or a clear error.
 LEASE_WAIT_SECONDS = 2.0 * LEASE_SECONDS
+WRITE_ACTIONS = (Action.CREATE, Action.UPDATE, Action.DELETE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,7 @@ class ModeResult:
     discovery: Discovery
     dry_run: bool = False
     writes: int = 0
+    interrupted: str = ""  # the signal's name when SIGTERM/SIGINT stopped the run
 
     @property
     def plan(self) -> Plan:
@@ -73,8 +76,9 @@ class ModeResult:
 
     @property
     def ok(self) -> bool:
-        """Whether nothing failed and the repository has no problems (a preview with changes is fine)."""
-        return not self.discovery.problems and not any(node.failed for node in self.nodes)
+        """Whether nothing failed, nothing interrupted the run and the repository has no problems (a
+        preview with changes is fine)."""
+        return not (self.interrupted or self.discovery.problems or any(node.failed for node in self.nodes))
 
     @property
     def changed(self) -> bool:
@@ -100,12 +104,14 @@ def resolve_mode(config: ActionConfig, context: RunContext) -> str:
 
 
 @contextmanager
-def open_cluster(config: ActionConfig, workspace: Path) -> Iterator[KubeClient]:
-    """A client for the configured cluster: EKS, or a kubeconfig path or inline kubeconfig."""
+def open_cluster(config: ActionConfig, workspace: Path,
+                 stop: StopSwitch | None = None) -> Iterator[KubeClient]:
+    """A client for the configured cluster: EKS, or a kubeconfig path or inline kubeconfig; once `stop`
+    is thrown, it refuses new writes."""
     if config.eks_cluster_name:
         assert config.aws_region is not None  # read_config insists
         connection = connect_eks(config.eks_cluster_name, config.aws_region, role_arn=config.role_arn)
-        with KubeClient(connection) as client:
+        with KubeClient(connection, stop=stop) as client:
             yield client
         return
     assert config.kubeconfig is not None
@@ -114,7 +120,7 @@ def open_cluster(config: ActionConfig, workspace: Path) -> Iterator[KubeClient]:
         path = path if path.is_absolute() else workspace / path
         if not path.is_file():
             raise UsageError(f"input `kubeconfig`: {config.kubeconfig} is not a file (nor kubeconfig YAML)")
-        with KubeClient(connect_kubeconfig(str(path))) as client:
+        with KubeClient(connect_kubeconfig(str(path)), stop=stop) as client:
             yield client
         return
     # The system temporary folder: inside a Docker action $RUNNER_TEMP names the host's folder, which
@@ -124,7 +130,7 @@ def open_cluster(config: ActionConfig, workspace: Path) -> Iterator[KubeClient]:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
             out.write(config.kubeconfig)
-        with KubeClient(connect_kubeconfig(str(path))) as client:
+        with KubeClient(connect_kubeconfig(str(path)), stop=stop) as client:
             yield client
 
 
@@ -169,6 +175,7 @@ def _result_words(result: NodeResult, applying: bool) -> str:
         Outcome.BLOCKED: f"⛔ {first}",
         Outcome.SUSPENDED: "⏸️ suspended",
         Outcome.SKIPPED: f"⏭️ {first}",
+        Outcome.INTERRUPTED: f"⏹️ {first}",
     }
     return words[result.outcome]
 
@@ -178,7 +185,7 @@ def from_run(run: RunResult, discovery: Discovery, mode: str, against: str, *, d
     applying = mode != "plan" and not dry_run
     nodes = tuple(NodeReport(r.plan, _result_words(r, applying), not r.ok) for r in run.results)
     writes = sum(len(r.applied) for r in run.results)
-    return ModeResult(mode, against, run.revision, nodes, discovery, dry_run, writes)
+    return ModeResult(mode, against, run.revision, nodes, discovery, dry_run, writes, run.interrupted)
 
 
 def from_plan(plan: Plan, discovery: Discovery, against: str) -> ModeResult:
@@ -239,8 +246,22 @@ def uses_live_cluster(config: ActionConfig, context: RunContext) -> bool:
     return config.has_cluster_credentials and not fork
 
 
-def run_mode(mode: str, config: ActionConfig, context: RunContext) -> ModeResult:
-    """Discover the checkout and run `mode` (plan, apply or reconcile)."""
+class _LogStream(RunObserver):
+    """Streams the run into the job log as it happens: a node's change count before its writes, its
+    outcome when decided (names and counts only: repository text never reaches the log unescaped)."""
+
+    def planned(self, ref: ObjectRef, changes: Sequence[ObjectChange]) -> None:
+        writes = sum(1 for change in changes if change.action in WRITE_ACTIONS)
+        if writes:
+            print(f"fluxpush: {ref}: applying {writes} change(s)", flush=True)
+
+    def finished(self, result: NodeResult) -> None:
+        print(f"fluxpush: {result.node}: {result.outcome} ({len(result.applied)} writes)", flush=True)
+
+
+def run_mode(mode: str, config: ActionConfig, context: RunContext,
+             stop: StopSwitch | None = None) -> ModeResult:
+    """Discover the checkout and run `mode` (plan, apply or reconcile); `stop` interrupts it."""
     pull = context.pull_request
     if mode != "plan" and pull is not None and pull.is_fork:
         raise UsageError(
@@ -252,15 +273,19 @@ def run_mode(mode: str, config: ActionConfig, context: RunContext) -> ModeResult
         raise UsageError(f"mode {mode} needs a cluster: give `kubeconfig` or `eks-cluster-name`")
     apply = mode != "plan" and not config.dry_run
     way = PlanWay.READ_ONLY if mode == "plan" else PlanWay.SERVER  # a dry run may ask the server
-    with open_cluster(config, context.workspace) as client:
+    with open_cluster(config, context.workspace, stop) as client:
         head = discover_checkout(context.workspace, config, live_variable_lookup(client))
         options = engine_options(config, way, context.workspace)
         targets = find_targets(head, config.targets) if mode == "reconcile" and config.targets else None
         if apply:
             secrets = provider_secret_lookup(client)  # a malformed value stops the run before it writes
-            with ClusterLease(client, wait_seconds=LEASE_WAIT_SECONDS):
-                run = run_nodes(head, client, options, apply=True, targets=targets)
-            _notify(run, head, secrets)
+            with ClusterLease(client, wait_seconds=LEASE_WAIT_SECONDS) as lease:
+                run = run_nodes(head, client, options, apply=True, targets=targets, observer=_LogStream())
+            if lease.release_error is not None:
+                first = str(lease.release_error).splitlines()[0]
+                print(f"::warning title=fluxpush: Lease not released::{first}", flush=True)
+            if not run.interrupted:
+                _notify(run, head, secrets)
         else:
-            run = run_nodes(head, client, options, apply=False, targets=targets)
+            run = run_nodes(head, client, options, apply=False, targets=targets, observer=_LogStream())
     return from_run(run, head, mode, "the live cluster", dry_run=config.dry_run)

@@ -47,6 +47,9 @@ def status_line(result: ModeResult) -> str:
     """The comment's and check run's headline, e.g. `📝 preview: 1 to create, 2 to change, 0 to delete`."""
     word = MODE_WORDS[result.mode] + (" (dry run)" if result.dry_run else "")
     failed = [n for n in result.nodes if n.failed]
+    if result.interrupted:
+        return (f"⏹️ {word} interrupted by {result.interrupted}: {len(result.nodes) - len(failed)} of "
+                f"{len(result.nodes)} nodes done, {result.writes} writes; run it again to converge")
     problems = len(result.discovery.problems)
     if failed or problems:
         found = f", {problems} problems in the repository" if problems else ""

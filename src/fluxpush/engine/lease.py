@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from fluxpush.errors import ClusterError
+from fluxpush.errors import ClusterError, Conflict
 from fluxpush.kube import KubeClient
 
 LEASE_NAMESPACE = "kube-system"  # exists on every cluster; fluxpush's own namespace may not yet
@@ -65,6 +65,7 @@ class ClusterLease:
         self._acquired_at = ""
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
+        self.release_error: ClusterError | None = None
 
     @property
     def _manager(self) -> str:
@@ -105,9 +106,10 @@ class ClusterLease:
         take_over = live is not None and holder != self.holder
         body = self._body(live["metadata"]["resourceVersion"] if live is not None and take_over else None)
         try:
-            self.client.apply(body, self._manager, force=take_over)
+            with self.client.bookkeeping():
+                self.client.apply(body, self._manager, force=take_over)
         except ClusterError as exc:
-            if exc.status == 409:
+            if isinstance(exc, Conflict):
                 latest = self.client.get("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
                 return str(((latest or {}).get("spec") or {}).get("holderIdentity") or "another run")
             raise
@@ -125,7 +127,8 @@ class ClusterLease:
                     hint="wait for it to finish (or pass --lock-wait SECONDS); a crashed run's Lease expires "
                     f"{self.duration}s after its last renewal",
                 )
-            time.sleep(WAIT_POLL_SECONDS)
+            if self.client.stop.wait(WAIT_POLL_SECONDS):
+                raise self.client.stop.refusal(f"Lease {LEASE_NAMESPACE}/{LEASE_NAME}")
         self._stop.clear()
         self._renewer = threading.Thread(target=self._renew_loop, name="fluxpush-lease", daemon=True)
         self._renewer.start()
@@ -133,18 +136,28 @@ class ClusterLease:
     def _renew_loop(self) -> None:
         while not self._stop.wait(self.duration / 3):
             try:
-                self.client.apply(self._body(), self._manager)
+                with self.client.bookkeeping():
+                    self.client.apply(self._body(), self._manager)
             except ClusterError:
                 continue  # the next renewal retries; the lease only lapses after `duration`
 
     def release(self) -> None:
-        """Stop renewing and delete the Lease if this run still holds it."""
+        """Stop renewing and delete the Lease if this run still holds it. A failure (the cluster gone,
+        the credentials expired) does not hide the run's result: it is kept in `release_error`."""
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join()
-        live = self.client.get("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
-        if live is not None and (live.get("spec") or {}).get("holderIdentity") == self.holder:
-            self.client.delete("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
+        try:
+            live = self.client.get("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
+            if live is not None and (live.get("spec") or {}).get("holderIdentity") == self.holder:
+                with self.client.bookkeeping():
+                    self.client.delete("coordination.k8s.io/v1", "Lease", LEASE_NAME, LEASE_NAMESPACE)
+        except ClusterError as exc:
+            self.release_error = ClusterError(
+                f"not released: {exc.message}", status=exc.status, reason=exc.reason,
+                obj=f"Lease/{LEASE_NAMESPACE}/{LEASE_NAME}",
+                hint=f"it expires {self.duration}s after its last renewal; until then other runs wait for it",
+            )
 
     def __enter__(self) -> ClusterLease:
         self.acquire()

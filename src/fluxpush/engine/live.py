@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from fluxpush.errors import ClusterError
+from fluxpush.errors import ClusterError, Forbidden, NotServed
 from fluxpush.kube import KubeClient
 
 CollectionKey = tuple[str, str, str]  # apiVersion, kind, namespace ("" for cluster-scoped or all)
@@ -29,7 +29,6 @@ TypeKey = tuple[str, str]  # apiVersion, kind
 # a few namespaces keeps small, namespace-scoped reads; a run over many pays one paged LIST per type.
 LIST_ALL_AFTER = 3
 GET_AT_MOST = 2
-FORBIDDEN = 403
 
 
 class LiveIndex:
@@ -53,7 +52,7 @@ class LiveIndex:
         try:
             self.client.resource_for(api_version, kind)
         except ClusterError as exc:
-            if exc.status is None and exc.is_user_error:
+            if isinstance(exc, NotServed):
                 return False
             raise
         return True
@@ -135,7 +134,7 @@ class LiveIndex:
             try:
                 items = self.client.list(type_key[0], type_key[1])
             except ClusterError as exc:
-                if exc.status != FORBIDDEN:
+                if not isinstance(exc, Forbidden):
                     raise
                 with self._lock:
                     self._denied.add(type_key)

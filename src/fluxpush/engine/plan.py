@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -285,21 +286,36 @@ def _node_state(node: NodePlan) -> tuple[str, str | None]:
     return ("changed", "yellow") if node.has_changes else ("unchanged", None)
 
 
+def change_lines(changes: Iterable[ObjectChange], color: bool) -> list[str]:
+    """A `►` line per object that changes (diffs under updates); unchanged objects are left out."""
+    lines: list[str] = []
+    for change in changes:
+        if change.action is Action.UNCHANGED:
+            continue
+        word, tint = _ACTION_WORD[change.action]
+        why = f" ({change.reason})" if change.reason else ""
+        lines.append(_paint(f"► {change.id} {word}", tint, color) + why)
+        if change.action is Action.UPDATE:
+            lines.extend(_diff_lines(change.diff, color))
+    return lines
+
+
+def node_lines(node: NodePlan, color: bool) -> list[str]:
+    """One node's plan: its `📁` line, then its changes."""
+    state, tint = _node_state(node)
+    revision = f" ({short_revision(node.revision)})" if node.revision else ""
+    target = f" → cluster of {node.cluster}" if node.cluster else ""
+    return [_paint(f"📁 {node.node}{revision}{target} {state}", tint, color),
+            *change_lines((*node.changes, *node.prune), color)]
+
+
+def totals_line(plan: Plan, color: bool) -> str:
+    """`Plan: 3 to create, …`: the plan's last line."""
+    return _paint(f"Plan: {plan.totals}", "bold", color)
+
+
 def render_text(plan: Plan, color: bool) -> str:
     """The plan for a terminal: one `📁` line per node, `►` lines per changed object, diffs, a summary."""
-    lines: list[str] = []
-    for node in plan.nodes:
-        state, tint = _node_state(node)
-        revision = f" ({short_revision(node.revision)})" if node.revision else ""
-        target = f" → cluster of {node.cluster}" if node.cluster else ""
-        lines.append(_paint(f"📁 {node.node}{revision}{target} {state}", tint, color))
-        for change in (*node.changes, *node.prune):
-            if change.action is Action.UNCHANGED:
-                continue
-            word, tint = _ACTION_WORD[change.action]
-            why = f" ({change.reason})" if change.reason else ""
-            lines.append(_paint(f"► {change.id} {word}", tint, color) + why)
-            if change.action is Action.UPDATE:
-                lines.extend(_diff_lines(change.diff, color))
-    lines.append(_paint(f"Plan: {plan.totals}", "bold", color))
+    lines = [line for node in plan.nodes for line in node_lines(node, color)]
+    lines.append(totals_line(plan, color))
     return "\n".join(lines) + "\n"

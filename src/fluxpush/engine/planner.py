@@ -32,7 +32,7 @@ from fluxpush.engine.removal import (
     removal_changes,
     select_objects,
 )
-from fluxpush.errors import ClusterError
+from fluxpush.errors import ClusterError, NotFound
 from fluxpush.flux.model import ObjectRef
 from fluxpush.sops.sealed import is_sealed, value_keys
 
@@ -55,7 +55,7 @@ class PlannedObject:
 
 def is_missing_namespace(exc: ClusterError) -> bool:
     """Whether the server refused a namespaced write because its namespace does not exist."""
-    return exc.status == 404 and "namespaces" in exc.message
+    return isinstance(exc, NotFound) and exc.missing == "namespaces"
 
 
 def plan_object(

@@ -11,6 +11,7 @@ A failure says which stages were already applied, so nothing is half-changed sil
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -46,11 +47,13 @@ from fluxpush.engine.removal import (
     removal_changes,
 )
 from fluxpush.engine.wait import wait_for_health
-from fluxpush.errors import ClusterError, FluxpushError
+from fluxpush.errors import ClusterError, FluxpushError, Invalid
 from fluxpush.flux.duration import parse_duration
 from fluxpush.flux.model import Kustomization, ObjectRef
 from fluxpush.kube import KubeClient
 
+# Hears a node's planned changes before they are written (the faces stream them).
+Announce = Callable[[Sequence[ObjectChange]], None]
 STAGE_NAMES = {1: "cluster definitions", 2: "classes", 3: "objects"}
 RECREATE_WAIT_SECONDS = 60.0  # how long a forced recreate waits for the old object to go
 
@@ -63,6 +66,7 @@ class Outcome(StrEnum):
     BLOCKED = "DependencyNotReady"
     SUSPENDED = "Suspended"
     SKIPPED = "Skipped"
+    INTERRUPTED = "Interrupted"  # not started: the run was stopped (SIGTERM/SIGINT) before its turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +104,16 @@ class _Progress:
     applied: list[ObjectChange] = field(default_factory=list)
     stages_done: list[str] = field(default_factory=list)
     removals: RemovalLog = field(default_factory=RemovalLog)
+    announce: Announce | None = None  # hears planned changes before they are written
     _positions: dict[ObjectId, int] = field(default_factory=dict)  # where each object's change is
+
+    def plan_all(self, changes: list[ObjectChange]) -> list[ObjectChange]:
+        """Record planned changes and announce them, before any of them is written."""
+        for change in changes:
+            self.plan(change)
+        if self.announce is not None and changes:
+            self.announce(changes)
+        return changes
 
     def plan(self, change: ObjectChange) -> None:
         """Record an object's planned change."""
@@ -111,6 +124,10 @@ class _Progress:
         """Record a write: `change` is what was done, in place of what was planned for its object."""
         self.applied.append(change)
         self.changes[self._positions[change.id]] = change
+
+    def written(self) -> set[ObjectId]:
+        """The objects created or updated so far."""
+        return {change.id for change in self.applied if change.action is not Action.DELETE}
 
     def skipped(self) -> set[ObjectId]:
         """The objects left alone on purpose (reconcile disabled and the like)."""
@@ -128,7 +145,7 @@ def _allows_force(spec: Kustomization, obj: dict[str, Any], options: EngineOptio
 
 
 def _is_immutable_error(exc: ClusterError) -> bool:
-    return exc.status == 422 and "immutable" in str(exc)
+    return isinstance(exc, Invalid) and exc.immutable
 
 
 def _recreate(client: KubeClient, obj: dict[str, Any], options: EngineOptions) -> dict[str, Any]:
@@ -239,22 +256,19 @@ def _prune(
     When this run does not prune the node, its deletions are recorded as skips that say why."""
     why = _prune_withheld(node, options)
     if why:
-        for change in withheld(prune_changes(prune, live_index, home), why):
-            progress.plan(change)
+        progress.plan_all(list(withheld(prune_changes(prune, live_index, home), why)))
         return
     refusal = _guard(node, prune, record, options)
     if refusal is not None:
         raise _NodeFailure(inv.PRUNE_FAILED, f"{refusal}; the objects stay in the inventory")
     for removal in prune.removals:
-        for change in removal_changes(removal, home):
-            progress.plan(change)
+        progress.plan_all(list(removal_changes(removal, home)))
         try:
             execute_removal(home.client, removal, home, timeout, progress.removals, progress.made)
         except FluxpushError as exc:
             raise _NodeFailure(inv.PRUNE_FAILED, f"garbage collection of {removal.node} (removed from Git) "
                                                  f"failed: {exc}\n{progress.already()}") from exc
-    for change in prune_changes(PrunePlan(prune.objects), live_index):
-        progress.plan(change)
+    for change in progress.plan_all(list(prune_changes(PrunePlan(prune.objects), live_index))):
         if change.action is not Action.DELETE:
             continue
         oid = change.id
@@ -308,9 +322,10 @@ def _stored_record(
     duration: float,
     keep_stale: bool,
 ) -> InventoryRecord:
-    """The record to store: the objects and the child nodes it renders. After a failure, or when a
-    run's `--no-prune` withheld the prune, it keeps every earlier entry too, so nothing is forgotten
-    (objects a failed run created, stale objects a refused prune left) and a later run can prune them."""
+    """The record to store: the objects and the child nodes it renders. After a failure (given only
+    the objects it wrote), or when a run's `--no-prune` withheld the prune, it keeps every earlier entry
+    too, so nothing is forgotten (objects a failed run created, stale objects a refused prune left) and
+    a later run can prune them."""
     entries = tuple(sorted(entries_from_objects(objects) + node_entries(node.children)))
     if (not ready or keep_stale) and record is not None:
         known = {entry.id for entry in entries}
@@ -339,15 +354,17 @@ def store_inventory(client: KubeClient, record: InventoryRecord, field_manager: 
 
 def apply_creating_namespace(client: KubeClient, obj: dict[str, Any], field_manager: str) -> None:
     """Apply a namespaced object of fluxpush's own (an inventory); when the server refuses it for its
-    missing namespace, create the namespace and apply again (no read before every write)."""
-    try:
-        client.apply(obj, field_manager, force=True)
-    except ClusterError as exc:
-        if not is_missing_namespace(exc):
-            raise
-        name = obj["metadata"]["namespace"]
-        client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, field_manager)
-        client.apply(obj, field_manager, force=True)
+    missing namespace, create the namespace and apply again (no read before every write). These are
+    bookkeeping writes: an interrupted run still records what it wrote."""
+    with client.bookkeeping():
+        try:
+            client.apply(obj, field_manager, force=True)
+        except ClusterError as exc:
+            if not is_missing_namespace(exc):
+                raise
+            name = obj["metadata"]["namespace"]
+            client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, field_manager)
+            client.apply(obj, field_manager, force=True)
 
 
 def plan_node(
@@ -395,10 +412,12 @@ def apply_node(
     record: InventoryRecord | None,
     declared: Declared,
     target: RemoteTarget | None = None,
+    announce: Announce | None = None,
 ) -> NodeResult:
     """Apply, prune, wait and store the inventory of one Kustomization; never raises for its failures.
 
     With `target` (spec.kubeConfig), objects go to that cluster; the inventory stays in `client`'s.
+    `announce` hears each stage's changes before they are written.
     """
     started, clock = datetime.now(UTC), time.monotonic()
     spec = node.spec
@@ -409,7 +428,7 @@ def apply_node(
     live_index = LiveIndex(client, reads=objects)
     # removed child nodes are collected where their records are: the management cluster
     home = LiveIndex(inventory_client) if target else live_index
-    progress = _Progress()
+    progress = _Progress(announce=announce)
     try:
         _refuse_sealed(node)
         for stage, group in groupby(objects, key=apply_stage):
@@ -417,8 +436,7 @@ def apply_node(
             planned = plan_objects(
                 stage_objects, live_index, options.way, field_manager=options.field_manager
             )
-            for item in planned:
-                progress.plan(item.change)
+            progress.plan_all([item.change for item in planned])
             answers = _apply_stage(client, spec, planned, options, progress)
             known = {p.change.id: answers.get(p.change.id) or live_index.get(p.desired)
                      for p in planned} if stage < 3 else {}
@@ -443,7 +461,10 @@ def apply_node(
         outcome, reason, message = Outcome.FAILED, inv.RECONCILIATION_FAILED, f"{exc}\n{progress.already()}"
     duration = time.monotonic() - clock
     ready = outcome is Outcome.READY
-    stored = _stored_record(node, revision, record, objects, ready, reason, message.splitlines()[0],
+    # A failed (or interrupted) node records what it wrote, beside what it held: never an object
+    # the server refused or a write that did not start.
+    written = objects if ready else [o for o in objects if object_id(o) in progress.written()]
+    stored = _stored_record(node, revision, record, written, ready, reason, message.splitlines()[0],
                             started, duration, keep_stale=not options.prune)
     stored = replace(stored, cluster=target.name) if target else stored
     try:

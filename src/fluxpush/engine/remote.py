@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxpush.errors import FluxpushError, InputError
-from fluxpush.flux.model import FluxObject
+from fluxpush.flux.model import FluxObject, describe_target, kube_config_of
 from fluxpush.kube import KubeClient
 from fluxpush.kube.connection import ClusterConnection, connect_eks, connect_kubeconfig
 
@@ -42,21 +42,6 @@ def _eks_arn(arn: str, refuse: Callable[[str], InputError]) -> tuple[str, str]:
         raise refuse(f"its key cluster {arn!r} is not an EKS cluster ARN "
                      "(arn:aws:eks:REGION:ACCOUNT:cluster/NAME)")
     return found["region"], found["name"]
-
-
-def kube_config_of(spec: FluxObject) -> dict[str, Any] | None:
-    """`spec.kubeConfig` of a Kustomization or HelmRelease, when set."""
-    value = (spec.raw.get("spec") or {}).get("kubeConfig")
-    return value if isinstance(value, dict) and value else None
-
-
-def describe_target(kube_config: dict[str, Any], namespace: str) -> str:
-    """`Secret/<namespace>/<name>` or `ConfigMap/<namespace>/<name>`: where the cluster is described."""
-    for kind, field in (("Secret", "secretRef"), ("ConfigMap", "configMapRef")):
-        ref = kube_config.get(field)
-        if isinstance(ref, dict):
-            return f"{kind}/{namespace}/{ref.get('name')}"
-    return "an unrecognised reference"
 
 
 @dataclass(frozen=True)
@@ -123,7 +108,8 @@ class RemoteClusters:
                 path = self._files.get(key) or self._from_secret(
                     spec, key, kube_config["secretRef"].get("key"), where)
                 connection = connect_kubeconfig(path)
-            return KubeClient(connection)
+            # the same stop switch: an interruption stops the writes to every cluster
+            return KubeClient(connection, stop=self._management.stop)
         except (FluxpushError, OSError, ValueError) as exc:
             if isinstance(exc, InputError):
                 raise

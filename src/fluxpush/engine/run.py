@@ -5,12 +5,17 @@ renders it has applied it, as in Flux where a child exists only once its parent 
 Independent nodes run concurrently, bounded by `EngineOptions.concurrency`. A node whose dependency
 is not ready is reported `DependencyNotReady` and not touched; its independents go on. Readiness is
 decided by `dependency_blocker`, as kustomize-controller's and helm-controller's checkDependencies.
+
+An interrupted run (the client's `StopSwitch` thrown by SIGTERM/SIGINT) starts no new node: the
+nodes still waiting end `Interrupted`, the running ones finish with their remaining writes refused
+and their inventories stored. A `RunObserver` hears each node start, its changes before they are
+written, and its result, so a face can stream the run as it happens.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -22,7 +27,7 @@ from fluxpush.engine.normalize import ObjectId, object_id
 from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.engine.planner import read_inventory
-from fluxpush.engine.reconcile import NodeResult, Outcome, apply_node, plan_node, store_inventory
+from fluxpush.engine.reconcile import Announce, NodeResult, Outcome, apply_node, plan_node, store_inventory
 from fluxpush.engine.remote import RemoteClusters
 from fluxpush.engine.removal import (
     Declared,
@@ -36,7 +41,18 @@ from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
 from fluxpush.helm.reconcile import apply_release, plan_release
 from fluxpush.kube import KubeClient
 
-Progress = Callable[[ObjectRef, str], None]  # (node, phase) for live progress on a terminal
+
+class RunObserver:
+    """What a face hears while a run goes on (from the run's worker threads); hears nothing by default."""
+
+    def started(self, ref: ObjectRef, applying: bool) -> None:
+        """A node starts planning or applying."""
+
+    def planned(self, ref: ObjectRef, changes: Sequence[ObjectChange]) -> None:
+        """A node's changes, before they are written (once per apply stage)."""
+
+    def finished(self, result: NodeResult) -> None:
+        """A node's result, as soon as it is decided."""
 
 
 class Verdict(StrEnum):
@@ -55,6 +71,7 @@ class RunResult:
     results: tuple[NodeResult, ...]
     requests: int
     duration: float
+    interrupted: str = ""  # the signal's name when the run was interrupted
 
     @property
     def plan(self) -> Plan:
@@ -63,8 +80,8 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        """Whether no node failed or was blocked."""
-        return all(result.ok for result in self.results)
+        """Whether no node failed or was blocked, and the run was not interrupted."""
+        return not self.interrupted and all(result.ok for result in self.results)
 
     @property
     def changed(self) -> bool:
@@ -143,14 +160,14 @@ class _Runner:
         options: EngineOptions,
         apply: bool,
         selected: set[ObjectRef],
-        progress: Progress | None,
+        observer: RunObserver,
     ) -> None:
         self.discovery = discovery
         self.client = client
         self.options = options
         self.apply = apply
         self.selected = selected
-        self.progress = progress or (lambda ref, phase: None)
+        self.observer = observer
         self.records: dict[ObjectRef, InventoryRecord | None] = {}
         self.waits: dict[ObjectRef, tuple[ObjectRef, ...]] = {}
         self.results: dict[ObjectRef, NodeResult] = {}
@@ -264,13 +281,14 @@ class _Runner:
 
     def reconcile(self, node: Node) -> NodeResult:
         started = time.monotonic()
-        self.progress(node.ref, "applying" if self.apply else "planning")
+        self.observer.started(node.ref, self.apply)
         try:
             if isinstance(node.spec, HelmRelease):
                 result = self.reconcile_release(node, started)
             elif self.apply:
                 result = apply_node(node, self.discovery.revision, self.client, self.options,
-                                    self.record(node.ref), self.declared, self.remotes.target_for(node.spec))
+                                    self.record(node.ref), self.declared, self.remotes.target_for(node.spec),
+                                    announce=self.announcer(node.ref))
             else:
                 target = self.remotes.target_for(node.spec)
                 live = LiveIndex(target.client) if target else self.live
@@ -288,19 +306,53 @@ class _Runner:
                 )
         except FluxpushError as exc:
             result = _not_run(node, self.discovery.revision, Outcome.FAILED, "ReconciliationFailed", str(exc))
-        self.progress(node.ref, str(result.outcome))
         return result
+
+    def announcer(self, ref: ObjectRef) -> Announce:
+        """Tell the observer a node's changes before they are written."""
+        return lambda changes: self.observer.planned(ref, changes)
+
+    def decided(self, result: NodeResult, finished: list[NodeResult]) -> None:
+        """Record a node's result and tell the observer."""
+        self.results[result.node] = result
+        finished.append(result)
+        self.observer.finished(result)
+
+    def interrupt(self, node: Node) -> NodeResult:
+        """The result of a node the interruption kept from starting."""
+        message = f"not started: the run was interrupted ({self.client.stop.signal_name})"
+        return _not_run(node, self.discovery.revision, Outcome.INTERRUPTED, "Interrupted", message)
 
     def reconcile_release(self, node: Node, started: float) -> NodeResult:
         target = self.remotes.target_for(node.spec)
         if self.apply:
             return apply_release(node, self.discovery, self.client, self.options, self.record(node.ref),
-                                 target=target)
+                                 announce=self.announcer(node.ref), target=target)
         plan = plan_release(node, self.discovery, self.client, self.options, self.record(node.ref),
                             target=target)
         outcome = Outcome.FAILED if plan.error else Outcome.READY
         return NodeResult(node.ref, outcome, "Planned", plan.error or "planned", plan,
                           duration=time.monotonic() - started)
+
+
+def _start_ready(runner: _Runner, order: list[ObjectRef], pending: dict[ObjectRef, Node],
+                 finished: list[NodeResult], start: Callable[[Node], None]) -> bool:
+    """One pass over the pending nodes in order: each whose waits are all decided is decided without
+    running (blocked, failed to build, suspended) or started. True when one was decided here, since
+    that may free a node earlier in the order (a HelmRelease waits for the parent rendering it)."""
+    decided_any = False
+    for ref in [r for r in order if r in pending]:
+        node = pending[ref]
+        if any(dep not in runner.results for dep in runner.waits_for(node)):
+            continue
+        del pending[ref]
+        decided = runner.decide_without_running(node)
+        if decided is None:
+            start(node)
+            continue
+        runner.decided(decided, finished)
+        decided_any = True
+    return decided_any
 
 
 def run_nodes(
@@ -310,12 +362,12 @@ def run_nodes(
     *,
     apply: bool,
     targets: Iterable[ObjectRef] | None = None,
-    progress: Progress | None = None,
+    observer: RunObserver | None = None,
 ) -> RunResult:
     """Plan (apply=False) or apply every node (or only `targets`), in dependency order."""
     started, requests_before = time.monotonic(), client.request_count
     selected = set(targets) if targets is not None else set(discovery.nodes)
-    runner = _Runner(discovery, client, options, apply, selected, progress)
+    runner = _Runner(discovery, client, options, apply, selected, observer or RunObserver())
     order = [ref for ref in discovery.graph.order() if ref in selected]
     order += sorted(ref for ref in selected if ref not in order)
     pending = {ref: discovery.nodes[ref] for ref in order}
@@ -323,47 +375,38 @@ def run_nodes(
     finished: list[NodeResult] = []
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+            def start(node: Node) -> None:
+                running[pool.submit(runner.reconcile, node)] = node.ref
+
             while pending or running:
-                for ref in [r for r in order if r in pending]:
-                    node = pending[ref]
-                    if any(dep not in runner.results for dep in runner.waits_for(node)):
-                        continue
-                    del pending[ref]
-                    decided = runner.decide_without_running(node)
-                    if decided is not None:
-                        runner.results[ref] = decided
-                        finished.append(decided)
-                        runner.progress(ref, str(decided.outcome))
-                    else:
-                        running[pool.submit(runner.reconcile, node)] = ref
+                if client.stop.stopped:
+                    for ref in [r for r in order if r in pending]:
+                        runner.decided(runner.interrupt(pending.pop(ref)), finished)
+                while _start_ready(runner, order, pending, finished, start):
+                    pass  # a node decided without running may free one earlier in the order
                 if not running:
-                    if pending:  # only when waits form a loop the graph did not see (parent edges)
-                        for ref, node in list(pending.items()):
-                            result = _not_run(
-                                node,
-                                discovery.revision,
-                                Outcome.BLOCKED,
-                                "DependencyNotReady",
-                                "waits for a node that waits for it",
-                                (),
-                            )
-                            runner.results[ref] = result
-                            finished.append(result)
-                            del pending[ref]
+                    for node in list(pending.values()):  # only when waits form a loop the graph did not see
+                        del pending[node.ref]
+                        message = "waits for a node that waits for it"
+                        looped = _not_run(node, discovery.revision, Outcome.BLOCKED, "DependencyNotReady",
+                                          message, (message,))
+                        runner.decided(looped, finished)
                     continue
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    ref = running.pop(future)
-                    runner.results[ref] = future.result()
-                    finished.append(runner.results[ref])
+                    running.pop(future)
+                    runner.decided(future.result(), finished)
     finally:
         runner.remotes.close()
-    finished += [untouched for result in list(finished) for untouched in runner.unbuilt_under(result)]
-    if targets is None and not any(node.error for node in discovery.nodes.values()):
-        finished += runner.orphans()  # only when Git's whole tree is known
+    for untouched in [u for result in list(finished) for u in runner.unbuilt_under(result)]:
+        runner.decided(untouched, finished)
+    whole = targets is None and not any(node.error for node in discovery.nodes.values())
+    for orphan in runner.orphans() if whole and not client.stop.stopped else ():  # Git's whole tree known
+        runner.decided(orphan, finished)
     return RunResult(
         discovery.revision,
         tuple(finished),
         client.request_count - requests_before,
         time.monotonic() - started,
+        client.stop.signal_name if client.stop.stopped else "",
     )

@@ -26,9 +26,10 @@ def wait_for_health(
     timeout: float,
     *,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> HealthVerdict:
-    """Poll until every object is Current, one Failed, or `timeout` seconds passed."""
+    """Poll until every object is Current, one Failed, or `timeout` seconds passed; an interrupted
+    run stops waiting (unhealthy, saying so). `sleep` defaults to a pause the interruption ends."""
     wanted = list(objects)
     deadline = clock() + timeout
     interval = FIRST_POLL_SECONDS
@@ -43,5 +44,7 @@ def wait_for_health(
         verdict = assess_health(results, timed_out=clock() >= deadline)
         if verdict.done:
             return verdict
-        sleep(min(interval, max(deadline - clock(), 0.0)))
+        if client.stop.stopped:
+            return HealthVerdict(True, False, f"the wait was interrupted ({client.stop.signal_name})")
+        (sleep or client.stop.wait)(min(interval, max(deadline - clock(), 0.0)))
         interval = min(interval * 2, MAX_POLL_SECONDS)

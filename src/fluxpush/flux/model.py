@@ -299,3 +299,24 @@ FluxObject = (
     Kustomization | HelmRelease | GitRepository | OCIRepository | HelmRepository | Bucket | HelmChart
     | Provider | Alert | ImageRepository | ImagePolicy | ImageUpdateAutomation
 )
+
+
+def kube_config_of(spec: FluxBase) -> dict[str, Any] | None:
+    """`spec.kubeConfig` of a Kustomization or HelmRelease, when set."""
+    value = (spec.raw.get("spec") or {}).get("kubeConfig")
+    return value if isinstance(value, dict) and value else None
+
+
+def describe_target(kube_config: dict[str, Any], namespace: str) -> str:
+    """`Secret/<namespace>/<name>` or `ConfigMap/<namespace>/<name>`: where the cluster is described."""
+    for kind, field in (("Secret", "secretRef"), ("ConfigMap", "configMapRef")):
+        ref = kube_config.get(field)
+        if isinstance(ref, dict):
+            return f"{kind}/{namespace}/{ref.get('name')}"
+    return "an unrecognised reference"
+
+
+def target_cluster(spec: FluxBase) -> str:
+    """Where a node's objects go: "" for the current cluster, else the `spec.kubeConfig` reference."""
+    kube_config = kube_config_of(spec)
+    return describe_target(kube_config, spec.ref.namespace) if kube_config else ""

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import urllib.error
 
-from fluxpush.errors import SourceError
+from fluxpush.errors import EndpointError, SourceError
 from fluxpush.helm.semver import newest_match
-from fluxpush.registry import Location, Registry, credentials_from_secret
+from fluxpush.registry import Location, Registry, credentials_from_secret, problem_of
 
 __all__ = ["OciLocation", "Registry", "credentials_from_secret", "pull_chart", "resolve_tag"]
 
@@ -33,10 +32,6 @@ class OciLocation(Location):
             raise SourceError(f"{url!r} is not an oci:// URL")
         host, _, path = url.removeprefix("oci://").strip("/").partition("/")
         return cls(f"{'http' if insecure else 'https'}://{host}", path)
-
-
-def _problem(exc: Exception) -> str:
-    return str(getattr(exc, "reason", exc))
 
 
 def resolve_tag(registry: Registry, constraint: str | None) -> str:
@@ -60,8 +55,8 @@ def pull_chart(registry: Registry, reference: str) -> tuple[bytes, str]:
         if layer is None:
             raise SourceError(f"{where} is not a Helm chart (no {CHART_LAYER} layer)")
         data = registry.get(f"blobs/{layer['digest']}")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise SourceError(f"{where} cannot be fetched: {_problem(exc)}") from exc
+    except (EndpointError, ValueError) as exc:
+        raise SourceError(f"{where} cannot be fetched: {problem_of(exc)}") from exc
     digest = hashlib.sha256(data).hexdigest()
     if f"sha256:{digest}" != layer["digest"]:
         raise SourceError(f"{where}: the chart layer does not match its digest {layer['digest']}")

@@ -25,6 +25,8 @@ from fluxpush.tools import Tool, find_helm
 
 POST_RENDERER = "fluxpush-post-renderer"  # the plugin name helm's --post-renderer refers to
 _BEARER = "BearerToken"
+# The helm verbs that change a cluster: refused once the run is interrupted.
+HELM_WRITES = frozenset({"upgrade", "install", "uninstall", "rollback", "test"})
 
 
 def kubeconfig_for(client: KubeClient) -> dict[str, Any]:
@@ -81,6 +83,7 @@ class HelmSession:
         }
         if client is not None:
             _write_private(self.dir / "kubeconfig", yaml.safe_dump(kubeconfig_for(client)))
+        self._stop = client.stop if client is not None else None
         self._files = 0
 
     def __enter__(self) -> HelmSession:
@@ -96,7 +99,10 @@ class HelmSession:
     def run(self, *args: str, node: str | None = None, what: str = "helm failed",
             timeout: float | None = 600) -> Completed:
         """`helm ARGS…` in this session's folder, with the runner's minimal environment plus the
-        session's homes and private kubeconfig; a failure raises `RenderError` with helm's stderr."""
+        session's homes and private kubeconfig; a failure raises `RenderError` with helm's stderr. Once
+        the run is interrupted, a helm command that writes to the cluster is refused (`WritesStopped`)."""
+        if args and args[0] in HELM_WRITES and self._stop is not None and self._stop.stopped:
+            raise self._stop.refusal(f"helm {args[0]}")
         return run_command([*self.tool.argv, *args], cwd=str(self.dir), env=self.env, node=node, what=what,
                            timeout=timeout)
 

@@ -21,9 +21,7 @@ import os
 import shutil
 import tarfile
 import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +31,7 @@ import yaml
 
 from fluxpush.artifacts import build_artifact
 from fluxpush.discover import Discovery, normalize_git_url
-from fluxpush.errors import InputError, SourceError, YAMLError
+from fluxpush.errors import EndpointError, InputError, SourceError, YAMLError
 from fluxpush.flux.model import (
     GitRepository,
     HelmChartTemplate,
@@ -45,6 +43,7 @@ from fluxpush.flux.model import (
 from fluxpush.helm.oci import OciLocation, Registry, credentials_from_secret, pull_chart, resolve_tag
 from fluxpush.helm.semver import newest_match
 from fluxpush.helm.values import merge_values
+from fluxpush.outbound import Session, display_url
 from fluxpush.yamldoc import load_safe
 
 Lookup = Callable[[str, str, str], dict[str, Any] | None]
@@ -145,6 +144,7 @@ class _Http:
 
     def __init__(self, repo: HelmRepository, lookup: Lookup) -> None:
         self.repo = repo
+        self.session = Session(timeout=FETCH_TIMEOUT)
         self.auth: str | None = None
         if repo.secret_ref:
             secret = lookup("Secret", repo.ref.namespace, repo.secret_ref)
@@ -156,12 +156,12 @@ class _Http:
                 self.auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
     def get(self, url: str) -> bytes:
-        request = urllib.request.Request(url, headers={"User-Agent": "fluxpush"})
+        """The body at `url`, with the repository's basic auth for its own host (or any host with
+        `passCredentials`)."""
         same_host = urllib.parse.urlsplit(url).netloc == urllib.parse.urlsplit(self.repo.url).netloc
-        if self.auth and (same_host or self.repo.pass_credentials):
-            request.add_header("Authorization", self.auth)
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
-            return bytes(response.read())
+        send_auth = self.auth is not None and (same_host or self.repo.pass_credentials)
+        headers = {"Authorization": self.auth} if self.auth and send_auth else {}
+        return self.session.request("GET", url, headers=headers).body
 
 
 def _index_url(repo: HelmRepository) -> str:
@@ -189,20 +189,20 @@ def _fetch_repository_chart(repo: HelmRepository, spec: HelmChartTemplate, looku
     if not repo.url.startswith(("http://", "https://")):
         raise SourceError(f"{where}: url {repo.url!r} is not http(s)")
     http = _Http(repo, lookup)
-    url, problem, from_cache = _index_url(repo), "", False
+    url, failure, from_cache = _index_url(repo), None, False
     data: bytes | None = None
     if not offline:
         try:
             data = http.get(url)
             cache.put_index(url, data)
-        except (urllib.error.URLError, OSError) as exc:
-            problem = str(getattr(exc, "reason", exc))
+        except EndpointError as exc:
+            failure = exc
     if data is None:
         data, from_cache = cache.get_index(url), True
     if data is None:
-        raise SourceError(f"{where}: index {url} cannot be fetched ({problem or 'offline'}) "
-                          "and is not cached",
-                          hint="run once with network access to fill the chart cache")
+        raise SourceError(f"{where}: index {display_url(url)} cannot be fetched "
+                          f"({failure.problem if failure else 'offline'}) and is not cached",
+                          hint="run once with network access to fill the chart cache") from failure
     entries = _read_index(data, where)
     versions = {str(e.get("version")): e for e in entries.get(spec.chart) or []}
     if not versions:
@@ -220,9 +220,9 @@ def _fetch_repository_chart(repo: HelmRepository, spec: HelmChartTemplate, looku
         chart_url = urllib.parse.urljoin(repo.url.rstrip("/") + "/", urls[0])
         try:
             digest = cache.put_chart(http.get(chart_url))
-        except (urllib.error.URLError, OSError) as exc:
-            raise SourceError(f"{where}: chart {spec.chart}@{version} cannot be fetched from {chart_url}: "
-                              f"{getattr(exc, 'reason', exc)}") from exc
+        except EndpointError as exc:
+            raise SourceError(f"{where}: chart {spec.chart}@{version} cannot be fetched from "
+                              f"{display_url(chart_url)}: {exc.problem}") from exc
         cache.put_ref(repo.url, spec.chart, version, digest)
     return ResolvedChart(spec.chart, version, cache.chart_path(digest), digest,
                          f"HelmRepository/{repo.ref.namespace}/{repo.ref.name}", from_cache)

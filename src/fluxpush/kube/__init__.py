@@ -1,6 +1,6 @@
 """Cluster access: connections (EKS, kubeconfig, sandbox) and the one REST client fluxpush uses."""
 
-from fluxpush.kube.client import KubeClient, WatchEvent
+from fluxpush.kube.client import KubeClient
 from fluxpush.kube.connection import ClusterConnection, connect_eks, connect_kubeconfig, connect_sandbox
 from fluxpush.kube.discovery import ResourceInfo
 from fluxpush.kube.retry import RetryPolicy
@@ -10,7 +10,6 @@ __all__ = [
     "KubeClient",
     "ResourceInfo",
     "RetryPolicy",
-    "WatchEvent",
     "connect_eks",
     "connect_kubeconfig",
     "connect_sandbox",

@@ -1,4 +1,4 @@
-"""The kube client: server-side apply, get, list, delete, watch and merge patch over plain dicts.
+"""The kube client: server-side apply, get, list, delete and merge patch over plain dicts.
 
 One thin REST layer over the transport (no typed models): objects go out and
 come back as the API's camelCase dicts. Thread-safe; one instance serves a whole run.
@@ -6,20 +6,20 @@ come back as the API's camelCase dicts. Thread-safe; one instance serves a whole
 
 from __future__ import annotations
 
-import http.client
-import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
-from fluxpush.errors import ClusterError, InputError
+from fluxpush.errors import ClusterError, InputError, NotFound
 from fluxpush.flux.model import DEFAULT_NAMESPACE, ObjectRef
 from fluxpush.kube.connection import ClusterConnection
 from fluxpush.kube.discovery import Discovery, ResourceInfo
-from fluxpush.kube.http import Stream
 from fluxpush.kube.retry import RetryPolicy
+from fluxpush.kube.stop import StopSwitch
 from fluxpush.kube.transport import Call, Transport
 from fluxpush.sops.sealed import is_sealed, object_name
 
@@ -29,14 +29,6 @@ MERGE_PATCH = "application/merge-patch+json"
 LIST_PAGE_SIZE = 500
 CRD_KIND = ("apiextensions.k8s.io", "CustomResourceDefinition")
 PROPAGATION_POLICIES = ("Background", "Foreground", "Orphan")
-
-
-@dataclass(frozen=True, slots=True)
-class WatchEvent:
-    """One watch event: `ADDED`, `MODIFIED`, `DELETED` or `BOOKMARK`, and the object."""
-
-    type: str
-    object: dict[str, Any]
 
 
 class KubeClient:
@@ -50,9 +42,12 @@ class KubeClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         page_size: int = LIST_PAGE_SIZE,
+        stop: StopSwitch | None = None,
     ) -> None:
         self.connection = connection
         self.page_size = page_size
+        self.stop = stop or StopSwitch()  # once thrown, new writes are refused (see `kube.stop`)
+        self._bookkeeping = threading.local()
         self._transport = Transport(connection, retry=retry, sleep=sleep, rng=rng)
         self.discovery = Discovery(self._discovery_json)
 
@@ -68,13 +63,28 @@ class KubeClient:
 
     def impersonating(self, user: str) -> KubeClient:
         """A client for the same cluster and credentials whose every request acts as `user`
-        (`Impersonate-User`); close it on its own."""
-        return KubeClient(replace(self.connection, impersonate=user), page_size=self.page_size)
+        (`Impersonate-User`), stopped with this one (shared `stop`); close it on its own."""
+        return KubeClient(replace(self.connection, impersonate=user), page_size=self.page_size,
+                          stop=self.stop)
 
     @property
     def request_count(self) -> int:
         """HTTP requests sent so far, every retry included."""
         return self._transport.request_count
+
+    @contextmanager
+    def bookkeeping(self) -> Iterator[None]:
+        """Writes of fluxpush's own records (inventories, the Lease) in this thread: allowed after a stop."""
+        self._bookkeeping.active = True
+        try:
+            yield
+        finally:
+            self._bookkeeping.active = False
+
+    def _check_write(self, what: str, dry_run: bool) -> None:
+        """Refuse a write once the run is stopped, unless it is a dry run or bookkeeping."""
+        if self.stop.stopped and not dry_run and not getattr(self._bookkeeping, "active", False):
+            raise self.stop.refusal(what)
 
     def resource_for(self, api_version: str, kind: str) -> ResourceInfo:
         """The served resource for `apiVersion` + `kind` (from the per-run discovery cache)."""
@@ -97,6 +107,7 @@ class KubeClient:
         if dry_run:
             query.append(("dryRun", "All"))
         ref = _ref(info, namespace, name)
+        self._check_write(ref, dry_run)
         result = self._transport.json(
             Call("PATCH", info.path(namespace, name), query, obj, APPLY_PATCH, "apply", ref)
         )
@@ -114,10 +125,8 @@ class KubeClient:
             return self._transport.json(
                 Call("GET", info.path(namespace, name), verb="get", obj=_ref(info, namespace, name))
             )
-        except ClusterError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        except NotFound:
+            return None
 
     def list(
         self, api_version: str, kind: str, namespace: str | None = None, *, label_selector: str | None = None
@@ -164,6 +173,7 @@ class KubeClient:
         query: list[tuple[str, str]] = [("propagationPolicy", propagation_policy)]
         if dry_run:
             query.append(("dryRun", "All"))
+        self._check_write(_ref(info, namespace, name), dry_run)
         try:
             self._transport.json(
                 Call(
@@ -174,10 +184,8 @@ class KubeClient:
                     obj=_ref(info, namespace, name),
                 )
             )
-        except ClusterError as exc:
-            if exc.status == 404:
-                return False
-            raise
+        except NotFound:
+            return False
         return True
 
     def patch_merge(
@@ -198,6 +206,7 @@ class KubeClient:
         query: list[tuple[str, str]] = [("fieldManager", field_manager)] if field_manager else []
         if dry_run:
             query.append(("dryRun", "All"))
+        self._check_write(_ref(info, namespace, name), dry_run)
         return self._transport.json(
             Call(
                 "PATCH",
@@ -209,72 +218,6 @@ class KubeClient:
                 _ref(info, namespace, name),
             )
         )
-
-    def watch(
-        self,
-        api_version: str,
-        kind: str,
-        namespace: str | None = None,
-        *,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        resource_version: str | None = None,
-        timeout_seconds: int = 60,
-    ) -> Iterator[WatchEvent]:
-        """Watch events until the server ends the watch after `timeout_seconds` (or the caller stops).
-
-        An `ERROR` event (e.g. 410 Gone: the resourceVersion is too old) raises a `ClusterError`;
-        the caller then lists again and watches from the new resourceVersion.
-        """
-        info = self.resource_for(api_version, kind)
-        query: list[tuple[str, str]] = [
-            ("watch", "true"),
-            ("allowWatchBookmarks", "true"),
-            ("timeoutSeconds", str(timeout_seconds)),
-        ]
-        for key, value in (
-            ("labelSelector", label_selector),
-            ("fieldSelector", field_selector),
-            ("resourceVersion", resource_version),
-        ):
-            if value:
-                query.append((key, value))
-        where = f"{info.kind}/{namespace}" if namespace else info.kind
-        call = Call(
-            "GET",
-            info.path(namespace),
-            query,
-            verb="watch",
-            obj=where,
-            timeout=(10.0, timeout_seconds + 10.0),
-            stream=True,
-        )
-        return self._stream_events(call)
-
-    def _stream_events(self, call: Call) -> Iterator[WatchEvent]:
-        stream = self._transport.send(call).stream
-        assert stream is not None  # a streamed call's 2xx answer
-        try:
-            for line in _lines(stream):
-                event = json.loads(line)
-                if event.get("type") == "ERROR":
-                    status = event.get("object") or {}
-                    raise ClusterError(
-                        str(status.get("message") or "watch failed"),
-                        status=status.get("code"),
-                        reason=status.get("reason"),
-                        obj=call.obj,
-                        hint="list again and watch from the new resourceVersion",
-                    )
-                yield WatchEvent(event["type"], event.get("object") or {})
-        except (OSError, http.client.HTTPException) as exc:
-            raise ClusterError(
-                f"watch: the connection broke ({type(exc).__name__})",
-                obj=call.obj,
-                hint="list again and watch from the last resourceVersion",
-            ) from exc
-        finally:
-            stream.close()  # a stream left half-read closes its connection; one read to its end is kept
 
     def _locate(self, obj: dict[str, Any]) -> tuple[ResourceInfo, str | None, str]:
         metadata = obj.get("metadata") or {}
@@ -291,10 +234,8 @@ class KubeClient:
     def _discovery_json(self, path: str) -> dict[str, Any] | None:
         try:
             return self._transport.json(Call("GET", path, verb="discovery", obj=path))
-        except ClusterError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        except NotFound:
+            return None
 
 
 def _namespace(info: ResourceInfo, namespace: str | None) -> str | None:
@@ -306,14 +247,3 @@ def _namespace(info: ResourceInfo, namespace: str | None) -> str | None:
 
 def _ref(info: ResourceInfo, namespace: str | None, name: str) -> str:
     return str(ObjectRef(info.kind, namespace or "", name))
-
-
-def _lines(stream: Stream) -> Iterator[bytes]:
-    """Newline-separated JSON documents of a watch stream, as they arrive."""
-    pending = b""
-    for chunk in stream.chunks():
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        yield from (line for line in complete if line.strip())
-    if pending.strip():
-        yield pending

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fluxpush.errors import ClusterError
+from fluxpush.errors import NotServed
 
 GetJSON = Callable[[str], dict[str, Any] | None]  # GET a discovery path; None when it is not served
 
@@ -81,7 +81,7 @@ class Discovery:
                 self._kinds.pop(api_version, None)
                 found = self._lookup(api_version, kind)
         if found is None:
-            raise ClusterError(
+            raise NotServed(
                 f'no matches for kind "{kind}" in version "{api_version}"',
                 hint="install the CustomResourceDefinition first (a Kustomization this one dependsOn), "
                 "or check the apiVersion",

@@ -23,7 +23,6 @@ import select
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 from typing import TYPE_CHECKING
@@ -31,9 +30,6 @@ from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from kubernetes.client import Configuration
-
-READ_SIZE = 65536
-
 
 class TLSFailure(Exception):
     """The TLS handshake with the server failed (a wrong CA, a certificate for another name)."""
@@ -43,33 +39,13 @@ class UnsupportedProxy(Exception):
     """The configuration names a proxy this pool cannot use (only HTTP CONNECT proxies work)."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Response:
-    """A server's answer: the body read whole, or (a streamed 2xx) left in `stream`."""
+    """A server's answer, its body read whole."""
 
     status: int
     headers: Message
     data: bytes = b""
-    stream: Stream | None = None
-
-
-class Stream:
-    """The unread body of a streamed answer; `close` hands its connection back once it is read."""
-
-    def __init__(self, raw: http.client.HTTPResponse, connection: http.client.HTTPConnection,
-                 pool: ConnectionPool) -> None:
-        self._raw = raw
-        self._connection = connection
-        self._pool = pool
-
-    def chunks(self) -> Iterator[bytes]:
-        """Bytes as they arrive (chunked encoding undone), until the body ends."""
-        while chunk := self._raw.read1(READ_SIZE):
-            yield chunk
-
-    def close(self) -> None:
-        """Return the connection to the pool when the body was read to its end, else drop it."""
-        self._pool.release(self._connection, self._raw)
 
 
 def tls_context(configuration: Configuration) -> ssl.SSLContext:
@@ -157,15 +133,12 @@ class ConnectionPool:
         self._lock = threading.Lock()
 
     def request(self, method: str, target: str, body: bytes | None, headers: dict[str, str],
-                timeout: tuple[float, float], *, stream: bool = False) -> Response:
-        """Send one request (`target`: path and query, without the server's prefix) and read the answer;
-        with `stream`, a 2xx answer's body is left to `Response.stream`."""
+                timeout: tuple[float, float]) -> Response:
+        """Send one request (`target`: path and query, without the server's prefix) and read the answer."""
         connection = self._take(timeout)
         try:
             connection.request(method, self.prefix + target, body=body, headers=headers)
             raw = connection.getresponse()
-            if stream and 200 <= raw.status < 300:
-                return Response(raw.status, raw.headers, stream=Stream(raw, connection, self))
             data = raw.read()
         except BaseException:
             connection.close()

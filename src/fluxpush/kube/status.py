@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fluxpush.errors import Cause, ClusterError
+from fluxpush.errors import Cause, ClusterError, Conflict, Forbidden, Invalid, NotFound
 
 # The server-side-apply quirk: a field the schema does not declare is answered with a 500, though
 # it is the manifest's fault (kubernetes issues #122480 and #139253). Matched on the message.
@@ -43,47 +43,53 @@ def has_field_manager_conflicts(causes: list[Cause]) -> bool:
 
 
 def error_from_status(code: int, body: bytes, *, obj: str | None, verb: str) -> ClusterError:
-    """The `ClusterError` for an answer with HTTP `code` to `verb` (apply, get, list, delete, …) on `obj`."""
+    """The `ClusterError` for an answer with HTTP `code` to `verb` (apply, get, list, delete, …) on `obj`:
+    `NotFound`, `Conflict`, `Invalid`, `Forbidden`, or a plain `ClusterError` for other codes."""
     status = parse_status(body)
     reason = str(status.get("reason") or "") or None
     message = str(status.get("message") or "").strip() or f"{verb} failed"
     causes = status_causes(status)
-    hint: str | None = None
-    user_error = False
+    common: dict[str, Any] = {"status": code, "reason": reason, "obj": obj, "causes": causes}
     if code == 401:
-        message = f"{verb}: the API server did not accept the credentials ({message})"
-        hint = (
-            "for EKS, check the AWS identity is mapped by an access entry or aws-auth; "
-            "otherwise refresh the kubeconfig's credentials"
-        )
-    elif code == 403:
-        hint = "grant the deploying identity RBAC permission for this verb and resource"
-    elif code == 404:
-        hint = (
-            "create the namespace first (or let an earlier Kustomization create it)"
-            if (status.get("details") or {}).get("kind") == "namespaces"
-            else None
-        )
-    elif code == 409 and has_field_manager_conflicts(causes):
-        user_error = True
-        hint = "another field manager owns these fields: apply with force, or remove them from the manifest"
-    elif code == 409 and reason == "Conflict":
-        message = f"resourceVersion conflict: {message}"
-        hint = "the object changed while it was being written; re-read it and retry"
-    elif code in (400, 422):
-        user_error = True
-        if causes and " is invalid: " in message:  # the server repeats every cause in its message
-            message = message.split(": ", 1)[0]
-        immutable = any("immutable" in c.message for c in causes) or "immutable" in message
-        hint = (
-            "the field is immutable: delete and re-create the object (Flux: spec.force: true)"
-            if immutable
-            else "fix the manifest"
-        )
-    elif is_undeclared_field(code, status):
-        user_error = True
-        message = f"the manifest has a field the API schema does not declare: {message}"
-        hint = "remove the field, or check the apiVersion and the CRD's schema"
-    return ClusterError(
-        message, status=code, reason=reason, obj=obj, causes=causes, hint=hint, is_user_error=user_error
-    )
+        return ClusterError(f"{verb}: the API server did not accept the credentials ({message})", **common,
+                            hint="for EKS, check the AWS identity is mapped by an access entry or aws-auth; "
+                                 "otherwise refresh the kubeconfig's credentials")
+    if code == 403:
+        return Forbidden(message, **common,
+                         hint="grant the deploying identity RBAC permission for this verb and resource")
+    if code == 404:
+        missing = (status.get("details") or {}).get("kind")
+        hint = "create the namespace first (or let an earlier Kustomization create it)" \
+            if missing == "namespaces" else None
+        return NotFound(message, missing=str(missing) if missing else None, hint=hint, **common)
+    if code == 409:
+        return _conflict(message, causes, common)
+    if code in (400, 422):
+        return _invalid(message, causes, common)
+    if is_undeclared_field(code, status):
+        return Invalid(f"the manifest has a field the API schema does not declare: {message}", **common,
+                       hint="remove the field, or check the apiVersion and the CRD's schema",
+                       is_user_error=True)
+    return ClusterError(message, **common)
+
+
+def _conflict(message: str, causes: list[Cause], common: dict[str, Any]) -> ClusterError:
+    if has_field_manager_conflicts(causes):
+        return Conflict(message, **common, is_user_error=True,
+                        hint="another field manager owns these fields: apply with force, or remove them "
+                             "from the manifest")
+    if common["reason"] == "Conflict":
+        return Conflict(f"resourceVersion conflict: {message}", **common,
+                        hint="the object changed while it was being written; re-read it and retry")
+    return Conflict(message, **common)
+
+
+def _invalid(message: str, causes: list[Cause], common: dict[str, Any]) -> Invalid:
+    if causes and " is invalid: " in message:  # the server repeats every cause in its message
+        message = message.split(": ", 1)[0]
+    # The API server has no reason code for an immutable field: its wording is the only sign (Flux's
+    # ssa package matches it too), so it is read here, once, into `Invalid.immutable`.
+    immutable = any("immutable" in c.message for c in causes) or "immutable" in message
+    hint = "the field is immutable: delete and re-create the object (Flux: spec.force: true)" \
+        if immutable else "fix the manifest"
+    return Invalid(message, immutable=immutable, hint=hint, is_user_error=True, **common)

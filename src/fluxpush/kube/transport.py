@@ -10,7 +10,6 @@ has a lock).
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import random
@@ -29,12 +28,12 @@ from fluxpush.kube.retry import RETRYABLE_METHODS, RETRYABLE_STATUS, RetryPolicy
 from fluxpush.kube.status import error_from_status, is_undeclared_field, parse_status
 
 JSON = "application/json"
-# Seconds to connect and to wait for an answer to an ordinary request (watches set their own read timeout).
+# Seconds to connect and to wait for an answer.
 DEFAULT_TIMEOUT = (10.0, 60.0)
 
 # Requests in flight at once, whatever the number of threads sending: the whole run's cap, so a lone
-# node on a deep dependency chain may use all of it while many nodes at once share it. Watches are
-# not counted. The pool keeps that many connections open, so no request pays a new TLS handshake.
+# node on a deep dependency chain may use all of it while many nodes at once share it. The pool keeps
+# that many connections open, so no request pays a new TLS handshake.
 MAX_IN_FLIGHT = 64
 # Reading the token runs the configuration's refresh hook (a kubeconfig's re-sets the whole user entry),
 # too costly for every request. Both hooks renew well ahead of expiry (a kubeconfig's 5 minutes early,
@@ -53,10 +52,9 @@ class Call:
     query: Query = ()
     body: Any = None
     content_type: str = JSON
-    verb: str = "request"  # apply, get, list, delete, watch, patch: the word errors use
+    verb: str = "request"  # apply, get, list, delete, patch: the word errors use
     obj: str | None = None  # `Kind/namespace/name` for errors
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
-    stream: bool = False  # leave the body unread (a watch); otherwise it is read within the retries
 
 
 class Transport:
@@ -108,11 +106,11 @@ class Transport:
         return json.loads(data) if data else {}
 
     def send(self, call: Call) -> Response:
-        """Send `call` until it succeeds, fails for good, or runs out of retries (see `Call.stream`)."""
+        """Send `call` until it succeeds, fails for good, or runs out of retries."""
         renewed = False
         retry, waited = 0, 0.0
         while True:
-            with contextlib.nullcontext() if call.stream else self._in_flight:  # a watch holds no slot
+            with self._in_flight:
                 outcome = self._attempt(call)
             if not isinstance(outcome, _Failure):
                 return outcome
@@ -155,7 +153,7 @@ class Transport:
         return headers
 
     def _attempt(self, call: Call) -> Response | _Failure:
-        """One try: the response (its body read, unless streamed) if it is a 2xx, else what went wrong."""
+        """One try: the response if it is a 2xx, else what went wrong."""
         with self._lock:
             self._count += 1
         target = call.path + (f"?{urlencode(list(call.query))}" if call.query else "")
@@ -165,8 +163,7 @@ class Transport:
         if isinstance(payload, str):
             payload = payload.encode()
         try:
-            response = self._pool.request(call.method, target, payload, self._headers(call), call.timeout,
-                                          stream=call.stream)
+            response = self._pool.request(call.method, target, payload, self._headers(call), call.timeout)
         except TLSFailure as exc:  # not transient: a wrong CA or endpoint stays wrong
             raise ClusterError(
                 f"{call.verb}: TLS with {self._host} failed: {exc}",

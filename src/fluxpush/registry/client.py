@@ -12,18 +12,13 @@ from __future__ import annotations
 import base64
 import json
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
-from email.message import Message
-from http.client import HTTPMessage
 from typing import Any
 
-from fluxpush.errors import SourceError
+from fluxpush.errors import EndpointError, SourceError
+from fluxpush.outbound import Reply, Session
 
-FETCH_TIMEOUT = 60.0  # seconds, as for HTTP chart repositories
-MAX_BODY = 64 * 1024 * 1024  # a tag list or manifest larger than this is refused, not read into memory
 MAX_PAGES = 1000  # pagination that never ends (a hostile or broken registry) stops here
 TAGS_PAGE_SIZE = 1000  # go-containerregistry's remote.List page size
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
@@ -44,15 +39,6 @@ class Location:
 
     def __str__(self) -> str:
         return f"{self.host}/{self.name}"
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """A successful answer: status, headers, body."""
-
-    status: int
-    headers: Message
-    body: bytes
 
 
 def _decode(value: str) -> str:
@@ -90,27 +76,9 @@ def credentials_from_secret(secret: dict[str, Any] | None, host: str) -> str | N
     return None
 
 
-class _KeepAuthOnSameHost(urllib.request.HTTPRedirectHandler):
-    """Follow redirects (blob storage, CDNs), but send credentials only back to the same host, as
-    go-containerregistry does."""
-
-    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
-                         headers: HTTPMessage, newurl: str) -> urllib.request.Request | None:
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        moved = urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc
-        if new is not None and moved:
-            new.headers = {k: v for k, v in new.headers.items() if k.lower() != "authorization"}
-            new.unredirected_hdrs.pop("Authorization", None)
-        return new
-
-
-_OPENER = urllib.request.build_opener(_KeepAuthOnSameHost)
-
-
-def _problem(exc: Exception) -> str:
-    if isinstance(exc, urllib.error.HTTPError):
-        return f"HTTP {exc.code} {exc.reason}"
-    return str(getattr(exc, "reason", exc))
+def problem_of(exc: Exception) -> str:
+    """What went wrong in a registry exchange: the endpoint's problem, or the broken content's."""
+    return exc.problem if isinstance(exc, EndpointError) else str(exc)
 
 
 class Registry:
@@ -121,22 +89,17 @@ class Registry:
         self.location = location
         self.credentials = credentials
         self.page_size = page_size
+        self.session = Session()
         self.token: str | None = None
 
     def _basic(self) -> str | None:
         return "Basic " + base64.b64encode(self.credentials.encode()).decode() if self.credentials else None
 
     def _open(self, url: str, method: str, accept: str | None, authorization: str | None) -> Reply:
-        request = urllib.request.Request(url, method=method, headers={"User-Agent": "fluxpush"})
-        if accept:
-            request.add_header("Accept", accept)
+        headers = {"Accept": accept} if accept else {}
         if authorization:
-            request.add_header("Authorization", authorization)
-        with _OPENER.open(request, timeout=FETCH_TIMEOUT) as response:
-            body = bytes(response.read(MAX_BODY + 1))
-            if len(body) > MAX_BODY:
-                raise SourceError(f"{self.location}: the registry's answer is larger than {MAX_BODY} bytes")
-            return Reply(response.status, response.headers, body)
+            headers["Authorization"] = authorization
+        return self.session.request(method, url, headers=headers)
 
     def _bearer(self, challenge: str) -> str:
         params = dict(_CHALLENGE.findall(challenge))
@@ -153,13 +116,14 @@ class Registry:
     def request(self, path_or_url: str, accept: str | None = None, method: str = "GET") -> Reply:
         """`method` on `/v2/<name>/<path>` (or an absolute URL the registry gave), authenticating as asked.
 
-        Raises urllib errors (HTTPError for a refusal) and SourceError for a broken token exchange.
+        Raises EndpointError for a refusal or a broken connection, SourceError for a broken token
+        exchange.
         """
         url = urllib.parse.urljoin(f"{self.location.base}/v2/{self.location.name}/", path_or_url)
         try:
             return self._open(url, method, accept, self.token or self._basic())
-        except urllib.error.HTTPError as exc:
-            challenge = exc.headers.get("WWW-Authenticate", "") if exc.code == 401 else ""
+        except EndpointError as exc:
+            challenge = exc.headers.get("www-authenticate", "") if exc.status == 401 else ""
             if not challenge.lower().startswith("bearer"):
                 raise
         self.token = self._bearer(challenge)
@@ -186,8 +150,8 @@ class Registry:
                 url = urllib.parse.urljoin(f"{self.location.base}/", found[1]) if found else None
                 if url is not None and not url.startswith(f"{self.location.base}/"):
                     raise SourceError(f"{self.location}: the tag list's next page is on another host ({url})")
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise SourceError(f"{self.location}: tags cannot be listed: {_problem(exc)}",
+        except (EndpointError, ValueError) as exc:
+            raise SourceError(f"{self.location}: tags cannot be listed: {problem_of(exc)}",
                               hint=self._hint(exc)) from exc
         return tags
 
@@ -195,8 +159,8 @@ class Registry:
         """The manifest digest of a tag (HEAD, as go-containerregistry's remote.Head)."""
         try:
             reply = self.request(f"manifests/{reference}", accept, method="HEAD")
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise SourceError(f"{self.location}:{reference}: the digest cannot be read: {_problem(exc)}",
+        except (EndpointError, ValueError) as exc:
+            raise SourceError(f"{self.location}:{reference}: the digest cannot be read: {problem_of(exc)}",
                               hint=self._hint(exc)) from exc
         digest = reply.headers.get("Docker-Content-Digest", "")
         if not digest.startswith("sha256:"):
@@ -204,10 +168,11 @@ class Registry:
         return digest
 
     def _hint(self, exc: Exception) -> str | None:
-        if isinstance(exc, urllib.error.HTTPError) and exc.code in (401, 403):
+        if not isinstance(exc, EndpointError):
+            return None
+        if exc.status in (401, 403):
             return ("check the credentials (secretRef, or provider for a cloud registry)"
                     if self.credentials else "the registry wants credentials: set secretRef or provider")
-        tls = isinstance(exc, urllib.error.URLError) and "SSL" in str(exc.reason)
-        if tls and self.location.base.startswith("https"):
+        if exc.tls and self.location.base.startswith("https"):
             return "for a plain-HTTP registry set insecure: true"
         return None

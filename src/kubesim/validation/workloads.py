@@ -35,6 +35,9 @@ def selector_matches(selector: Obj, labels: Obj) -> bool:
 
 def _non_negative(spec: Obj, field: str, prefix: str = "spec") -> list[Cause]:
     value = spec.get(field)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        # The real server cannot even decode it: `cannot unmarshal string into ... of type int32`.
+        return [invalid(f"{prefix}.{field}", value, "must be an integer")]
     if isinstance(value, int) and value < 0:
         return [invalid(f"{prefix}.{field}", value, "must be greater than or equal to 0")]
     return []

@@ -8,15 +8,15 @@ from typing import Any
 
 from fluxpush.flux import parse_flux_object
 from fluxpush.flux.model import Alert, Provider
+from fluxpush.outbound import Retries
 from fluxpush.report.events import Event, build_event
-from fluxpush.report.notify.http import RetryPolicy
 
 NAMESPACE = "flux-system"
 REVISION = "main@sha1:0123456789abcdef0123456789abcdef01234567"
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
 # Retries as Flux does them (4), but with millisecond waits so a test stays fast.
-FAST_RETRY = RetryPolicy(retries=4, min_wait=0.01, max_wait=0.05)
+FAST_RETRY = Retries(retries=4, min_wait=0.01, max_wait=0.05)
 
 
 def make_provider(name: str, provider_type: str, version: str = "v1beta3", namespace: str = NAMESPACE,

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from fluxpush.report.notify import RetryPolicy, send_notifications
-from fluxpush.report.notify.http import is_retryable
+from fluxpush.outbound import is_retryable
+from fluxpush.report.notify import Retries, send_notifications
 
 from .helpers import FAST_RETRY, make_alert, make_event, make_provider, secrets
 
@@ -49,7 +49,7 @@ def test_a_failing_provider_neither_fails_the_run_nor_blocks_another(make_receiv
     broken.answer("/hook", (500, b"internal error"))  # 500, then 500 ...
     providers = [generic("broken", f"{broken.url}/hook"), generic("healthy", f"{healthy.url}/hook")]
     alerts = [make_alert("a", "broken", ALL_KS), make_alert("b", "healthy", ALL_KS)]
-    policy = RetryPolicy(retries=4, min_wait=0.05, max_wait=1.0)  # waits 0.05 + 0.1 + 0.2 + 0.4 s
+    policy = Retries(retries=4, min_wait=0.05, max_wait=1.0)  # waits 0.05 + 0.1 + 0.2 + 0.4 s
     results = send_notifications([make_event()], alerts, providers, secrets(), policy=policy)
     by_name = {r.provider.name: r for r in results}
     assert not by_name["broken"].ok and by_name["healthy"].ok
@@ -64,7 +64,7 @@ def test_429_is_retried_honouring_retry_after(receiver):
     receiver.answer("/hook", (429, b"slow down", {"Retry-After": "0"}), (200, b"ok"))
     results = send_notifications([make_event()], [make_alert("a", "p", ALL_KS)],
                                  [generic("p", f"{receiver.url}/hook")], secrets(),
-                                 policy=RetryPolicy(retries=4, min_wait=5.0, max_wait=30.0))
+                                 policy=Retries(retries=4, min_wait=5.0, max_wait=30.0))
     assert [(r.ok, r.attempts) for r in results] == [(True, 2)]
     assert len(receiver.requests) == 2
     assert receiver.requests[0].body == receiver.requests[1].body
@@ -80,7 +80,7 @@ def test_final_refusals_are_not_retried(receiver):
 
 
 def test_retry_waits_double_and_respect_the_cap():
-    policy = RetryPolicy(retries=4, min_wait=1.0, max_wait=5.0)
+    policy = Retries(retries=4, min_wait=1.0, max_wait=5.0)
     assert [policy.wait(n, None) for n in range(4)] == [1.0, 2.0, 4.0, 5.0]
     assert policy.wait(0, "3") == 3.0
     assert policy.wait(0, "120") == 5.0

@@ -8,15 +8,15 @@ Modules: `alerts` (matching, routing, metadata rewriting), `secrets` (addresses 
 `http` (requests, retries, proxy, timeout), `providers` (payloads per type), `send` (dispatch).
 """
 
+from fluxpush.outbound import Retries
 from fluxpush.report.notify.alerts import combine_metadata, is_routed, match_alerts
-from fluxpush.report.notify.http import RetryPolicy
 from fluxpush.report.notify.secrets import ProviderSettings, SecretLookup, resolve_settings
 from fluxpush.report.notify.send import Delivery, send_notifications
 
 __all__ = [
     "Delivery",
     "ProviderSettings",
-    "RetryPolicy",
+    "Retries",
     "SecretLookup",
     "combine_metadata",
     "is_routed",

@@ -15,10 +15,11 @@ from dataclasses import dataclass, replace
 
 from fluxpush.errors import ReportError
 from fluxpush.flux.model import Alert, ObjectRef, Provider
+from fluxpush.outbound import Retries
 from fluxpush.redact import redact
 from fluxpush.report.events import Event, InvolvedObject
 from fluxpush.report.notify.alerts import combine_metadata, is_routed, match_alerts
-from fluxpush.report.notify.http import RetryPolicy, Transport
+from fluxpush.report.notify.http import Transport
 from fluxpush.report.notify.providers import NOTIFIERS
 from fluxpush.report.notify.secrets import ProviderSettings, SecretLookup, resolve_settings
 
@@ -82,7 +83,7 @@ def _failed(job: _Job, provider: Provider, error: str, attempts: int = 0) -> Del
                     attempts, error)
 
 
-def _send_one(job: _Job, provider: Provider, settings: ProviderSettings, policy: RetryPolicy) -> Delivery:
+def _send_one(job: _Job, provider: Provider, settings: ProviderSettings, policy: Retries) -> Delivery:
     transport = Transport(settings.timeout, settings.proxy, policy)
     event = replace(job.event, message=redact(job.event.message),  # the body; the address keeps its secrets
                     metadata={key: redact(value) for key, value in job.event.metadata.items()})
@@ -96,7 +97,7 @@ def _send_one(job: _Job, provider: Provider, settings: ProviderSettings, policy:
 
 
 def _send_provider(provider: Provider, jobs: list[_Job], lookup: SecretLookup,
-                   policy: RetryPolicy) -> list[Delivery]:
+                   policy: Retries) -> list[Delivery]:
     if provider.provider_type not in NOTIFIERS:
         error = f"provider type {provider.provider_type!r} is not supported by fluxpush"
         return [_failed(job, provider, error) for job in jobs]
@@ -114,7 +115,7 @@ def send_notifications(
     lookup: SecretLookup,
     *,
     labels: LabelLookup | None = None,
-    policy: RetryPolicy | None = None,
+    policy: Retries | None = None,
     workers: int = DEFAULT_WORKERS,
 ) -> list[Delivery]:
     """Send every event through every matching Alert; one `Delivery` per attempted send or problem.
@@ -127,7 +128,7 @@ def send_notifications(
     jobs, results = _plan(events, alerts, provider_list, labels)
     if not jobs:
         return results
-    retry = policy or RetryPolicy()
+    retry = policy or Retries()
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
         futures = [pool.submit(_send_provider, by_ref[ref], provider_jobs, lookup, retry)
                    for ref, provider_jobs in jobs.items()]
