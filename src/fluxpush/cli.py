@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from fluxpush import __version__, cli_options
-from fluxpush.discover import DiscoverOptions, Discovery, Node, discover
+from fluxpush import __version__, cli_help, cli_options
+from fluxpush.cli_help import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.images import cli as images_cli
@@ -23,6 +24,7 @@ from fluxpush.images.run import SecretLookup
 from fluxpush.policy import find_plain_secrets
 from fluxpush.redact import redacting_streams, register_environment_secrets
 from fluxpush.render.postbuild import VariableSourceLookup
+from fluxpush.selection import KIND_ALIASES, TARGET_KIND_WORDS, find_node, with_dependencies
 from fluxpush.sops.keysource import NO_KEYS, SopsKeys, run_keys
 from fluxpush.tools import find_helm, find_kustomize, is_pinned_version, tool_version
 from fluxpush.views import (
@@ -39,19 +41,16 @@ from fluxpush.views import (
     render_tree,
 )
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-KIND_ALIASES = {
-    "ks": "Kustomization",
-    "kustomization": "Kustomization",
-    "kustomizations": "Kustomization",
-    "hr": "HelmRelease",
-    "helmrelease": "HelmRelease",
-    "helmreleases": "HelmRelease",
-}
+
+def _tool_options() -> argparse.ArgumentParser:
+    tools = argparse.ArgumentParser(add_help=False)
+    tools.add_argument("--kustomize", help="kustomize or kubectl binary (also $FLUXPUSH_KUSTOMIZE)")
+    tools.add_argument("--helm", help="helm binary (also $FLUXPUSH_HELM)")
+    return tools
 
 
-def _common_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _repo_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False, parents=[_tool_options()])
     common.add_argument(
         "--repo", help="repository checkout (default: the git work tree around the current directory)"
     )
@@ -73,77 +72,88 @@ def _common_options() -> argparse.ArgumentParser:
         help="unset postBuild variables become empty instead of failing (Flux < 2.9)",
     )
     common.add_argument(
-        "--sops-age-key-file",
-        metavar="FILE",
-        help="age identities to decrypt SOPS values with, besides $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE "
-        "and spec.decryption.secretRef (used by diff, plan, apply; build and get always mask)",
-    )
-    common.add_argument(
         "--no-remote-bases",
         action="store_true",
         help="refuse remote bases (URLs) in kustomizations, as kustomize-controller's flag does",
     )
-    common.add_argument("--kustomize", help="kustomize or kubectl binary (also $FLUXPUSH_KUSTOMIZE)")
-    common.add_argument("--helm", help="helm binary (also $FLUXPUSH_HELM)")
     return common
+
+
+def _decrypt_options() -> argparse.ArgumentParser:
+    decrypt = argparse.ArgumentParser(add_help=False)
+    decrypt.add_argument(
+        "--sops-age-key-file",
+        metavar="FILE",
+        help="age identities to decrypt SOPS values with, besides $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE "
+        "and spec.decryption.secretRef",
+    )
+    return decrypt
+
+
+def _add_target(parser: argparse.ArgumentParser, *, required: bool, kinds: tuple[str, ...]) -> None:
+    """`KIND NAME` (NAME or NAMESPACE/NAME) and `-n/--namespace`, as `flux` takes them."""
+    count = None if required else "?"
+    parser.add_argument("kind", choices=kinds, nargs=count, metavar="KIND", help=" or ".join(kinds))
+    parser.add_argument("name", nargs=count, metavar="NAME", help="NAME or NAMESPACE/NAME")
+    parser.add_argument("-n", "--namespace", help="the namespace of NAME (when two namespaces use it)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every verb."""
-    common = _common_options()
+    common = _repo_options()
     parser = argparse.ArgumentParser(prog="fluxpush", description="Push-mode GitOps for Flux repositories.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    verbs.add_parser("version", parents=[common], help="print fluxpush's and the binaries' versions")
-    build = verbs.add_parser("build", parents=[common], help="print the rendered objects in apply order")
-    build.add_argument("target", nargs="*", metavar="ks NAME", help="only this Kustomization")
+    cli_help.add_verb(verbs, "version", [_tool_options()])
+    build = cli_help.add_verb(verbs, "build", [common])
+    _add_target(build, required=False, kinds=TARGET_KIND_WORDS)
     build.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml")
-    get = verbs.add_parser("get", parents=[common], help="list Kustomizations/HelmReleases of the repository")
+    get = cli_help.add_verb(verbs, "get", [common])
     get.add_argument("kind", choices=["ks", "kustomizations", "hr", "helmreleases", "all", "images"])
     get.add_argument("-o", "--output", choices=["table", "json"], default="table")
     cli_options.add_connection_options(get)
-    tree = verbs.add_parser("tree", parents=[common], help="show a Kustomization's objects and children")
-    tree.add_argument("kind", choices=["ks", "kustomization"])
-    tree.add_argument("name")
-    validate = verbs.add_parser("validate", parents=[common], help="schema, graph and policy checks")
+    tree = cli_help.add_verb(verbs, "tree", [common])
+    _add_target(tree, required=True, kinds=("ks", "kustomization"))
+    validate = cli_help.add_verb(verbs, "validate", [common])
     validate.add_argument("-o", "--output", choices=["text", "json"], default="text")
-    _add_cluster_verbs(verbs, common)
+    _add_cluster_verbs(verbs, [common, _decrypt_options()])
     image_update = images_cli.add_image_update_verb(verbs, common)
+    cli_help.describe(image_update, "image-update")
     cli_options.add_connection_options(image_update)
     return parser
 
 
 def _add_cluster_verbs(
-    verbs: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]
 ) -> None:
-    def cluster_verb(name: str, text: str) -> argparse.ArgumentParser:
-        parser = verbs.add_parser(name, parents=[common], help=text)
+    def cluster_verb(name: str) -> argparse.ArgumentParser:
+        parser = cli_help.add_verb(verbs, name, parents)
         cli_options.add_cluster_options(parser)
         return parser
 
-    diff = cluster_verb("diff", "show what an apply would change (exit 0 none, 1 changes, 2 error)")
+    diff = cluster_verb("diff")
+    _add_target(diff, required=False, kinds=TARGET_KIND_WORDS)
     diff.add_argument("-o", "--output", choices=["text", "json"], default="text")
-    plan = cluster_verb("plan", "plan every node against the cluster; writes nothing")
+    plan = cluster_verb("plan")
     plan.add_argument("-o", "--output", choices=["text", "json"], default="text")
     plan.add_argument("--plan-file", metavar="FILE", help="also write the plan as JSON to FILE")
-    for name, text in (("apply", "apply every node in dependency order, prune, wait for health"),
-                       ("reconcile", "apply one Kustomization now (flux reconcile)")):
-        apply = cluster_verb(name, text)
+    for name in ("apply", "reconcile"):
+        apply = cluster_verb(name)
         if name == "reconcile":
-            apply.add_argument("kind", choices=["ks", "kustomization"])
-            apply.add_argument("name")
+            _add_target(apply, required=True, kinds=TARGET_KIND_WORDS)
             apply.add_argument("--with-dependencies", action="store_true",
                                help="also apply the nodes it dependsOn, first")
+        cli_options.add_timeout_option(apply)
         apply.add_argument("--dry-run", action="store_true", help="plan only, write nothing")
         apply.add_argument("--notify", action=argparse.BooleanOptionalAction, default=True,
                            help="send each node's result through the repository's Alerts (default: on)")
-        apply.add_argument("--lock-wait", type=float, default=0.0, metavar="SECONDS",
+        apply.add_argument("--lock-wait", type=cli_options.seconds, default=0.0, metavar="SECONDS",
                            help="wait this long for another run's Lease on the cluster (default: fail)")
         apply.add_argument("-o", "--output", choices=["text", "json"], default="text")
         apply.add_argument("--plan-file", metavar="FILE", help="also write the applied changes as JSON")
     for name in ("suspend", "resume"):
-        flag = cluster_verb(name, f"{name} reconciliation of a Kustomization (stored in the cluster)")
-        flag.add_argument("kind", choices=["ks", "kustomization"])
-        flag.add_argument("name")
+        flag = cli_help.add_verb(verbs, name, parents[:1])
+        cli_options.add_connection_options(flag)
+        _add_target(flag, required=True, kinds=("ks", "kustomization"))
 
 
 def _find_repo(start: Path) -> Path:
@@ -182,6 +192,8 @@ def _source_dirs(mappings: list[str]) -> dict[ObjectRef, Path]:
 
 def _discover(args: argparse.Namespace, live_lookup: VariableSourceLookup | None = None) -> Discovery:
     repo = Path(args.repo).resolve() if args.repo else _find_repo(Path.cwd())
+    if not repo.is_dir():
+        raise UsageError(f"--repo {args.repo}: no such directory; give the repository checkout")
     options = DiscoverOptions(
         cluster_path=_cluster_path(repo, args.path),
         strict_substitute=not args.no_strict_substitute,
@@ -197,7 +209,7 @@ def _sops_keys(args: argparse.Namespace, live_lookup: VariableSourceLookup | Non
     """Keys for SOPS decryption: only runs against a cluster decrypt (`build` masks, as Flux's does)."""
     if live_lookup is None:
         return NO_KEYS
-    return SopsKeys(run_keys(args.sops_age_key_file), live_lookup)
+    return SopsKeys(run_keys(getattr(args, "sops_age_key_file", None)), live_lookup)
 
 
 def _report_problems(discovery: Discovery) -> None:
@@ -207,18 +219,15 @@ def _report_problems(discovery: Discovery) -> None:
         print(f"✗ {problem}", file=sys.stderr)
 
 
-def _select(discovery: Discovery, target: list[str]) -> list[Node]:
-    if not target:
-        return discovery.ordered_nodes()
-    if len(target) != 2 or KIND_ALIASES.get(target[0]) != "Kustomization":
-        raise UsageError("usage: fluxpush build [ks NAME]")
-    matches = [
-        n for n in discovery.ordered_nodes() if n.ref.kind == "Kustomization" and n.ref.name == target[1]
-    ]
-    if not matches:
-        names = ", ".join(n.ref.name for n in discovery.ordered_nodes() if n.ref.kind == "Kustomization")
-        raise UsageError(f"Kustomization {target[1]!r} not found; the repository has: {names}")
-    return matches
+def _target(discovery: Discovery, args: argparse.Namespace) -> ObjectRef | None:
+    """The node `KIND NAME [-n NAMESPACE]` names, None when the verb was given none."""
+    if args.kind is None:
+        if args.namespace:
+            raise UsageError(f"--namespace needs a KIND and NAME, e.g. fluxpush {args.verb} ks NAME")
+        return None
+    if args.name is None:
+        raise UsageError(f"{args.kind} needs a NAME, e.g. fluxpush {args.verb} {args.kind} NAME")
+    return find_node(discovery, KIND_ALIASES[args.kind], args.name, args.namespace)
 
 
 def cmd_version(args: argparse.Namespace) -> int:
@@ -237,7 +246,8 @@ def cmd_version(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     discovery = _discover(args)
-    nodes = _select(discovery, args.target)
+    target = _target(discovery, args)
+    nodes = [discovery.nodes[target]] if target else discovery.ordered_nodes()
     if args.output == "json":
         sys.stdout.write(dumps_json(build_json(discovery, nodes)))
     else:
@@ -307,10 +317,9 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 def cmd_tree(args: argparse.Namespace) -> int:
     discovery = _discover(args)
-    matches = [r for r in discovery.nodes if r.kind == "Kustomization" and r.name == args.name]
-    if not matches:
-        raise UsageError(f"Kustomization {args.name!r} not found")
-    sys.stdout.write(render_tree(discovery, matches[0]))
+    target = _target(discovery, args)
+    assert target is not None  # tree's KIND and NAME are required
+    sys.stdout.write(render_tree(discovery, target))
     return EXIT_OK
 
 
@@ -345,14 +354,19 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     def discoverer(live_lookup: VariableSourceLookup | None) -> Discovery:
         return _discover(args, live_lookup)
 
+    def targets(discovery: Discovery) -> list[ObjectRef] | None:
+        target = _target(discovery, args) if "kind" in args else None
+        if target is None:
+            return None
+        if getattr(args, "with_dependencies", False):
+            return with_dependencies(discovery, [target])
+        return [target]
+
     if args.verb in ("diff", "plan"):
-        return cluster_cli.cmd_plan(args, discoverer, diff_exit=args.verb == "diff")
-    if args.verb == "apply":
-        return cluster_cli.cmd_apply(args, discoverer)
-    kind = KIND_ALIASES[args.kind]
-    if args.verb == "reconcile":
-        return cluster_cli.cmd_reconcile(args, discoverer, kind)
-    return cluster_cli.cmd_suspend(args, discoverer, kind, args.verb == "suspend")
+        return cluster_cli.cmd_plan(args, discoverer, targets, diff_exit=args.verb == "diff")
+    if args.verb in ("apply", "reconcile"):
+        return cluster_cli.cmd_apply(args, discoverer, targets)
+    return cluster_cli.cmd_suspend(args, discoverer, targets, args.verb == "suspend")
 
 
 COMMANDS = {

@@ -7,11 +7,38 @@ Kept apart from `cluster_cli` so that building the parser (and every verb that n
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from fluxpush.engine.options import NODE_CONCURRENCY, EngineOptions, PlanWay
 from fluxpush.errors import UsageError
 from fluxpush.flux.duration import parse_duration
+
+
+def duration(text: str) -> float:
+    """An argparse type: a Flux duration (`5m`, `1h30m`) in seconds; a bad one is a usage error."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 or more), got {text!r}")
+    return value
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -51,8 +78,7 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow a prune of most of a node's objects, or of Namespaces, CRDs, PVCs",
     )
-    run.add_argument("--timeout", help="health-check timeout per node, e.g. 5m (default: each node's)")
-    run.add_argument("--concurrency", type=int, default=NODE_CONCURRENCY,
+    run.add_argument("--concurrency", type=positive_int, default=NODE_CONCURRENCY,
                      help=f"nodes reconciled at once (default {NODE_CONCURRENCY})")
     run.add_argument("--kubeconfig-for", action="append", default=[], metavar="NAMESPACE/NAME=FILE",
                      help="the kubeconfig of the cluster a spec.kubeConfig Secret NAMESPACE/NAME describes, "
@@ -66,10 +92,16 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
         prune=args.prune,
         force=args.force,
         allow_destructive_prune=args.allow_destructive_prune,
-        timeout=parse_duration(args.timeout) if args.timeout else None,
+        timeout=getattr(args, "timeout", None),
         concurrency=args.concurrency,
         kubeconfigs=kubeconfig_mappings(args.kubeconfig_for),
     )
+
+
+def add_timeout_option(parser: argparse.ArgumentParser) -> None:
+    """`--timeout` of the verbs that wait for health."""
+    parser.add_argument("--timeout", type=duration, metavar="DURATION",
+                        help="health-check timeout per node, e.g. 5m (default: each node's spec.timeout)")
 
 
 def kubeconfig_mappings(values: list[str]) -> dict[str, str]:
@@ -86,5 +118,7 @@ def kubeconfig_mappings(values: list[str]) -> dict[str, str]:
 
 
 def names_a_cluster(args: argparse.Namespace) -> bool:
-    """Whether the command line says which cluster to read (for `get`, which works without one)."""
-    return bool(args.sandbox or args.kubeconfig or args.context or args.eks_cluster)
+    """Whether the command line or $KUBECONFIG says which cluster to read (for `get`, which works
+    without one)."""
+    return bool(args.sandbox or args.kubeconfig or args.context or args.eks_cluster
+                or os.environ.get("KUBECONFIG"))

@@ -26,6 +26,7 @@ from fluxpush.discover import Discovery
 from fluxpush.engine.inventory import InventoryRecord
 from fluxpush.engine.lease import ClusterLease
 from fluxpush.engine.live import LiveIndex
+from fluxpush.engine.options import FIELD_MANAGER
 from fluxpush.engine.plan import Action, ObjectChange, change_lines, node_lines, totals_line
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, store_inventory
@@ -41,6 +42,8 @@ from fluxpush.report.run_events import notify_run, run_url_from_env
 
 # Discovery of the repository, given where to look up substituteFrom sources the repository lacks.
 Discover = Callable[[VariableSourceLookup | None], Discovery]
+# The nodes the command line names (None: every node).
+Select = Callable[[Discovery], list[ObjectRef] | None]
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 # The exit code of each verb for the run's verdict (decided by RunResult.verdict): `diff` as
@@ -131,22 +134,6 @@ class StreamPrinter(RunObserver):
             self._print(_result_lines(result) if self.applying else node_lines(result.plan, self.color))
 
 
-def _targets(discovery: Discovery, kind: str, name: str, with_dependencies: bool) -> list[ObjectRef]:
-    found = [ref for ref in discovery.nodes if ref.kind == kind and ref.name == name]
-    if not found:
-        names = ", ".join(sorted(r.name for r in discovery.nodes if r.kind == kind))
-        raise UsageError(f"{kind} {name!r} not found; the repository has: {names}")
-    if not with_dependencies:
-        return found
-    wanted, queue = set(found), list(found)
-    while queue:
-        for dep in discovery.nodes[queue.pop()].depends_on:
-            if dep in discovery.nodes and dep not in wanted:
-                wanted.add(dep)
-                queue.append(dep)
-    return sorted(wanted)
-
-
 def _result_lines(result: NodeResult) -> list[str]:
     mark = "✔" if result.ok else "✗"
     counts = {
@@ -201,13 +188,14 @@ def _discover_live(discover: Discover, client: KubeClient) -> Discovery:
     return discovery
 
 
-def cmd_plan(args: argparse.Namespace, discover: Discover, *, diff_exit: bool) -> int:
-    """`diff` and `plan`: what an apply would do; nothing is written. Each node's plan is printed as
-    soon as it is decided; SIGTERM/SIGINT stop starting nodes and exit 143/130."""
+def cmd_plan(args: argparse.Namespace, discover: Discover, select: Select, *, diff_exit: bool) -> int:
+    """`diff` and `plan` (and `--dry-run`): what an apply of the selected nodes would do; nothing is
+    written. Each node's plan is printed as soon as it is decided; SIGTERM/SIGINT stop starting nodes
+    and exit 143/130."""
     text = args.output != "json"
     with stop_on_signals(StopSwitch()) as switch, open_cluster(args, switch) as client:
         discovery = _discover_live(discover, client)
-        run = run_nodes(discovery, client, engine_options(args), apply=False,
+        run = run_nodes(discovery, client, engine_options(args), apply=False, targets=select(discovery),
                         observer=StreamPrinter(text=text, applying=False))
     _write_plan(run, getattr(args, "plan_file", None))
     if text:
@@ -229,11 +217,10 @@ def _print_deliveries(deliveries: list[Delivery]) -> None:
                   f"{delivery.error}", file=sys.stderr)
 
 
-def cmd_apply(args: argparse.Namespace, discover: Discover,
-              select: Callable[[Discovery], list[ObjectRef]] | None = None) -> int:
+def cmd_apply(args: argparse.Namespace, discover: Discover, select: Select) -> int:
     """`apply` and `reconcile`: converge the cluster holding its Lease, then notify the Alerts' Providers."""
     if args.dry_run:
-        return cmd_plan(args, discover, diff_exit=False)
+        return cmd_plan(args, discover, select, diff_exit=False)
     text = args.output != "json"
     with stop_on_signals(StopSwitch()) as switch:
         try:
@@ -256,13 +243,13 @@ def cmd_apply(args: argparse.Namespace, discover: Discover,
 
 
 def _apply(args: argparse.Namespace, discover: Discover,
-           select: Callable[[Discovery], list[ObjectRef]] | None,
+           select: Select,
            switch: StopSwitch, observer: RunObserver) -> tuple[RunResult, list[Delivery], bool]:
     """Discover, take the Lease, apply, release it; then notify (not after an interruption). Returns
     the run, the notifications sent and whether the Lease was released."""
     with open_cluster(args, switch) as client:
         discovery = _discover_live(discover, client)
-        targets = select(discovery) if select else None
+        targets = select(discovery)
         secrets = provider_secret_lookup(client) if args.notify else None  # a bad value stops us here
         with ClusterLease(client, wait_seconds=args.lock_wait) as lease:
             run = run_nodes(discovery, client, engine_options(args), apply=True, targets=targets,
@@ -275,16 +262,14 @@ def _apply(args: argparse.Namespace, discover: Discover,
         return run, notify_run(run, discovery, secrets, run_url=run_url_from_env()), released
 
 
-def cmd_reconcile(args: argparse.Namespace, discover: Discover, kind: str) -> int:
-    """`reconcile ks NAME`: apply one node (and, with --with-dependencies, what it depends on)."""
-    return cmd_apply(args, discover, lambda d: _targets(d, kind, args.name, args.with_dependencies))
-
-
-def cmd_suspend(args: argparse.Namespace, discover: Discover, kind: str, suspended: bool) -> int:
+def cmd_suspend(args: argparse.Namespace, discover: Discover, select: Select, suspended: bool) -> int:
     """`suspend`/`resume ks NAME`: set the flag in the node's stored inventory."""
-    (ref,) = _targets(discover(None), kind, args.name, False)
+    refs = select(discover(None))
+    if not refs:
+        raise UsageError(f"{args.verb} needs KIND NAME, e.g. fluxpush {args.verb} ks NAME")
+    ref = refs[0]
     with open_cluster(args) as client:
         record = read_inventory(LiveIndex(client), ref) or InventoryRecord(node=ref)
-        store_inventory(client, replace(record, suspended=suspended), engine_options(args).field_manager)
+        store_inventory(client, replace(record, suspended=suspended), FIELD_MANAGER)
     print(f"✔ {ref} {'suspended' if suspended else 'resumed'}")
     return EXIT_OK

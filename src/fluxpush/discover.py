@@ -35,7 +35,7 @@ from fluxpush.flux.model import (
 )
 from fluxpush.flux.validate import warm_up
 from fluxpush.fluxinstance import is_flux_instance, sync_objects
-from fluxpush.graph import Graph, order_nodes
+from fluxpush.graph import Graph, after_parents, order_nodes
 from fluxpush.local_artifacts import LocalArtifacts
 from fluxpush.origins import OriginIndex
 from fluxpush.render.confine import BuildConfinement
@@ -108,8 +108,9 @@ class Discovery:
         return self.source.revision
 
     def ordered_nodes(self) -> list[Node]:
-        """Nodes in dependency order, then the blocked ones."""
-        order = self.graph.order()
+        """Nodes in apply order (dependsOn layers, each after the Kustomization rendering it), then the
+        blocked ones."""
+        order = after_parents(self.graph.order(), {ref: node.parent for ref, node in self.nodes.items()})
         return [self.nodes[r] for r in order] + [n for r, n in self.nodes.items() if r not in order]
 
 

@@ -127,3 +127,30 @@ def _layers(depends_on: Mapping[ObjectRef, Sequence[ObjectRef]],
         for waits in remaining.values():
             waits.difference_update(ready)
     return tuple(layers)
+
+
+def after_parents(order: Sequence[ObjectRef],
+                  parents: Mapping[ObjectRef, ObjectRef | None]) -> list[ObjectRef]:
+    """`order` with each node moved after its parent (the Kustomization that renders it) when the parent
+    came later; nodes otherwise keep their places."""
+    placed = set(order)
+    emitted: list[ObjectRef] = []
+    done: set[ObjectRef] = set()
+    waiting: dict[ObjectRef, list[ObjectRef]] = {}  # parent → children seen before it
+
+    def emit(ref: ObjectRef) -> None:
+        emitted.append(ref)
+        done.add(ref)
+        for child in waiting.pop(ref, []):
+            emit(child)
+
+    for ref in order:
+        parent = parents.get(ref)
+        if parent is not None and parent in placed and parent not in done:
+            waiting.setdefault(parent, []).append(ref)
+        else:
+            emit(ref)
+    for parent in list(waiting):  # only a parent cycle leaves children waiting: keep them all
+        for child in waiting.pop(parent, []):
+            emit(child)
+    return emitted

@@ -80,6 +80,10 @@ CASES = [
      obj("example.com/v1", "Widget", status={"conditions": [cond("Stalled", message="stuck"),
                                                              cond("Reconciling", message="busy")]}),
      FAILED, "stuck"),
+    ("Stalled=True quotes the condition's reason and message",
+     obj("example.com/v1", "Widget", status={"conditions": [cond("Stalled", reason="BuildFailed",
+                                                                 message="chart not found")]}),
+     FAILED, "BuildFailed: chart not found"),
     ("Ready=False on an unknown kind gives InProgress",
      obj("example.com/v1", "Widget", status={"conditions": [cond("Ready", "False", message="wait")]}),
      IN_PROGRESS, "wait"),
@@ -261,7 +265,8 @@ DB = ObjectId("apps", "StatefulSet", "apps", "db")
 def test_assess_fails_fast_on_a_failed_object():
     verdict = assess_health({WEB: Health(FAILED, "x"), DB: Health(IN_PROGRESS, "y")})
     assert (verdict.done, verdict.healthy) == (True, False)
-    assert verdict.message == "failed early due to stalled resources: [Deployment/apps/web status: 'Failed']"
+    assert verdict.message == ("failed early due to stalled resources: "
+                               "[Deployment/apps/web status: 'Failed' (x)]")
 
 
 def test_assess_waits_then_lists_what_timed_out():

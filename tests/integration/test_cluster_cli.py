@@ -96,7 +96,8 @@ def test_an_unknown_kustomization_is_a_usage_error_naming_the_known_ones(sandbox
     result = sandbox_cli("reconcile", "ks", "nope")
     assert result.code == 2
     assert (
-        "Kustomization 'nope' not found; the repository has: app-1, app-2, flux-system, infrastructure"
+        "Kustomization 'nope' not found; the repository has: flux-system/app-1, flux-system/app-2, "
+        "flux-system/flux-system, flux-system/infrastructure"
         in result.err
     )
 

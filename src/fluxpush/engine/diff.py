@@ -25,7 +25,17 @@ MAX_VALUE_CHARS = 60
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_./:@%+=-]+$")
 _MISSING = object()
-_DUMPER: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter: same text, faster
+# libyaml's emitter (same text, faster), printing a multi-line string as a `|` block so that a diff
+# of a ConfigMap value or a script shows the lines that changed, not one escaped line.
+_DUMPER: type[yaml.SafeDumper] = type("_BlockDumper", (getattr(yaml, "CSafeDumper", yaml.SafeDumper),), {})
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_DUMPER.add_representer(str, _represent_str)
 
 
 @dataclass(frozen=True, slots=True)

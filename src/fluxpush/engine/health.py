@@ -83,7 +83,8 @@ def _deployment(obj: dict[str, Any]) -> Health:
     spec, status, want = _replicas(obj)
     progressing = _condition(obj, "Progressing")
     if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
-        return _failed("Progress deadline exceeded")
+        said = progressing.get("message")
+        return _failed(f"Progress deadline exceeded: {said}" if said else "Progress deadline exceeded")
     have, updated = _int(status, "replicas"), _int(status, "updatedReplicas")
     available, ready = _int(status, "availableReplicas"), _int(status, "readyReplicas")
     if want > have:
@@ -282,7 +283,7 @@ def compute_status(obj: dict[str, Any], *, now: datetime | None = None) -> Healt
         return _progress(f"{kind} generation is {generation}, but latest observed generation is {observed}")
     for cond in (obj.get("status") or {}).get("conditions") or ():  # the first abnormal-true one wins
         if isinstance(cond, dict) and cond.get("status") == "True" and cond.get("type") in _ABNORMAL:
-            return Health(_ABNORMAL[cond["type"]], cond.get("message", ""))
+            return Health(_ABNORMAL[cond["type"]], _quoted(cond))
     group = obj.get("apiVersion", "").rpartition("/")[0]
     if kind == "Pod" and group == "":
         return _pod(obj, now)
@@ -294,8 +295,13 @@ def compute_status(obj: dict[str, Any], *, now: datetime | None = None) -> Healt
     if ready is not None and ready.get("status") == "True":
         return _current("Resource is Ready")
     if ready is not None and ready.get("status") in ("False", "Unknown"):
-        return _progress(ready.get("message", ""))
+        return _progress(_quoted(ready))
     return _current("Resource is current")
+
+
+def _quoted(condition: dict[str, Any]) -> str:
+    """A condition's `reason: message`, as the object's controller wrote them."""
+    return ": ".join(str(part) for part in (condition.get("reason"), condition.get("message")) if part)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +314,9 @@ class HealthVerdict:
 
 
 def _listing(results: Mapping[ObjectId, Health], picked: list[ObjectId]) -> str:
-    return ", ".join(f"{oid} status: '{results[oid].status}'" for oid in picked)
+    """Flux's `Kind/ns/name status: 'Failed'` per object, followed by why (the object's own words)."""
+    return ", ".join(f"{oid} status: '{results[oid].status}'"
+                     + (f" ({results[oid].message})" if results[oid].message else "") for oid in picked)
 
 
 def assess_health(results: Mapping[ObjectId, Health], *, timed_out: bool = False) -> HealthVerdict:

@@ -405,8 +405,14 @@ def run_nodes(
         runner.decided(orphan, finished)
     return RunResult(
         discovery.revision,
-        tuple(finished),
+        _in_apply_order(discovery, finished),
         client.request_count - requests_before,
         time.monotonic() - started,
         client.stop.signal_name if client.stop.stopped else "",
     )
+
+
+def _in_apply_order(discovery: Discovery, results: list[NodeResult]) -> tuple[NodeResult, ...]:
+    """The results in apply order, whatever order the workers finished in (stable output)."""
+    position = {node.ref: i for i, node in enumerate(discovery.ordered_nodes())}
+    return tuple(sorted(results, key=lambda result: position.get(result.node, len(position))))

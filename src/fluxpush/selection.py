@@ -1,0 +1,64 @@
+"""Which nodes a command means, and the order they apply in: the one place both faces select nodes.
+
+A node is named as `flux` names it: a kind word (`ks`, `hr`, ...) and `NAME` or `NAMESPACE/NAME`,
+optionally narrowed with `-n NAMESPACE`. A name that two namespaces share is refused, listing both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fluxpush.discover import Discovery
+from fluxpush.errors import UsageError
+from fluxpush.flux.model import ObjectRef
+
+KIND_ALIASES = {
+    "ks": "Kustomization",
+    "kustomization": "Kustomization",
+    "kustomizations": "Kustomization",
+    "hr": "HelmRelease",
+    "helmrelease": "HelmRelease",
+    "helmreleases": "HelmRelease",
+}
+TARGET_KIND_WORDS = ("ks", "kustomization", "hr", "helmrelease")
+
+
+def _short(ref: ObjectRef) -> str:
+    return f"{ref.namespace}/{ref.name}"
+
+
+def find_node(discovery: Discovery, kind: str, name: str, namespace: str | None = None) -> ObjectRef:
+    """The one node of `kind` named `name` or `namespace/name` (`namespace` as `-n`); UsageError when
+    none or several match, listing what the repository has."""
+    if "/" in name:
+        given_namespace, _, name = name.partition("/")
+        if namespace and namespace != given_namespace:
+            raise UsageError(f"{given_namespace}/{name} contradicts --namespace {namespace}")
+        namespace = given_namespace
+    of_kind = sorted(ref for ref in discovery.nodes if ref.kind == kind)
+    matches = [r for r in of_kind if r.name == name and namespace in (None, r.namespace)]
+    if len(matches) == 1:
+        return matches[0]
+    shown = f"{namespace}/{name}" if namespace else name
+    if not matches:
+        known = ", ".join(_short(r) for r in of_kind) or "none"
+        raise UsageError(f"{kind} {shown!r} not found; the repository has: {known}")
+    candidates = ", ".join(_short(r) for r in matches)
+    raise UsageError(f"{kind} {name!r} is in several namespaces ({candidates}); "
+                     f"name one as NAMESPACE/{name} or with -n NAMESPACE")
+
+
+def with_dependencies(discovery: Discovery, refs: Iterable[ObjectRef]) -> list[ObjectRef]:
+    """`refs` and every node they depend on, transitively."""
+    wanted, queue = set(refs), list(refs)
+    while queue:
+        for dep in discovery.nodes[queue.pop()].depends_on:
+            if dep in discovery.nodes and dep not in wanted:
+                wanted.add(dep)
+                queue.append(dep)
+    return [ref for ref in apply_order(discovery) if ref in wanted]
+
+
+def apply_order(discovery: Discovery) -> list[ObjectRef]:
+    """Every node in the order a run applies them (see `Discovery.ordered_nodes`)."""
+    return [node.ref for node in discovery.ordered_nodes()]
