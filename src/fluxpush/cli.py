@@ -15,9 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fluxpush import __version__, cli_help, cli_options
-from fluxpush.cli_help import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from fluxpush.discover import DiscoverOptions, Discovery, discover
-from fluxpush.errors import FluxpushError, InputError, ToolError, UsageError
+from fluxpush.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, FluxpushError, InputError, ToolError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.images import cli as images_cli
 from fluxpush.images.run import SecretLookup
@@ -135,7 +134,8 @@ def _add_cluster_verbs(
     diff.add_argument("-o", "--output", choices=["text", "json"], default="text")
     plan = cluster_verb("plan")
     plan.add_argument("-o", "--output", choices=["text", "json"], default="text")
-    plan.add_argument("--plan-file", metavar="FILE", help="also write the plan as JSON to FILE")
+    plan.add_argument("--plan-file", metavar="FILE",
+                      help="also write the plan to FILE, for `fluxpush apply --plan-file FILE` to execute")
     for name in ("apply", "reconcile"):
         apply = cluster_verb(name)
         if name == "reconcile":
@@ -149,7 +149,10 @@ def _add_cluster_verbs(
         apply.add_argument("--lock-wait", type=cli_options.seconds, default=0.0, metavar="SECONDS",
                            help="wait this long for another run's Lease on the cluster (default: fail)")
         apply.add_argument("-o", "--output", choices=["text", "json"], default="text")
-        apply.add_argument("--plan-file", metavar="FILE", help="also write the applied changes as JSON")
+        apply.add_argument("--plan-file", metavar="FILE", help=(
+            "apply exactly the plan FILE that `fluxpush plan --plan-file FILE` wrote (refused when "
+            "the checkout or the cluster moved in a way that invalidates it)" if name == "apply"
+            else "also write the applied changes as JSON"))
     for name in ("suspend", "resume"):
         flag = cli_help.add_verb(verbs, name, parents[:1])
         cli_options.add_connection_options(flag)
@@ -240,7 +243,7 @@ def cmd_version(args: argparse.Namespace) -> int:
             print(f"{tool.name}: {version} {' '.join(tool.argv)} (from {tool.found_by}){note}")
         except (ToolError, FluxpushError) as exc:
             print(f"✗ {exc}", file=sys.stderr)
-            return EXIT_PROBLEMS
+            return EXIT_FAILED
     return EXIT_OK
 
 
@@ -253,7 +256,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_build(discovery, nodes))
         _report_problems(discovery)
-    return EXIT_PROBLEMS if any(n.error for n in nodes) or discovery.problems else EXIT_OK
+    return EXIT_FAILED if any(n.error for n in nodes) or discovery.problems else EXIT_OK
 
 
 @contextmanager
@@ -344,7 +347,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"✗ {problem}")
         status = f"{len(problems)} problem(s) found" if problems else "✔ no problems found"
         print(f"{status} in {len(discovery.nodes)} nodes at {discovery.revision}")
-    return EXIT_PROBLEMS if problems else EXIT_OK
+    return EXIT_FAILED if problems else EXIT_OK
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
@@ -402,7 +405,7 @@ def _run_verb(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except InputError as exc:
         print(f"✗ {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
+        return EXIT_FAILED
     except FluxpushError as exc:
         print(f"✗ {exc}", file=sys.stderr)
         return EXIT_USAGE

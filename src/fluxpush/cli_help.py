@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 USAGE_EXIT = "2 usage error (bad option or value, unknown or ambiguous name) or internal error"
 
 

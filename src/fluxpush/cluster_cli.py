@@ -23,15 +23,23 @@ from typing import TextIO
 
 from fluxpush.cli_options import engine_options
 from fluxpush.discover import Discovery
+from fluxpush.engine import planfile
 from fluxpush.engine.inventory import InventoryRecord
 from fluxpush.engine.lease import ClusterLease
 from fluxpush.engine.live import LiveIndex
 from fluxpush.engine.options import FIELD_MANAGER
-from fluxpush.engine.plan import Action, ObjectChange, change_lines, node_lines, totals_line
+from fluxpush.engine.plan import APPLIED_WORD, ObjectChange, change_lines, node_lines, totals_line
 from fluxpush.engine.planner import read_inventory
 from fluxpush.engine.reconcile import NodeResult, Outcome, store_inventory
 from fluxpush.engine.run import RunObserver, RunResult, Verdict, run_nodes
-from fluxpush.errors import FluxpushError, UsageError
+from fluxpush.errors import (
+    EXIT_DIFF_CHANGES,
+    EXIT_DIFF_FAILED,
+    EXIT_FAILED,
+    EXIT_OK,
+    FluxpushError,
+    UsageError,
+)
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
 from fluxpush.kube.stop import StopSwitch, stop_on_signals
@@ -39,21 +47,20 @@ from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import Delivery
 from fluxpush.report.run_events import notify_run, run_url_from_env
+from fluxpush.selection import apply_order
 
 # Discovery of the repository, given where to look up substituteFrom sources the repository lacks.
 Discover = Callable[[VariableSourceLookup | None], Discovery]
 # The nodes the command line names (None: every node).
 Select = Callable[[Discovery], list[ObjectRef] | None]
 
-EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 # The exit code of each verb for the run's verdict (decided by RunResult.verdict): `diff` as
 # `flux diff` (1 changes, 2 failure), `plan`, `apply` and `reconcile` 1 on failure only.
 EXIT_CODES = {
-    "diff": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_CHANGES, Verdict.FAILED: EXIT_ERROR},
-    "plan": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_CHANGES},
-    "apply": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_CHANGES},
+    "diff": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_DIFF_CHANGES, Verdict.FAILED: EXIT_DIFF_FAILED},
+    "plan": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_FAILED},
+    "apply": {Verdict.IN_SYNC: EXIT_OK, Verdict.CHANGES: EXIT_OK, Verdict.FAILED: EXIT_FAILED},
 }
-APPLIED_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DELETE: "deleted"}
 
 
 @contextmanager
@@ -115,6 +122,33 @@ class StreamPrinter(RunObserver):
         self.color = sys.stdout.isatty()
         self.live = sys.stderr.isatty() and not os.environ.get("CI")
         self._lock = threading.Lock()  # one node's lines stay together
+        # A plan (nothing written) prints its nodes in apply order, each as soon as those before it
+        # are decided; an apply prints each node when it happens, since its writes do.
+        self._order: list[ObjectRef] = []
+        self._held: dict[ObjectRef, list[str]] = {}
+        self._printed = 0
+
+    def in_order(self, order: Sequence[ObjectRef]) -> None:
+        """Print plans in this order (the selected nodes in apply order)."""
+        self._order = list(order)
+
+    def _print_in_order(self, ref: ObjectRef, lines: Sequence[str]) -> None:
+        with self._lock:
+            if ref not in self._order:
+                print("\n".join(lines), flush=True)
+                return
+            self._held[ref] = list(lines)
+            while self._printed < len(self._order) and self._order[self._printed] in self._held:
+                print("\n".join(self._held.pop(self._order[self._printed])), flush=True)
+                self._printed += 1
+
+    def flush(self) -> None:
+        """Print plans still held (an interrupted run decides no more nodes), in apply order."""
+        with self._lock:
+            for ref in self._order[self._printed:]:
+                if ref in self._held:
+                    print("\n".join(self._held.pop(ref)), flush=True)
+            self._printed = len(self._order)
 
     def _print(self, lines: Sequence[str], stream: TextIO | None = None) -> None:
         with self._lock:
@@ -130,8 +164,12 @@ class StreamPrinter(RunObserver):
             self._print([f"📁 {ref} applying:", *lines])
 
     def finished(self, result: NodeResult) -> None:
-        if self.text:
-            self._print(_result_lines(result) if self.applying else node_lines(result.plan, self.color))
+        if not self.text:
+            return
+        if self.applying:
+            self._print(_result_lines(result))
+        else:
+            self._print_in_order(result.node, node_lines(result.plan, self.color))
 
 
 def _result_lines(result: NodeResult) -> list[str]:
@@ -179,6 +217,35 @@ def _write_plan(run: RunResult, path: str | None) -> None:
         Path(path).write_text(run.plan.to_json() + "\n")
 
 
+def _load_plan_file(path: str) -> planfile.PlanFile:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise planfile.PlanFileError(f"cannot read the plan file {path}: {exc}") from exc
+    return planfile.loads(text, path)
+
+
+def _report_execution(planned: planfile.PlanFile, execution: planfile.Execution, run: RunResult,
+                      json_output: bool) -> None:
+    """What `apply --plan-file` applied differently from the plan: the checkout that moved, each
+    object that changed in the cluster since the plan (re-planned before its write), and each object
+    whose action at apply differs from the planned one."""
+    out = sys.stderr if json_output else sys.stdout
+    for note in execution.notes:
+        print(f"ℹ {note}", file=out)
+    actions = planfile.diverged(planned.plan, run.plan)
+    if not execution.moved and not actions:
+        print("✔ applied as planned: no planned object changed in the cluster since the plan", file=out)
+        return
+    if execution.moved:
+        print(f"⚠ {len(execution.moved)} planned object(s) changed in the cluster since the plan; each was "
+              "re-planned against the live object before writing:", file=out)
+    for oid, how in sorted(execution.moved.items()):
+        print(f"  ► {oid} {how}: re-planned, {actions.pop(oid, 'as planned')}", file=out)
+    for oid, how in sorted(actions.items()):
+        print(f"⚠ {oid} was applied differently from the plan ({how}): re-planned at apply", file=out)
+
+
 def _discover_live(discover: Discover, client: KubeClient) -> Discovery:
     discovery = discover(live_variable_lookup(client))
     for notice in discovery.notices:
@@ -193,11 +260,22 @@ def cmd_plan(args: argparse.Namespace, discover: Discover, select: Select, *, di
     written. Each node's plan is printed as soon as it is decided; SIGTERM/SIGINT stop starting nodes
     and exit 143/130."""
     text = args.output != "json"
+    plan_file = getattr(args, "plan_file", None)
+    executable = args.verb == "plan" and plan_file  # `reconcile --dry-run --plan-file` writes the JSON
+    options = engine_options(args)
+    printer = StreamPrinter(text=text, applying=False)
     with stop_on_signals(StopSwitch()) as switch, open_cluster(args, switch) as client:
         discovery = _discover_live(discover, client)
-        run = run_nodes(discovery, client, engine_options(args), apply=False, targets=select(discovery),
-                        observer=StreamPrinter(text=text, applying=False))
-    _write_plan(run, getattr(args, "plan_file", None))
+        snapshot = planfile.read_snapshot(client, discovery) if executable else None  # before planning
+        targets = select(discovery)
+        printer.in_order([ref for ref in apply_order(discovery) if targets is None or ref in targets])
+        run = run_nodes(discovery, client, options, apply=False, targets=targets, observer=printer)
+    printer.flush()
+    if snapshot is not None and plan_file and not run.interrupted:  # an incomplete plan is not executable
+        document = planfile.dumps(planfile.make_plan_file(run.plan, discovery, snapshot, options))
+        planfile.write_atomically(plan_file, document)
+    elif not executable:
+        _write_plan(run, plan_file)
     if text:
         print(totals_line(run.plan, sys.stdout.isatty()))
     else:
@@ -219,19 +297,26 @@ def _print_deliveries(deliveries: list[Delivery]) -> None:
 
 def cmd_apply(args: argparse.Namespace, discover: Discover, select: Select) -> int:
     """`apply` and `reconcile`: converge the cluster holding its Lease, then notify the Alerts' Providers."""
+    executing = args.verb == "apply" and args.plan_file
+    if args.dry_run and executing:
+        raise UsageError("--dry-run with --plan-file: the plan file is the dry run; apply it, or plan again")
     if args.dry_run:
         return cmd_plan(args, discover, select, diff_exit=False)
+    planned = _load_plan_file(args.plan_file) if executing else None
     text = args.output != "json"
     with stop_on_signals(StopSwitch()) as switch:
         try:
-            run, deliveries, released = _apply(args, discover, select, switch,
-                                               StreamPrinter(text=text, applying=True))
+            run, deliveries, released, execution = _apply(args, discover, select, switch,
+                                                          StreamPrinter(text=text, applying=True), planned)
         except FluxpushError as exc:
             if not switch.stopped:
                 raise
             print(f"✗ interrupted by {switch.signal_name}: {exc}", file=sys.stderr)
             return switch.exit_code
-    _write_plan(run, getattr(args, "plan_file", None))
+    if execution is not None and planned is not None:
+        _report_execution(planned, execution, run, not text)
+    else:
+        _write_plan(run, getattr(args, "plan_file", None))
     if text:
         print_run(run, released)
     else:
@@ -239,27 +324,34 @@ def cmd_apply(args: argparse.Namespace, discover: Discover, select: Select) -> i
     _print_deliveries(deliveries)
     if run.interrupted:
         return switch.exit_code
-    return EXIT_CODES["apply"][run.verdict] if released else EXIT_CHANGES
+    return EXIT_CODES["apply"][run.verdict] if released else EXIT_FAILED
 
 
 def _apply(args: argparse.Namespace, discover: Discover,
            select: Select,
-           switch: StopSwitch, observer: RunObserver) -> tuple[RunResult, list[Delivery], bool]:
-    """Discover, take the Lease, apply, release it; then notify (not after an interruption). Returns
-    the run, the notifications sent and whether the Lease was released."""
+           switch: StopSwitch, observer: RunObserver, planned: planfile.PlanFile | None,
+           ) -> tuple[RunResult, list[Delivery], bool, planfile.Execution | None]:
+    """Discover, take the Lease, (check the plan file,) apply, release it; then notify (not after an
+    interruption). Returns the run, the notifications sent, whether the Lease was released and the
+    plan file's execution."""
     with open_cluster(args, switch) as client:
         discovery = _discover_live(discover, client)
         targets = select(discovery)
         secrets = provider_secret_lookup(client) if args.notify else None  # a bad value stops us here
+        execution = None
         with ClusterLease(client, wait_seconds=args.lock_wait) as lease:
+            if planned is not None:  # checked under the Lease, so no other run moves the cluster meanwhile
+                now = planfile.read_snapshot(client, discovery)
+                execution = planfile.verify(planned, discovery, now, engine_options(args))
+                discovery = execution.discovery
             run = run_nodes(discovery, client, engine_options(args), apply=True, targets=targets,
                             observer=observer)
         released = lease.release_error is None
         if not released:
             print(f"✗ {lease.release_error}", file=sys.stderr)
         if not secrets or run.interrupted:
-            return run, [], released
-        return run, notify_run(run, discovery, secrets, run_url=run_url_from_env()), released
+            return run, [], released, execution
+        return run, notify_run(run, discovery, secrets, run_url=run_url_from_env()), released, execution
 
 
 def cmd_suspend(args: argparse.Namespace, discover: Discover, select: Select, suspended: bool) -> int:

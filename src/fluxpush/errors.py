@@ -29,6 +29,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+# Exit codes of both faces (the CLI and the action): 0 ok, 1 a node or check failed, 2 a usage error
+# (bad option, value or name) or an internal error. `diff` exits as `flux diff`: 1 changes, 2 failure.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_DIFF_CHANGES, EXIT_DIFF_FAILED = 1, 2
+
 
 @dataclass(frozen=True, slots=True)
 class Origin:

@@ -48,6 +48,23 @@ def find_node(discovery: Discovery, kind: str, name: str, namespace: str | None 
                      f"name one as NAMESPACE/{name} or with -n NAMESPACE")
 
 
+def find_listed(discovery: Discovery, names: Iterable[str], what: str) -> list[ObjectRef]:
+    """The nodes a list names (the action's `targets`): each `name` (every node so named),
+    `namespace/name` or `Kind/namespace/name`; UsageError naming `what` when one matches nothing."""
+    found: list[ObjectRef] = []
+    unknown: list[str] = []
+    for name in names:
+        matches = [ref for ref in apply_order(discovery)
+                   if name in (ref.name, _short(ref), str(ref))]
+        found.extend(m for m in matches if m not in found)
+        if not matches:
+            unknown.append(name)
+    if unknown:
+        known = ", ".join(sorted(_short(r) for r in discovery.nodes))
+        raise UsageError(f"{what}: {', '.join(unknown)} not found; the repository has: {known}")
+    return found
+
+
 def with_dependencies(discovery: Discovery, refs: Iterable[ObjectRef]) -> list[ObjectRef]:
     """`refs` and every node they depend on, transitively."""
     wanted, queue = set(refs), list(refs)

@@ -120,6 +120,7 @@ class LoggedRequest:
     status: int
     duration_ms: float
     user_agent: str
+    impersonate_user: str = ""  # the `Impersonate-User` header, when the client sent one
 
 
 class RequestLog:

@@ -79,6 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
                 method=request.method, path=request.path, query=dict(request.query), verb=verb,
                 status=status, duration_ms=round((time.monotonic() - started) * 1000, 3),
                 user_agent=request.headers.get("user-agent", ""),
+                impersonate_user=request.headers.get("impersonate-user", ""),
             ))
 
         try:

@@ -234,3 +234,57 @@ def test_a_remote_helmrelease_removed_from_git_is_kept_in_the_spoke_and_said_so(
     assert cluster_dump(SimpleNamespace(sim=spoke_sim)) == spoke_before
     assert _helm_storage(spoke_client) == ["sh.helm.release.v1.external-secrets.v1"]
     assert sandbox.client.get("v1", "ConfigMap", inventory_name(RELEASE), "external-secrets") is not None
+
+
+CHILD = ObjectRef("Kustomization", "app-2", "app-2-child")
+CHILD_SPEC = """apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: app-2-child
+spec:
+  interval: 5m
+  path: ./apps/child
+  prune: true
+  targetNamespace: child
+  sourceRef:
+    kind: GitRepository
+    name: gitops-platform
+    namespace: flux-system
+"""
+
+
+def test_a_child_removed_from_a_remote_parent_is_collected_from_its_records_in_the_hub(sandbox, spoke):
+    """The child's record lives in the management cluster (as every node's does); removing the child
+    from the spoke parent's output must find it there and collect it, not look in the spoke and
+    report it as having no record."""
+    spoke_sim, spoke_client = spoke
+    _target_spoke(sandbox)
+    _store_kubeconfig(sandbox, spoke_sim)
+    sandbox.client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app-2"}}, "t")
+    (sandbox.repo / "apps/app-2/child.yaml").write_text(CHILD_SPEC)
+    (sandbox.repo / "apps/child").mkdir()
+    (sandbox.repo / "apps/child/namespace.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: child\n")
+    (sandbox.repo / "apps/child/settings.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: child-settings\ndata:\n  a: b\n")
+    sandbox._discovery = None
+    first = sandbox.run(apply=True)
+    assert _result(first, CHILD).outcome is Outcome.READY, _result(first, CHILD).message
+    assert sandbox.client.get("v1", "ConfigMap", "child-settings", "child") is not None
+    assert sandbox.client.get("v1", "ConfigMap", inventory_name(CHILD), "app-2") is not None
+    (sandbox.repo / "apps/app-2/child.yaml").unlink()
+    sandbox._discovery = None
+    hub_before = cluster_dump(sandbox)
+
+    planned = sandbox.run(apply=False)
+    plan = next(p for p in planned.plan.nodes if p.node == str(APP_2))
+    removal = [c for c in plan.prune if c.id.kind == "Kustomization" and c.id.name == "app-2-child"]
+    assert removal and "no inventory record" not in removal[0].reason, plan.prune
+    assert any(c.id.name == "child-settings" for c in plan.prune), plan.prune
+    run = sandbox.run(apply=True, allow_destructive_prune=True)  # the child's Namespace goes too
+
+    assert _result(run, APP_2).outcome is Outcome.READY, _result(run, APP_2).message
+    gone = set(hub_before) - set(cluster_dump(sandbox))
+    assert {"v1 ConfigMap child/child-settings", "v1 Namespace /child"} <= gone
+    assert f"v1 ConfigMap app-2/{inventory_name(CHILD)}" in gone
+    assert spoke_client.get("apps/v1", "Deployment", "app-2", "app-2") is not None

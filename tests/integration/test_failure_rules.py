@@ -390,3 +390,22 @@ def test_a_removed_kustomization_its_parent_may_not_prune_is_kept_and_reported(l
     assert "✔ Kustomization/flux-system/app-2 Skipped" in again.out
     assert "removed from Git, but no inventory holds it, so no prune collects it" in again.out
     assert "ConfigMap flux-system/fluxpush-inventory-kustomization-app-2" in again.out
+
+
+def test_an_unresolvable_chart_source_fails_the_helmrelease_and_keeps_its_release(live):
+    """A HelmRelease whose chart source does not exist fails (exit 1 in apply, 2 in diff); its
+    release, objects and record stay as they were; its parent is fine, and the dependents of its
+    parent (which wait for the HelmReleases it renders) are blocked."""
+    before = live.applied()
+    live.edit("infrastructure/external-secrets/helmrelease.yaml", "        name: gitops-platform\n",
+              "        name: no-such-repository\n")
+
+    diff = live.cli("diff")
+    result = live.cli("apply")
+
+    assert (diff.code, result.code) == (2, 1)
+    assert "✗ HelmRelease/external-secrets/external-secrets Failed" in result.out
+    assert "no-such-repository" in result.out
+    assert "✔ Kustomization/flux-system/infrastructure Ready" in result.out
+    assert "dependency 'external-secrets/external-secrets' is not ready (Failed)" in result.out
+    assert _changed(before, live.dump()) == set()

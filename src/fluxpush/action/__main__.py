@@ -20,7 +20,10 @@ from fluxpush.action.modes import ModeResult, resolve_mode, run_mode
 from fluxpush.action.publish import Publisher
 from fluxpush.action.render import (
     annotate_problems,
+    digest_marker,
     log_nodes,
+    preview_note,
+    previewed_digest,
     render_markdown,
     status_line,
     summary_limit,
@@ -28,15 +31,14 @@ from fluxpush.action.render import (
     write_outputs,
     write_plan_file,
 )
-from fluxpush.errors import FluxpushError, ReportError, UsageError
+from fluxpush.engine.planfile import plan_digest
+from fluxpush.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, FluxpushError, ReportError, UsageError
 from fluxpush.kube.stop import StopSwitch, stop_on_signals
 from fluxpush.redact import on_secret, redacting_streams, register_environment_secrets, register_secrets
 from fluxpush.report.comment import COMMENT_LIMIT, fence_for, sticky_marker
 from fluxpush.report.github import CHECK_OUTPUT_MAX
 from fluxpush.report.github_app import ClientOptions
 from fluxpush.report.workflow import WorkflowCommands, append_step_summary, set_output
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _report(
@@ -50,6 +52,7 @@ def _report(
     annotate_problems(result.discovery, commands)
     log_nodes(result, commands)
     plan_path = write_plan_file(result, context.workspace, config.cluster_path)
+    note = _compare_with_previews(result, publisher)
     summary_file = env.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         full = render_markdown(
@@ -58,20 +61,37 @@ def _report(
             config.cluster_path,
             limit=summary_limit(summary_file),
             full_plan=f"the plan file `{plan_path}` (output `plan-json`)",
+            note=note,
         )
         append_step_summary(full, summary_file)
     where = f"the [job summary]({context.run_url})" if context.run_url else "the job summary"
     comment = render_markdown(
-        result, context, config.cluster_path, limit=COMMENT_LIMIT, full_plan=f"{where} of this run"
+        result, context, config.cluster_path, limit=COMMENT_LIMIT - 128, full_plan=f"{where} of this run",
+        note=note,
     )
     check = render_markdown(
-        result, context, config.cluster_path, limit=CHECK_OUTPUT_MAX, full_plan=f"{where} of this run"
+        result, context, config.cluster_path, limit=CHECK_OUTPUT_MAX, full_plan=f"{where} of this run",
+        note=note,
     )
     publisher.finish(result, status_line(result), check, comment)
     output_file = env.get("GITHUB_OUTPUT")
     if output_file:
         write_outputs(result, config.cluster_path, plan_path, output_file)
     print(summary_line(result, config.cluster_path), flush=True)
+
+
+def _compare_with_previews(result: ModeResult, publisher: Publisher) -> str:
+    """A preview's comment carries its plan digest; a deploy compares its own with the last preview of
+    each merged pull request, says how in its note, and keeps that preview's digest in its comment."""
+    digest = plan_digest(result.plan, result.discovery)
+    if result.mode == "plan":
+        publisher.hidden = {number: digest_marker(digest) for number in publisher.pull_numbers()}
+        return ""
+    if result.mode != "apply" or not result.applies:
+        return ""
+    previews = {number: previewed_digest(body) for number, body in publisher.sticky_bodies().items()}
+    publisher.hidden = {number: digest_marker(found) for number, found in previews.items() if found}
+    return preview_note(digest, previews)
 
 
 def _report_error(message: str, config: ActionConfig, publisher: Publisher, env: Mapping[str, str]) -> None:

@@ -37,6 +37,7 @@ from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import SecretLookup
 from fluxpush.report.run_events import notify_run, run_url_from_env
+from fluxpush.selection import find_listed
 from fluxpush.sops.keysource import NO_KEYS, SopsKeys, run_keys
 
 MODE_FOR_EVENT = {"push": "apply", "pull_request": "plan", "workflow_dispatch": "reconcile",
@@ -144,24 +145,6 @@ def engine_options(config: ActionConfig, way: PlanWay, workspace: Path) -> Engin
         files[ref] = str(path)
     return EngineOptions(way=way, prune=config.prune, force=config.force, timeout=config.timeout,
                          kubeconfigs=files)
-
-
-def find_targets(discovery: Discovery, names: tuple[str, ...]) -> list[ObjectRef]:
-    """The nodes `targets` names: `name`, `namespace/name` or `Kind/namespace/name`."""
-    found: list[ObjectRef] = []
-    unknown: list[str] = []
-    for name in names:
-        matches = [
-            ref for ref in discovery.nodes if name in (ref.name, f"{ref.namespace}/{ref.name}", str(ref))
-        ]
-        if matches:
-            found.extend(m for m in matches if m not in found)
-        else:
-            unknown.append(name)
-    if unknown:
-        known = ", ".join(sorted(f"{r.namespace}/{r.name}" for r in discovery.nodes))
-        raise UsageError(f"input `targets`: {', '.join(unknown)} not found; the repository has: {known}")
-    return found
 
 
 def _result_words(result: NodeResult, applying: bool) -> str:
@@ -276,7 +259,8 @@ def run_mode(mode: str, config: ActionConfig, context: RunContext,
     with open_cluster(config, context.workspace, stop) as client:
         head = discover_checkout(context.workspace, config, live_variable_lookup(client))
         options = engine_options(config, way, context.workspace)
-        targets = find_targets(head, config.targets) if mode == "reconcile" and config.targets else None
+        wanted = config.targets if mode == "reconcile" else ()
+        targets = find_listed(head, wanted, "input `targets`") if wanted else None
         if apply:
             secrets = provider_secret_lookup(client)  # a malformed value stops the run before it writes
             with ClusterLease(client, wait_seconds=LEASE_WAIT_SECONDS) as lease:

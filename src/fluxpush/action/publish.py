@@ -61,6 +61,8 @@ class Publisher:
         self.commands = commands
         self.check: CommitReport | None = None
         self.deployment_id: int | None = None
+        self._pulls: list[int] | None = None
+        self.hidden: dict[int, str] = {}  # per pull request: hidden lines its comment carries
 
     @classmethod
     def connect(
@@ -174,7 +176,22 @@ class Publisher:
             self.comment(number, result, comment)
 
     def pull_numbers(self) -> list[int]:
-        """The pull requests to comment on: the PR previewed, or the PRs a pushed merge brought in."""
+        """The pull requests to comment on: the PR previewed, or the PRs a pushed merge brought in
+        (asked once per run)."""
+        if self._pulls is None:
+            self._pulls = self._find_pulls()
+        return self._pulls
+
+    def sticky_bodies(self) -> dict[int, str | None]:
+        """The body of our comment on each pull request to comment on (None: no comment)."""
+        return {number: self._sticky_body(number) for number in self.pull_numbers()}
+
+    def _sticky_body(self, number: int) -> str | None:
+        path = self.config.cluster_path
+        found = self._safely("reading the comments", lambda r: r.find_sticky_comment(number, path))
+        return found.body if found is not None else None
+
+    def _find_pulls(self) -> list[int]:
         pull = self.context.pull_request
         if pull is not None:
             return [pull.number]
@@ -198,6 +215,7 @@ class Publisher:
         )
         if not should_comment(policy, result, has_comment):
             return
+        body += self.hidden.get(number, "")
         posted = self._safely("posting the comment", lambda r: r.upsert_sticky_comment(number, path, body))
         if posted is not None:
             print(f"comment {posted.action} on #{number}: {posted.url}", flush=True)

@@ -29,6 +29,7 @@ MAX_ERROR_ANNOTATIONS = 10
 SUMMARY_RESERVE = 64 * 1024
 # Where the plan file goes, relative to the workspace (a folder that git ignores by its own .gitignore).
 PLAN_DIR = ".fluxpush"
+_DIGEST_MARKER = re.compile(r"<!-- fluxpush-plan-digest: (sha256:[0-9a-f]{64}) -->")
 
 
 def result_word(result: ModeResult) -> str:
@@ -112,6 +113,33 @@ def comment_sections(result: ModeResult) -> list[Section]:
     return [section for node in result.nodes if (section := _section(node)) is not None]
 
 
+def digest_marker(digest: str) -> str:
+    """The hidden line a preview's comment carries: the digest of its plan (`planfile.plan_digest`)."""
+    return f"<!-- fluxpush-plan-digest: {digest} -->\n"
+
+
+def previewed_digest(body: str | None) -> str | None:
+    """The plan digest a sticky comment carries, or None."""
+    found = _DIGEST_MARKER.search(body or "")
+    return found.group(1) if found else None
+
+
+def preview_note(digest: str, previews: dict[int, str | None]) -> str:
+    """How a deploy's plan compares with the last preview of each merged pull request ("" without any)."""
+    lines = []
+    for number, previewed in sorted(previews.items()):
+        if previewed is None:
+            lines.append(f"ℹ️ #{number} has no fluxpush preview to compare this deploy with.")
+        elif previewed == digest:
+            lines.append(f"🔁 Applied exactly what the last preview of #{number} showed "
+                         f"(plan digest `{digest[7:19]}`).")
+        else:
+            lines.append(f"⚠️ What was applied differs from the last preview of #{number} (preview "
+                         f"`{previewed[7:19]}`, applied `{digest[7:19]}`): the objects rendered or the "
+                         "deletions changed since that preview (another merge, or a changed cluster).")
+    return "\n".join(lines)
+
+
 def render_markdown(
     result: ModeResult,
     context: RunContext,
@@ -119,6 +147,7 @@ def render_markdown(
     *,
     limit: int,
     full_plan: str,
+    note: str = "",
 ) -> str:
     """The comment (or job summary) markdown for a result, at most `limit` bytes."""
     header = CommentHeader(
@@ -127,6 +156,7 @@ def render_markdown(
         cluster_path=cluster_path,
         run_url=context.run_url,
         commit_url=context.commit_url(context.sha),
+        note=note,
     )
     return build_comment(
         header, comment_rows(result), comment_sections(result), full_plan=full_plan, limit=limit

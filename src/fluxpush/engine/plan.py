@@ -53,6 +53,10 @@ class Action(StrEnum):
     DELETE = "delete"
 
 
+# What a run did to an object, in kubectl's words (`created`, `configured`, `deleted`): every face.
+APPLIED_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DELETE: "deleted"}
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectChange:
     """One object's planned action; `reason` says why when the action alone does not (skips)."""

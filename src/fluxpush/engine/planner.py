@@ -141,19 +141,25 @@ def plan_prune(
     children: list[ObjectRef],
     live_index: LiveIndex,
     declared: Declared,
+    home: LiveIndex | None = None,
 ) -> PrunePlan:
-    """Which stored objects and child nodes the node no longer renders, and what deleting them does."""
+    """Which stored objects and child nodes the node no longer renders, and what deleting them does.
+
+    The removed child nodes' records (and, unless they name another cluster, their objects) are read
+    in `home`, the management cluster, when the node's own objects live elsewhere (spec.kubeConfig).
+    """
     if record is None:
         return PrunePlan()
     desired_ids = {object_id(obj) for obj in desired} | {node_object_id(ref) for ref in children}
     objects = select_objects(node, record.entries, desired_ids, live_index, declared)
     stale_nodes = [entry for entry in record.entries if entry.id not in desired_ids]
-    return PrunePlan(objects, plan_removals(stale_nodes, live_index, declared))
+    return PrunePlan(objects, plan_removals(stale_nodes, home or live_index, declared))
 
 
-def prune_changes(prune: PrunePlan, live_index: LiveIndex) -> tuple[ObjectChange, ...]:
+def prune_changes(prune: PrunePlan, live_index: LiveIndex,
+                  home: LiveIndex | None = None) -> tuple[ObjectChange, ...]:
     """The prune as plan entries: deletions with the live object's diff, then the kept ones, then the
-    removed child nodes (each with what its garbage collection deletes)."""
+    removed child nodes (each with what its garbage collection deletes, read in `home`)."""
     selection = prune.objects
     changes: list[ObjectChange] = []
     for entry in selection.delete:
@@ -169,7 +175,7 @@ def prune_changes(prune: PrunePlan, live_index: LiveIndex) -> tuple[ObjectChange
         ObjectChange(skip.id, Action.SKIP, f"not pruned: {skip.reason}") for skip in selection.skipped
     ]
     for removal in prune.removals:
-        changes += removal_changes(removal, live_index)
+        changes += removal_changes(removal, home or live_index)
     return tuple(changes)
 
 

@@ -249,21 +249,22 @@ def _prune(
     live_index: LiveIndex,
     progress: _Progress,
     timeout: float,
+    home: LiveIndex,
 ) -> None:
     """Garbage-collect the removed child nodes (children first), then delete the stale objects; the
     safety guard sees everything at once, the node's own stale objects and its removed children's.
     When this run does not prune the node, its deletions are recorded as skips that say why."""
     why = _prune_withheld(node, options)
     if why:
-        progress.plan_all(list(withheld(prune_changes(prune, live_index), why)))
+        progress.plan_all(list(withheld(prune_changes(prune, live_index, home), why)))
         return
     refusal = _guard(node, prune, record, options)
     if refusal is not None:
         raise _NodeFailure(inv.PRUNE_FAILED, f"{refusal}; the objects stay in the inventory")
     for removal in prune.removals:
-        progress.plan_all(list(removal_changes(removal, live_index)))
+        progress.plan_all(list(removal_changes(removal, home)))
         try:
-            execute_removal(client, removal, live_index, timeout, progress.removals, progress.made)
+            execute_removal(home.client, removal, home, timeout, progress.removals, progress.made)
         except FluxpushError as exc:
             raise _NodeFailure(inv.PRUNE_FAILED, f"garbage collection of {removal.node} (removed from Git) "
                                                  f"failed: {exc}\n{progress.already()}") from exc
@@ -374,6 +375,7 @@ def plan_node(
     record: InventoryRecord | None,
     declared: Declared,
     cluster: str = "",
+    home: LiveIndex | None = None,
 ) -> NodePlan:
     """The node's plan without writing anything (objects of later stages see earlier ones as absent).
     The prune is planned even when this run will not prune: its deletions then show as skips that
@@ -381,8 +383,8 @@ def plan_node(
     objects = sort_for_apply(node.objects)
     planned = plan_objects(objects, live_index, options.way, field_manager=options.field_manager)
     errors = "\n".join(str(p.error) for p in planned if p.error is not None)
-    selection = plan_prune(node.ref, record, objects, node.children, live_index, declared)
-    prune = prune_changes(selection, live_index)
+    selection = plan_prune(node.ref, record, objects, node.children, live_index, declared, home)
+    prune = prune_changes(selection, live_index, home)
     why = _prune_withheld(node, options)
     refusal = None if why else _guard(node, selection, record, options)
     if why:
@@ -424,6 +426,8 @@ def apply_node(
     objects = sort_for_apply(node.objects)
     inventory_client, client = client, target.client if target else client
     live_index = LiveIndex(client, reads=objects)
+    # removed child nodes are collected where their records are: the management cluster
+    home = LiveIndex(inventory_client) if target else live_index
     progress = _Progress(announce=announce)
     try:
         _refuse_sealed(node)
@@ -441,8 +445,8 @@ def apply_node(
             if stage < 3:
                 _wait_for_definitions(client, stage_objects, known, timeout)
             progress.stages_done.append(STAGE_NAMES[stage])
-        prune = plan_prune(node.ref, record, objects, node.children, live_index, declared)
-        _prune(client, node, prune, record, options, live_index, progress, timeout)
+        prune = plan_prune(node.ref, record, objects, node.children, live_index, declared, home)
+        _prune(client, node, prune, record, options, live_index, progress, timeout, home)
         skipped = progress.skipped()
         targets = _health_targets(spec, [o for o in objects if object_id(o) not in skipped])
         if targets:

@@ -63,10 +63,27 @@ class RemoteClusters:
         self._lock = threading.Lock()
 
     def target_for(self, spec: FluxObject) -> RemoteTarget | None:
-        """The cluster a node targets; None for the current cluster.
+        """The cluster and identity a node's objects are written with; None for the current cluster
+        with fluxpush's own identity. With `spec.serviceAccountName` every request of the node (apply,
+        prune, health, helm) impersonates `system:serviceaccount:<namespace>:<name>`, as
+        kustomize-controller and helm-controller do (in the remote cluster too); the target's name is
+        "" for the current cluster.
 
         Raises InputError naming `spec.kubeConfig` when that cluster cannot be reached from here.
         """
+        remote = self._remote(spec)
+        account = (spec.raw.get("spec") or {}).get("serviceAccountName")
+        if not account:
+            return remote
+        user = f"system:serviceaccount:{spec.ref.namespace}:{account}"
+        name, base = (remote.name, remote.client) if remote else ("", self._management)
+        key = f"{name} as {user}"
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = base.impersonating(user)
+            return RemoteTarget(name, self._clients[key])
+
+    def _remote(self, spec: FluxObject) -> RemoteTarget | None:
         kube_config = kube_config_of(spec)
         if kube_config is None:
             return None

@@ -305,7 +305,8 @@ class _Runner:
                 target = self.remotes.target_for(node.spec)
                 live = LiveIndex(target.client) if target else self.live
                 plan = plan_node(node, self.discovery.revision, live, self.options,
-                                 self.record(node.ref), self.declared, target.name if target else "")
+                                 self.record(node.ref), self.declared, target.name if target else "",
+                                 home=self.live)
                 outcome = Outcome.FAILED if plan.error else Outcome.READY
                 result = NodeResult(
                     node.ref,

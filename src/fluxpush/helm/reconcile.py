@@ -16,7 +16,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from fluxpush.discover import Discovery, Node
 from fluxpush.engine import inventory as inv
@@ -27,7 +27,6 @@ from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange
 from fluxpush.engine.planner import plan_objects
 from fluxpush.engine.reconcile import Announce, NodeResult, Outcome, store_inventory
-from fluxpush.engine.remote import RemoteTarget
 from fluxpush.engine.removal import deletion_policy
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP
@@ -59,6 +58,17 @@ from fluxpush.helm.template import (
 )
 from fluxpush.helm.values import ComposedValues, Lookup, compose_values, values_diff
 from fluxpush.kube import KubeClient
+
+
+class Target(Protocol):
+    """The cluster a release goes to with spec.kubeConfig or serviceAccountName (an
+    `engine.remote.RemoteTarget`): its name for the plan, a client for helm and the storage."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def client(self) -> KubeClient: ...
+
 
 DIGEST_CHARS = 40  # of the SHA-256 hex, so the digest fits a label value (63)
 
@@ -204,7 +214,7 @@ def render_offline(node: Node, discovery: Discovery, *, cache: ChartCache | None
 
 def plan_release(node: Node, discovery: Discovery, client: KubeClient, options: EngineOptions,
                  record: InventoryRecord | None = None, cache: ChartCache | None = None,
-                 target: RemoteTarget | None = None) -> NodePlan:
+                 target: Target | None = None) -> NodePlan:
     """The node's plan without writing anything (a preview of the release and its objects); with
     `target` (spec.kubeConfig) the release and its objects are read in that cluster."""
     workload, cluster = (target.client, target.name) if target else (client, "")
@@ -219,7 +229,7 @@ def plan_release(node: Node, discovery: Discovery, client: KubeClient, options: 
 
 def apply_release(node: Node, discovery: Discovery, client: KubeClient, options: EngineOptions,
                   record: InventoryRecord | None, cache: ChartCache | None = None,
-                  announce: Announce | None = None, target: RemoteTarget | None = None) -> NodeResult:
+                  announce: Announce | None = None, target: Target | None = None) -> NodeResult:
     """Install/upgrade the release when needed and store its inventory; never raises for its failures.
     `announce` hears the planned changes before helm writes them.
 

@@ -51,6 +51,8 @@ def kubeconfig_for(client: KubeClient) -> dict[str, Any]:
     if configuration.cert_file and configuration.key_file:
         user["client-certificate"] = configuration.cert_file
         user["client-key"] = configuration.key_file
+    if client.connection.impersonate:
+        user["as"] = client.connection.impersonate  # helm sends Impersonate-User, as the client does
     return {
         "apiVersion": "v1", "kind": "Config", "current-context": "fluxpush",
         "clusters": [{"name": "fluxpush", "cluster": cluster}],

@@ -18,7 +18,7 @@ from fluxpush.action.config import ActionConfig
 from fluxpush.action.events import RunContext
 from fluxpush.action.modes import open_cluster
 from fluxpush.discover import DiscoverOptions, discover
-from fluxpush.errors import FluxpushError, ReportError, UsageError
+from fluxpush.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, FluxpushError, ReportError, UsageError
 from fluxpush.images.automation import AutomationPlan
 from fluxpush.images.cli import changes_lines, unified_diff
 from fluxpush.images.git import commit_updates, current_branch, push_commit, push_remote
@@ -30,7 +30,6 @@ from fluxpush.report.github_app import ClientOptions, GitHubConnection, connect_
 from fluxpush.report.workflow import WorkflowCommands, append_step_summary, set_output
 
 IMAGE_UPDATE_PERMISSIONS: Mapping[str, str] = {"contents": "write", "pull_requests": "write"}
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def pull_marker(plan: AutomationPlan) -> str:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from fluxpush.discover import Discovery
+from fluxpush.errors import EXIT_FAILED, EXIT_OK
 from fluxpush.images.automation import AutomationPlan, PolicyResult, evaluate_policies
 from fluxpush.images.git import commit_updates, current_branch
 from fluxpush.images.repository import TagSource
@@ -21,7 +22,6 @@ from fluxpush.images.run import ImageRun, SecretLookup, prepare, secret_lookup
 
 __all__ = ["SecretLookup", "add_image_update_verb", "changes_lines", "cmd_get_images", "cmd_image_update",
            "policy_rows", "unified_diff"]
-EXIT_OK, EXIT_PROBLEMS = 0, 1
 
 
 def add_image_update_verb(verbs: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -59,7 +59,7 @@ def cmd_get_images(discovery: Discovery, live: SecretLookup | None, output: str)
         sys.stdout.write(_table(policies))
     else:
         print("no ImagePolicy in the repository")
-    return EXIT_PROBLEMS if any(p.error for p in policies) else EXIT_OK
+    return EXIT_FAILED if any(p.error for p in policies) else EXIT_OK
 
 
 def _lines(text: str) -> list[str]:
@@ -114,4 +114,4 @@ def cmd_image_update(discovery: Discovery, live: SecretLookup | None, dry_run: b
         for line in changes_lines(plan):
             print(f"  {line}")
     _report_run(run)
-    return EXIT_OK if run.ok else EXIT_PROBLEMS
+    return EXIT_OK if run.ok else EXIT_FAILED

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from fluxpush.errors import ClusterError, InputError, NotFound, NotServed
@@ -59,6 +60,12 @@ class KubeClient:
     def close(self) -> None:
         """Release the connection pool."""
         self._transport.close()
+
+    def impersonating(self, user: str) -> KubeClient:
+        """A client for the same cluster and credentials whose every request acts as `user`
+        (`Impersonate-User`), stopped with this one (shared `stop`); close it on its own."""
+        return KubeClient(replace(self.connection, impersonate=user), page_size=self.page_size,
+                          stop=self.stop)
 
     @property
     def request_count(self) -> int:

@@ -29,6 +29,7 @@ class ClusterConnection:
     name: str
     configuration: Configuration
     renew_credentials: Callable[[], None] | None = None
+    impersonate: str = ""  # a user every request acts as (`Impersonate-User`), e.g. a service account
 
 
 def _register_credentials(configuration: Configuration) -> None:

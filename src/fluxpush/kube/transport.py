@@ -146,8 +146,11 @@ class Transport:
             self._auth = None
 
     def _headers(self, call: Call) -> dict[str, str]:
-        return {"Accept": JSON, "Content-Type": call.content_type, "User-Agent": self._user_agent,
-                **self._auth_headers()}
+        headers = {"Accept": JSON, "Content-Type": call.content_type, "User-Agent": self._user_agent,
+                   **self._auth_headers()}
+        if self.connection.impersonate:
+            headers["Impersonate-User"] = self.connection.impersonate
+        return headers
 
     def _attempt(self, call: Call) -> Response | _Failure:
         """One try: the response if it is a 2xx, else what went wrong."""

@@ -37,6 +37,7 @@ class CommentHeader:
     cluster_path: str
     run_url: str | None = None
     commit_url: str | None = None
+    note: str = ""  # a paragraph under the commit line (e.g. how a deploy compares with its preview)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,7 @@ def _render_header(header: CommentHeader) -> str:
         f"{sticky_marker(header.cluster_path)}\n"
         f"### fluxpush · {inline_code(_clip(header.cluster_path))} · {_cell(header.status)}\n\n"
         f"Commit {commit}{run}\n\n"
+        + (f"{header.note}\n\n" if header.note else "")
     )
 
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 import os
 
 from fluxpush.discover import Discovery
-from fluxpush.engine.plan import Action
+from fluxpush.engine.plan import APPLIED_WORD
 from fluxpush.engine.reconcile import NodeResult, Outcome
 from fluxpush.engine.run import RunResult
 from fluxpush.flux.model import Alert, Provider
 from fluxpush.report.events import Event, build_event
 from fluxpush.report.notify import Delivery, SecretLookup, send_notifications
-
-CHANGE_WORD = {Action.CREATE: "created", Action.UPDATE: "configured", Action.DELETE: "deleted"}
 
 
 def run_url_from_env() -> str | None:
@@ -34,7 +32,7 @@ def event_for_result(result: NodeResult, revision: str, run_url: str | None) -> 
         return None
     if result.outcome is Outcome.READY and not result.applied:
         return None
-    changes = [f"{change.id} {CHANGE_WORD[change.action]}" for change in result.applied]
+    changes = [f"{change.id} {APPLIED_WORD[change.action]}" for change in result.applied]
     error = None if result.outcome is Outcome.READY else result.message
     node = result.node
     return build_event(node.kind, node.namespace, node.name, reason=result.reason, revision=revision,

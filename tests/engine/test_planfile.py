@@ -1,0 +1,123 @@
+"""The pure parts of plan files: what is carried by digest, what counts as moved, the plan digest a
+deploy compares with its preview, and the refusal of files that are not (or no longer) plan files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.engine.normalize import ObjectId
+from fluxpush.engine.options import EngineOptions
+from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
+from fluxpush.engine.planfile import (
+    PlanFileError,
+    Snapshot,
+    carried_by_digest,
+    diverged,
+    dumps,
+    live_version,
+    loads,
+    make_plan_file,
+    moved_objects,
+    plan_digest,
+)
+from fluxpush.redact import register_secret
+
+CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"},
+             "data": {"url": "https://example.com/hook"}}
+
+
+@pytest.fixture(scope="module")
+def discovery(example_repo):
+    return discover(example_repo, DiscoverOptions(cluster_path="clusters/dev"))
+
+
+def test_secrets_and_objects_holding_a_registered_secret_are_carried_by_digest():
+    assert not carried_by_digest(CONFIGMAP)
+    assert carried_by_digest({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}})
+    register_secret("https://example.com/hook")  # e.g. a webhook address read from a Secret
+    assert carried_by_digest(CONFIGMAP)
+
+
+def test_moved_objects_names_each_way_an_object_moved():
+    """`a` only got a new resourceVersion (a controller wrote its status): not moved."""
+    planned = Snapshot(versions={"a": "1/aa", "b": "", "c": "3/cc", "d": "4/dd", "e": "5/ee"})
+    now = Snapshot(versions={"a": "2/aa", "b": "7/bb", "c": "", "d": "9/d2", "e": "5/ee"})
+    assert moved_objects(planned, now) == {
+        "b": "planned as absent, it exists now",
+        "c": "deleted since the plan (was resourceVersion 3)",
+        "d": "changed since the plan (resourceVersion 4 → 9)",
+    }
+
+
+def test_the_plan_digest_ignores_the_revision_name_but_not_content_or_deletions(discovery):
+    plan = Plan()
+    digest = plan_digest(plan, discovery)
+    merged = replace(discovery, source=replace(discovery.source, revision="main@sha1:" + "b" * 40))
+    assert plan_digest(plan, merged) == digest
+    deletion = ObjectChange(ObjectId("", "ConfigMap", "app-2", "old"), Action.DELETE)
+    pruning = Plan((NodePlan("Kustomization/flux-system/app-2", "", prune=(deletion,)),))
+    assert plan_digest(pruning, discovery) != digest
+    ref = next(r for r in discovery.nodes if r.name == "app-2")
+    node = discovery.nodes[ref]
+    changed = replace(node, objects=[*node.objects[1:], {**node.objects[0], "extra": 1}])
+    assert plan_digest(plan, replace(discovery, nodes={**discovery.nodes, ref: changed})) != digest
+
+
+def test_a_written_plan_file_reads_back(discovery):
+    written = make_plan_file(Plan(), discovery, Snapshot("uid-1", {"x": "1"}, {"y": "2"}), EngineOptions())
+    again = loads(dumps(written), "plan.json")
+    assert again.snapshot == written.snapshot
+    assert again.nodes == written.nodes
+    assert again.options == {"prune": True, "force": False, "allow_destructive_prune": False}
+    assert (again.revision, again.cluster_path) == (discovery.revision, "clusters/dev")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("not json", "is not a plan file written by `fluxpush plan --plan-file`"),
+    ('{"execution": {"kind": "other"}}', "has no execution section"),
+    ('{"execution": {"kind": "fluxpush-plan-file", "version": 99}}', "of version 99"),
+    ('{"execution": {"kind": "fluxpush-plan-file", "version": 1, "checksum": "sha256:0"}}',
+     "was changed after `fluxpush plan` wrote it"),
+])
+def test_files_that_are_not_plan_files_are_refused_by_name(text, message):
+    with pytest.raises(PlanFileError, match=r"plan\.json") as raised:
+        loads(text, "plan.json")
+    assert message in str(raised.value)
+
+
+def test_a_hand_edited_execution_section_is_refused(discovery):
+    document = json.loads(dumps(make_plan_file(Plan(), discovery, Snapshot(), EngineOptions())))
+    document["execution"]["cluster_path"] = "clusters/prod"
+    with pytest.raises(PlanFileError, match="was changed after"):
+        loads(json.dumps(document), "plan.json")
+
+
+def test_diverged_lists_objects_applied_with_another_action_than_planned():
+    oid, other = ObjectId("", "ConfigMap", "n", "c"), ObjectId("", "ConfigMap", "n", "d")
+    node = "Kustomization/flux-system/app"
+    created = ObjectChange(other, Action.CREATE)
+    planned = Plan((NodePlan(node, "", (ObjectChange(oid, Action.UNCHANGED), created)),))
+    applied = Plan((NodePlan(node, "", (ObjectChange(oid, Action.UPDATE), created)),))
+    assert diverged(planned, applied) == {"ConfigMap/n/c": "planned unchanged, applied update"}
+    assert diverged(planned, planned) == {}
+
+
+def test_a_status_write_is_not_a_move_but_a_spec_or_owner_change_is():
+    live = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": 1},
+            "metadata": {"name": "d", "resourceVersion": "5", "managedFields": [
+                {"manager": "kustomize-controller", "operation": "Apply", "time": "t1", "fieldsV1": {}}]}}
+    status = {**live, "status": {"readyReplicas": 1}, "metadata": {**live["metadata"], "resourceVersion": "6",
+              "managedFields": [{**live["metadata"]["managedFields"][0], "time": "t2"},
+                                {"manager": "kubelet", "subresource": "status", "fieldsV1": {}}]}}
+    scaled = {**live, "spec": {"replicas": 2}, "metadata": {**live["metadata"], "resourceVersion": "7"}}
+    owned = {**live, "metadata": {**live["metadata"], "managedFields": [
+        *live["metadata"]["managedFields"], {"manager": "kubectl", "operation": "Apply", "fieldsV1": {}}]}}
+    planned = Snapshot(versions={"d": live_version(live)})
+    assert moved_objects(planned, Snapshot(versions={"d": live_version(status)})) == {}
+    assert moved_objects(planned, Snapshot(versions={"d": live_version(scaled)})) == {
+        "d": "changed since the plan (resourceVersion 5 → 7)"}
+    assert "d" in moved_objects(planned, Snapshot(versions={"d": live_version(owned)}))
