@@ -347,6 +347,15 @@ def _stored_record(
     )
 
 
+def failed_status(record: InventoryRecord, revision: str, reason: str, message: str) -> InventoryRecord:
+    """`record` with only its status changed to a failure of this run (Ready=False, `reason`, the
+    message's first line, lastAttemptedRevision), as kustomize-controller records a failed attempt."""
+    now = datetime.now(UTC)
+    first = (message.splitlines() or [""])[0][:1000]
+    return replace(record, last_attempted_revision=revision,
+                   conditions=(inv.ready_condition(False, reason, first, now),))
+
+
 def store_inventory(client: KubeClient, record: InventoryRecord, field_manager: str) -> None:
     """Write the node's inventory (see `apply_creating_namespace`)."""
     apply_creating_namespace(client, encode_inventory(record), field_manager)

@@ -27,7 +27,15 @@ from fluxpush.engine.normalize import ObjectId, object_id
 from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.engine.planner import read_inventory
-from fluxpush.engine.reconcile import Announce, NodeResult, Outcome, apply_node, plan_node, store_inventory
+from fluxpush.engine.reconcile import (
+    Announce,
+    NodeResult,
+    Outcome,
+    apply_node,
+    failed_status,
+    plan_node,
+    store_inventory,
+)
 from fluxpush.engine.remote import RemoteClusters
 from fluxpush.engine.removal import (
     Declared,
@@ -227,9 +235,10 @@ class _Runner:
         revision = self.discovery.revision
         blocked = self.discovery.graph.blocked.get(node.ref) or self.blocker(node)
         if blocked:
-            return _not_run(node, revision, Outcome.BLOCKED, "DependencyNotReady", blocked, (blocked,))
+            return self.noted(_not_run(node, revision, Outcome.BLOCKED, "DependencyNotReady", blocked,
+                                       (blocked,)))
         if node.error is not None:
-            return _not_run(node, revision, Outcome.FAILED, "BuildFailed", str(node.error))
+            return self.noted(_not_run(node, revision, Outcome.FAILED, "BuildFailed", str(node.error)))
         record = self.record(node.ref)
         if node.spec.suspend or (record is not None and record.suspended):
             where = "spec.suspend" if node.spec.suspend else "fluxpush suspend"
@@ -317,7 +326,23 @@ class _Runner:
                     duration=time.monotonic() - started,
                 )
         except FluxpushError as exc:
-            result = _not_run(node, self.discovery.revision, Outcome.FAILED, "ReconciliationFailed", str(exc))
+            failed = _not_run(node, self.discovery.revision, Outcome.FAILED, "ReconciliationFailed", str(exc))
+            result = self.noted(failed)
+        return result
+
+    def noted(self, result: NodeResult) -> NodeResult:
+        """On apply, store a node's failure that never reached its apply (build failed, blocked) in its
+        record as kustomize-controller sets the Kustomization's status: Ready=False with the reason, and
+        lastAttemptedRevision = this run's; only those status fields change (entries, objects and
+        lastAppliedRevision stay). A node with no record yet keeps none; previews never write."""
+        record = self.record(result.node)
+        if not self.apply or record is None:
+            return result
+        try:
+            store_inventory(self.client, failed_status(record, self.discovery.revision, result.reason,
+                                                       result.message), self.options.field_manager)
+        except FluxpushError as exc:
+            return replace(result, message=f"{result.message}\nstatus not stored: {exc}")
         return result
 
     def announcer(self, ref: ObjectRef) -> Announce:
