@@ -7,7 +7,7 @@ import pytest
 
 from fluxpush.images.automation import TemplateData
 from fluxpush.images.gotemplate import TemplateError, render_template
-from fluxpush.images.setters import Change, FileUpdate, ObjectId, SetterResult
+from fluxpush.images.setters import Change, FileUpdate, ResourceIdentifier, SetterResult
 
 DOCS_TEMPLATE = """\
 Automated image update
@@ -31,8 +31,8 @@ Objects:
 
 
 def data(values: dict[str, str] | None = None) -> TemplateData:
-    deployment = ObjectId("apps/v1", "Deployment", "app-1", "apps")
-    release = ObjectId("helm.toolkit.fluxcd.io/v2", "HelmRelease", "redis", "apps")
+    deployment = ResourceIdentifier("apps/v1", "Deployment", "app-1", "apps")
+    release = ResourceIdentifier("helm.toolkit.fluxcd.io/v2", "HelmRelease", "redis", "apps")
     result = SetterResult([
         FileUpdate("apps/app-1/deploy.yaml", "app-1/deploy.yaml", "", "",
                    [(deployment, Change("r/app-1:1.0.0", "r/app-1:1.1.0", "flux-system:app-1"))]),

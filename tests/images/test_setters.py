@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from fluxpush.images.setters import ObjectId, apply_setters, render_scalar, setter_values
+from fluxpush.images.setters import ResourceIdentifier, apply_setters, render_scalar, setter_values
 
 SETTERS = setter_values("flux-system:app", "ghcr.io/org/app", "1.10.0", "")
 
@@ -56,7 +56,7 @@ def test_every_marked_field_changes_and_nothing_else(tmp_path):
                          'image: ghcr.io/org/app:1.10.0 # {"$imagepolicy": "flux-system:app"}')
                 .replace("image: 'ghcr.io/org/app:1.2.3'", "image: 'ghcr.io/org/app:1.10.0'"))
     assert update.after == expected
-    assert update.changes[0][0] == ObjectId("apps/v1", "Deployment", "app", "apps")
+    assert update.changes[0][0] == ResourceIdentifier("apps/v1", "Deployment", "app", "apps")
     assert [c.setter for _, c in update.changes] == ["flux-system:app", "flux-system:app"]
     assert (tmp_path / "app.yaml").read_text() == DEPLOYMENT  # planning writes nothing
 

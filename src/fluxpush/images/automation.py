@@ -21,7 +21,7 @@ from fluxpush.flux.model import ImagePolicy, ImageRepository, ImageUpdateAutomat
 from fluxpush.images.gotemplate import render_template
 from fluxpush.images.policy import PolicyFailed, PolicySpec, choose
 from fluxpush.images.repository import MANIFEST_ACCEPT, TagSource
-from fluxpush.images.setters import Change, ObjectId, SetterResult, apply_setters, setter_values
+from fluxpush.images.setters import Change, ResourceIdentifier, SetterResult, apply_setters, setter_values
 
 DEFAULT_MESSAGE = "Update from image update automation"  # the controller's default template
 
@@ -192,7 +192,7 @@ class _NamespacedName:
 
 @dataclass(frozen=True, slots=True)
 class _Object:
-    obj: ObjectId
+    obj: ResourceIdentifier
 
     def __lt__(self, other: _Object) -> bool:
         return self.obj < other.obj

@@ -33,7 +33,7 @@ _LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True, order=True)
-class ObjectId:
+class ResourceIdentifier:
     """The object a change is in (kyaml's ResourceIdentifier): apiVersion, kind, name, namespace."""
 
     api_version: str
@@ -62,7 +62,7 @@ class FileUpdate:
     key: str
     before: str
     after: str
-    changes: list[tuple[ObjectId, Change]] = field(default_factory=list)
+    changes: list[tuple[ResourceIdentifier, Change]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -124,7 +124,7 @@ def _scalar_pairs(node: yaml.Node, seen: set[int]) -> Iterator[yaml.ScalarNode]:
             yield from _scalar_pairs(value, seen)
 
 
-def _identify(document: yaml.Node) -> ObjectId:
+def _identify(document: yaml.Node) -> ResourceIdentifier:
     fields: dict[str, str] = {}
     if isinstance(document, yaml.MappingNode):
         for key, value in document.value:
@@ -133,7 +133,7 @@ def _identify(document: yaml.Node) -> ObjectId:
             if isinstance(value, yaml.MappingNode) and key.value == "metadata":
                 fields.update({k.value: v.value for k, v in value.value
                                if isinstance(v, yaml.ScalarNode) and k.value in ("name", "namespace")})
-    return ObjectId(fields.get("apiVersion", ""), fields.get("kind", ""), fields.get("name", ""),
+    return ResourceIdentifier(fields.get("apiVersion", ""), fields.get("kind", ""), fields.get("name", ""),
                     fields.get("namespace", ""))
 
 
@@ -142,7 +142,7 @@ class _Edit:
     start: int
     end: int
     text: str
-    obj: ObjectId
+    obj: ResourceIdentifier
     change: Change
 
 
