@@ -14,8 +14,8 @@ import yaml
 
 from fluxpush.apply_order import sort_for_apply
 from fluxpush.discover import Discovery, normalize_path
-from fluxpush.engine.plan import FIELD_MANAGER
 from fluxpush.flux.model import Kustomization
+from fluxpush.planning.plan import FIELD_MANAGER
 from fluxpush.tools import Tool, find_kustomize
 
 KUBECTL_NAME = "kubectl"

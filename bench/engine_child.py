@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from fluxpush.discover import DiscoverOptions, discover
-from fluxpush.engine.options import EngineOptions, PlanWay
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_kubeconfig
+from fluxpush.planning.options import EngineOptions, PlanWay
 
 
 def peak_mib() -> float | None:

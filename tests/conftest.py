@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fluxpush.cli import main
 from fluxpush.discover import DiscoverOptions, Discovery, discover
-from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.run import RunResult, run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
+from fluxpush.planning.options import EngineOptions
 from http_receiver import Receiver, start_receiver
 from kubesim import KubeSim, Options
 

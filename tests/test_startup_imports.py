@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 HEAVY = ("jsonschema", "kubernetes", "urllib3", "fluxpush.kube", "fluxpush.cluster_cli",
-         "fluxpush.engine.plan")
+         "fluxpush.planning.plan")
 
 
 def _loaded_after(code: str) -> list[str]:

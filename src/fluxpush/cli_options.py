@@ -10,9 +10,9 @@ import argparse
 import os
 from pathlib import Path
 
-from fluxpush.engine.options import NODE_CONCURRENCY, EngineOptions, PlanWay
 from fluxpush.errors import UsageError
 from fluxpush.flux.duration import parse_duration
+from fluxpush.planning.options import NODE_CONCURRENCY, EngineOptions, PlanWay
 
 
 def duration(text: str) -> float:

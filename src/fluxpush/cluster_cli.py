@@ -24,13 +24,7 @@ from typing import TextIO
 from fluxpush.cli_options import engine_options
 from fluxpush.discover import Discovery
 from fluxpush.engine import planfile
-from fluxpush.engine.inventory import InventoryRecord
 from fluxpush.engine.lease import ClusterLease
-from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.options import FIELD_MANAGER
-from fluxpush.engine.plan import APPLIED_WORD, ObjectChange, change_lines, node_lines, totals_line
-from fluxpush.engine.planner import read_inventory
-from fluxpush.engine.reconcile import NodeResult, Outcome, store_inventory
 from fluxpush.engine.run import RunObserver, RunResult, Verdict, run_nodes
 from fluxpush.errors import (
     EXIT_DIFF_CHANGES,
@@ -44,6 +38,13 @@ from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig, connect_sandbox
 from fluxpush.kube.stop import StopSwitch, stop_on_signals
 from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
+from fluxpush.planning.inventory import InventoryRecord
+from fluxpush.planning.live import LiveIndex
+from fluxpush.planning.options import FIELD_MANAGER
+from fluxpush.planning.plan import APPLIED_WORD, ObjectChange, change_lines, node_lines, totals_line
+from fluxpush.planning.planner import read_inventory
+from fluxpush.planning.result import NodeResult, Outcome
+from fluxpush.planning.store import store_inventory
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import Delivery
 from fluxpush.report.run_events import notify_run, run_url_from_env

@@ -112,7 +112,7 @@ def test_the_sops_age_key_input_is_a_secret_line_by_line():
 
 def test_kubeconfig_for_maps_spoke_secrets_to_files_and_names_bad_entries(tmp_path):
     from fluxpush.action.modes import engine_options
-    from fluxpush.engine.options import PlanWay
+    from fluxpush.planning.options import PlanWay
 
     mapping = "flux-system/spoke-a=spokes/a.yaml\nflux-system/spoke-b=/abs/b.yaml"
     config = read_config(inputs(cluster_path="clusters/hub", kubeconfig_for=mapping))

@@ -8,9 +8,9 @@ import base64
 import pytest
 
 from fluxpush.discover import DiscoverOptions, discover
-from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
+from fluxpush.planning.options import EngineOptions
 
 from .conftest import CLUSTER_PATH, REPO, dispatch_event, push_event
 

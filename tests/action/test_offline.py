@@ -12,7 +12,7 @@ from fluxpush.action.modes import from_plan
 from fluxpush.action.offline import compare_discoveries
 from fluxpush.action.render import render_markdown, result_word, status_line
 from fluxpush.discover import DiscoverOptions, discover
-from fluxpush.engine.plan import Action
+from fluxpush.planning.plan import Action
 
 from .conftest import CLUSTER_PATH, REPO
 

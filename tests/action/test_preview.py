@@ -12,10 +12,10 @@ import re
 import pytest
 
 from fluxpush.discover import DiscoverOptions, discover
-from fluxpush.engine.options import EngineOptions
-from fluxpush.engine.plan import Plan
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
+from fluxpush.planning.options import EngineOptions
+from fluxpush.planning.plan import Plan
 from fluxpush.report.comment import COMMENT_LIMIT, size
 from fluxpush.report.github_app import PREVIEW_PERMISSIONS
 

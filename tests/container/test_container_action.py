@@ -13,9 +13,9 @@ import pytest
 
 from action.conftest import dispatch_event, pull_request_event, push_event
 from fluxpush.discover import DiscoverOptions, discover
-from fluxpush.engine.options import EngineOptions
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
+from fluxpush.planning.options import EngineOptions
 
 from .conftest import cluster_dump
 

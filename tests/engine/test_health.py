@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fluxpush.engine.health import Health, Status, assess_health, compute_status
-from fluxpush.engine.normalize import ObjectId
+from fluxpush.planning.normalize import ObjectId
 
 CURRENT, IN_PROGRESS, FAILED = Status.CURRENT, Status.IN_PROGRESS, Status.FAILED
 TERMINATING = Status.TERMINATING

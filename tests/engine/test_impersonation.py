@@ -10,10 +10,10 @@ import base64
 import pytest
 import yaml
 
-from fluxpush.engine.inventory import inventory_name
-from fluxpush.engine.reconcile import Outcome
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_sandbox
+from fluxpush.planning.inventory import inventory_name
+from fluxpush.planning.result import Outcome
 from kubesim import KubeSim, Options
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,6 @@ from dataclasses import replace
 import pytest
 
 from fluxpush.discover import DiscoverOptions, discover
-from fluxpush.engine.normalize import ObjectId
-from fluxpush.engine.options import EngineOptions
-from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.engine.planfile import (
     PlanFileError,
     Snapshot,
@@ -24,6 +21,9 @@ from fluxpush.engine.planfile import (
     moved_objects,
     plan_digest,
 )
+from fluxpush.planning.normalize import ObjectId
+from fluxpush.planning.options import EngineOptions
+from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.redact import register_secret
 
 CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"},

@@ -15,12 +15,12 @@ import yaml
 
 from clusterdump import cluster_dump
 from fluxpush.discover import DiscoverOptions, discover
-from fluxpush.engine.inventory import inventory_name
-from fluxpush.engine.options import EngineOptions
-from fluxpush.engine.reconcile import Outcome
 from fluxpush.engine.run import run_nodes
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_sandbox
+from fluxpush.planning.inventory import inventory_name
+from fluxpush.planning.options import EngineOptions
+from fluxpush.planning.result import Outcome
 from kubesim import KubeSim, Options
 
 pytestmark = pytest.mark.integration
@@ -123,7 +123,7 @@ def test_cli_plan_names_the_target_cluster_and_apply_uses_the_mapping(sandbox, s
 
 def test_the_pr_comment_names_the_target_cluster():
     from fluxpush.action.render import node_label
-    from fluxpush.engine.plan import NodePlan, Plan
+    from fluxpush.planning.plan import NodePlan, Plan
 
     spoke_plan = NodePlan("Kustomization/flux-system/app-2", "main@sha1:1",
                           cluster="Secret/flux-system/spoke")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from fluxpush.engine.reconcile import Outcome
 from fluxpush.flux.model import ObjectRef
+from fluxpush.planning.result import Outcome
 
 pytestmark = pytest.mark.integration
 APP_1 = ObjectRef("Kustomization", "flux-system", "app-1")

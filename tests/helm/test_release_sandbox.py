@@ -10,9 +10,9 @@ import subprocess
 import pytest
 
 from conftest import HELMRELEASE, run_release_node, use_helm_repository
-from fluxpush.engine.plan import Action
 from fluxpush.flux.model import ObjectRef
 from fluxpush.helm.storage import release_history
+from fluxpush.planning.plan import Action
 from fluxpush.tools import find_helm
 
 pytestmark = pytest.mark.integration

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-from fluxpush.engine.inventory import InventoryRecord, inventory_name
-from fluxpush.engine.options import PlanWay
-from fluxpush.engine.plan import FIELD_MANAGER, Action
-from fluxpush.engine.reconcile import Outcome, store_inventory
 from fluxpush.flux.model import ObjectRef
+from fluxpush.planning.inventory import InventoryRecord, inventory_name
+from fluxpush.planning.options import PlanWay
+from fluxpush.planning.plan import FIELD_MANAGER, Action
+from fluxpush.planning.result import Outcome
+from fluxpush.planning.store import store_inventory
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from fluxpush.discover import DiscoverOptions, discover
-from fluxpush.engine.options import EngineOptions
-from fluxpush.engine.reconcile import Outcome
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
+from fluxpush.planning.options import EngineOptions
+from fluxpush.planning.result import Outcome
 from kubesim import KubeSim, Options
 from realrepos.layouts import helm_release, kustomization, namespace, write_tree
 

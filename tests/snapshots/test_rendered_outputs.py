@@ -25,10 +25,10 @@ from fluxpush.action.modes import ModeResult, from_run
 from fluxpush.action.render import render_markdown, status_line, summary_limit
 from fluxpush.cli import main
 from fluxpush.discover import DiscoverOptions, Discovery, discover
-from fluxpush.engine.options import EngineOptions
-from fluxpush.engine.plan import render_text
 from fluxpush.engine.run import RunResult, run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
+from fluxpush.planning.options import EngineOptions
+from fluxpush.planning.plan import render_text
 from fluxpush.report.comment import COMMENT_LIMIT
 from fluxpush.report.github import CHECK_OUTPUT_MAX
 from kubesim import KubeSim, Options

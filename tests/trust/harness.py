@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from fluxpush.cli import main
-from fluxpush.engine.inventory import INVENTORY_LABEL, decode_inventory, inventory_name
 from fluxpush.engine.lease import default_holder
 from fluxpush.flux.model import ObjectRef
+from fluxpush.planning.inventory import INVENTORY_LABEL, decode_inventory, inventory_name
 from kubesim import KubeSim, Options
 
 # Canary Secret values: planted in the live cluster and in Git; none may appear in any output.

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from fluxpush.engine.inventory import INVENTORY_LABEL, decode_inventory
-from fluxpush.engine.normalize import OWNER_NAME_LABEL
-from fluxpush.engine.removal import is_node_entry
+from fluxpush.planning.inventory import INVENTORY_LABEL, decode_inventory
+from fluxpush.planning.normalize import OWNER_NAME_LABEL
+from fluxpush.planning.removal import is_node_entry
 from kubesim import KubeSim, Options
 from trust.harness import SIM_OPTIONS, Baseline, leaked_secrets, object_key, run_cli, world
 

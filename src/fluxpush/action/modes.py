@@ -25,15 +25,15 @@ from fluxpush.action.events import RunContext
 from fluxpush.action.offline import base_worktree, compare_discoveries
 from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.engine.lease import LEASE_SECONDS, ClusterLease
-from fluxpush.engine.options import EngineOptions, PlanWay
-from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
-from fluxpush.engine.reconcile import NodeResult, Outcome
 from fluxpush.engine.run import RunObserver, RunResult, run_nodes
 from fluxpush.errors import SourceError, UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig
 from fluxpush.kube.stop import StopSwitch
 from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
+from fluxpush.planning.options import EngineOptions, PlanWay
+from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan
+from fluxpush.planning.result import NodeResult, Outcome
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import SecretLookup
 from fluxpush.report.run_events import notify_run, run_url_from_env

@@ -16,12 +16,12 @@ from typing import Any
 
 from fluxpush.apply_order import sort_for_apply
 from fluxpush.discover import Discovery, Node
-from fluxpush.engine.diff import diff_objects
-from fluxpush.engine.normalize import object_id
-from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.errors import FluxpushError, RenderError, SourceError
 from fluxpush.flux.model import HelmRelease, Kustomization
 from fluxpush.helm.reconcile import render_offline
+from fluxpush.planning.diff import diff_objects
+from fluxpush.planning.normalize import object_id
+from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.runner import run_command
 
 # Base commits of a shallow checkout are fetched with this depth (one commit is enough to render).

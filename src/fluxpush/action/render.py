@@ -13,8 +13,8 @@ from pathlib import Path
 from fluxpush.action.events import RunContext
 from fluxpush.action.modes import ModeResult, NodeReport
 from fluxpush.discover import Discovery
-from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan, render_text
 from fluxpush.errors import FluxpushError, InputError, RenderError
+from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan, render_text
 from fluxpush.report.comment import CommentHeader, ObjectDiff, Section, SummaryRow, build_comment
 from fluxpush.report.workflow import MAX_STEP_SUMMARY_BYTES, WorkflowCommands, set_output
 

@@ -1,4 +1,4 @@
-"""Executing a removal planned by engine/removal.py: garbage-collect a node removed from Git."""
+"""Executing a removal planned by planning/removal.py: garbage-collect a node removed from Git."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from fluxpush.engine.inventory import InventoryEntry
-from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.plan import Action, ObjectChange
-from fluxpush.engine.removal import WAIT, Removal, own_changes
 from fluxpush.helm.release import uninstall_release
 from fluxpush.helm.session import HelmSession
 from fluxpush.kube import KubeClient
+from fluxpush.planning.inventory import InventoryEntry
+from fluxpush.planning.live import LiveIndex
+from fluxpush.planning.plan import Action, ObjectChange
+from fluxpush.planning.removal import WAIT, Removal, own_changes
 
 TERMINATION_POLL_SECONDS = 0.5
 

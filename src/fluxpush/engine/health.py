@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from fluxpush.engine.normalize import ObjectId
+from fluxpush.planning.normalize import ObjectId
 
 # kstatus gives an unschedulable Pod this long after creation before it calls it Failed.
 UNSCHEDULABLE_GRACE = timedelta(seconds=15)

@@ -21,14 +21,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fluxpush.discover import Discovery, Node
-from fluxpush.engine.inventory import inventory_name
-from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.normalize import object_id
-from fluxpush.engine.options import EngineOptions
-from fluxpush.engine.plan import Action, Plan
 from fluxpush.errors import ClusterError, InputError
 from fluxpush.flux.model import Kustomization, ObjectRef
 from fluxpush.kube import KubeClient
+from fluxpush.planning.inventory import inventory_name
+from fluxpush.planning.live import LiveIndex
+from fluxpush.planning.normalize import object_id
+from fluxpush.planning.options import EngineOptions
+from fluxpush.planning.plan import Action, Plan
 from fluxpush.redact import redact_data
 
 EXECUTION_KIND = "fluxpush-plan-file"

@@ -11,80 +11,48 @@ A failure says which stages were already applied, so nothing is half-changed sil
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from enum import StrEnum
 from itertools import groupby
 from typing import Any
 
 from fluxpush.apply_order import apply_stage, sort_for_apply
 from fluxpush.discover import Node
-from fluxpush.engine import inventory as inv
 from fluxpush.engine.gc import RemovalLog, execute_removal
 from fluxpush.engine.health import Status, compute_status
-from fluxpush.engine.inventory import InventoryRecord, encode_inventory, entries_from_objects
-from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.normalize import FORCE_KEY, ObjectId, has_setting, object_id
-from fluxpush.engine.options import OBJECT_CONCURRENCY, EngineOptions
-from fluxpush.engine.plan import Action, NodePlan, ObjectChange
-from fluxpush.engine.planner import (
+from fluxpush.engine.remote import RemoteTarget
+from fluxpush.engine.wait import wait_for_health
+from fluxpush.errors import ClusterError, FluxpushError, Invalid
+from fluxpush.flux.duration import parse_duration
+from fluxpush.flux.model import Kustomization
+from fluxpush.kube import KubeClient
+from fluxpush.planning import inventory as inv
+from fluxpush.planning.inventory import InventoryRecord, entries_from_objects
+from fluxpush.planning.live import LiveIndex
+from fluxpush.planning.normalize import FORCE_KEY, ObjectId, has_setting, object_id
+from fluxpush.planning.options import OBJECT_CONCURRENCY, EngineOptions
+from fluxpush.planning.plan import Action, NodePlan, ObjectChange
+from fluxpush.planning.planner import (
     PlannedObject,
-    is_missing_namespace,
     plan_objects,
     plan_prune,
     prune_changes,
     withheld,
 )
-from fluxpush.engine.prune import ALLOW_ANNOTATION, PruneRefusedError, check_prune_safety
-from fluxpush.engine.remote import RemoteTarget
-from fluxpush.engine.removal import (
+from fluxpush.planning.prune import ALLOW_ANNOTATION, PruneRefusedError, check_prune_safety
+from fluxpush.planning.removal import (
     Declared,
     PrunePlan,
     deletion_policy,
     node_entries,
     removal_changes,
 )
-from fluxpush.engine.wait import wait_for_health
-from fluxpush.errors import ClusterError, FluxpushError, Invalid
-from fluxpush.flux.duration import parse_duration
-from fluxpush.flux.model import Kustomization, ObjectRef
-from fluxpush.kube import KubeClient
+from fluxpush.planning.result import Announce, NodeResult, Outcome
+from fluxpush.planning.store import store_inventory
 
-# Hears a node's planned changes before they are written (the faces stream them).
-Announce = Callable[[Sequence[ObjectChange]], None]
 STAGE_NAMES = {1: "cluster definitions", 2: "classes", 3: "objects"}
 RECREATE_WAIT_SECONDS = 60.0  # how long a forced recreate waits for the old object to go
-
-
-class Outcome(StrEnum):
-    """How a node's reconciliation ended (the Ready condition's meaning)."""
-
-    READY = "Ready"
-    FAILED = "Failed"
-    BLOCKED = "DependencyNotReady"
-    SUSPENDED = "Suspended"
-    SKIPPED = "Skipped"
-    INTERRUPTED = "Interrupted"  # not started: the run was stopped (SIGTERM/SIGINT) before its turn
-
-
-@dataclass(frozen=True, slots=True)
-class NodeResult:
-    """A node's outcome with Flux's reason, its plan, and what was written."""
-
-    node: ObjectRef
-    outcome: Outcome
-    reason: str
-    message: str
-    plan: NodePlan
-    applied: tuple[ObjectChange, ...] = ()
-    duration: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        """Whether the node is fine (ready, or deliberately not reconciled)."""
-        return self.outcome in (Outcome.READY, Outcome.SUSPENDED, Outcome.SKIPPED)
 
 
 class _NodeFailure(Exception):
@@ -354,26 +322,6 @@ def failed_status(record: InventoryRecord, revision: str, reason: str, message: 
     first = (message.splitlines() or [""])[0][:1000]
     return replace(record, last_attempted_revision=revision,
                    conditions=(inv.ready_condition(False, reason, first, now),))
-
-
-def store_inventory(client: KubeClient, record: InventoryRecord, field_manager: str) -> None:
-    """Write the node's inventory (see `apply_creating_namespace`)."""
-    apply_creating_namespace(client, encode_inventory(record), field_manager)
-
-
-def apply_creating_namespace(client: KubeClient, obj: dict[str, Any], field_manager: str) -> None:
-    """Apply a namespaced object of fluxpush's own (an inventory); when the server refuses it for its
-    missing namespace, create the namespace and apply again (no read before every write). These are
-    bookkeeping writes: an interrupted run still records what it wrote."""
-    with client.bookkeeping():
-        try:
-            client.apply(obj, field_manager, force=True)
-        except ClusterError as exc:
-            if not is_missing_namespace(exc):
-                raise
-            name = obj["metadata"]["namespace"]
-            client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, field_manager)
-            client.apply(obj, field_manager, force=True)
 
 
 def plan_node(

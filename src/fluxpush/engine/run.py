@@ -21,33 +21,27 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from fluxpush.discover import Discovery, Node
-from fluxpush.engine.inventory import INVENTORY_SELECTOR, InventoryRecord, inventory_name
-from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.normalize import ObjectId, object_id
-from fluxpush.engine.options import EngineOptions
-from fluxpush.engine.plan import Action, NodePlan, ObjectChange, Plan
-from fluxpush.engine.planner import read_inventory
-from fluxpush.engine.reconcile import (
-    Announce,
-    NodeResult,
-    Outcome,
-    apply_node,
-    failed_status,
-    plan_node,
-    store_inventory,
-)
+from fluxpush.engine.reconcile import apply_node, failed_status, plan_node
 from fluxpush.engine.remote import RemoteClusters
-from fluxpush.engine.removal import (
+from fluxpush.errors import ClusterError, FluxpushError
+from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
+from fluxpush.helm.reconcile import apply_release, plan_release
+from fluxpush.kube import KubeClient
+from fluxpush.planning.inventory import INVENTORY_SELECTOR, InventoryRecord, inventory_name
+from fluxpush.planning.live import LiveIndex
+from fluxpush.planning.normalize import ObjectId, object_id
+from fluxpush.planning.options import EngineOptions
+from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan
+from fluxpush.planning.planner import read_inventory
+from fluxpush.planning.removal import (
     Declared,
     deletion_policy,
     is_node_entry,
     node_object_id,
     orphaned_records,
 )
-from fluxpush.errors import ClusterError, FluxpushError
-from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
-from fluxpush.helm.reconcile import apply_release, plan_release
-from fluxpush.kube import KubeClient
+from fluxpush.planning.result import Announce, NodeResult, Outcome
+from fluxpush.planning.store import store_inventory
 
 
 class RunObserver:

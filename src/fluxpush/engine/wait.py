@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from fluxpush.engine.health import Health, HealthVerdict, Status, assess_health, compute_status
-from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.normalize import ObjectId, object_id
 from fluxpush.kube import KubeClient
+from fluxpush.planning.live import LiveIndex
+from fluxpush.planning.normalize import ObjectId, object_id
 
 FIRST_POLL_SECONDS = 0.1
 MAX_POLL_SECONDS = 2.0  # Flux's own health polling interval is 2s (kustomize-controller default)

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.options import PlanWay
-from fluxpush.engine.plan import Action
-from fluxpush.engine.planner import plan_objects
 from fluxpush.errors import ClusterError
 from fluxpush.flux.model import HelmRelease
 from fluxpush.kube import KubeClient
+from fluxpush.planning.live import LiveIndex
+from fluxpush.planning.options import PlanWay
+from fluxpush.planning.plan import Action
+from fluxpush.planning.planner import plan_objects
 
 DISABLED_KEY = "helm.toolkit.fluxcd.io/driftDetection"
 FIELD_MANAGER = "helm"  # the manager helm's server-side apply writes as

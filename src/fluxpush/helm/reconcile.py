@@ -6,7 +6,7 @@ and a masked values diff / unchanged) followed by the rendered objects planned l
 revision holds that the new one does not (helm deletes them on upgrade). Applying runs the helm
 action only when the config digest says something changed, then stores an inventory record
 (Flux's entries plus the release's name and namespace and its deletion policy) so a HelmRelease
-removed from Git is uninstalled by its parent's prune (engine/removal.py).
+removed from Git is uninstalled by its parent's prune (planning/removal.py).
 """
 
 from __future__ import annotations
@@ -19,15 +19,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from fluxpush.discover import Discovery, Node
-from fluxpush.engine import inventory as inv
-from fluxpush.engine.inventory import InventoryRecord, entries_from_objects
-from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.normalize import ObjectId, object_id
-from fluxpush.engine.options import EngineOptions
-from fluxpush.engine.plan import Action, NodePlan, ObjectChange
-from fluxpush.engine.planner import plan_objects
-from fluxpush.engine.reconcile import Announce, NodeResult, Outcome, store_inventory
-from fluxpush.engine.removal import deletion_policy
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP
 from fluxpush.flux.model import HelmRelease, ObjectRef
@@ -58,6 +49,16 @@ from fluxpush.helm.template import (
 )
 from fluxpush.helm.values import ComposedValues, Lookup, compose_values, values_diff
 from fluxpush.kube import KubeClient
+from fluxpush.planning import inventory as inv
+from fluxpush.planning.inventory import InventoryRecord, entries_from_objects
+from fluxpush.planning.live import LiveIndex
+from fluxpush.planning.normalize import ObjectId, object_id
+from fluxpush.planning.options import EngineOptions
+from fluxpush.planning.plan import Action, NodePlan, ObjectChange
+from fluxpush.planning.planner import plan_objects
+from fluxpush.planning.removal import deletion_policy
+from fluxpush.planning.result import Announce, NodeResult, Outcome
+from fluxpush.planning.store import store_inventory
 
 
 class Target(Protocol):

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from fluxpush.discover import Discovery
-from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.planner import read_inventory
 from fluxpush.flux.model import HelmRelease, ObjectRef
 from fluxpush.helm.storage import latest_release
 from fluxpush.kube import KubeClient
+from fluxpush.planning.live import LiveIndex
+from fluxpush.planning.planner import read_inventory
 
 
 def release_status(client: KubeClient, discovery: Discovery) -> dict[ObjectRef, dict[str, Any]]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 
 from fluxpush.discover import Discovery
-from fluxpush.engine.plan import APPLIED_WORD
-from fluxpush.engine.reconcile import NodeResult, Outcome
 from fluxpush.engine.run import RunResult
 from fluxpush.flux.model import Alert, Provider
+from fluxpush.planning.plan import APPLIED_WORD
+from fluxpush.planning.result import NodeResult, Outcome
 from fluxpush.report.events import Event, build_event
 from fluxpush.report.notify import Delivery, SecretLookup, send_notifications
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from fluxpush.engine.clientside import Verdict, client_side_changed
-from fluxpush.engine.plan import FIELD_MANAGER, Action, classify
 from fluxpush.kube import KubeClient, connect_sandbox
+from fluxpush.planning.clientside import Verdict, client_side_changed
+from fluxpush.planning.plan import FIELD_MANAGER, Action, classify
 from kubesim import KubeSim, Options
 
 pytestmark = pytest.mark.integration

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from fluxpush.engine.normalize import RECONCILE_KEY, SSA_KEY, ObjectId
-from fluxpush.engine.plan import (
+from fluxpush.planning.normalize import RECONCILE_KEY, SSA_KEY, ObjectId
+from fluxpush.planning.plan import (
     FIELD_MANAGER,
     Action,
     NodePlan,

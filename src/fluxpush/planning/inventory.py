@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fluxpush.engine.normalize import ObjectId, api_version_part, object_id
 from fluxpush.flux.model import ObjectRef
+from fluxpush.planning.normalize import ObjectId, api_version_part, object_id
 
 INVENTORY_LABEL = "fluxpush.io/inventory"
 INVENTORY_SELECTOR = f"{INVENTORY_LABEL}=true"  # what `fluxpush get` lists with
@@ -122,7 +122,7 @@ class InventoryRecord:
     finished_at: str = ""
     duration_seconds: float | None = None
     suspended: bool = False
-    # What removing the node from Git does (see engine/removal.py): Delete, WaitForTermination,
+    # What removing the node from Git does (see planning/removal.py): Delete, WaitForTermination,
     # Orphan or Keep, and why; "" when the record predates it (nothing is then deleted).
     deletion_policy: str = ""
     deletion_reason: str = ""

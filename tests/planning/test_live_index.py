@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from fluxpush.engine.live import GET_AT_MOST, LIST_ALL_AFTER, LiveIndex
 from fluxpush.kube import KubeClient, connect_sandbox
+from fluxpush.planning.live import GET_AT_MOST, LIST_ALL_AFTER, LiveIndex
 from kubesim import KubeSim, Options
 
 NAMESPACES = [f"team-{i}" for i in range(LIST_ALL_AFTER + 3)]

@@ -28,18 +28,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fluxpush.engine.inventory import (
+from fluxpush.flux.kinds import HELM_GROUP, KUSTOMIZE_GROUP
+from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
+from fluxpush.planning.inventory import (
     InventoryEntry,
     InventoryRecord,
     decode_inventory,
     inventory_name,
 )
-from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.normalize import PRUNE_KEY, RECONCILE_KEY, SSA_KEY, ObjectId, has_setting
-from fluxpush.engine.plan import Action, ObjectChange, delete_change
-from fluxpush.engine.prune import PruneSelection, PruneSkip, kustomization_owner_labels, select_prune
-from fluxpush.flux.kinds import HELM_GROUP, KUSTOMIZE_GROUP
-from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
+from fluxpush.planning.live import LiveIndex
+from fluxpush.planning.normalize import PRUNE_KEY, RECONCILE_KEY, SSA_KEY, ObjectId, has_setting
+from fluxpush.planning.plan import Action, ObjectChange, delete_change
+from fluxpush.planning.prune import PruneSelection, PruneSkip, kustomization_owner_labels, select_prune
 
 NODE_GROUPS = {"Kustomization": KUSTOMIZE_GROUP, "HelmRelease": HELM_GROUP}
 NODE_VERSIONS = {"Kustomization": "v1", "HelmRelease": "v2"}

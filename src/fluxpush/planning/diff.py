@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from fluxpush.engine.mask import mask_secrets
-from fluxpush.engine.normalize import normalize_object, object_id
+from fluxpush.planning.mask import mask_secrets
+from fluxpush.planning.normalize import normalize_object, object_id
 
 ABSENT = "(absent)"
 # Values longer than this are cut in field-path lines; the unified diff shows them whole.

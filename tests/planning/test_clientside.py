@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from fluxpush.engine.clientside import (
+from fluxpush.planning.clientside import (
     Verdict,
     client_side_changed,
     owned_fields,

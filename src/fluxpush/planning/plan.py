@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from fluxpush.engine.clientside import Verdict, client_side_changed, project_apply
-from fluxpush.engine.diff import diff_objects
-from fluxpush.engine.normalize import (
+from fluxpush.planning.clientside import Verdict, client_side_changed, project_apply
+from fluxpush.planning.diff import diff_objects
+from fluxpush.planning.normalize import (
     CLEANUP_ANNOTATIONS,
     CLEANUP_LABELS,
     RECONCILE_KEY,
@@ -27,7 +27,7 @@ from fluxpush.engine.normalize import (
     has_setting,
     object_id,
 )
-from fluxpush.engine.options import FIELD_MANAGER
+from fluxpush.planning.options import FIELD_MANAGER
 from fluxpush.redact import redact_data
 
 __all__ = [

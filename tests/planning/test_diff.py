@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fluxpush.engine.diff import MAX_VALUE_CHARS, diff_objects, field_changes, to_yaml
+from fluxpush.planning.diff import MAX_VALUE_CHARS, diff_objects, field_changes, to_yaml
 
 
 def deployment(replicas=1, image="nginx:1", **meta):

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from fluxpush.engine.inventory import (
+from fluxpush.flux.model import ObjectRef
+from fluxpush.planning.inventory import (
     INVENTORY_LABEL,
     INVENTORY_SELECTOR,
     MAX_NAME,
@@ -24,8 +25,7 @@ from fluxpush.engine.inventory import (
     inventory_name,
     ready_condition,
 )
-from fluxpush.engine.normalize import ObjectId
-from fluxpush.flux.model import ObjectRef
+from fluxpush.planning.normalize import ObjectId
 
 APPS = ObjectRef("Kustomization", "flux-system", "apps")
 OBJECTS = [

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from fluxpush.engine.inventory import InventoryRecord, ready_condition
-from fluxpush.engine.plan import NodePlan
-from fluxpush.engine.reconcile import NodeResult, Outcome
-from fluxpush.engine.removal import deletion_policy
 from fluxpush.engine.run import dependency_blocker
 from fluxpush.flux import parse_flux_object
 from fluxpush.flux.model import ObjectRef
+from fluxpush.planning.inventory import InventoryRecord, ready_condition
+from fluxpush.planning.plan import NodePlan
+from fluxpush.planning.removal import deletion_policy
+from fluxpush.planning.result import NodeResult, Outcome
 
 REVISION = "main@sha1:2222222222222222222222222222222222222222"
 OLD = "main@sha1:1111111111111111111111111111111111111111"

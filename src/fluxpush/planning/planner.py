@@ -18,13 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from fluxpush.engine.clientside import Verdict, client_side_changed
-from fluxpush.engine.inventory import InventoryRecord, decode_inventory, inventory_name
-from fluxpush.engine.live import LiveIndex
-from fluxpush.engine.normalize import object_id
-from fluxpush.engine.options import OBJECT_CONCURRENCY, PlanWay
-from fluxpush.engine.plan import FIELD_MANAGER, Action, ObjectChange, classify, delete_change, skip_reason
-from fluxpush.engine.removal import (
+from fluxpush.errors import ClusterError, NotFound
+from fluxpush.flux.model import ObjectRef
+from fluxpush.planning.clientside import Verdict, client_side_changed
+from fluxpush.planning.inventory import InventoryRecord, decode_inventory, inventory_name
+from fluxpush.planning.live import LiveIndex
+from fluxpush.planning.normalize import object_id
+from fluxpush.planning.options import OBJECT_CONCURRENCY, PlanWay
+from fluxpush.planning.plan import FIELD_MANAGER, Action, ObjectChange, classify, delete_change, skip_reason
+from fluxpush.planning.removal import (
     Declared,
     PrunePlan,
     node_object_id,
@@ -32,8 +34,6 @@ from fluxpush.engine.removal import (
     removal_changes,
     select_objects,
 )
-from fluxpush.errors import ClusterError, NotFound
-from fluxpush.flux.model import ObjectRef
 from fluxpush.sops.sealed import is_sealed, value_keys
 
 SEALED_REASON = "SOPS-encrypted, not decrypted: compared by key set"

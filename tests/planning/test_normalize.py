@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from fluxpush.engine.normalize import (
+from fluxpush.planning.normalize import (
     RECONCILE_KEY,
     ObjectId,
     has_setting,

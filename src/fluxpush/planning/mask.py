@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluxpush.engine.normalize import CLEANUP_ANNOTATIONS, copy_tree, is_secret
+from fluxpush.planning.normalize import CLEANUP_ANNOTATIONS, copy_tree, is_secret
 
 MASK = "***"
 MASK_BEFORE = "*** (before)"

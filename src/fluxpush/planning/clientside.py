@@ -36,7 +36,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from fluxpush.engine.normalize import api_group, normalize_object
+from fluxpush.planning.normalize import api_group, normalize_object
 
 # API groups served by kube-apiserver itself (their list merge keys are fixed by the built-in types).
 BUILTIN_GROUPS = frozenset({

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fluxpush.engine.inventory import InventoryEntry
-from fluxpush.engine.normalize import PRUNE_KEY, RECONCILE_KEY, SSA_KEY, ObjectId
-from fluxpush.engine.prune import (
+from fluxpush.planning.inventory import InventoryEntry
+from fluxpush.planning.normalize import PRUNE_KEY, RECONCILE_KEY, SSA_KEY, ObjectId
+from fluxpush.planning.prune import (
     ALLOW_ANNOTATION,
     ALLOW_FLAG,
     PruneSelection,

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fluxpush.apply_order import apply_sort_key
-from fluxpush.engine.inventory import InventoryEntry
-from fluxpush.engine.normalize import (
+from fluxpush.errors import InputError
+from fluxpush.planning.inventory import InventoryEntry
+from fluxpush.planning.normalize import (
     OWNER_NAME_LABEL,
     OWNER_NAMESPACE_LABEL,
     PRUNE_KEY,
@@ -28,7 +29,6 @@ from fluxpush.engine.normalize import (
     ObjectId,
     has_setting,
 )
-from fluxpush.errors import InputError
 
 # Default share of a node's objects a prune may delete without an explicit allow.
 DEFAULT_THRESHOLD = 0.5
