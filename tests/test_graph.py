@@ -1,7 +1,7 @@
 """dependsOn ordering: layers, cycles with their full path, missing dependencies, blocking."""
 
 from fluxpush.flux.model import ObjectRef
-from fluxpush.graph import order_nodes
+from fluxpush.graph import after_parents, order_nodes
 
 
 def ks(name: str, namespace: str = "flux-system") -> ObjectRef:
@@ -73,3 +73,36 @@ def test_self_dependency_is_a_cycle():
 def test_two_disjoint_cycles_both_reported():
     graph = order_nodes({ks("a"): [ks("b")], ks("b"): [ks("a")], ks("x"): [ks("y")], ks("y"): [ks("x")]})
     assert len(graph.problems) == 2
+
+
+def _chain(depth: int) -> dict[ObjectRef, list[ObjectRef]]:
+    """`n0000` depends on `n0001`, … on `n{depth-1}`, which depends on nothing."""
+    refs = [ks(f"n{i:05d}") for i in range(depth)]
+    return {ref: refs[i + 1:i + 2] for i, ref in enumerate(refs)}
+
+
+def test_a_5000_deep_chain_orders_without_recursion():
+    # the recursive search raised RecursionError from about 1,000 deep
+    graph = order_nodes(_chain(5000))
+    assert graph.problems == ()
+    assert graph.order()[0] == ks("n04999")
+    assert graph.order()[-1] == ks("n00000")
+    assert len(graph.layers) == 5000
+
+
+def test_a_cycle_at_the_end_of_a_5000_deep_chain_is_reported_once():
+    edges = _chain(5000)
+    edges[ks("n04999")] = [ks("n04997")]  # n04997 -> n04998 -> n04999 -> n04997
+    graph = order_nodes(edges)
+    assert [p.message for p in graph.problems] == [
+        "dependency cycle: flux-system/n04997 -> flux-system/n04998 -> flux-system/n04999 -> "
+        "flux-system/n04997"]
+    assert graph.layers == ()  # every other node depends on the cycle
+    assert graph.blocked[ks("n00000")] == "dependency 'flux-system/n00001' cannot run: " + \
+        graph.blocked[ks("n00001")]
+
+
+def test_after_parents_moves_a_5000_deep_parent_chain_without_recursion():
+    refs = [ks(f"n{i:05d}") for i in range(5000)]
+    parents = {ref: refs[i - 1] if i else None for i, ref in enumerate(refs)}
+    assert after_parents(list(reversed(refs)), parents) == refs

@@ -7,7 +7,7 @@ node that (transitively) depends on a broken one out of the layers, with the rea
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from fluxpush.errors import DependencyError
@@ -36,30 +36,36 @@ def _short(ref: ObjectRef) -> str:
 
 
 def _find_cycles(edges: Mapping[ObjectRef, Sequence[ObjectRef]]) -> list[list[ObjectRef]]:
-    """Every elementary cycle reachable by depth-first search, each reported once."""
+    """Every elementary cycle reachable by depth-first search, each reported once.
+
+    Iterative (an explicit stack of each path member's remaining dependencies), so a dependsOn chain
+    thousands deep costs memory, not Python's recursion limit."""
     cycles: list[list[ObjectRef]] = []
     seen_members: set[frozenset[ObjectRef]] = set()
-    state: dict[ObjectRef, int] = {}  # 1 = on the current path, 2 = done
-    path: list[ObjectRef] = []
-
-    def visit(ref: ObjectRef) -> None:
-        state[ref] = 1
-        path.append(ref)
-        for dep in edges.get(ref, ()):
-            if state.get(dep) == 1:
-                cycle = [*path[path.index(dep):], dep]
+    done: set[ObjectRef] = set()
+    for root in sorted(edges):
+        if root in done:
+            continue
+        path: list[ObjectRef] = [root]
+        position = {root: 0}  # index on the current path of each member
+        pending: list[Iterator[ObjectRef]] = [iter(edges.get(root, ()))]
+        while pending:
+            dep = next(pending[-1], None)
+            if dep is None:
+                pending.pop()
+                finished = path.pop()
+                del position[finished]
+                done.add(finished)
+            elif dep in position:
+                cycle = [*path[position[dep]:], dep]
                 members = frozenset(cycle)
                 if members not in seen_members:
                     seen_members.add(members)
                     cycles.append(cycle)
-            elif dep not in state and dep in edges:
-                visit(dep)
-        path.pop()
-        state[ref] = 2
-
-    for ref in sorted(edges):
-        if ref not in state:
-            visit(ref)
+            elif dep not in done and dep in edges:
+                position[dep] = len(path)
+                path.append(dep)
+                pending.append(iter(edges.get(dep, ())))
     return cycles
 
 
@@ -116,16 +122,23 @@ def _block_dependents(depends_on: Mapping[ObjectRef, Sequence[ObjectRef]],
 def _layers(depends_on: Mapping[ObjectRef, Sequence[ObjectRef]],
             blocked: Mapping[ObjectRef, str]) -> tuple[tuple[ObjectRef, ...], ...]:
     """The unblocked nodes in layers: each layer depends only on earlier ones; sorted within."""
-    remaining = {ref: {d for d in deps if d in depends_on} for ref, deps in depends_on.items()
-                 if ref not in blocked}
+    waits = {ref: {d for d in deps if d in depends_on} for ref, deps in depends_on.items()
+             if ref not in blocked}
+    dependents: dict[ObjectRef, list[ObjectRef]] = {}
+    for ref, deps in waits.items():
+        for dep in deps:
+            dependents.setdefault(dep, []).append(ref)
     layers: list[tuple[ObjectRef, ...]] = []
-    while remaining:
-        ready = sorted(ref for ref, waits in remaining.items() if not waits)
+    ready = sorted(ref for ref, deps in waits.items() if not deps)
+    while ready:
         layers.append(tuple(ready))
+        freed = []
         for ref in ready:
-            del remaining[ref]
-        for waits in remaining.values():
-            waits.difference_update(ready)
+            for child in dependents.get(ref, ()):
+                waits[child].discard(ref)
+                if not waits[child]:
+                    freed.append(child)
+        ready = sorted(freed)
     return tuple(layers)
 
 
@@ -138,11 +151,13 @@ def after_parents(order: Sequence[ObjectRef],
     done: set[ObjectRef] = set()
     waiting: dict[ObjectRef, list[ObjectRef]] = {}  # parent → children seen before it
 
-    def emit(ref: ObjectRef) -> None:
-        emitted.append(ref)
-        done.add(ref)
-        for child in waiting.pop(ref, []):
-            emit(child)
+    def emit(ref: ObjectRef) -> None:  # the node, then the children waiting on it, depth first
+        stack = [ref]
+        while stack:
+            current = stack.pop()
+            emitted.append(current)
+            done.add(current)
+            stack.extend(reversed(waiting.pop(current, [])))
 
     for ref in order:
         parent = parents.get(ref)
