@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from fluxpush.errors import ClusterError
-from fluxpush.kube.discovery import Discovery, ResourceInfo
+from fluxpush.kube.discovery import ApiResources, ResourceInfo
 
 
 class Server:
@@ -56,7 +56,7 @@ def server() -> Server:
 
 
 def test_group_versions_are_fetched_lazily_and_once(server):
-    discovery = Discovery(server.get)
+    discovery = ApiResources(server.get)
     assert discovery.resource_for("v1", "ConfigMap") == ResourceInfo(
         "", "v1", "ConfigMap", "configmaps", True
     )
@@ -69,11 +69,11 @@ def test_group_versions_are_fetched_lazily_and_once(server):
 
 def test_subresources_are_not_kinds(server):
     with pytest.raises(ClusterError):
-        Discovery(server.get).resource_for("apps/v1", "Scale")
+        ApiResources(server.get).resource_for("apps/v1", "Scale")
 
 
 def test_a_miss_refetches_the_group_list_and_that_group_version_only(server):
-    discovery = Discovery(server.get)
+    discovery = ApiResources(server.get)
     discovery.resource_for("apps/v1", "Deployment")
     server.add_group("example.com", "Widget", "widgets")
     server.fetched.clear()
@@ -84,7 +84,7 @@ def test_a_miss_refetches_the_group_list_and_that_group_version_only(server):
 
 
 def test_invalidate_drops_everything(server):
-    discovery = Discovery(server.get)
+    discovery = ApiResources(server.get)
     discovery.resource_for("v1", "ConfigMap")
     discovery.invalidate()
     server.fetched.clear()
@@ -93,7 +93,7 @@ def test_invalidate_drops_everything(server):
 
 
 def test_concurrent_lookups_fetch_once(server):
-    discovery = Discovery(server.get)
+    discovery = ApiResources(server.get)
     barrier = threading.Barrier(6)
 
     def lookup() -> None:

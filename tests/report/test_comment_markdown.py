@@ -7,7 +7,7 @@ import re
 from fluxpush.report.comment import (
     COMMENT_LIMIT,
     CommentHeader,
-    ObjectDiff,
+    DiffBlock,
     Section,
     SummaryRow,
     build_comment,
@@ -57,9 +57,9 @@ def test_small_plan_layout_snapshot():
     sections = [
         Section(
             "apps/podinfo",
-            (ObjectDiff("Deployment podinfo/podinfo", "-  image: podinfo:6.5.0\n+  image: podinfo:6.6.0"),),
+            (DiffBlock("Deployment podinfo/podinfo", "-  image: podinfo:6.5.0\n+  image: podinfo:6.6.0"),),
         ),
-        Section("infra/ingress", (ObjectDiff("Service ingress/legacy-lb", "-kind: Service"),), loud=True),
+        Section("infra/ingress", (DiffBlock("Service ingress/legacy-lb", "-kind: Service"),), loud=True),
     ]
     rows = [SummaryRow("apps/podinfo", 0, 1, 0, "planned"), SummaryRow("infra/ingress", 0, 0, 1, "planned")]
 
@@ -89,7 +89,7 @@ def test_huge_plan_is_cut_to_whole_objects_within_the_limit():
     sections = [
         Section(
             f"apps/app-{s}",
-            tuple(ObjectDiff(f"ConfigMap app-{s}/cm-{o}", diff_of(s * 100 + o, 40)) for o in range(20)),
+            tuple(DiffBlock(f"ConfigMap app-{s}/cm-{o}", diff_of(s * 100 + o, 40)) for o in range(20)),
         )
         for s in range(20)
     ]
@@ -112,8 +112,8 @@ def test_huge_plan_is_cut_to_whole_objects_within_the_limit():
 
 
 def test_an_object_too_big_for_the_comment_is_skipped_and_later_ones_kept():
-    giant = ObjectDiff("CustomResourceDefinition /widgets.example.com", diff_of(1, 8000))
-    small = ObjectDiff("ConfigMap a/small", "+a: b")
+    giant = DiffBlock("CustomResourceDefinition /widgets.example.com", diff_of(1, 8000))
+    small = DiffBlock("ConfigMap a/small", "+a: b")
     body = build_comment(HEADER, [], [Section("infra/crds", (giant, small))])
 
     assert size(body) <= COMMENT_LIMIT
@@ -125,7 +125,7 @@ def test_an_object_too_big_for_the_comment_is_skipped_and_later_ones_kept():
 
 def test_backtick_fences_inside_a_diff_cannot_break_out():
     nasty = "+  script: |\n+    ```\n+    echo hi\n+    ```\n````\n</details>\n+x: '`````'"
-    body = build_comment(HEADER, [], [Section("apps/x", (ObjectDiff("ConfigMap x/y", nasty),))])
+    body = build_comment(HEADER, [], [Section("apps/x", (DiffBlock("ConfigMap x/y", nasty),))])
 
     blocks, depth = parse_blocks(body)
     assert blocks == [nasty]
@@ -135,7 +135,7 @@ def test_backtick_fences_inside_a_diff_cannot_break_out():
 
 def test_titles_and_cells_are_escaped():
     rows = [SummaryRow("apps/@platform-team | x", 1, 0, 0, "fail <b>|</b>")]
-    sections = [Section("<img src=x>", (ObjectDiff("Secret a/<script>", "+data: ***"),))]
+    sections = [Section("<img src=x>", (DiffBlock("Secret a/<script>", "+data: ***"),))]
     body = build_comment(HEADER, rows, sections)
 
     assert "<script>" not in body and "<img" not in body
@@ -155,7 +155,7 @@ def test_thousands_of_nodes_keep_the_table_bounded():
 
 def test_the_same_plan_renders_byte_identical():
     sections = [
-        Section(f"n{i}", (ObjectDiff(f"ConfigMap a/{i}", diff_of(i, 3000)),), loud=i % 2 == 0)
+        Section(f"n{i}", (DiffBlock(f"ConfigMap a/{i}", diff_of(i, 3000)),), loud=i % 2 == 0)
         for i in range(30)
     ]
     assert build_comment(HEADER, [], sections) == build_comment(HEADER, [], sections)

@@ -15,7 +15,7 @@ from fluxpush.action.modes import ModeResult, NodeReport
 from fluxpush.discover import Discovery
 from fluxpush.errors import FluxpushError, InputError, RenderError
 from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan, render_text
-from fluxpush.report.comment import CommentHeader, ObjectDiff, Section, SummaryRow, build_comment
+from fluxpush.report.comment import CommentHeader, DiffBlock, Section, SummaryRow, build_comment
 from fluxpush.report.workflow import MAX_STEP_SUMMARY_BYTES, WorkflowCommands, set_output
 
 MODE_WORDS = {"plan": "preview", "apply": "deploy", "reconcile": "reconcile"}
@@ -72,9 +72,9 @@ def _title(change: ObjectChange) -> str:
     return f"{ACTION_WORDS[change.action]} {change.id}"
 
 
-def _object_diff(change: ObjectChange) -> ObjectDiff:
+def _object_diff(change: ObjectChange) -> DiffBlock:
     note = f"# {change.reason}\n" if change.reason else ""
-    return ObjectDiff(_title(change), note + change.diff if (note or change.diff) else "# (no diff shown)")
+    return DiffBlock(_title(change), note + change.diff if (note or change.diff) else "# (no diff shown)")
 
 
 def _is_loud(change: ObjectChange) -> bool:
@@ -100,7 +100,7 @@ def _section(node: NodeReport) -> Section | None:
     shown = [c for c in (*node.plan.changes, *node.plan.prune) if c.action in ACTION_WORDS]
     changes = sorted(shown, key=lambda c: not _is_loud(c))  # deletions and replacements first
     if node.plan.error:
-        error = ObjectDiff("❌ error", "\n".join(f"- {line}" for line in node.plan.error.splitlines()))
+        error = DiffBlock("❌ error", "\n".join(f"- {line}" for line in node.plan.error.splitlines()))
         sections = (error, *map(_object_diff, changes))
         return Section(node_label(node.plan), sections, any(map(_is_loud, changes)))
     if not changes:

@@ -201,7 +201,7 @@ def _wait_for_definitions(
         if not verdict.healthy:
             raise _NodeFailure(inv.HEALTH_CHECK_FAILED, f"cluster definitions not ready: {verdict.message}")
     if any(o["kind"] == "CustomResourceDefinition" for o in objects):  # new types are served now
-        client.discovery.invalidate()
+        client.api_resources.invalidate()
 
 
 def _is_current(obj: dict[str, Any] | None) -> bool:

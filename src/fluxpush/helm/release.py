@@ -121,7 +121,7 @@ def apply_crds(session: HelmSession, client: KubeClient, hr: HelmRelease, chart:
         client.apply(crd, FIELD_MANAGER, force=True)
         written.append(name)
     if written:
-        client.discovery.invalidate()
+        client.api_resources.invalidate()
     return written
 
 

@@ -36,7 +36,7 @@ class Capabilities:
 
 def cluster_capabilities(client: KubeClient) -> Capabilities:
     """The cluster's capabilities from discovery."""
-    return Capabilities(client.discovery.server_version(), tuple(client.discovery.api_versions()))
+    return Capabilities(client.api_resources.server_version(), tuple(client.api_resources.api_versions()))
 
 
 def crd_policy(hr: HelmRelease, upgrading: bool) -> str:

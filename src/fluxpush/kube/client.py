@@ -17,7 +17,7 @@ from typing import Any
 from fluxpush.errors import ClusterError, InputError, NotFound, NotServed
 from fluxpush.flux.model import DEFAULT_NAMESPACE, ObjectRef
 from fluxpush.kube.connection import ClusterConnection
-from fluxpush.kube.discovery import Discovery, ResourceInfo
+from fluxpush.kube.discovery import ApiResources, ResourceInfo
 from fluxpush.kube.retry import RetryPolicy
 from fluxpush.kube.stop import StopSwitch
 from fluxpush.kube.transport import Call, Transport
@@ -49,7 +49,7 @@ class KubeClient:
         self.stop = stop or StopSwitch()  # once thrown, new writes are refused (see `kube.stop`)
         self._bookkeeping = threading.local()
         self._transport = Transport(connection, retry=retry, sleep=sleep, rng=rng)
-        self.discovery = Discovery(self._discovery_json)
+        self.api_resources = ApiResources(self._discovery_json)
 
     def __enter__(self) -> KubeClient:
         return self
@@ -88,7 +88,7 @@ class KubeClient:
 
     def resource_for(self, api_version: str, kind: str) -> ResourceInfo:
         """The served resource for `apiVersion` + `kind` (from the per-run discovery cache)."""
-        return self.discovery.resource_for(api_version, kind)
+        return self.api_resources.resource_for(api_version, kind)
 
     def apply(
         self, obj: dict[str, Any], field_manager: str, *, force: bool = True, dry_run: bool = False
@@ -112,7 +112,7 @@ class KubeClient:
             Call("PATCH", info.path(namespace, name), query, obj, APPLY_PATCH, "apply", ref)
         )
         if (info.group, info.kind) == CRD_KIND and not dry_run:
-            self.discovery.invalidate()
+            self.api_resources.invalidate()
         return result
 
     def get(

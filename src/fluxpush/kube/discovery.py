@@ -46,7 +46,7 @@ def group_version_path(api_version: str) -> str:
     return f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
 
 
-class Discovery:
+class ApiResources:
     """A per-run, thread-safe cache of the API server's resource types."""
 
     def __init__(self, get_json: GetJSON) -> None:

@@ -40,7 +40,7 @@ class UnsupportedProxy(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Response:
+class RawResponse:
     """A server's answer, its body read whole."""
 
     status: int
@@ -133,7 +133,7 @@ class ConnectionPool:
         self._lock = threading.Lock()
 
     def request(self, method: str, target: str, body: bytes | None, headers: dict[str, str],
-                timeout: tuple[float, float]) -> Response:
+                timeout: tuple[float, float]) -> RawResponse:
         """Send one request (`target`: path and query, without the server's prefix) and read the answer."""
         connection = self._take(timeout)
         try:
@@ -144,7 +144,7 @@ class ConnectionPool:
             connection.close()
             raise
         self.release(connection, raw)
-        return Response(raw.status, raw.headers, data)
+        return RawResponse(raw.status, raw.headers, data)
 
     def release(self, connection: http.client.HTTPConnection, raw: http.client.HTTPResponse) -> None:
         """Keep `connection` for the next request if its answer was read whole and it stays open."""

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import fluxpush
 from fluxpush.errors import ClusterError
 from fluxpush.kube.connection import BEARER, ClusterConnection
-from fluxpush.kube.http import ConnectionPool, Response, TLSFailure, UnsupportedProxy
+from fluxpush.kube.http import ConnectionPool, RawResponse, TLSFailure, UnsupportedProxy
 from fluxpush.kube.retry import RETRYABLE_METHODS, RETRYABLE_STATUS, RetryPolicy, retry_after_seconds
 from fluxpush.kube.status import error_from_status, is_undeclared_field, parse_status
 
@@ -105,7 +105,7 @@ class Transport:
         data = self.send(call).data
         return json.loads(data) if data else {}
 
-    def send(self, call: Call) -> Response:
+    def send(self, call: Call) -> RawResponse:
         """Send `call` until it succeeds, fails for good, or runs out of retries."""
         renewed = False
         retry, waited = 0, 0.0
@@ -152,7 +152,7 @@ class Transport:
             headers["Impersonate-User"] = self.connection.impersonate
         return headers
 
-    def _attempt(self, call: Call) -> Response | _Failure:
+    def _attempt(self, call: Call) -> RawResponse | _Failure:
         """One try: the response if it is a 2xx, else what went wrong."""
         with self._lock:
             self._count += 1

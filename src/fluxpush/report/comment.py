@@ -52,7 +52,7 @@ class SummaryRow:
 
 
 @dataclass(frozen=True, slots=True)
-class ObjectDiff:
+class DiffBlock:
     """One object's change: a title such as `Deployment podinfo/podinfo` and its unified diff."""
 
     title: str
@@ -64,7 +64,7 @@ class Section:
     """One node's objects; `loud` marks sections that delete or replace something."""
 
     title: str
-    objects: tuple[ObjectDiff, ...] = ()
+    objects: tuple[DiffBlock, ...] = ()
     loud: bool = False
 
 
@@ -144,7 +144,7 @@ def _render_warning(sections: Sequence[Section]) -> str:
     return f"> [!WARNING]\n> Objects will be deleted or replaced in {_name_list(loud)}.\n\n"
 
 
-def render_object(obj: ObjectDiff) -> str:
+def render_object(obj: DiffBlock) -> str:
     """One object: a collapsed `<details>` with its diff in a fence the diff cannot break."""
     diff = obj.diff.rstrip("\n")
     fence = fence_for(diff)
@@ -154,7 +154,7 @@ def render_object(obj: ObjectDiff) -> str:
     )
 
 
-def _render_section(section: Section, shown: Sequence[ObjectDiff]) -> str:
+def _render_section(section: Section, shown: Sequence[DiffBlock]) -> str:
     count = len(section.objects)
     label = f"🗑️ {section.title}" if section.loud else section.title
     opened = " open" if section.loud else ""

@@ -2,7 +2,7 @@
 
 notification-controller posts through go-retryablehttp: up to 4 retries on connection errors,
 429 and 5xx (but 501), exponential backoff honouring `Retry-After`, all inside the Provider's
-timeout. `Transport` sends with those rules (deliveries are retried although they are POSTs, as
+timeout. `ProviderClient` sends with those rules (deliveries are retried although they are POSTs, as
 Flux does), through the Provider's proxy; its errors say what failed with the secret values masked.
 """
 
@@ -17,7 +17,7 @@ USER_AGENT = "fluxpush-notification"
 
 
 @dataclass
-class Transport:
+class ProviderClient:
     """Sends requests for one Provider; counts attempts over all of them."""
 
     timeout: float

@@ -19,7 +19,7 @@ from fluxpush.outbound import Retries
 from fluxpush.redact import redact
 from fluxpush.report.events import Event, InvolvedObject
 from fluxpush.report.notify.alerts import combine_metadata, is_routed, match_alerts
-from fluxpush.report.notify.http import Transport
+from fluxpush.report.notify.http import ProviderClient
 from fluxpush.report.notify.providers import NOTIFIERS
 from fluxpush.report.notify.secrets import ProviderSettings, SecretLookup, resolve_settings
 
@@ -84,7 +84,7 @@ def _failed(job: _Job, provider: Provider, error: str, attempts: int = 0) -> Del
 
 
 def _send_one(job: _Job, provider: Provider, settings: ProviderSettings, policy: Retries) -> Delivery:
-    transport = Transport(settings.timeout, settings.proxy, policy)
+    transport = ProviderClient(settings.timeout, settings.proxy, policy)
     event = replace(job.event, message=redact(job.event.message),  # the body; the address keeps its secrets
                     metadata={key: redact(value) for key, value in job.event.metadata.items()})
     try:

@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fluxpush.report.events import Event
-from fluxpush.report.notify.http import Transport
+from fluxpush.report.notify.http import ProviderClient
 from fluxpush.report.notify.providers.chat import post_discord, post_msteams, post_slack
 from fluxpush.report.notify.providers.github import post_github, post_githubdispatch
 from fluxpush.report.notify.providers.webhook import post_generic, post_generic_hmac
 from fluxpush.report.notify.secrets import ProviderSettings
 
-Notifier = Callable[[Event, ProviderSettings, Transport], None]
+Notifier = Callable[[Event, ProviderSettings, ProviderClient], None]
 
 NOTIFIERS: dict[str, Notifier] = {
     "slack": post_slack,

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from fluxpush.errors import ReportError
 from fluxpush.report.events import SEVERITY_ERROR, Event, encode_json
-from fluxpush.report.notify.http import Transport
+from fluxpush.report.notify.http import ProviderClient
 from fluxpush.report.notify.secrets import ProviderSettings
 
 # The Slack Web API method that takes a bot token and answers `{"ok": false}` on errors (with
@@ -62,7 +62,7 @@ def _check_slack_api(body: bytes) -> None:
         raise ReportError(f"Slack responded with error: {error}")
 
 
-def post_slack(event: Event, settings: ProviderSettings, transport: Transport) -> None:
+def post_slack(event: Event, settings: ProviderSettings, transport: ProviderClient) -> None:
     """Incoming webhook, or `chat.postMessage` with the bot token as a Bearer token."""
     headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
     payload = slack_payload(event, settings.channel, settings.username)
@@ -79,7 +79,7 @@ def discord_address(address: str) -> str:
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/slack"))
 
 
-def post_discord(event: Event, settings: ProviderSettings, transport: Transport) -> None:
+def post_discord(event: Event, settings: ProviderSettings, transport: ProviderClient) -> None:
     """Discord through its Slack-compatible endpoint; no channel (the webhook picks it)."""
     payload = slack_payload(event, "", settings.username)
     transport.request("POST", discord_address(settings.address), encode_json(payload))
@@ -134,7 +134,7 @@ def msteams_adaptive_card(event: Event) -> dict[str, Any]:
     }
 
 
-def post_msteams(event: Event, settings: ProviderSettings, transport: Transport) -> None:
+def post_msteams(event: Event, settings: ProviderSettings, transport: ProviderClient) -> None:
     """MessageCard or Adaptive Card, chosen by the address as Flux chooses."""
     connector = is_msteams_connector(settings.address)
     payload = msteams_message_card(event) if connector else msteams_adaptive_card(event)

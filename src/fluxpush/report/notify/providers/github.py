@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit
 
 from fluxpush.errors import ReportError
 from fluxpush.report.events import PROGRESSING, SEVERITY_ERROR, Event, encode_json
-from fluxpush.report.notify.http import Transport
+from fluxpush.report.notify.http import ProviderClient
 from fluxpush.report.notify.secrets import ProviderSettings
 
 # go-github's request headers (API version pinned by the client library Flux uses).
@@ -58,7 +58,7 @@ def _auth(settings: ProviderSettings) -> dict[str, str]:
     return {**GITHUB_HEADERS, "Authorization": f"Bearer {settings.token}"}
 
 
-def post_githubdispatch(event: Event, settings: ProviderSettings, transport: Transport) -> None:
+def post_githubdispatch(event: Event, settings: ProviderSettings, transport: ProviderClient) -> None:
     """`repository_dispatch` with `event_type` `<Kind>/<name>.<namespace>` and the event as payload."""
     repository = parse_repository(settings.address)
     obj = event.involved_object
@@ -97,7 +97,7 @@ def _is_duplicate(statuses: object, status: dict[str, str]) -> bool:
     return False
 
 
-def post_github(event: Event, settings: ProviderSettings, transport: Transport) -> None:
+def post_github(event: Event, settings: ProviderSettings, transport: ProviderClient) -> None:
     """A commit status (`success`/`failure`) on the event's commit; skips progressing events."""
     if event.reason == PROGRESSING:
         return

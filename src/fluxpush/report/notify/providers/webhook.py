@@ -7,7 +7,7 @@ import hmac
 
 from fluxpush.errors import ReportError
 from fluxpush.report.events import Event, encode_event
-from fluxpush.report.notify.http import Transport
+from fluxpush.report.notify.http import ProviderClient
 from fluxpush.report.notify.secrets import ProviderSettings
 
 # notification-controller names the sending controller in this header.
@@ -20,7 +20,7 @@ def sign(body: bytes, key: str) -> str:
     return "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _post(event: Event, settings: ProviderSettings, transport: Transport, key: str | None) -> None:
+def _post(event: Event, settings: ProviderSettings, transport: ProviderClient, key: str | None) -> None:
     body = encode_event(event)  # serialized once: the signature covers exactly these bytes
     headers = {COMPONENT_HEADER: event.reporting_controller, **settings.headers}
     if key is not None:
@@ -28,12 +28,12 @@ def _post(event: Event, settings: ProviderSettings, transport: Transport, key: s
     transport.request("POST", settings.address, body, headers)
 
 
-def post_generic(event: Event, settings: ProviderSettings, transport: Transport) -> None:
+def post_generic(event: Event, settings: ProviderSettings, transport: ProviderClient) -> None:
     """The Event JSON, with `gotk-component` and the Secret's `headers`."""
     _post(event, settings, transport, None)
 
 
-def post_generic_hmac(event: Event, settings: ProviderSettings, transport: Transport) -> None:
+def post_generic_hmac(event: Event, settings: ProviderSettings, transport: ProviderClient) -> None:
     """As `generic`, signed with the Secret's `token`; refuses to send unsigned."""
     if not settings.token:
         raise ReportError("generic-hmac needs a non-empty 'token' in the Provider's secretRef")
