@@ -1,31 +1,23 @@
-"""Plan one node's objects against the live cluster, the two ways.
+"""Plan one node's objects against the live cluster: read, then classify.
 
-- **server**: a server-side-apply dry run per object (`dryRun=All`, `force=true`, Flux's field
-  manager) gives the exact merged object, defaults and validation included; needs write permission.
-- **client**: the live objects (listed in bulk) are compared locally with what we apply and the
-  fields our manager owns; needs only read permission. An object the comparison cannot decide is
-  dry-run after all, so the answer stays exact where it matters.
-- **read-only**: the client way without any dry run, for credentials that may only read (PR
-  previews); an object it cannot decide is planned as an update and says why.
-
-An object whose namespace or type does not exist yet (it is created earlier in the same run) is
-planned as a create without a dry run, and says so.
+`plan_objects` composes the read stage (`reads.read_for_plan`: the live copies, the served types and
+the dry runs the plan way needs, into a `PlanReads` value) with the pure classification
+(`classifier.classify_objects`); the ways themselves are described there (decision 0005, 0011).
+Prune planning (`plan_prune`, `prune_changes`) reads stored records and live objects as it walks them.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
-from fluxpush.errors import ClusterError, NotFound
 from fluxpush.flux.model import ObjectRef
-from fluxpush.planning.clientside import Verdict, client_side_changed
+from fluxpush.planning.classifier import PlannedObject, classify_objects
 from fluxpush.planning.inventory import InventoryRecord, decode_inventory, inventory_name
 from fluxpush.planning.live import LiveIndex
 from fluxpush.planning.normalize import object_id
-from fluxpush.planning.options import OBJECT_CONCURRENCY, PlanWay
-from fluxpush.planning.plan import FIELD_MANAGER, Action, ObjectChange, classify, delete_change, skip_reason
+from fluxpush.planning.options import PlanWay
+from fluxpush.planning.plan import FIELD_MANAGER, Action, ObjectChange, delete_change
+from fluxpush.planning.reads import read_for_plan
 from fluxpush.planning.removal import (
     Declared,
     PrunePlan,
@@ -34,93 +26,18 @@ from fluxpush.planning.removal import (
     removal_changes,
     select_objects,
 )
-from fluxpush.sops.sealed import is_sealed, value_keys
 
-SEALED_REASON = "SOPS-encrypted, not decrypted: compared by key set"
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedObject:
-    """A desired object and what applying it would do; `error` when the server refused the dry run."""
-
-    desired: dict[str, Any]
-    change: ObjectChange
-    error: ClusterError | None = None
-
-    @property
-    def needs_apply(self) -> bool:
-        """Whether applying would create or change it."""
-        return self.error is None and self.change.action in (Action.CREATE, Action.UPDATE)
-
-
-def is_missing_namespace(exc: ClusterError) -> bool:
-    """Whether the server refused a namespaced write because its namespace does not exist."""
-    return isinstance(exc, NotFound) and exc.missing == "namespaces"
-
-
-def plan_object(
-    desired: dict[str, Any], live_index: LiveIndex, way: PlanWay, *, field_manager: str = FIELD_MANAGER
-) -> PlannedObject:
-    """Classify one object; dry-runs on the server way, and on the client way when undecided."""
-    oid = object_id(desired)
-    if not live_index.is_served(desired["apiVersion"], desired["kind"]):
-        reason = f"{desired['apiVersion']} {desired['kind']} is not served yet (its CRD is applied first)"
-        return PlannedObject(desired, ObjectChange(oid, Action.CREATE, reason, *_create_diff(desired)))
-    live = live_index.get(desired)
-    if is_sealed(desired):
-        return PlannedObject(desired, sealed_change(desired, live))
-    if skip_reason(desired, live):
-        return PlannedObject(desired, classify(desired, live, None, field_manager=field_manager))
-    if way is PlanWay.READ_ONLY:
-        return PlannedObject(desired, classify(desired, live, None, field_manager=field_manager))
-    if (
-        way is PlanWay.CLIENT
-        and live is not None
-        and client_side_changed(desired, live, field_manager).verdict is not Verdict.UNDECIDED
-    ):
-        return PlannedObject(desired, classify(desired, live, None, field_manager=field_manager))
-    try:
-        merged = live_index.client.apply(desired, field_manager, force=True, dry_run=True)
-    except ClusterError as exc:
-        if live is None and is_missing_namespace(exc):
-            namespace = (desired.get("metadata") or {}).get("namespace")
-            reason = f"namespace {namespace} does not exist yet (it is created first)"
-            return PlannedObject(desired, ObjectChange(oid, Action.CREATE, reason, *_create_diff(desired)))
-        return PlannedObject(desired, ObjectChange(oid, Action.SKIP, "refused by the server"), exc)
-    return PlannedObject(desired, classify(desired, live, merged, field_manager=field_manager))
-
-
-def sealed_change(desired: dict[str, Any], live: dict[str, Any] | None) -> ObjectChange:
-    """A Secret whose values stayed SOPS-encrypted, planned as `flux diff` does: by key set only."""
-    oid = object_id(desired)
-    if live is None:
-        return ObjectChange(oid, Action.CREATE, SEALED_REASON, *_create_diff(desired))
-    wanted, present = value_keys(desired), value_keys(live)
-    if wanted == present:
-        return ObjectChange(oid, Action.UNCHANGED, SEALED_REASON)
-    lines = [f"-data.{k}: ***\n" for k in sorted(present - wanted)]
-    lines += [f"+data.{k}: ***\n" for k in sorted(wanted - present)]
-    paths = tuple(f"data.{k}" for k in sorted(wanted ^ present))
-    diff = f"--- live {oid}\n+++ desired {oid}\n" + "".join(lines)
-    return ObjectChange(oid, Action.UPDATE, SEALED_REASON, diff, paths)
-
-
-def _create_diff(desired: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
-    change = classify(desired, None, None)
-    return change.diff, change.changed_paths
+__all__ = ["PlannedObject", "plan_objects", "plan_prune", "prune_changes",
+           "read_inventory", "withheld"]
 
 
 def plan_objects(
     objects: list[dict[str, Any]], live_index: LiveIndex, way: PlanWay, *, field_manager: str = FIELD_MANAGER
 ) -> list[PlannedObject]:
-    """Plan every object, up to `OBJECT_CONCURRENCY` at once; results in the given order."""
-    def plan(obj: dict[str, Any]) -> PlannedObject:
-        return plan_object(obj, live_index, way, field_manager=field_manager)
-
-    if len(objects) <= 1:
-        return [plan(obj) for obj in objects]
-    with ThreadPoolExecutor(max_workers=min(OBJECT_CONCURRENCY, len(objects))) as pool:
-        return list(pool.map(plan, objects))
+    """Plan every object, results in the given order: the read stage (`read_for_plan`: live copies and
+    the dry runs the way needs, concurrently), then the pure classification (`classify_objects`)."""
+    reads = read_for_plan(objects, live_index, way, field_manager=field_manager)
+    return classify_objects(objects, reads, way, field_manager=field_manager)
 
 
 def read_inventory(live_index: LiveIndex, node: ObjectRef) -> InventoryRecord | None:

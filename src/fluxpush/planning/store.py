@@ -6,8 +6,8 @@ from typing import Any
 
 from fluxpush.errors import ClusterError
 from fluxpush.kube import KubeClient
+from fluxpush.planning.classifier import is_missing_namespace
 from fluxpush.planning.inventory import InventoryRecord, encode_inventory
-from fluxpush.planning.planner import is_missing_namespace
 
 
 def store_inventory(client: KubeClient, record: InventoryRecord, field_manager: str) -> None:
