@@ -21,7 +21,7 @@ from fluxpush.engine.planfile import (
     moved_objects,
     plan_digest,
 )
-from fluxpush.planning.normalize import ObjectId
+from fluxpush.planning.normalize import ObjectId, object_id
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.redact import register_secret
@@ -42,14 +42,20 @@ def test_secrets_and_objects_holding_a_registered_secret_are_carried_by_digest()
     assert carried_by_digest(CONFIGMAP)
 
 
+def cm(name: str) -> ObjectId:
+    return ObjectId("", "ConfigMap", "n", name)
+
+
 def test_moved_objects_names_each_way_an_object_moved():
     """`a` only got a new resourceVersion (a controller wrote its status): not moved."""
-    planned = Snapshot(versions={"a": "1/aa", "b": "", "c": "3/cc", "d": "4/dd", "e": "5/ee"})
-    now = Snapshot(versions={"a": "2/aa", "b": "7/bb", "c": "", "d": "9/d2", "e": "5/ee"})
+    planned = Snapshot(versions={cm("a"): "1/aa", cm("b"): "", cm("c"): "3/cc", cm("d"): "4/dd",
+                                 cm("e"): "5/ee"})
+    now = Snapshot(versions={cm("a"): "2/aa", cm("b"): "7/bb", cm("c"): "", cm("d"): "9/d2",
+                             cm("e"): "5/ee"})
     assert moved_objects(planned, now) == {
-        "b": "planned as absent, it exists now",
-        "c": "deleted since the plan (was resourceVersion 3)",
-        "d": "changed since the plan (resourceVersion 4 → 9)",
+        cm("b"): "planned as absent, it exists now",
+        cm("c"): "deleted since the plan (was resourceVersion 3)",
+        cm("d"): "changed since the plan (resourceVersion 4 → 9)",
     }
 
 
@@ -68,9 +74,16 @@ def test_the_plan_digest_ignores_the_revision_name_but_not_content_or_deletions(
 
 
 def test_a_written_plan_file_reads_back(discovery):
-    written = make_plan_file(Plan(), discovery, Snapshot("uid-1", {"x": "1"}, {"y": "2"}), EngineOptions())
-    again = loads(dumps(written), "plan.json")
-    assert again.snapshot == written.snapshot
+    node, grouped = next((n, oid) for n in discovery.ordered_nodes()  # e.g. an apps Deployment
+                         for oid in map(object_id, n.objects) if oid.group)
+    snapshot = Snapshot("uid-1", {grouped: "1/aa", cm("absent"): ""}, {node.ref: "2/bb"})
+    written = make_plan_file(Plan(), discovery, snapshot, EngineOptions())
+    text = dumps(written)
+    document = json.loads(text)["execution"]  # the file holds the text forms, as before
+    assert document["live"] == {str(grouped): "1/aa", "ConfigMap/n/absent": ""}
+    assert document["records"] == {str(node.ref): "2/bb"}
+    again = loads(text, "plan.json")
+    assert again.snapshot == written.snapshot  # typed again: the group comes back from the planned objects
     assert again.nodes == written.nodes
     assert again.options == {"prune": True, "force": False, "allow_destructive_prune": False}
     assert (again.revision, again.cluster_path) == (discovery.revision, "clusters/dev")
@@ -102,7 +115,7 @@ def test_diverged_lists_objects_applied_with_another_action_than_planned():
     created = ObjectChange(other, Action.CREATE)
     planned = Plan((NodePlan(node, "", (ObjectChange(oid, Action.UNCHANGED), created)),))
     applied = Plan((NodePlan(node, "", (ObjectChange(oid, Action.UPDATE), created)),))
-    assert diverged(planned, applied) == {"ConfigMap/n/c": "planned unchanged, applied update"}
+    assert diverged(planned, applied) == {oid: "planned unchanged, applied update"}
     assert diverged(planned, planned) == {}
 
 
@@ -116,8 +129,9 @@ def test_a_status_write_is_not_a_move_but_a_spec_or_owner_change_is():
     scaled = {**live, "spec": {"replicas": 2}, "metadata": {**live["metadata"], "resourceVersion": "7"}}
     owned = {**live, "metadata": {**live["metadata"], "managedFields": [
         *live["metadata"]["managedFields"], {"manager": "kubectl", "operation": "Apply", "fieldsV1": {}}]}}
-    planned = Snapshot(versions={"d": live_version(live)})
-    assert moved_objects(planned, Snapshot(versions={"d": live_version(status)})) == {}
-    assert moved_objects(planned, Snapshot(versions={"d": live_version(scaled)})) == {
-        "d": "changed since the plan (resourceVersion 5 → 7)"}
-    assert "d" in moved_objects(planned, Snapshot(versions={"d": live_version(owned)}))
+    d = ObjectId("apps", "Deployment", "", "d")
+    planned = Snapshot(versions={d: live_version(live)})
+    assert moved_objects(planned, Snapshot(versions={d: live_version(status)})) == {}
+    assert moved_objects(planned, Snapshot(versions={d: live_version(scaled)})) == {
+        d: "changed since the plan (resourceVersion 5 → 7)"}
+    assert d in moved_objects(planned, Snapshot(versions={d: live_version(owned)}))

@@ -9,6 +9,9 @@ Secrets never appear in clear: a Secret, or any object the secret registry would
 by name and a salted scrypt digest only; apply re-renders it from the checkout and uses it only if
 its digest matches. `verify` is pure: the plan file, a fresh discovery and a fresh `Snapshot` in,
 an `Execution` (the discovery to apply, with the planned objects) out, or `PlanRefusedError` saying why.
+
+Objects are keyed by `ObjectId` and nodes by `ObjectRef` throughout; the file holds their text forms
+(`Kind/namespace/name`), converted only where it is written (`dumps`) and read (`loads`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from fluxpush.flux.model import Kustomization, ObjectRef
 from fluxpush.kube import KubeClient
 from fluxpush.planning.inventory import inventory_name
 from fluxpush.planning.live import LiveIndex
-from fluxpush.planning.normalize import object_id
+from fluxpush.planning.normalize import ObjectId, object_id
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.plan import Action, Plan
 from fluxpush.redact import redact_data
@@ -53,11 +56,11 @@ class PlanRefusedError(InputError):
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """What the cluster held when read: its identity, and the version (`live_version`) of each object
-    read (by `str(ObjectId)`, "" when absent) and of each node's inventory record (by node)."""
+    read ("" when absent) and of each node's inventory record."""
 
     cluster_uid: str = ""
-    versions: dict[str, str] = field(default_factory=dict)
-    records: dict[str, str] = field(default_factory=dict)
+    versions: dict[ObjectId, str] = field(default_factory=dict)
+    records: dict[ObjectRef, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +68,10 @@ class PlannedNode:
     """One node as planned: its Flux object's digest, its clear objects, the digests of the objects
     carried by digest (Secrets), and whether its build failed (then apply uses the checkout's)."""
 
-    node: str
+    node: ObjectRef
     spec_digest: str
     objects: tuple[dict[str, Any], ...] = ()
-    by_digest: dict[str, str] = field(default_factory=dict)
+    by_digest: dict[ObjectId, str] = field(default_factory=dict)
     failed: bool = False
 
 
@@ -91,7 +94,7 @@ class Execution:
     in the cluster since the plan (re-planned at apply), and notes for the user."""
 
     discovery: Discovery
-    moved: dict[str, str]
+    moved: dict[ObjectId, str]
     notes: tuple[str, ...] = ()
 
 
@@ -101,10 +104,10 @@ def read_snapshot(client: KubeClient, discovery: Discovery) -> Snapshot:
     """The cluster's identity and the live versions of every object and record the run would read."""
     local = [n for n in discovery.nodes.values() if not getattr(n.spec, "kube_config", None)]
     objects = [obj for node in local for obj in node.objects]
-    records = {str(n.ref): _record_stub(n.ref) for n in discovery.nodes.values()}
+    records = {n.ref: _record_stub(n.ref) for n in discovery.nodes.values()}
     index = LiveIndex(client, reads=[*objects, *records.values()])
     return Snapshot(_cluster_uid(client),
-                    {str(object_id(obj)): live_version(index.get(obj)) for obj in objects},
+                    {object_id(obj): live_version(index.get(obj)) for obj in objects},
                     {ref: live_version(index.get(stub)) for ref, stub in records.items()})
 
 
@@ -179,16 +182,17 @@ def make_plan_file(plan: Plan, discovery: Discovery, snapshot: Snapshot, options
     """The plan file of a plan made from `discovery` with `options` after `snapshot` was read."""
     salt = secrets.token_hex(16)
     failed = {n.node for n in plan.nodes if n.error}
-    nodes = tuple(_planned_node(node, salt, str(node.ref) in failed) for node in discovery.ordered_nodes())
+    nodes = tuple(_planned_node(node, salt, str(node.ref) in failed)  # NodePlan names its node in text
+                  for node in discovery.ordered_nodes())
     return PlanFile(plan, discovery.revision, cluster_path(discovery), snapshot, salt, nodes,
                     planned_options(options))
 
 
 def _planned_node(node: Node, salt: str, failed: bool) -> PlannedNode:
     clear = tuple(obj for obj in node.objects if not carried_by_digest(obj))
-    hidden = {str(object_id(obj)): secret_digest(obj, salt) for obj in node.objects if carried_by_digest(obj)}
+    hidden = {object_id(obj): secret_digest(obj, salt) for obj in node.objects if carried_by_digest(obj)}
     failed = failed or node.error is not None
-    return PlannedNode(str(node.ref), _spec_digest(node, salt), clear, hidden, failed)
+    return PlannedNode(node.ref, _spec_digest(node, salt), clear, hidden, failed)
 
 
 def _spec_digest(node: Node, salt: str) -> str:
@@ -203,14 +207,41 @@ def dumps(plan_file: PlanFile) -> str:
     execution = {
         "kind": EXECUTION_KIND, "version": EXECUTION_VERSION, "revision": plan_file.revision,
         "cluster_path": plan_file.cluster_path, "cluster_uid": plan_file.snapshot.cluster_uid,
-        "salt": plan_file.salt, "options": plan_file.options, "live": plan_file.snapshot.versions,
-        "records": plan_file.snapshot.records,
-        "nodes": [{"node": n.node, "spec": n.spec_digest, "objects": list(n.objects),
-                   "by_digest": n.by_digest, "failed": n.failed} for n in plan_file.nodes],
+        "salt": plan_file.salt, "options": plan_file.options, "live": _texts(plan_file.snapshot.versions),
+        "records": _texts(plan_file.snapshot.records),
+        "nodes": [{"node": str(n.node), "spec": n.spec_digest, "objects": list(n.objects),
+                   "by_digest": _texts(n.by_digest), "failed": n.failed} for n in plan_file.nodes],
     }
     data["execution"] = redact_data(execution)
     data["execution"]["checksum"] = content_digest(data)
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def _texts(by_identity: dict[ObjectId, str] | dict[ObjectRef, str]) -> dict[str, str]:
+    """A mapping keyed by identity, keyed by the identity's text form for the file."""
+    return {str(key): value for key, value in by_identity.items()}
+
+
+def _node_ref(text: str) -> ObjectRef:
+    """`Kind/namespace/name` of a node (always namespaced) back to its `ObjectRef`."""
+    kind, namespace, name = text.split("/")
+    return ObjectRef(kind, namespace, name)
+
+
+def _object_ids(plan: Plan, nodes: list[dict[str, Any]]) -> dict[str, ObjectId]:
+    """The identity behind each object's text form in the file: from the plan's changes (which carry
+    the API group) and the planned objects; a text neither names is read as a core-group object."""
+    known = {str(c.id): c.id for node in plan.nodes for c in (*node.changes, *node.prune)}
+    known.update({str(oid): oid for n in nodes for oid in map(object_id, n["objects"])})
+    return known
+
+
+def _object_id(text: str, known: dict[str, ObjectId]) -> ObjectId:
+    if text in known:
+        return known[text]
+    kind, _, rest = text.partition("/")
+    namespace, _, name = rest.rpartition("/")
+    return ObjectId("", kind, namespace, name)
 
 
 def write_atomically(path: str, text: str) -> None:
@@ -246,10 +277,14 @@ def loads(text: str, name: str) -> PlanFile:
 
 
 def _from_dict(data: dict[str, Any], execution: dict[str, Any]) -> PlanFile:
-    snapshot = Snapshot(execution["cluster_uid"], dict(execution["live"]), dict(execution["records"]))
-    nodes = tuple(PlannedNode(n["node"], n["spec"], tuple(n["objects"]), dict(n["by_digest"]), n["failed"])
-                  for n in execution["nodes"])
     plan = Plan.from_json(json.dumps({k: v for k, v in data.items() if k != "execution"}))
+    known = _object_ids(plan, execution["nodes"])
+    snapshot = Snapshot(execution["cluster_uid"],
+                        {_object_id(oid, known): v for oid, v in execution["live"].items()},
+                        {_node_ref(ref): v for ref, v in execution["records"].items()})
+    nodes = tuple(PlannedNode(_node_ref(n["node"]), n["spec"], tuple(n["objects"]),
+                              {_object_id(oid, known): d for oid, d in n["by_digest"].items()}, n["failed"])
+                  for n in execution["nodes"])
     return PlanFile(plan, execution["revision"], execution["cluster_path"], snapshot, execution["salt"],
                     nodes, dict(execution["options"]))
 
@@ -266,7 +301,7 @@ def verify(plan_file: PlanFile, discovery: Discovery, now: Snapshot, options: En
                 if given.get(name) != planned]
     nodes: dict[ObjectRef, Node] = {}
     for planned in plan_file.nodes:
-        current = next((n for n in discovery.nodes.values() if str(n.ref) == planned.node), None)
+        current = discovery.nodes.get(planned.node)
         if current is None:
             reasons.append(f"{planned.node} was planned but the checkout no longer declares it")
             continue
@@ -278,7 +313,7 @@ def verify(plan_file: PlanFile, discovery: Discovery, now: Snapshot, options: En
         nodes[current.ref] = node
     planned_names = {n.node for n in plan_file.nodes}
     reasons += [f"{ref} is declared in the checkout but was not planned"
-                for ref in discovery.nodes if str(ref) not in planned_names]
+                for ref in discovery.nodes if ref not in planned_names]
     reasons += [f"{node} was applied since the plan (its inventory record changed)"
                 for node, version in plan_file.snapshot.records.items()
                 if not _same_version(version, now.records.get(node, version))]
@@ -314,7 +349,7 @@ def _planned_objects(planned: PlannedNode, current: Node, salt: str) -> tuple[No
     """The node with its planned objects, Secrets taken from the checkout when their digest matches."""
     if planned.failed:
         return current, []
-    fresh = {str(object_id(obj)): obj for obj in current.objects if carried_by_digest(obj)}
+    fresh = {object_id(obj): obj for obj in current.objects if carried_by_digest(obj)}
     reasons, hidden = [], []
     for oid, digest in sorted(planned.by_digest.items()):
         obj = fresh.get(oid)
@@ -327,9 +362,9 @@ def _planned_objects(planned: PlannedNode, current: Node, salt: str) -> tuple[No
     return replace(current, objects=objects, error=None, rejected=[]), reasons
 
 
-def moved_objects(planned: Snapshot, now: Snapshot) -> dict[str, str]:
+def moved_objects(planned: Snapshot, now: Snapshot) -> dict[ObjectId, str]:
     """Each planned object whose live version changed since the plan, with how."""
-    moved = {}
+    moved: dict[ObjectId, str] = {}
     for oid, version in planned.versions.items():
         current = now.versions.get(oid, version)
         if _same_version(version, current):
@@ -368,15 +403,14 @@ def plan_digest(plan: Plan, discovery: Discovery) -> str:
     return content_digest(entries)
 
 
-def diverged(planned: Plan, applied: Plan) -> dict[str, str]:
+def diverged(planned: Plan, applied: Plan) -> dict[ObjectId, str]:
     """Each object whose action at apply differs from the plan's (its live object changed after the
     re-check, or the dry run at apply decided what the plan could not), with both actions."""
-    before = {(node.node, str(c.id)): c.action
-              for node in planned.nodes for c in (*node.changes, *node.prune)}
+    before = {(node.node, c.id): c.action for node in planned.nodes for c in (*node.changes, *node.prune)}
     found = {}
     for node in applied.nodes:
         for change in (*node.changes, *node.prune):
-            was = before.get((node.node, str(change.id)))
+            was = before.get((node.node, change.id))
             if was is not None and was is not change.action:
-                found[str(change.id)] = f"planned {was}, applied {change.action}"
+                found[change.id] = f"planned {was}, applied {change.action}"
     return found

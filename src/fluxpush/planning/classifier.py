@@ -22,14 +22,13 @@ from typing import Any
 
 from fluxpush.errors import ClusterError, NotFound
 from fluxpush.planning.clientside import Verdict, client_side_changed
-from fluxpush.planning.normalize import ObjectId, object_id
+from fluxpush.planning.normalize import ObjectId, TypeKey, object_id
 from fluxpush.planning.options import PlanWay
 from fluxpush.planning.plan import FIELD_MANAGER, Action, ObjectChange, classify, skip_reason
 from fluxpush.sops.sealed import is_sealed, value_keys
 
 SEALED_REASON = "SOPS-encrypted, not decrypted: compared by key set"
 
-TypeKey = tuple[str, str]  # apiVersion, kind
 DryRunAnswer = dict[str, Any] | ClusterError  # the merged object, or the server's refusal
 
 

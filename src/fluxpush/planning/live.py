@@ -22,9 +22,9 @@ from typing import Any
 
 from fluxpush.errors import ClusterError, Forbidden, NotServed
 from fluxpush.kube import KubeClient
+from fluxpush.planning.normalize import TypeKey
 
 CollectionKey = tuple[str, str, str]  # apiVersion, kind, namespace ("" for cluster-scoped or all)
-TypeKey = tuple[str, str]  # apiVersion, kind
 # Namespaces listed one by one before a type is listed across all of them: a run touching a type in
 # a few namespaces keeps small, namespace-scoped reads; a run over many pays one paged LIST per type.
 LIST_ALL_AFTER = 3

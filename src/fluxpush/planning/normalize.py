@@ -48,6 +48,9 @@ _RBAC_GROUP = "rbac.authorization.k8s.io"
 _COLON_CODE = "__"
 
 
+TypeKey = tuple[str, str]  # (apiVersion, kind): a served type, as discovery and LISTs know it
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class ObjectId:
     """A Kubernetes object's identity: API group (empty for core), kind, namespace, name."""
