@@ -9,6 +9,4 @@ _UNBUILT = "issue 13 item 1: a node its failed parent could not render keeps its
 
 KNOWN_GAPS: dict[str, str] = {
     "ks-source-kind-unknown": _UNBUILT,
-    "removed-helmrelease-prune-disabled":
-        "issue 13 item 2: a HelmRelease removed with its parent's prune: false is uninstalled",
 }
