@@ -330,6 +330,8 @@ class Resources:
         old = self.cluster.store.get(self.cluster.key(rtype, namespace, name))
         if old is None:
             self._check_namespace(rtype, namespace, name)
+        elif meta.get("resourceVersion") and meta["resourceVersion"] != old["metadata"].get("resourceVersion"):
+            raise conflict_modified(rtype.plural, rtype.group, name)  # an apply body's version is a precondition
         request = ssa.ApplyRequest(
             opts.manager,
             force,

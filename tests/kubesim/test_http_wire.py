@@ -308,6 +308,24 @@ def test_stale_resource_version_put_conflicts(client, namespace):
     )
 
 
+def test_stale_resource_version_in_an_apply_body_conflicts(client, namespace):
+    """As kube-apiserver: metadata.resourceVersion in a server-side apply body is a precondition;
+    the current version (or none) applies."""
+    path = f"/api/v1/namespaces/{namespace}/configmaps/applied?fieldManager=test"
+    apply = {"Content-Type": "application/apply-patch+yaml"}
+    _, _, first = client.request("PATCH", path, body=json.dumps(_cm(namespace, "applied")), headers=apply)
+    version = first["metadata"]["resourceVersion"]
+    current = dict(_cm(namespace, "applied"), data={"k": "current"})
+    current["metadata"] = dict(current["metadata"], resourceVersion=version)
+    status, _, second = client.request("PATCH", path, body=json.dumps(current), headers=apply)
+    assert status == 200 and second["data"] == {"k": "current"}
+    stale = dict(current, data={"k": "stale"})
+    status, _, body = client.request("PATCH", path, body=json.dumps(stale), headers=apply)
+    assert (status, body["reason"]) == (409, "Conflict")
+    assert "the object has been modified" in body["message"]
+    assert client.request("GET", path.split("?")[0])[2]["data"] == {"k": "current"}
+
+
 def test_dry_run_writes_nothing_on_every_verb(client, namespace, sim):
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     _, _, created = client.request("POST", base, body=_cm(namespace, "keep"))
