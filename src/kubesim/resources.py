@@ -143,7 +143,7 @@ class Resources:
         apply_defaults(new, self.cluster.service_ips if not opts.dry_run else None, creating=old is None)
         if rtype.is_crd:
             self._prune(rtype, new)
-        causes = validate_name(rtype.kind, meta.get("name", ""))
+        causes = validate_name(rtype.group, rtype.kind, meta.get("name", ""))
         causes += validate_object(new)
         if old is not None:
             causes += validate_update(old, new)
@@ -210,7 +210,7 @@ class Resources:
             meta.pop("managedFields")
         self._new_metadata(rtype, obj, namespace)
         name = meta.get("name", "")
-        causes = validate_name(rtype.kind, name)
+        causes = validate_name(rtype.group, rtype.kind, name)
         if causes:
             raise invalid(rtype.kind, rtype.group, name, causes)
         self._check_namespace(rtype, namespace, name)
@@ -330,8 +330,9 @@ class Resources:
         old = self.cluster.store.get(self.cluster.key(rtype, namespace, name))
         if old is None:
             self._check_namespace(rtype, namespace, name)
-        elif meta.get("resourceVersion") and meta["resourceVersion"] != old["metadata"].get("resourceVersion"):
-            raise conflict_modified(rtype.plural, rtype.group, name)  # an apply body's version is a precondition
+        elif meta.get("resourceVersion") not in (None, "", old["metadata"].get("resourceVersion")):
+            # a resourceVersion in an apply body is a precondition, as kube-apiserver treats it
+            raise conflict_modified(rtype.plural, rtype.group, name)
         request = ssa.ApplyRequest(
             opts.manager,
             force,
@@ -347,7 +348,7 @@ class Resources:
             live = copy.deepcopy(old)
         merged = ssa.apply_object(self.schema, rtype.root, live, applied, request)
         if old is None:
-            causes = validate_name(rtype.kind, name)
+            causes = validate_name(rtype.group, rtype.kind, name)
             if causes:
                 raise invalid(rtype.kind, rtype.group, name, causes)
             self._new_metadata(rtype, merged, namespace)
