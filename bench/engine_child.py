@@ -17,6 +17,7 @@ from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_kubeconfig
 from fluxpush.planning.options import EngineOptions, PlanWay
+from fluxpush.reconcilers import default_reconcilers
 
 
 def peak_mib() -> float | None:
@@ -43,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     discovery = discover(args.repo, DiscoverOptions(cluster_path=args.path))
     rendered, render_cpu = time.monotonic(), time.process_time()
     with KubeClient(connect_kubeconfig(args.kubeconfig)) as client:
-        run = run_nodes(discovery, client, EngineOptions(way=PlanWay(args.way)), apply=args.apply)
+        run = run_nodes(discovery, client, EngineOptions(way=PlanWay(args.way)), apply=args.apply,
+                        reconcilers=default_reconcilers())
     finished = time.monotonic()
     totals = run.plan.totals
     json.dump({

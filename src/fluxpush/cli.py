@@ -204,6 +204,7 @@ def _discover(args: argparse.Namespace, live_lookup: VariableSourceLookup | None
         source_dirs=_source_dirs(args.source),
         live_lookup=live_lookup,
         sops=_sops_keys(args, live_lookup),
+        github_repository=os.environ.get("GITHUB_REPOSITORY", ""),  # a checkout in a GitHub workflow
     )
     return discover(repo, options)
 
@@ -290,7 +291,7 @@ def cmd_get(args: argparse.Namespace) -> int:
         live = cluster_cli.live_status(args, discovery)
         if kind in ("all", "hr", "helmreleases"):
             with cluster_cli.open_cluster(args) as client:
-                live.update(release_status(client, discovery))
+                live.update(release_status(client, discovery.nodes.values()))
     if args.output == "json":
         kinds = ["Kustomization", "HelmRelease"] if kind == "all" else [KIND_ALIASES[kind]]
         entries = get_json(discovery, kinds)

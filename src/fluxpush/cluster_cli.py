@@ -45,6 +45,7 @@ from fluxpush.planning.plan import APPLIED_WORD, ObjectChange, change_lines, nod
 from fluxpush.planning.planner import read_inventory
 from fluxpush.planning.result import NodeResult, Outcome
 from fluxpush.planning.store import store_inventory
+from fluxpush.reconcilers import default_reconcilers
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import Delivery
 from fluxpush.report.run_events import notify_run, run_url_from_env
@@ -270,7 +271,8 @@ def cmd_plan(args: argparse.Namespace, discover: Discover, select: Select, *, di
         snapshot = planfile.read_snapshot(client, discovery) if executable else None  # before planning
         targets = select(discovery)
         printer.in_order([ref for ref in apply_order(discovery) if targets is None or ref in targets])
-        run = run_nodes(discovery, client, options, apply=False, targets=targets, observer=printer)
+        run = run_nodes(discovery, client, options, apply=False, reconcilers=default_reconcilers(),
+                        targets=targets, observer=printer)
     printer.flush()
     if snapshot is not None and plan_file and not run.interrupted:  # an incomplete plan is not executable
         document = planfile.dumps(planfile.make_plan_file(run.plan, discovery, snapshot, options))
@@ -345,8 +347,8 @@ def _apply(args: argparse.Namespace, discover: Discover,
                 now = planfile.read_snapshot(client, discovery)
                 execution = planfile.verify(planned, discovery, now, engine_options(args))
                 discovery = execution.discovery
-            run = run_nodes(discovery, client, engine_options(args), apply=True, targets=targets,
-                            observer=observer)
+            run = run_nodes(discovery, client, engine_options(args), apply=True,
+                            reconcilers=default_reconcilers(), targets=targets, observer=observer)
         released = lease.release_error is None
         if not released:
             print(f"✗ {lease.release_error}", file=sys.stderr)

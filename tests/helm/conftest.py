@@ -143,8 +143,9 @@ def run_release_node(sandbox, ref, *, apply: bool = True):
     namespace), then only that node, which keeps the tests fast."""
     from fluxpush.engine.run import run_nodes
     from fluxpush.planning.options import EngineOptions
+    from fluxpush.reconcilers import default_reconcilers
 
     first = sandbox.client.get("v1", "Namespace", ref.namespace) is None
     run = run_nodes(sandbox.discover(), sandbox.client, EngineOptions(), apply=apply,
-                    targets=None if first else [ref])
+                    reconcilers=default_reconcilers(), targets=None if first else [ref])
     return next(r for r in run.results if r.node == ref)

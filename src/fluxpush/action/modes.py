@@ -34,6 +34,7 @@ from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
 from fluxpush.planning.options import EngineOptions, PlanWay
 from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.planning.result import NodeResult, Outcome
+from fluxpush.reconcilers import default_reconcilers
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.notify import SecretLookup
 from fluxpush.report.run_events import notify_run, run_url_from_env
@@ -192,7 +193,8 @@ def discover_checkout(root: Path, config: ActionConfig,
     keys = NO_KEYS if live_lookup is None else \
         SopsKeys(run_keys(None, age_key=config.sops_age_key), live_lookup)
     return discover(root, DiscoverOptions(cluster_path=config.cluster_path, live_lookup=live_lookup,
-                                          sops=keys, no_remote_bases=config.no_remote_bases))
+                                          sops=keys, no_remote_bases=config.no_remote_bases,
+                                          github_repository=os.environ.get("GITHUB_REPOSITORY", "")))
 
 
 def _notify(run: RunResult, discovery: Discovery, secrets: SecretLookup) -> None:
@@ -264,12 +266,14 @@ def run_mode(mode: str, config: ActionConfig, context: RunContext,
         if apply:
             secrets = provider_secret_lookup(client)  # a malformed value stops the run before it writes
             with ClusterLease(client, wait_seconds=LEASE_WAIT_SECONDS) as lease:
-                run = run_nodes(head, client, options, apply=True, targets=targets, observer=_LogStream())
+                run = run_nodes(head, client, options, apply=True, reconcilers=default_reconcilers(),
+                                targets=targets, observer=_LogStream())
             if lease.release_error is not None:
                 first = str(lease.release_error).splitlines()[0]
                 print(f"::warning title=fluxpush: Lease not released::{first}", flush=True)
             if not run.interrupted:
                 _notify(run, head, secrets)
         else:
-            run = run_nodes(head, client, options, apply=False, targets=targets, observer=_LogStream())
+            run = run_nodes(head, client, options, apply=False, reconcilers=default_reconcilers(),
+                            targets=targets, observer=_LogStream())
     return from_run(run, head, mode, "the live cluster", dry_run=config.dry_run)

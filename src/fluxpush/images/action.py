@@ -147,7 +147,8 @@ def run_image_update(config: ActionConfig, context: RunContext, env: Mapping[str
             if config.has_cluster_credentials:  # secretRef Secrets the repository does not hold
                 client = stack.enter_context(open_cluster(config, root))
                 live = lambda kind, namespace, name: client.get("v1", kind, name, namespace)  # noqa: E731
-            discovery = discover(root, DiscoverOptions(cluster_path=config.cluster_path))
+            discovery = discover(root, DiscoverOptions(cluster_path=config.cluster_path,
+                                                       github_repository=context.repository))
             run = prepare(discovery, TagSource(secret_lookup(discovery, live)), root,
                           current_branch(root) or context.default_branch)
     except FluxpushError as exc:
