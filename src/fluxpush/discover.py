@@ -34,6 +34,7 @@ from fluxpush.flux.model import (
     ObjectRef,
     target_cluster,
 )
+from fluxpush.flux.parse import parse_kustomization
 from fluxpush.flux.validate import warm_up
 from fluxpush.fluxinstance import is_flux_instance, sync_objects
 from fluxpush.graph import Graph, after_parents, order_nodes
@@ -206,9 +207,7 @@ def _root_spec(cluster_path: str, configured: dict[str, Any]) -> Kustomization:
     errors = validate_flux_object(data, Origin(ROOT_CONFIG))
     if errors:
         raise errors[0]
-    spec = parse_flux_object(data)
-    assert isinstance(spec, Kustomization)
-    return spec
+    return parse_kustomization(data)
 
 
 def _changes_build(ks: Kustomization) -> bool:
