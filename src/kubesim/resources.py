@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from kubesim import apply as ssa
 from kubesim.cluster import Cluster, new_uid, now_rfc3339
-from kubesim.defaults import apply_defaults
+from kubesim.defaults import apply_defaults, keep_allocated
 from kubesim.errors import (
     ApiError,
     already_exists,
@@ -378,8 +378,8 @@ class Resources:
 
 
 def _carry_over(rtype: ResourceType, old: Obj, new: Obj, opts: WriteOptions) -> None:
-    """What a write cannot change: system metadata, name, namespace, and (but through the status
-    subresource) the status."""
+    """What a write cannot change: system metadata, name, namespace, a Service's allocated IPs and
+    node ports the body leaves out, and (but through the status subresource) the status."""
     meta = new["metadata"]
     for key in SYSTEM_METADATA:
         if key in old["metadata"]:
@@ -389,6 +389,7 @@ def _carry_over(rtype: ResourceType, old: Obj, new: Obj, opts: WriteOptions) -> 
     meta["name"] = old["metadata"]["name"]
     if rtype.namespaced:
         meta["namespace"] = old["metadata"]["namespace"]
+    keep_allocated(old, new)
     if rtype.has_status and opts.subresource != "status":
         if "status" in old:
             new["status"] = copy.deepcopy(old["status"])
