@@ -27,9 +27,9 @@ from fluxpush.discover import Discovery
 from fluxpush.engine.reconcile import failed_status
 from fluxpush.engine.remote import RemoteClusters
 from fluxpush.errors import ClusterError, FluxpushError
-from fluxpush.flux.model import Kustomization, ObjectRef
+from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient
-from fluxpush.nodes import AnyNode
+from fluxpush.nodes import AnyNode, is_kustomization
 from fluxpush.planning.inventory import INVENTORY_SELECTOR, InventoryRecord, inventory_name
 from fluxpush.planning.live import LiveIndex
 from fluxpush.planning.normalize import ObjectId, object_id
@@ -115,10 +115,10 @@ def declared_in_git(discovery: Discovery) -> Declared:
 
 
 def _same_source(node: AnyNode, dep: AnyNode | None) -> bool:
-    spec, other = node.spec, dep.spec if dep else None
-    return isinstance(spec, Kustomization) and isinstance(other, Kustomization) and \
-        (spec.source_ref.kind, spec.source_ref.namespace, spec.source_ref.name) == \
-        (other.source_ref.kind, other.source_ref.namespace, other.source_ref.name)
+    if dep is None or not is_kustomization(node) or not is_kustomization(dep):
+        return False
+    ours, theirs = node.spec.source_ref, dep.spec.source_ref
+    return (ours.kind, ours.namespace, ours.name) == (theirs.kind, theirs.namespace, theirs.name)
 
 
 def dependency_blocker(dep: ObjectRef, result: NodeResult | None, record: InventoryRecord | None,
@@ -201,7 +201,7 @@ class _Runner:
         queue = [ref for ref in refs if ref in nodes]
         while queue:
             parent = nodes[queue.pop(0)]
-            waits = isinstance(parent.spec, Kustomization) and parent.spec.wait
+            waits = is_kustomization(parent) and parent.spec.wait
             for child in parent.children:
                 if child in self.selected and child not in found and child in nodes and (
                         child.kind == "HelmRelease" or waits):
