@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("jsonschema", "kubernetes", "urllib3", "fluxpush.kube", "fluxpush.cluster_cli",
+HEAVY = ("jsonschema", "kubernetes", "urllib3", "fluxpush.kube", "fluxpush.app.usecases", "fluxpush.cli.run",
          "fluxpush.planning.plan")
 
 

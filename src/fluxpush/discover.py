@@ -128,6 +128,7 @@ class DiscoverOptions:
     live_lookup: VariableSourceLookup | None = None
     max_workers: int = max(2, os.cpu_count() or 2)
     sops: SopsKeys = NO_KEYS  # keys for spec.decryption; without them values stay masked
+    ref_name: str | None = None  # the branch a detached CI checkout came from (`git_revision`)
 
 
 def normalize_path(path: str) -> str:
@@ -495,7 +496,7 @@ def find_ownership_conflicts(nodes: Iterable[Node]) -> list[tuple[InputError, tu
 def discover(repo_root: str | Path, options: DiscoverOptions, *, tool: Tool | None = None) -> Discovery:
     """Build the cluster path and every Kustomization it leads to; collect all problems."""
     try:
-        checkout = load_source(repo_root)
+        checkout = load_source(repo_root, ref_name=options.ref_name)
     except OSError as exc:
         raise SourceError(f"cannot read the repository: {exc}", origin=None) from exc
     cluster_dir = checkout.root / normalize_path(options.cluster_path)

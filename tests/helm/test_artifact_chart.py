@@ -5,13 +5,13 @@ generator's copy rules and installed; the plan and `get hr` name the artifact as
 from __future__ import annotations
 
 import pytest
+from fluxpush.cli.views import chart_summary
 
 from conftest import HELMRELEASE
 from fluxpush.errors import SourceError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.helm.sources import ChartCache, resolve_chart
 from fluxpush.helm.storage import latest_release
-from fluxpush.views import chart_summary
 
 pytestmark = pytest.mark.integration
 HR = ObjectRef("HelmRelease", "external-secrets", "external-secrets")

@@ -1,0 +1,13 @@
+"""The composition root: what the CLI and the GitHub Action both run, wired in one place.
+
+A face (`fluxpush.cli`: argv; `fluxpush.action`: `INPUT_*` and the event) only turns its input into a
+request and a result into output. Below the faces, this package decides the rest once:
+
+    request    the run's environment (`RunSettings`), discovery inputs, engine options
+    selection  which nodes a command means and the order they apply in
+    cluster    the cluster target (sandbox, kubeconfig, EKS) and opening its client
+    usecases   preview, deploy, reconcile, suspend, cluster status: the only call to `run_nodes`
+
+Importing the package loads nothing heavy: `request` and `selection` serve verbs that never touch a
+cluster, so the cluster client loads only with `cluster` and `usecases`.
+"""
