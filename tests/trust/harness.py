@@ -360,6 +360,7 @@ class Scenario:
     change: Change = UNCHANGED
     verb: str = "apply"
     failed: tuple[str, ...] = ()  # nodes whose stored Ready must end not True
+    still_ready: tuple[str, ...] = ()  # nodes whose stored Ready must stay True (status untouched)
     extra: tuple[str, ...] = ()  # more CLI arguments
     fault: Callable[[KubeSim], None] | None = None  # injected once the repository is mutated
     rerun: Change | None = None  # with the fault cleared, a second apply exits 0 with this total change
@@ -386,6 +387,8 @@ def check(world: World, scenario: Scenario) -> Outcome:
     assert lease.get("holderIdentity") != holder, "the run did not release its Lease"
     for node in scenario.failed:
         assert after.ready.get(node) != "True", f"{node} is recorded Ready after failing:\n{outcome.text}"
+    for node in scenario.still_ready:
+        assert after.ready.get(node) == "True", f"{node}'s stored Ready changed:\n{outcome.text}"
     if scenario.rerun is not None:
         again = world.run("apply")
         assert again.code == 0 and not leaked_secrets(again.text), again.text
