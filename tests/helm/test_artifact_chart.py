@@ -5,9 +5,9 @@ generator's copy rules and installed; the plan and `get hr` name the artifact as
 from __future__ import annotations
 
 import pytest
-from fluxpush.cli.views import chart_summary
 
 from conftest import HELMRELEASE
+from fluxpush.cli.views import chart_summary
 from fluxpush.errors import SourceError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.helm.sources import ChartCache, resolve_chart

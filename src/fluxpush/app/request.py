@@ -70,7 +70,7 @@ class RunSettings:
     ref_name: str | None = None  # the branch a detached CI checkout was made from (its revision's name)
     # The face's environment for the keys it may name: $SOPS_AGE_KEY(_FILE), $HOME (the sops CLI's
     # default key file) and $FLUXPUSH_PROVIDER_SECRETS (Provider Secrets the cluster lacks).
-    environ: Mapping[str, str] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)  # holds secrets: never shown
 
 
 def run_settings(environ: Mapping[str, str]) -> RunSettings:
