@@ -6,6 +6,9 @@ URL, the Lease holder, the cluster a command opens, the environment a run reads.
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -213,3 +216,22 @@ def test_nothing_below_the_faces_reads_the_process_environment():
     assert readers <= set(ENVIRONMENT_READERS), sorted(readers - set(ENVIRONMENT_READERS))
     assert "engine/lease.py" not in readers and "source.py" not in readers  # the check does see reads
     assert _reads_environment(ast.parse("import os\nos.environ.get('X')"))
+
+
+def test_kustomize_flag_is_passed_on_without_writing_the_environment(tmp_path):
+    """`python -m fluxpush version --kustomize K` uses K, says so, and leaves os.environ as it was (a
+    fresh interpreter: the choice is process-wide)."""
+    from fluxpush.tools import find_kustomize
+
+    kustomize = find_kustomize().path  # the pinned binary: a real one to name
+    probe = ("import os, runpy, sys\n"
+             f"sys.argv = ['fluxpush', 'version', '--kustomize', {kustomize!r}]\n"
+             "try:\n    runpy.run_module('fluxpush', run_name='__main__')\n"
+             "except SystemExit as exit:\n    code = exit.code\n"
+             "assert 'FLUXPUSH_KUSTOMIZE' not in os.environ, 'the flag was written into the environment'\n"
+             "sys.exit(code)\n")
+    env = {k: v for k, v in os.environ.items() if k != "FLUXPUSH_KUSTOMIZE"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert f"{kustomize}" in done.stdout and "(from --kustomize)" in done.stdout
