@@ -1,4 +1,5 @@
-"""What the action does per mode, returning plain results for reporting.
+"""What the action does per mode: its inputs turned into the composition root's requests
+(`fluxpush.app`), its results into plain values for reporting.
 
     push               → apply     every node, holding the cluster's Lease
     pull_request       → plan      a preview: against the live cluster with read-only requests when
