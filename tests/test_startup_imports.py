@@ -23,6 +23,14 @@ def test_the_cli_module_loads_none_of_the_heavy_modules() -> None:
     assert _loaded_after("import fluxpush.cli") == []
 
 
+def test_repository_verbs_load_no_cluster_client_and_cluster_verbs_do() -> None:
+    """A verb's module loads only when that verb runs (`fluxpush.cli.command`)."""
+    for verb in ("build", "tree", "validate", "get", "version"):
+        assert _loaded_after(f"from fluxpush.cli import command\ncommand({verb!r})") == [], verb
+    cluster = _loaded_after("from fluxpush.cli import command\ncommand('diff')")
+    assert {"fluxpush.kube", "fluxpush.app.usecases", "fluxpush.cli.run"} <= set(cluster)
+
+
 def test_warm_up_loads_jsonschema_and_caches_the_validators() -> None:
     code = ("from fluxpush.flux import validate\nvalidate.warm_up()\n"
             "assert validate.schema_validator.cache_info().currsize >= 2")
