@@ -235,3 +235,22 @@ def test_kustomize_flag_is_passed_on_without_writing_the_environment(tmp_path):
                           timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert f"{kustomize}" in done.stdout and "(from --kustomize)" in done.stdout
+
+
+@pytest.mark.integration
+def test_a_malformed_provider_secrets_variable_stops_apply_before_any_write(run_cli, sandbox, tmp_path,
+                                                                            monkeypatch):
+    kubeconfig = sandbox.sim.write_kubeconfig(tmp_path / "kubeconfig")
+    monkeypatch.setenv("FLUXPUSH_PROVIDER_SECRETS", "{not json: https://hooks.example/XXXXsecretXXXX")
+    args = ("apply", "--repo", str(sandbox.repo), "--path", "clusters/dev", "--kubeconfig", str(kubeconfig))
+    sandbox.sim.requests.clear()
+
+    refused = run_cli(*args)
+
+    assert refused.code == 2, refused.err
+    assert "$FLUXPUSH_PROVIDER_SECRETS must be a JSON object" in refused.err
+    assert "XXXXsecretXXXX" not in refused.out + refused.err
+    assert sandbox.writes() == [], "nothing is written, not even the Lease"
+    applied = run_cli(*args, "--no-notify")  # no notifications: the variable is not read
+    assert applied.code == 0, applied.err
+    assert sandbox.writes()

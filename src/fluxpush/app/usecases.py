@@ -21,6 +21,7 @@ from fluxpush.engine.lease import ClusterLease, holder_identity
 from fluxpush.engine.run import RunObserver, RunResult, run_nodes
 from fluxpush.errors import ClusterError
 from fluxpush.flux.model import ObjectRef
+from fluxpush.helm.status import release_status
 from fluxpush.kube import KubeClient
 from fluxpush.kube.stop import StopSwitch
 from fluxpush.planning.inventory import InventoryRecord
@@ -135,8 +136,6 @@ def cluster_status(target: ClusterTarget, discovery: Discovery, *,
                    releases: bool) -> dict[ObjectRef, dict[str, Any]]:
     """Each Kustomization's stored status in the cluster (Ready, reason, revisions, suspend) and, with
     `releases`, each HelmRelease's release status; one client for both."""
-    from fluxpush.helm.status import release_status  # only `get hr` and `get all` need Helm's storage
-
     with open_cluster(target) as client:
         status = _kustomization_status(LiveIndex(client), discovery)
         if releases:
