@@ -3,9 +3,12 @@
 A face (`fluxpush.cli`: argv; `fluxpush.action`: `INPUT_*` and the event) only turns its input into a
 request and a result into output. Below the faces, this package decides the rest once:
 
-    request    the run's environment (`RunSettings`), discovery inputs, engine options
+    request    the cluster target, the run's environment (`RunSettings`), discovery inputs, engine
+               options
     selection  which nodes a command means and the order they apply in
-    cluster    the cluster target (sandbox, kubeconfig, EKS) and opening its client
+    cluster    opening the client of a cluster target (sandbox, kubeconfig, EKS)
+    lookups    what a run reads from the cluster besides objects: substituteFrom sources, Provider
+               Secrets (else from the face's $FLUXPUSH_PROVIDER_SECRETS)
     usecases   preview, deploy, reconcile, suspend, cluster status: the only call to `run_nodes`
 
 Importing the package loads nothing heavy: `request` and `selection` serve verbs that never touch a
