@@ -9,8 +9,9 @@ request and a result into output. Below the faces, this package decides the rest
     cluster    opening the client of a cluster target (sandbox, kubeconfig, EKS)
     lookups    what a run reads from the cluster besides objects: substituteFrom sources, Provider
                Secrets (else from the face's $FLUXPUSH_PROVIDER_SECRETS)
-    usecases   preview, deploy, reconcile, suspend, cluster status: the only call to `run_nodes`
+    usecases   preview, deploy (a reconcile deploys a selection), suspend, cluster status; the
+               only call to `run_nodes`
 
 Importing the package loads nothing heavy: `request` and `selection` serve verbs that never touch a
-cluster, so the cluster client loads only with `cluster` and `usecases`.
+cluster, so the cluster client loads only with `cluster`, `lookups` and `usecases`.
 """
