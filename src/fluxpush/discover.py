@@ -132,6 +132,7 @@ class DiscoverOptions:
     # `owner/name` of the checkout on GitHub (the action's GITHUB_REPOSITORY): a GitRepository with
     # that URL is the checkout
     github_repository: str = ""
+    ref_name: str | None = None  # the branch a detached CI checkout came from (`git_revision`)
 
 
 def normalize_path(path: str) -> str:
@@ -527,7 +528,7 @@ def find_ownership_conflicts(nodes: Iterable[AnyNode]) -> list[tuple[InputError,
 def discover(repo_root: str | Path, options: DiscoverOptions, *, tool: Tool | None = None) -> Discovery:
     """Build the cluster path and every Kustomization it leads to; collect all problems."""
     try:
-        checkout = load_source(repo_root)
+        checkout = load_source(repo_root, ref_name=options.ref_name)
     except OSError as exc:
         raise SourceError(f"cannot read the repository: {exc}", origin=None) from exc
     cluster_dir = checkout.root / normalize_path(options.cluster_path)

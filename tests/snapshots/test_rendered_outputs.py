@@ -22,16 +22,17 @@ import pytest
 
 from fluxpush.action.events import RunContext
 from fluxpush.action.modes import ModeResult, from_run
-from fluxpush.action.render import render_markdown, status_line, summary_limit
+from fluxpush.action.output import summary_limit
+from fluxpush.action.render import render_markdown, status_line
 from fluxpush.cli import main
 from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.engine.run import RunResult, run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
-from fluxpush.planning.plan import render_text
 from fluxpush.reconcilers import default_reconcilers
 from fluxpush.report.comment import COMMENT_LIMIT
 from fluxpush.report.github import CHECK_OUTPUT_MAX
+from fluxpush.report.terminal import render_text
 from kubesim import KubeSim, Options
 
 MASKS = (
