@@ -202,6 +202,15 @@ def test_get_reads_the_cluster_kubeconfig_names(sandbox, cluster_env):
     assert offline.returncode == 0 and "NotApplied" not in offline.stdout
 
 
+def test_get_takes_flux_all_namespaces_flag(sandbox):
+    """`flux get hr -A` habit: accepted, and the listing is the same every-namespace one."""
+    plain = fluxpush("get", "hr", *repo_args(sandbox.repo))
+    for flag in ("-A", "--all-namespaces"):
+        result = fluxpush("get", "hr", flag, *repo_args(sandbox.repo))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == plain.stdout and "external-secrets" in result.stdout
+
+
 def test_a_failed_health_check_quotes_the_objects_condition(sandbox, cluster_env):
     # kubesim's fail annotation makes the Deployment exceed its progress deadline, as a bad image
     # does: Progressing=False, reason ProgressDeadlineExceeded, the pull error in its message.

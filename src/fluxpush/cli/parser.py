@@ -42,6 +42,8 @@ def _add_repository_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentPar
     get = cli_help.add_verb(verbs, "get", [common])
     get.add_argument("kind", choices=["ks", "kustomizations", "hr", "helmreleases", "all", "images"])
     get.add_argument("-o", "--output", choices=["table", "json"], default="table")
+    get.add_argument("-A", "--all-namespaces", action="store_true",
+                     help="accepted as flux takes it; fluxpush always lists every namespace")
     add_connection_options(get)
     tree = cli_help.add_verb(verbs, "tree", [common])
     add_target(tree, required=True, kinds=("ks", "kustomization"))

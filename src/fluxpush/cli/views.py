@@ -35,7 +35,8 @@ def _status(discovery: Discovery, node: Node) -> str:
         return f"blocked: {discovery.graph.blocked[node.ref]}"
     if isinstance(node.spec, HelmRelease):
         return "not rendered (HelmRelease)"
-    return f"{len(node.objects)} objects"
+    count = len(node.objects)
+    return f"{count} object{'' if count == 1 else 's'}"
 
 
 def _deps(node: Node) -> str:
