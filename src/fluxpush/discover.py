@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from fluxpush.artifacts import ARTIFACT_KIND, ArtifactGenerator, is_artifact_generator, parse_generator
-from fluxpush.errors import FluxpushError, InputError, Origin, RenderError, SchemaError, SourceError
+from fluxpush.errors import (
+    FluxpushError,
+    InputError,
+    Origin,
+    RenderError,
+    SchemaError,
+    SourceError,
+    UsageError,
+)
 from fluxpush.flux import is_flux_object, parse_flux_object, validate_flux_object
 from fluxpush.flux.inert import Notice, inert_notice
 from fluxpush.flux.model import (
@@ -533,8 +541,8 @@ def discover(repo_root: str | Path, options: DiscoverOptions, *, tool: Tool | No
         raise SourceError(f"cannot read the repository: {exc}", origin=None) from exc
     cluster_dir = checkout.root / normalize_path(options.cluster_path)
     if not cluster_dir.is_dir():
-        raise SourceError(f"cluster path {options.cluster_path!r} is not a directory in {checkout.root}",
-                          hint="pass --path with a folder such as clusters/dev")
+        raise UsageError(f"cluster path {options.cluster_path!r} is not a directory in {checkout.root} (fix: "
+                         "pass --path, or the action's cluster-path input, a folder such as clusters/dev)")
     tool = tool or find_kustomize()
     with tempfile.TemporaryDirectory(prefix="fluxpush-") as scratch:
         return _Discoverer(checkout, options, tool, Path(scratch)).run()

@@ -125,6 +125,15 @@ def test_bad_values_are_usage_errors_without_traceback(example_repo, args, messa
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("verb", [("build",), ("validate",), ("diff", "--sandbox")])
+def test_a_cluster_path_that_is_not_a_folder_is_a_usage_error(example_repo, verb):
+    result = fluxpush(*verb, "--repo", str(example_repo), "--path", "clusters/nope")
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "cluster path 'clusters/nope' is not a directory" in result.stderr
+    assert "pass --path" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_every_verb_help_has_a_description_exit_codes_and_an_example():
     verbs = ["version", "build", "get", "tree", "validate", "diff", "plan", "apply", "reconcile", "suspend",
              "resume", "image-update"]
