@@ -182,6 +182,22 @@ def test_diff_ks_name_plans_only_that_kustomization(sandbox, cluster_env):
     assert "► Namespace/external-secrets created" in result.stdout
 
 
+def test_diff_ks_name_shows_its_changes_when_a_dependency_outside_the_run_is_not_ready(sandbox, cluster_env):
+    """As `flux diff ks`: the node's changes are shown though its dependency (not in this run) was never
+    applied; the node is reported blocked, since an apply would wait for it (exit 2: it would fail)."""
+    result = fluxpush("diff", "ks", "app-2", *repo_args(sandbox.repo), env=cluster_env)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    header = next(line for line in result.stdout.splitlines() if line.startswith("📁 "))
+    assert "Kustomization/flux-system/app-2" in header
+    assert "blocked by dependency 'flux-system/infrastructure' is not ready (never applied)" in header
+    assert "► Deployment/app-2/app-2 created" in result.stdout
+    assert sandbox.writes() == []
+    applied = fluxpush("reconcile", "ks", "app-2", "--no-notify", *repo_args(sandbox.repo), env=cluster_env)
+    assert applied.returncode == 1, applied.stdout + applied.stderr  # the apply itself still waits
+    assert not [w for w in sandbox.writes() if "/namespaces/app-2/" in w or w.endswith("/namespaces")]
+
+
 def test_reconcile_dry_run_plans_only_its_target_and_writes_nothing(sandbox, cluster_env):
     result = fluxpush("reconcile", "ks", "flux-system/infrastructure", "--dry-run", *repo_args(sandbox.repo),
                       env=cluster_env)

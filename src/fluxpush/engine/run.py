@@ -180,6 +180,8 @@ class _Runner:
         self.records: dict[ObjectRef, InventoryRecord | None] = {}
         self.waits: dict[ObjectRef, tuple[ObjectRef, ...]] = {}
         self.results: dict[ObjectRef, NodeResult] = {}
+        # previewed nodes a dependency outside the run keeps from applying: why, shown with their plan
+        self.would_wait: dict[ObjectRef, str] = {}
         self.declared = declared_in_git(discovery)
         # One snapshot for the run's reads: every inventory (each is read before its node writes it)
         # and, in a plan, every node's live objects (a plan writes nothing), so collections are listed once.
@@ -220,12 +222,15 @@ class _Runner:
             self.waits[node.ref] = tuple(deps)
         return self.waits[node.ref]
 
-    def blocker(self, node: AnyNode) -> str | None:
-        """Why the node may not run now that everything it waits for is decided, or None."""
+    def blocker(self, node: AnyNode, *, outside_run: bool = True) -> str | None:
+        """Why the node may not run now that everything it waits for is decided, or None; with
+        `outside_run=False`, only the parent and the dependencies this run decides count."""
         parent = self.results.get(node.parent) if node.parent else None
         if parent is not None and parent.outcome is not Outcome.READY and self.record(node.ref) is None:
             return f"its parent {node.parent} did not apply it ({parent.outcome}), so it does not exist yet"
         for dep in [*node.depends_on, *self.releases_of(node.depends_on)]:
+            if not outside_run and dep not in self.selected:
+                continue
             why = dependency_blocker(dep, self.results.get(dep), self.record(dep), self.discovery.revision,
                                      _same_source(node, self.discovery.nodes.get(dep)))
             if why:
@@ -235,7 +240,9 @@ class _Runner:
     def decide_without_running(self, node: AnyNode) -> NodeResult | None:
         revision = self.discovery.revision
         blocked = self.discovery.graph.blocked.get(node.ref) or self.blocker(node)
-        if blocked:
+        if blocked and self.previews_past(node):
+            self.would_wait[node.ref] = blocked
+        elif blocked:
             return self.noted(_not_run(node, revision, Outcome.BLOCKED, "DependencyNotReady", blocked,
                                        (blocked,)))
         if node.error is not None:
@@ -250,6 +257,13 @@ class _Runner:
                                 f"its record could not be updated: {exc}")
             return _not_run(node, revision, Outcome.SUSPENDED, "Suspended", f"suspended ({where})")
         return None
+
+    def previews_past(self, node: AnyNode) -> bool:
+        """Whether a preview plans a node although only dependencies outside the run (`diff ks NAME`)
+        keep it from applying: as `flux diff ks` it shows what the node would change, and says the
+        apply would wait (the node stays blocked, so the verdict is the apply's)."""
+        return not self.apply and node.ref not in self.discovery.graph.blocked and \
+            self.blocker(node, outside_run=False) is None
 
     def remember_suspension(self, node: AnyNode, record: InventoryRecord | None) -> None:
         """On apply, store that a node is suspended in Git, so removing it later deletes nothing (as a
@@ -319,9 +333,15 @@ class _Runner:
         except FluxpushError as exc:
             failed = _not_run(node, self.discovery.revision, Outcome.FAILED, "ReconciliationFailed", str(exc))
             return self.noted(failed)
-        outcome = Outcome.FAILED if plan.error else Outcome.READY
-        return NodeResult(node.ref, outcome, "Planned", plan.error or "planned", plan,
-                          duration=time.monotonic() - started)
+        waits = self.would_wait.get(node.ref)
+        if plan.error:
+            outcome, reason, message = Outcome.FAILED, "Planned", plan.error
+        elif waits:
+            outcome, reason, message = Outcome.BLOCKED, "DependencyNotReady", f"an apply would wait: {waits}"
+            plan = replace(plan, blocked_by=(waits,))
+        else:
+            outcome, reason, message = Outcome.READY, "Planned", "planned"
+        return NodeResult(node.ref, outcome, reason, message, plan, duration=time.monotonic() - started)
 
     def noted(self, result: NodeResult) -> NodeResult:
         """On apply, store a node's failure that never reached its apply (build failed, blocked) in its
