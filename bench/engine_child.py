@@ -13,11 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_kubeconfig
 from fluxpush.planning.options import EngineOptions, PlanWay
 from fluxpush.reconcilers import default_reconcilers
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 
 def peak_mib() -> float | None:

@@ -12,11 +12,11 @@ import shutil
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.errors import SourceError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.helm.sources import ChartCache, resolve_chart
 from fluxpush.nodes import is_helm_release
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 APP_1 = ObjectRef("Kustomization", "flux-system", "app-1")
 WITH_GITHUB = DiscoverOptions(cluster_path="clusters/dev", github_repository="acme/platform-mirror")

@@ -7,9 +7,9 @@ from dataclasses import FrozenInstanceError, replace
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
 from fluxpush.nodes import is_helm_release, is_kustomization
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 APP_1 = ObjectRef("Kustomization", "flux-system", "app-1")
 HR = ObjectRef("HelmRelease", "external-secrets", "external-secrets")

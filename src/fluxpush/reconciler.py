@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from fluxpush.artifacts import ArtifactGenerator
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.model import FluxObject, GitRepository, HelmRelease, Kustomization, ObjectRef
 from fluxpush.kube import KubeClient
@@ -28,7 +27,8 @@ from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.plan import NodePlan
 from fluxpush.planning.removal import Declared, Removal
 from fluxpush.planning.result import Announce, NodeResult
-from fluxpush.source import Source
+from fluxpush.repository.artifacts import ArtifactGenerator
+from fluxpush.repository.source import Source
 
 SpecT_contra = TypeVar("SpecT_contra", bound=Kustomization | HelmRelease, contravariant=True)
 

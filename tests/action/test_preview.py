@@ -11,7 +11,6 @@ import re
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
@@ -19,6 +18,7 @@ from fluxpush.planning.plan import Plan
 from fluxpush.reconcilers import default_reconcilers
 from fluxpush.report.comment import COMMENT_LIMIT, size
 from fluxpush.report.github_app import PREVIEW_PERMISSIONS
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 from .conftest import CLUSTER_PATH, REPO, git, pull_request_event
 

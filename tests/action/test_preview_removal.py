@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
 from fluxpush.reconcilers import default_reconcilers
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 from .conftest import CLUSTER_PATH, REPO, pull_request_event
 

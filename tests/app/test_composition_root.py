@@ -22,13 +22,13 @@ from fluxpush.app.request import CheckoutRequest, Kubeconfig, RunSettings, disco
 from fluxpush.app.selection import select
 from fluxpush.cli import options as cli_options
 from fluxpush.cli.parser import build_parser
-from fluxpush.discover import Discovery
 from fluxpush.engine.lease import LEASE_NAME, LEASE_NAMESPACE
 from fluxpush.engine.run import Verdict
 from fluxpush.errors import UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.planning.options import EngineOptions, PlanWay
 from fluxpush.planning.result import NodeResult
+from fluxpush.repository.discover import Discovery
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "fluxpush"
 

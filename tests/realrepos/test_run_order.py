@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.result import Outcome
 from fluxpush.reconcilers import default_reconcilers
+from fluxpush.repository.discover import DiscoverOptions, discover
 from kubesim import KubeSim, Options
 from realrepos.layouts import helm_release, kustomization, namespace, write_tree
 

@@ -25,7 +25,6 @@ from fluxpush.action.modes import ModeResult, from_run
 from fluxpush.action.output import summary_limit
 from fluxpush.action.render import render_markdown, status_line
 from fluxpush.cli import main
-from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.engine.run import RunResult, run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
@@ -33,6 +32,7 @@ from fluxpush.reconcilers import default_reconcilers
 from fluxpush.report.comment import COMMENT_LIMIT
 from fluxpush.report.github import CHECK_OUTPUT_MAX
 from fluxpush.report.terminal import render_text
+from fluxpush.repository.discover import DiscoverOptions, Discovery, discover
 from kubesim import KubeSim, Options
 
 MASKS = (

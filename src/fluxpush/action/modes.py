@@ -33,7 +33,6 @@ from fluxpush.app.request import (
 )
 from fluxpush.app.request import engine_options as build_engine_options
 from fluxpush.app.selection import EVERY_NODE, NodeSelection
-from fluxpush.discover import Discovery
 from fluxpush.engine.lease import LEASE_SECONDS
 from fluxpush.engine.run import RunResult
 from fluxpush.errors import SourceError, UsageError
@@ -44,6 +43,7 @@ from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.planning.result import NodeResult, Outcome
 from fluxpush.report.notify import Delivery
 from fluxpush.report.workflow import WorkflowCommands
+from fluxpush.repository.discover import Discovery
 
 MODE_FOR_EVENT = {"push": "apply", "pull_request": "plan", "workflow_dispatch": "reconcile",
                   **dict.fromkeys(("schedule", "registry_package", "repository_dispatch"), "image-update")}

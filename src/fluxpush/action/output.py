@@ -10,10 +10,10 @@ from pathlib import Path
 
 from fluxpush.action.modes import ModeResult
 from fluxpush.action.render import MAX_ERROR_ANNOTATIONS, output_values, plan_file_name, problem_annotations
-from fluxpush.discover import Discovery
 from fluxpush.planning.plan import Plan
 from fluxpush.report.terminal import render_text
 from fluxpush.report.workflow import MAX_STEP_SUMMARY_BYTES, WorkflowCommands, set_output
+from fluxpush.repository.discover import Discovery
 
 # Room left in the 1 MiB step summary for what other steps append.
 SUMMARY_RESERVE = 64 * 1024

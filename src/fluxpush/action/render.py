@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from fluxpush.action.events import RunContext
 from fluxpush.action.modes import ModeResult, NodeReport
-from fluxpush.discover import Discovery
 from fluxpush.errors import FluxpushError, InputError, RenderError
 from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.report.comment import CommentHeader, ObjectDiff, Section, SummaryRow, build_comment
+from fluxpush.repository.discover import Discovery
 
 MODE_WORDS = {"plan": "preview", "apply": "deploy", "reconcile": "reconcile"}
 PAST_WORDS = {"apply": "deployed", "reconcile": "reconciled"}

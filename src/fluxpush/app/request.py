@@ -17,12 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.errors import UsageError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.planning.options import NODE_CONCURRENCY, EngineOptions, PlanWay
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.workflow import actions_run_url
+from fluxpush.repository.discover import DiscoverOptions, Discovery, discover
 from fluxpush.sops.keysource import NO_KEYS, SopsKeys, run_keys
 
 # -- the cluster a run talks to (opened by `fluxpush.app.cluster.open_cluster`) --

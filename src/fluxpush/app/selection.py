@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from fluxpush.discover import Discovery
 from fluxpush.errors import UsageError
 from fluxpush.flux.model import ObjectRef
+from fluxpush.repository.discover import Discovery
 
 KIND_ALIASES = {
     "ks": "Kustomization",

@@ -15,7 +15,6 @@ from fluxpush.app.cluster import open_cluster
 from fluxpush.app.lookups import live_variable_lookup, provider_secret_lookup
 from fluxpush.app.request import CheckoutRequest, ClusterTarget, RunSettings, discover_checkout
 from fluxpush.app.selection import EVERY_NODE, NodeSelection, select
-from fluxpush.discover import Discovery
 from fluxpush.engine import planfile
 from fluxpush.engine.lease import ClusterLease, holder_identity
 from fluxpush.engine.run import RunObserver, RunResult, run_nodes
@@ -32,6 +31,7 @@ from fluxpush.planning.store import store_inventory
 from fluxpush.reconcilers import default_reconcilers
 from fluxpush.report.notify import Delivery
 from fluxpush.report.run_events import notify_run
+from fluxpush.repository.discover import Discovery
 
 
 class RunHooks(RunObserver):

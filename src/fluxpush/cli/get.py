@@ -23,11 +23,11 @@ from fluxpush.cli.views import (
     kustomization_table,
     live_status_table,
 )
-from fluxpush.discover import Discovery
 from fluxpush.errors import EXIT_OK
 from fluxpush.flux.model import ObjectRef
 from fluxpush.images import cli as images_cli
 from fluxpush.images.run import SecretLookup
+from fluxpush.repository.discover import Discovery
 
 Status = dict[ObjectRef, dict[str, Any]]
 

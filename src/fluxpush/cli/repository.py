@@ -9,9 +9,9 @@ from fluxpush.app.request import RunSettings, discover_checkout
 from fluxpush.app.selection import selected_nodes
 from fluxpush.cli.options import checkout_request, node_selection
 from fluxpush.cli.views import build_json, dumps_json, problem_dict, render_build, render_tree
-from fluxpush.discover import Discovery
 from fluxpush.errors import EXIT_FAILED, EXIT_OK
-from fluxpush.policy import find_plain_secrets
+from fluxpush.repository.discover import Discovery
+from fluxpush.repository.policy import find_plain_secrets
 
 
 def discover_repository(args: argparse.Namespace, settings: RunSettings) -> Discovery:

@@ -11,13 +11,13 @@ from typing import TextIO
 
 from fluxpush.app.selection import apply_order
 from fluxpush.app.usecases import RunHooks
-from fluxpush.discover import Discovery
 from fluxpush.engine.run import RunResult
 from fluxpush.flux.model import ObjectRef
 from fluxpush.planning.plan import ObjectChange
 from fluxpush.planning.result import NodeResult, Outcome
 from fluxpush.report.notify import Delivery
 from fluxpush.report.terminal import APPLIED_WORD, change_lines, node_lines, totals_line
+from fluxpush.repository.discover import Discovery
 
 
 class StreamPrinter(RunHooks):

@@ -6,11 +6,11 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from fluxpush.apply_order import sort_for_apply
-from fluxpush.discover import Discovery
 from fluxpush.errors import DependencyError, FluxpushError, InputError, RenderError
 from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef, OCIRepository
 from fluxpush.nodes import AnyNode as Node
+from fluxpush.planning.apply_order import sort_for_apply
+from fluxpush.repository.discover import Discovery
 from fluxpush.yamldoc import dump_documents
 
 

@@ -20,7 +20,6 @@ import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fluxpush.discover import Discovery
 from fluxpush.errors import ClusterError, InputError
 from fluxpush.flux.model import Kustomization, ObjectRef
 from fluxpush.kube import KubeClient
@@ -31,6 +30,7 @@ from fluxpush.planning.normalize import object_id
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.plan import Action, Plan
 from fluxpush.redact import redact_data
+from fluxpush.repository.discover import Discovery
 
 EXECUTION_KIND = "fluxpush-plan-file"
 EXECUTION_VERSION = 1

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
-from fluxpush.apply_order import apply_stage, sort_for_apply
 from fluxpush.engine.gc import RemovalLog, delete_objects, execute_removal
 from fluxpush.engine.health import Status, compute_status
 from fluxpush.engine.wait import wait_for_health
@@ -30,6 +29,7 @@ from fluxpush.flux.model import Kustomization
 from fluxpush.kube import KubeClient
 from fluxpush.nodes import KustomizationNode
 from fluxpush.planning import inventory as inv
+from fluxpush.planning.apply_order import apply_stage, sort_for_apply
 from fluxpush.planning.inventory import InventoryRecord, entries_from_objects
 from fluxpush.planning.live import LiveIndex
 from fluxpush.planning.normalize import FORCE_KEY, ObjectId, has_setting, object_id

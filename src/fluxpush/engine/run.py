@@ -23,7 +23,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from fluxpush.discover import Discovery
 from fluxpush.engine.reconcile import failed_status
 from fluxpush.engine.remote import RemoteClusters
 from fluxpush.errors import ClusterError, FluxpushError
@@ -46,6 +45,7 @@ from fluxpush.planning.removal import (
 from fluxpush.planning.result import Announce, NodeResult, Outcome
 from fluxpush.planning.store import store_inventory
 from fluxpush.reconciler import NodeRun, Reconcilers
+from fluxpush.repository.discover import Discovery
 
 
 class RunObserver:

@@ -29,7 +29,6 @@ from typing import Any
 
 import yaml
 
-from fluxpush.artifacts import build_artifact
 from fluxpush.errors import EndpointError, InputError, SourceError, YAMLError
 from fluxpush.flux.model import (
     GitRepository,
@@ -44,6 +43,7 @@ from fluxpush.helm.semver import newest_match
 from fluxpush.helm.values import merge_values
 from fluxpush.outbound import Session, display_url
 from fluxpush.reconciler import Repository
+from fluxpush.repository.artifacts import build_artifact
 from fluxpush.yamldoc import load_safe
 
 Lookup = Callable[[str, str, str], dict[str, Any] | None]

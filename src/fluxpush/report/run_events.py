@@ -8,13 +8,13 @@ stays quiet in Slack.
 
 from __future__ import annotations
 
-from fluxpush.discover import Discovery
 from fluxpush.engine.run import RunResult
 from fluxpush.flux.model import Alert, Provider
 from fluxpush.planning.result import NodeResult, Outcome
 from fluxpush.report.events import Event, build_event
 from fluxpush.report.notify import Delivery, SecretLookup, send_notifications
 from fluxpush.report.terminal import APPLIED_WORD
+from fluxpush.repository.discover import Discovery
 
 
 def event_for_result(result: NodeResult, revision: str, run_url: str | None) -> Event | None:

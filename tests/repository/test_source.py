@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from fluxpush.errors import SourceError
-from fluxpush.source import DEFAULT_EXCLUSIONS, git_revision, load_source
+from fluxpush.repository.source import DEFAULT_EXCLUSIONS, git_revision, load_source
 
 CORPUS_BUILD = Path("/work/shared/corpus/flux2-cli/cmd/flux/testdata/build-kustomization")
 

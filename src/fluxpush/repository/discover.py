@@ -22,7 +22,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from fluxpush.artifacts import ARTIFACT_KIND, ArtifactGenerator, is_artifact_generator, parse_generator
 from fluxpush.errors import (
     FluxpushError,
     InputError,
@@ -44,11 +43,7 @@ from fluxpush.flux.model import (
 )
 from fluxpush.flux.parse import parse_kustomization
 from fluxpush.flux.validate import warm_up
-from fluxpush.fluxinstance import is_flux_instance, sync_objects
-from fluxpush.graph import Graph, after_parents, order_nodes
-from fluxpush.local_artifacts import LocalArtifacts
 from fluxpush.nodes import AnyNode, KustomizationNode, Node, is_kustomization
-from fluxpush.origins import OriginIndex
 from fluxpush.render.confine import BuildConfinement
 from fluxpush.render.kustomize import BuildWorkspace, needs_merge, prepare_build_dir, run_kustomize
 from fluxpush.render.postbuild import (
@@ -57,13 +52,23 @@ from fluxpush.render.postbuild import (
     finalize_objects,
     resolve_variables,
 )
-from fluxpush.root_config import ROOT_CONFIG, load_root_spec
+from fluxpush.repository.artifacts import (
+    ARTIFACT_KIND,
+    ArtifactGenerator,
+    is_artifact_generator,
+    parse_generator,
+)
+from fluxpush.repository.fluxinstance import is_flux_instance, sync_objects
+from fluxpush.repository.graph import Graph, after_parents, order_nodes
+from fluxpush.repository.local_artifacts import LocalArtifacts
+from fluxpush.repository.origins import OriginIndex
+from fluxpush.repository.root_config import ROOT_CONFIG, load_root_spec
+from fluxpush.repository.source import Source, load_source
+from fluxpush.repository.variable_sources import VariableSources
 from fluxpush.sops.keysource import NO_KEYS, SopsKeys
 from fluxpush.sops.sealed import Sealed
 from fluxpush.sops.sources import decrypt_sources
-from fluxpush.source import Source, load_source
 from fluxpush.tools import Tool, find_kustomize
-from fluxpush.variable_sources import VariableSources
 
 ROOT_NAME = "flux-system"  # the name `flux bootstrap` gives the root Kustomization and its source
 
