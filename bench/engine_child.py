@@ -13,10 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_kubeconfig
 from fluxpush.planning.options import EngineOptions, PlanWay
-from fluxpush.reconcilers import default_reconcilers
 from fluxpush.repository.discover import DiscoverOptions, discover
 
 

@@ -14,11 +14,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.cli import main
 from fluxpush.engine.run import RunResult, run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
-from fluxpush.reconcilers import default_reconcilers
 from fluxpush.repository.discover import DiscoverOptions, Discovery, discover
 from http_receiver import Receiver, start_receiver
 from kubesim import KubeSim, Options

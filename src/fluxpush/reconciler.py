@@ -3,7 +3,7 @@
 A `Reconciler` plans a node of its kind, applies it, and removes what a node of its kind deployed
 once Git no longer declares it (a Kustomization's objects, a HelmRelease's release). The engine's
 run and its garbage collection only know this protocol; `engine.reconcile` provides the
-Kustomization reconciler, `helm.reconcile` the HelmRelease one, and `fluxpush.reconcilers` puts
+Kustomization reconciler, `helm.reconcile` the HelmRelease one, and `fluxpush.app.reconcilers` puts
 them in a `Reconcilers` registry for the faces to hand to the run. So `engine` and `helm` never
 import each other (an import contract in pyproject.toml holds it).
 
@@ -132,7 +132,7 @@ class Reconcilers:
         if reconciler is None:
             known = ", ".join(self.kinds) or "no kind"
             raise NoReconciler(f"no reconciler for {kind} (this run reconciles {known}); build the registry "
-                               "with fluxpush.reconcilers.default_reconcilers()")
+                               "with fluxpush.app.reconcilers.default_reconcilers()")
         return reconciler
 
     def require(self, kinds: Iterable[str]) -> None:

@@ -7,10 +7,10 @@ import base64
 
 import pytest
 
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
-from fluxpush.reconcilers import default_reconcilers
 from fluxpush.repository.discover import DiscoverOptions, discover
 
 from .conftest import CLUSTER_PATH, REPO, dispatch_event, push_event

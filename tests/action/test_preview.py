@@ -11,11 +11,11 @@ import re
 
 import pytest
 
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.plan import Plan
-from fluxpush.reconcilers import default_reconcilers
 from fluxpush.report.comment import COMMENT_LIMIT, size
 from fluxpush.report.github_app import PREVIEW_PERMISSIONS
 from fluxpush.repository.discover import DiscoverOptions, discover

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
-from fluxpush.reconcilers import default_reconcilers
 from fluxpush.repository.discover import DiscoverOptions, discover
 
 from .conftest import CLUSTER_PATH, REPO, pull_request_event

@@ -75,7 +75,7 @@ def test_a_kind_without_a_reconciler_is_refused_before_the_run_touches_the_clust
         run_nodes(sandbox.discover(), sandbox.client, EngineOptions(), apply=True,
                   reconcilers=only_kustomizations)
     assert str(refused.value) == ("no reconciler for HelmRelease (this run reconciles Kustomization); build "
-                                  "the registry with fluxpush.reconcilers.default_reconcilers()")
+                                  "the registry with fluxpush.app.reconcilers.default_reconcilers()")
     assert sandbox.client.request_count == before  # nothing read, nothing written
     assert sandbox.writes() == []
 

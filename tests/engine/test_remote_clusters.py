@@ -14,13 +14,13 @@ import pytest
 import yaml
 
 from clusterdump import cluster_dump
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.inventory import inventory_name
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.result import Outcome
-from fluxpush.reconcilers import default_reconcilers
 from fluxpush.repository.discover import DiscoverOptions, discover
 from kubesim import KubeSim, Options
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.result import Outcome
-from fluxpush.reconcilers import default_reconcilers
 from fluxpush.repository.discover import DiscoverOptions, discover
 from kubesim import KubeSim, Options
 from realrepos.layouts import helm_release, kustomization, namespace, write_tree

@@ -24,11 +24,11 @@ from fluxpush.action.events import RunContext
 from fluxpush.action.modes import ModeResult, from_run
 from fluxpush.action.output import summary_limit
 from fluxpush.action.render import render_markdown, status_line
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.cli import main
 from fluxpush.engine.run import RunResult, run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
-from fluxpush.reconcilers import default_reconcilers
 from fluxpush.report.comment import COMMENT_LIMIT
 from fluxpush.report.github import CHECK_OUTPUT_MAX
 from fluxpush.report.terminal import render_text

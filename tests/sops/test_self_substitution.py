@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import pytest
 
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.result import Outcome
-from fluxpush.reconcilers import default_reconcilers
 from fluxpush.repository.discover import DiscoverOptions, discover
 from fluxpush.sops.keys import KeyRing, parse_age_identities
 from fluxpush.sops.keysource import SopsKeys

@@ -11,6 +11,7 @@ request and a result into output. Below the faces, this package decides the rest
                Secrets (else from the face's $FLUXPUSH_PROVIDER_SECRETS)
     usecases   preview, deploy (a reconcile deploys a selection), suspend, cluster status; the
                only call to `run_nodes`
+    reconcilers  the registry of one reconciler per kind (engine's Kustomization, helm's HelmRelease)
 
 Importing the package loads nothing heavy: `request` and `selection` serve verbs that never touch a
 cluster, so the cluster client loads only with `cluster`, `lookups` and `usecases`.

@@ -13,6 +13,7 @@ from typing import Any
 
 from fluxpush.app.cluster import open_cluster
 from fluxpush.app.lookups import live_variable_lookup, provider_secret_lookup
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.app.request import CheckoutRequest, ClusterTarget, RunSettings, discover_checkout
 from fluxpush.app.selection import EVERY_NODE, NodeSelection, select
 from fluxpush.engine import planfile
@@ -28,7 +29,6 @@ from fluxpush.planning.live import LiveIndex
 from fluxpush.planning.options import FIELD_MANAGER, EngineOptions
 from fluxpush.planning.planner import read_inventory
 from fluxpush.planning.store import store_inventory
-from fluxpush.reconcilers import default_reconcilers
 from fluxpush.report.notify import Delivery
 from fluxpush.report.run_events import notify_run
 from fluxpush.repository.discover import Discovery

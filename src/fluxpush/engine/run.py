@@ -12,7 +12,7 @@ and their inventories stored. A `RunObserver` hears each node start, its changes
 written, and its result, so a face can stream the run as it happens.
 
 Each node is planned or applied by its kind's reconciler, from the `Reconcilers` registry the face
-hands to `run_nodes` (`fluxpush.reconcilers.default_reconcilers()`): the run knows no kind itself.
+hands to `run_nodes` (`fluxpush.app.reconcilers.default_reconcilers()`): the run knows no kind itself.
 """
 
 from __future__ import annotations
