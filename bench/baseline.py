@@ -12,10 +12,10 @@ from pathlib import Path
 
 import yaml
 
-from fluxpush.apply_order import sort_for_apply
-from fluxpush.discover import Discovery, normalize_path
 from fluxpush.flux.model import Kustomization
+from fluxpush.planning.apply_order import sort_for_apply
 from fluxpush.planning.plan import FIELD_MANAGER
+from fluxpush.repository.discover import Discovery, normalize_path
 from fluxpush.tools import Tool, find_kustomize
 
 KUBECTL_NAME = "kubectl"

@@ -13,10 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_kubeconfig
 from fluxpush.planning.options import EngineOptions, PlanWay
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 
 def peak_mib() -> float | None:
@@ -43,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     discovery = discover(args.repo, DiscoverOptions(cluster_path=args.path))
     rendered, render_cpu = time.monotonic(), time.process_time()
     with KubeClient(connect_kubeconfig(args.kubeconfig)) as client:
-        run = run_nodes(discovery, client, EngineOptions(way=PlanWay(args.way)), apply=args.apply)
+        run = run_nodes(discovery, client, EngineOptions(way=PlanWay(args.way)), apply=args.apply,
+                        reconcilers=default_reconcilers())
     finished = time.monotonic()
     totals = run.plan.totals
     json.dump({

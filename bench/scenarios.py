@@ -28,8 +28,8 @@ from typing import TypeVar
 from bench.baseline import build_dirs, kubectl_argv, kubectl_env, kustomize_argv, write_rendered
 from bench.generate import CLUSTER_PATH, RepoSpec, edit_one_object, edited_file, generate_repo
 from bench.measure import ProcessRun, run_measured
-from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.render.kustomize import kustomize_environment
+from fluxpush.repository.discover import DiscoverOptions, Discovery, discover
 from fluxpush.tools import Tool, find_kustomize
 from kubesim import KubeSim, Options
 

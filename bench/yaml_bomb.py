@@ -49,8 +49,8 @@ def bomb_repo(root: Path, bomb_in: str = "resource") -> None:
 
 def main() -> int:
     """Run the measurement and print it."""
-    from fluxpush.discover import DiscoverOptions, discover
     from fluxpush.flux.model import ObjectRef
+    from fluxpush.repository.discover import DiscoverOptions, discover
     from fluxpush.runner import build_timeout, memory_limit_mib
 
     with tempfile.TemporaryDirectory() as scratch:

@@ -14,11 +14,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.cli import main
-from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.engine.run import RunResult, run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
+from fluxpush.repository.discover import DiscoverOptions, Discovery, discover
 from http_receiver import Receiver, start_receiver
 from kubesim import KubeSim, Options
 
@@ -83,7 +84,8 @@ class Sandbox:
         return self._discovery
 
     def run(self, *, apply: bool, **options: object) -> RunResult:
-        return run_nodes(self.discover(), self.client, EngineOptions(**options), apply=apply)
+        return run_nodes(self.discover(), self.client, EngineOptions(**options), apply=apply,
+                         reconcilers=default_reconcilers())
 
     def writes(self) -> list[str]:
         """Persisted writes the cluster saw since the last `clear()` (dry runs excluded)."""

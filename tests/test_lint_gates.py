@@ -4,8 +4,8 @@ everything or refuses everything).
 
 - mypy (strict): a wrong argument type, and a function without annotations;
 - ruff C901: a function of 40 branches;
-- import-linter: kubesim importing fluxpush, and a module other than runner importing subprocess, in a
-  copy of src/.
+- import-linter: kubesim importing fluxpush, a module other than runner importing subprocess, engine
+  importing helm, and helm importing discovery, in a copy of src/.
 """
 
 from __future__ import annotations
@@ -99,10 +99,16 @@ def _lint_imports(copy: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(("module", "planted", "chain"), [
     ("kubesim/errors.py", "import fluxpush.errors\n", "kubesim.errors -> fluxpush.errors"),
-    ("fluxpush/graph.py", "import subprocess\n", "fluxpush.graph -> subprocess"),
+    ("fluxpush/repository/graph.py", "import subprocess\n", "fluxpush.repository.graph -> subprocess"),
     ("fluxpush/render/substitute.py", "import fluxpush.kube.client\n",
      "fluxpush.render.substitute -> fluxpush.kube.client"),
-    ("fluxpush/flux/kinds.py", "import fluxpush.source\n", "fluxpush.flux.kinds -> fluxpush.source"),
+    ("fluxpush/flux/kinds.py", "import fluxpush.repository.source\n",
+     "fluxpush.flux.kinds -> fluxpush.repository.source"),
+    # each kind's reconciler behind fluxpush.reconciler's protocol: engine and helm stay independent
+    ("fluxpush/engine/run.py", "import fluxpush.helm.reconcile\n",
+     "fluxpush.engine.run -> fluxpush.helm.reconcile"),
+    ("fluxpush/helm/sources.py", "import fluxpush.repository.discover\n",
+     "fluxpush.helm.sources -> fluxpush.repository.discover"),
 ])
 def test_import_contracts_refuse_a_planted_import(source_copy, module, planted, chain):
     assert _lint_imports(source_copy).returncode == 0

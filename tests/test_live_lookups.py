@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from fluxpush.app.lookups import PROVIDER_SECRETS_ENV, env_secret_lookup, provider_secret_lookup
 from fluxpush.errors import UsageError
-from fluxpush.live_lookups import PROVIDER_SECRETS_ENV, env_secret_lookup, provider_secret_lookup
 
 
 def test_env_secrets_are_found_by_namespace_and_name():

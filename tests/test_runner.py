@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from bench.yaml_bomb import bomb_repo
 
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.errors import RenderError, YAMLError
 from fluxpush.flux.model import ObjectRef
+from fluxpush.repository.discover import DiscoverOptions, discover
 from fluxpush.runner import run_command
 
 SECRETS = {

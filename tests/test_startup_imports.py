@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("jsonschema", "kubernetes", "urllib3", "fluxpush.kube", "fluxpush.cluster_cli",
+HEAVY = ("jsonschema", "kubernetes", "urllib3", "fluxpush.kube", "fluxpush.app.usecases", "fluxpush.cli.run",
          "fluxpush.planning.plan")
 
 
@@ -21,6 +21,14 @@ def _loaded_after(code: str) -> list[str]:
 
 def test_the_cli_module_loads_none_of_the_heavy_modules() -> None:
     assert _loaded_after("import fluxpush.cli") == []
+
+
+def test_repository_verbs_load_no_cluster_client_and_cluster_verbs_do() -> None:
+    """A verb's module loads only when that verb runs (`fluxpush.cli.command`)."""
+    for verb in ("build", "tree", "validate", "get", "version"):
+        assert _loaded_after(f"from fluxpush.cli import command\ncommand({verb!r})") == [], verb
+    cluster = _loaded_after("from fluxpush.cli import command\ncommand('diff')")
+    assert {"fluxpush.kube", "fluxpush.app.usecases", "fluxpush.cli.run"} <= set(cluster)
 
 
 def test_warm_up_loads_jsonschema_and_caches_the_validators() -> None:

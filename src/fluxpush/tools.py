@@ -1,7 +1,7 @@
 """Pinned kustomize and helm binaries: where fluxpush finds them, and how `make` installs them.
 
-Lookup order for each binary: the `FLUXPUSH_KUSTOMIZE` / `FLUXPUSH_HELM` environment variable (or
-the CLI flag that sets it), the tools folder (`FLUXPUSH_TOOLS_DIR`, default
+Lookup order for each binary: the CLI's `--kustomize` / `--helm` (`choose_binaries`), the
+`FLUXPUSH_KUSTOMIZE` / `FLUXPUSH_HELM` environment variable, the tools folder (`FLUXPUSH_TOOLS_DIR`, default
 `<python prefix>/share/fluxpush/bin`, i.e. inside the project's virtualenv), then `PATH`.
 kustomize is either a standalone `kustomize` or `kubectl kustomize` (kubectl embeds kustomize).
 
@@ -52,6 +52,18 @@ class Tool:
         return self.argv[0]
 
 
+# Binaries the command line names (`--kustomize`, `--helm`): process-wide, ahead of the variables.
+_CHOSEN: dict[str, str] = {}
+
+
+def choose_binaries(*, kustomize: str | None = None, helm: str | None = None) -> None:
+    """Use these binaries for the rest of the process (the CLI's `--kustomize`/`--helm`), ahead of
+    $FLUXPUSH_KUSTOMIZE/$FLUXPUSH_HELM; None leaves the lookup as it is."""
+    for name, path in (("kustomize", kustomize), ("helm", helm)):
+        if path:
+            _CHOSEN[name] = path
+
+
 def tools_dir() -> Path:
     """The folder `install` fills and lookups search second."""
     override = os.environ.get("FLUXPUSH_TOOLS_DIR")
@@ -64,6 +76,8 @@ def _kustomize_argv(path: str) -> tuple[str, ...]:
 
 def find_kustomize() -> Tool:
     """kustomize (or `kubectl kustomize`) by the documented lookup order."""
+    if "kustomize" in _CHOSEN:
+        return Tool("kustomize", _kustomize_argv(_CHOSEN["kustomize"]), "--kustomize")
     override = os.environ.get("FLUXPUSH_KUSTOMIZE")
     if override:
         return Tool("kustomize", _kustomize_argv(override), "env")
@@ -81,6 +95,8 @@ def find_kustomize() -> Tool:
 
 def find_helm() -> Tool:
     """helm by the documented lookup order."""
+    if "helm" in _CHOSEN:
+        return Tool("helm", (_CHOSEN["helm"],), "--helm")
     override = os.environ.get("FLUXPUSH_HELM")
     if override:
         return Tool("helm", (override,), "env")

@@ -241,6 +241,26 @@ class ServiceIPs:
         self.node_ports.add(port)
 
 
+def keep_allocated(old: Obj, new: Obj) -> None:
+    """On an update of a core Service, carry over what the server allocated and the new body leaves
+    out (kube-apiserver's patchAllocatedValues): the cluster IPs while both need one, and each node
+    port, matched by port and protocol, while both types need node ports."""
+    if builtin_kind(new) != "Service" or new.get("apiVersion") != "v1":
+        return
+    before, after = old.get("spec") or {}, new.setdefault("spec", {})
+    if "ExternalName" not in (before.get("type"), after.get("type")) and not after.get("clusterIP") \
+            and before.get("clusterIP") and not after.get("clusterIPs"):
+        after["clusterIP"] = before["clusterIP"]
+        after["clusterIPs"] = list(before.get("clusterIPs") or [before["clusterIP"]])
+    node_ports = {(p.get("port"), p.get("protocol", "TCP")): p["nodePort"]
+                  for p in before.get("ports") or [] if p.get("nodePort")}
+    if after.get("type") in ("NodePort", "LoadBalancer"):
+        for port in after.get("ports") or []:
+            allocated = node_ports.get((port.get("port"), port.get("protocol", "TCP")))
+            if allocated and not port.get("nodePort"):
+                port["nodePort"] = allocated
+
+
 def _service(obj: Obj, ips: ServiceIPs | None) -> None:
     spec = obj.setdefault("spec", {})
     kind = spec.setdefault("type", "ClusterIP")

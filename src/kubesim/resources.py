@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from kubesim import apply as ssa
 from kubesim.cluster import Cluster, new_uid, now_rfc3339
-from kubesim.defaults import apply_defaults
+from kubesim.defaults import apply_defaults, keep_allocated
 from kubesim.errors import (
     ApiError,
     already_exists,
@@ -143,7 +143,7 @@ class Resources:
         apply_defaults(new, self.cluster.service_ips if not opts.dry_run else None, creating=old is None)
         if rtype.is_crd:
             self._prune(rtype, new)
-        causes = validate_name(rtype.kind, meta.get("name", ""))
+        causes = validate_name(rtype.group, rtype.kind, meta.get("name", ""))
         causes += validate_object(new)
         if old is not None:
             causes += validate_update(old, new)
@@ -210,7 +210,7 @@ class Resources:
             meta.pop("managedFields")
         self._new_metadata(rtype, obj, namespace)
         name = meta.get("name", "")
-        causes = validate_name(rtype.kind, name)
+        causes = validate_name(rtype.group, rtype.kind, name)
         if causes:
             raise invalid(rtype.kind, rtype.group, name, causes)
         self._check_namespace(rtype, namespace, name)
@@ -330,6 +330,9 @@ class Resources:
         old = self.cluster.store.get(self.cluster.key(rtype, namespace, name))
         if old is None:
             self._check_namespace(rtype, namespace, name)
+        elif meta.get("resourceVersion") not in (None, "", old["metadata"].get("resourceVersion")):
+            # a resourceVersion in an apply body is a precondition, as kube-apiserver treats it
+            raise conflict_modified(rtype.plural, rtype.group, name)
         request = ssa.ApplyRequest(
             opts.manager,
             force,
@@ -345,7 +348,7 @@ class Resources:
             live = copy.deepcopy(old)
         merged = ssa.apply_object(self.schema, rtype.root, live, applied, request)
         if old is None:
-            causes = validate_name(rtype.kind, name)
+            causes = validate_name(rtype.group, rtype.kind, name)
             if causes:
                 raise invalid(rtype.kind, rtype.group, name, causes)
             self._new_metadata(rtype, merged, namespace)
@@ -375,8 +378,8 @@ class Resources:
 
 
 def _carry_over(rtype: ResourceType, old: Obj, new: Obj, opts: WriteOptions) -> None:
-    """What a write cannot change: system metadata, name, namespace, and (but through the status
-    subresource) the status."""
+    """What a write cannot change: system metadata, name, namespace, a Service's allocated IPs and
+    node ports the body leaves out, and (but through the status subresource) the status."""
     meta = new["metadata"]
     for key in SYSTEM_METADATA:
         if key in old["metadata"]:
@@ -386,6 +389,7 @@ def _carry_over(rtype: ResourceType, old: Obj, new: Obj, opts: WriteOptions) -> 
     meta["name"] = old["metadata"]["name"]
     if rtype.namespaced:
         meta["namespace"] = old["metadata"]["namespace"]
+    keep_allocated(old, new)
     if rtype.has_status and opts.subresource != "status":
         if "status" in old:
             new["status"] = copy.deepcopy(old["status"])

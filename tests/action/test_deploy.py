@@ -7,10 +7,11 @@ import base64
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 from .conftest import CLUSTER_PATH, REPO, dispatch_event, push_event
 
@@ -102,7 +103,7 @@ def test_dispatch_reconciles_only_the_targets(checkout, github, deploy_inputs, c
     sim, _ = cluster
     with KubeClient(connect_sandbox(sim)) as client:
         base = discover(checkout.root, DiscoverOptions(cluster_path=CLUSTER_PATH))
-        assert run_nodes(base, client, EngineOptions(), apply=True).ok
+        assert run_nodes(base, client, EngineOptions(), apply=True, reconcilers=default_reconcilers()).ok
     checkout.edit(DEPLOYMENT, "replicas: 1", "replicas: 3")
     checkout.edit("apps/app-1/overlays/dev/deployment-patch.yaml", "${replicas}", "5")
     sha = checkout.commit("two edits")

@@ -11,8 +11,8 @@ from fluxpush.action.events import RunContext
 from fluxpush.action.modes import from_plan
 from fluxpush.action.offline import compare_discoveries
 from fluxpush.action.render import render_markdown, result_word, status_line
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.planning.plan import Action
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 from .conftest import CLUSTER_PATH, REPO
 

@@ -11,13 +11,14 @@ import re
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.plan import Plan
 from fluxpush.report.comment import COMMENT_LIMIT, size
 from fluxpush.report.github_app import PREVIEW_PERMISSIONS
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 from .conftest import CLUSTER_PATH, REPO, git, pull_request_event
 
@@ -111,7 +112,7 @@ def test_live_preview_reads_the_cluster_and_never_writes(checkout, github, run_a
     sim, kubeconfig = cluster
     with KubeClient(connect_sandbox(sim)) as client:
         base = discover(checkout.root, DiscoverOptions(cluster_path=CLUSTER_PATH))
-        assert run_nodes(base, client, EngineOptions(), apply=True).ok
+        assert run_nodes(base, client, EngineOptions(), apply=True, reconcilers=default_reconcilers()).ok
     checkout.edit(DEPLOYMENT, "replicas: 1", "replicas: 2")
     (checkout.root / "apps/app-2/extra.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata:\n  key: value\n"

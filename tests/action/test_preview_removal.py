@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 from .conftest import CLUSTER_PATH, REPO, pull_request_event
 
@@ -21,7 +22,7 @@ def test_a_removed_kustomization_shows_its_collection_and_the_guard_in_the_comme
     sim, kubeconfig = cluster
     with KubeClient(connect_sandbox(sim)) as client:
         base = discover(checkout.root, DiscoverOptions(cluster_path=CLUSTER_PATH))
-        assert run_nodes(base, client, EngineOptions(), apply=True).ok
+        assert run_nodes(base, client, EngineOptions(), apply=True, reconcilers=default_reconcilers()).ok
     apps = checkout.root / "clusters/dev/apps.yaml"
     text = apps.read_text()
     apps.write_text(text[: text.index("# app-2:")].rstrip().rstrip("-").rstrip() + "\n")

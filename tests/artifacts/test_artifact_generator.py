@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from fluxpush.artifacts import CopyRule, OutputArtifact, build_artifact, excluded, go_glob
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.errors import SourceError
 from fluxpush.flux.model import ObjectRef
+from fluxpush.repository.artifacts import CopyRule, OutputArtifact, build_artifact, excluded, go_glob
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 SYNC = """apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository

@@ -22,7 +22,7 @@ from bench.generate import (
     parse_size,
 )
 
-from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 
 def _kustomizations(root: Path) -> dict[str, list[str]]:

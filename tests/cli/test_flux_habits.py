@@ -125,6 +125,15 @@ def test_bad_values_are_usage_errors_without_traceback(example_repo, args, messa
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("verb", [("build",), ("validate",), ("diff", "--sandbox")])
+def test_a_cluster_path_that_is_not_a_folder_is_a_usage_error(example_repo, verb):
+    result = fluxpush(*verb, "--repo", str(example_repo), "--path", "clusters/nope")
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "cluster path 'clusters/nope' is not a directory" in result.stderr
+    assert "pass --path" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_every_verb_help_has_a_description_exit_codes_and_an_example():
     verbs = ["version", "build", "get", "tree", "validate", "diff", "plan", "apply", "reconcile", "suspend",
              "resume", "image-update"]
@@ -173,6 +182,22 @@ def test_diff_ks_name_plans_only_that_kustomization(sandbox, cluster_env):
     assert "► Namespace/external-secrets created" in result.stdout
 
 
+def test_diff_ks_name_shows_its_changes_when_a_dependency_outside_the_run_is_not_ready(sandbox, cluster_env):
+    """As `flux diff ks`: the node's changes are shown though its dependency (not in this run) was never
+    applied; the node is reported blocked, since an apply would wait for it (exit 2: it would fail)."""
+    result = fluxpush("diff", "ks", "app-2", *repo_args(sandbox.repo), env=cluster_env)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    header = next(line for line in result.stdout.splitlines() if line.startswith("📁 "))
+    assert "Kustomization/flux-system/app-2" in header
+    assert "blocked by dependency 'flux-system/infrastructure' is not ready (never applied)" in header
+    assert "► Deployment/app-2/app-2 created" in result.stdout
+    assert sandbox.writes() == []
+    applied = fluxpush("reconcile", "ks", "app-2", "--no-notify", *repo_args(sandbox.repo), env=cluster_env)
+    assert applied.returncode == 1, applied.stdout + applied.stderr  # the apply itself still waits
+    assert not [w for w in sandbox.writes() if "/namespaces/app-2/" in w or w.endswith("/namespaces")]
+
+
 def test_reconcile_dry_run_plans_only_its_target_and_writes_nothing(sandbox, cluster_env):
     result = fluxpush("reconcile", "ks", "flux-system/infrastructure", "--dry-run", *repo_args(sandbox.repo),
                       env=cluster_env)
@@ -200,6 +225,15 @@ def test_get_reads_the_cluster_kubeconfig_names(sandbox, cluster_env):
     assert "infrastructure  Unknown  NotApplied" in result.stdout  # live status, read from the cluster
     offline = fluxpush("get", "ks", *repo_args(sandbox.repo))
     assert offline.returncode == 0 and "NotApplied" not in offline.stdout
+
+
+def test_get_takes_flux_all_namespaces_flag(sandbox):
+    """`flux get hr -A` habit: accepted, and the listing is the same every-namespace one."""
+    plain = fluxpush("get", "hr", *repo_args(sandbox.repo))
+    for flag in ("-A", "--all-namespaces"):
+        result = fluxpush("get", "hr", flag, *repo_args(sandbox.repo))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == plain.stdout and "external-secrets" in result.stdout
 
 
 def test_a_failed_health_check_quotes_the_objects_condition(sandbox, cluster_env):

@@ -12,10 +12,11 @@ from __future__ import annotations
 import pytest
 
 from action.conftest import dispatch_event, pull_request_event, push_event
-from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 from .conftest import cluster_dump
 
@@ -37,7 +38,7 @@ def apply_base(sim, checkout) -> None:
     """The cluster as main's first commit declares it (what earlier deploys left)."""
     with KubeClient(connect_sandbox(sim)) as client:
         base = discover(checkout.root, DiscoverOptions(cluster_path=CLUSTER_PATH))
-        assert run_nodes(base, client, EngineOptions(), apply=True).ok
+        assert run_nodes(base, client, EngineOptions(), apply=True, reconcilers=default_reconcilers()).ok
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.engine.planfile import (
     PlanFileError,
     Snapshot,
@@ -25,6 +24,7 @@ from fluxpush.planning.normalize import ObjectId, object_id
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.redact import register_secret
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"},
              "data": {"url": "https://example.com/hook"}}

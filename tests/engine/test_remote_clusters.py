@@ -14,13 +14,14 @@ import pytest
 import yaml
 
 from clusterdump import cluster_dump
-from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.inventory import inventory_name
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.result import Outcome
+from fluxpush.repository.discover import DiscoverOptions, discover
 from kubesim import KubeSim, Options
 
 pytestmark = pytest.mark.integration
@@ -95,7 +96,8 @@ def test_a_kubeconfig_file_mapping_reaches_a_spoke_whose_secret_is_elsewhere(san
     discovery = discover(sandbox.repo, DiscoverOptions(cluster_path="clusters/dev"))
 
     run = run_nodes(discovery, sandbox.client,
-                    EngineOptions(kubeconfigs={"flux-system/spoke-kubeconfig": str(path)}), apply=True)
+                    EngineOptions(kubeconfigs={"flux-system/spoke-kubeconfig": str(path)}), apply=True,
+                    reconcilers=default_reconcilers())
 
     assert _result(run, APP_2).outcome is Outcome.READY, _result(run, APP_2).message
     assert spoke_client.get("apps/v1", "Deployment", "app-2", "app-2") is not None

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.errors import InputError
 from fluxpush.flux.model import Kustomization, ObjectRef
+from fluxpush.repository.discover import DiscoverOptions, discover
 from fluxpush.sops.keys import KeyRing, parse_age_identities
 from fluxpush.sops.keysource import SopsKeys
 

@@ -141,10 +141,11 @@ def oci_registry(tmp_path: Path) -> Iterator[OciRegistry]:
 def run_release_node(sandbox, ref, *, apply: bool = True):
     """The HelmRelease node's result: the whole example on the first run (it creates the release's
     namespace), then only that node, which keeps the tests fast."""
+    from fluxpush.app.reconcilers import default_reconcilers
     from fluxpush.engine.run import run_nodes
     from fluxpush.planning.options import EngineOptions
 
     first = sandbox.client.get("v1", "Namespace", ref.namespace) is None
     run = run_nodes(sandbox.discover(), sandbox.client, EngineOptions(), apply=apply,
-                    targets=None if first else [ref])
+                    reconcilers=default_reconcilers(), targets=None if first else [ref])
     return next(r for r in run.results if r.node == ref)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 
 from conftest import HELMRELEASE
+from fluxpush.cli.views import chart_summary
 from fluxpush.errors import SourceError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.helm.sources import ChartCache, resolve_chart
 from fluxpush.helm.storage import latest_release
-from fluxpush.views import chart_summary
 
 pytestmark = pytest.mark.integration
 HR = ObjectRef("HelmRelease", "external-secrets", "external-secrets")

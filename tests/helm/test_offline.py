@@ -8,11 +8,11 @@ import shutil
 import pytest
 
 from conftest import use_helm_repository
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.errors import SourceError
 from fluxpush.flux.model import ObjectRef
 from fluxpush.helm.reconcile import render_offline
 from fluxpush.helm.sources import ChartCache
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 pytestmark = pytest.mark.integration
 HR = ObjectRef("HelmRelease", "external-secrets", "external-secrets")

@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import use_helm_repository
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.errors import SourceError
 from fluxpush.flux.model import HelmRelease, ObjectRef
 from fluxpush.helm.sources import ChartCache, resolve_chart
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 pytestmark = pytest.mark.integration
 HR = ObjectRef("HelmRelease", "external-secrets", "external-secrets")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.app.lookups import live_variable_lookup
 from fluxpush.flux.model import ObjectRef
-from fluxpush.live_lookups import live_variable_lookup
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 pytestmark = pytest.mark.integration
 APP_1 = ObjectRef("Kustomization", "flux-system", "app-1")

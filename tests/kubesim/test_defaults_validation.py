@@ -630,3 +630,13 @@ def test_custom_resources_named_like_built_ins_are_not_validated_as_them(api: Ap
     }
     created = api.create("services", body)
     assert created["spec"] == {} and "status" not in created  # no ports required, no clusterIP defaulted
+
+
+def test_custom_resources_named_like_built_ins_keep_the_subdomain_name_rule(api: Api) -> None:
+    """A core Service's name is a DNS-1035 label; a custom `Service` (Knative's) is a subdomain."""
+    api.create(CRDS, crd(group="serving.example.com", plural="services", kind="Service"))
+    Controllers(api.cluster).run_once()
+    body = {"apiVersion": "serving.example.com/v1", "kind": "Service", "metadata": {"name": "1.web"},
+            "spec": {}}
+    assert api.create("services", body)["metadata"]["name"] == "1.web"
+    assert any("DNS-1035" in m for m in messages(rejected(api.create, "services", service("1.web"))))

@@ -308,6 +308,38 @@ def test_stale_resource_version_put_conflicts(client, namespace):
     )
 
 
+def test_stale_resource_version_in_an_apply_body_conflicts(client, namespace):
+    """As kube-apiserver: metadata.resourceVersion in a server-side apply body is a precondition;
+    the current version (or none) applies."""
+    path = f"/api/v1/namespaces/{namespace}/configmaps/applied?fieldManager=test"
+    apply = {"Content-Type": "application/apply-patch+yaml"}
+    _, _, first = client.request("PATCH", path, body=json.dumps(_cm(namespace, "applied")), headers=apply)
+    version = first["metadata"]["resourceVersion"]
+    current = dict(_cm(namespace, "applied"), data={"k": "current"})
+    current["metadata"] = dict(current["metadata"], resourceVersion=version)
+    status, _, second = client.request("PATCH", path, body=json.dumps(current), headers=apply)
+    assert status == 200 and second["data"] == {"k": "current"}
+    stale = dict(current, data={"k": "stale"})
+    status, _, body = client.request("PATCH", path, body=json.dumps(stale), headers=apply)
+    assert (status, body["reason"]) == (409, "Conflict")
+    assert "the object has been modified" in body["message"]
+    assert client.request("GET", path.split("?")[0])[2]["data"] == {"k": "current"}
+
+
+def test_service_put_without_allocated_values_keeps_them(client, namespace):
+    """As kube-apiserver's patchAllocatedValues: a PUT that leaves out a Service's cluster IP and node
+    port (a manifest replaced as written) keeps what was allocated instead of reallocating."""
+    base = f"/api/v1/namespaces/{namespace}/services"
+    manifest = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": namespace},
+                "spec": {"type": "NodePort", "ports": [{"port": 80}]}}
+    _, _, created = client.request("POST", base, body=manifest)
+    allocated = created["spec"]["clusterIP"], created["spec"]["ports"][0]["nodePort"]
+    status, _, replaced = client.request("PUT", f"{base}/web", body=manifest)
+    assert status == 200
+    assert (replaced["spec"]["clusterIP"], replaced["spec"]["ports"][0]["nodePort"]) == allocated
+    assert replaced["spec"]["clusterIPs"] == [allocated[0]]
+
+
 def test_dry_run_writes_nothing_on_every_verb(client, namespace, sim):
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     _, _, created = client.request("POST", base, body=_cm(namespace, "keep"))

@@ -9,7 +9,8 @@ import secrets
 
 from fluxpush.planning.diff import diff_objects
 from fluxpush.planning.mask import MASK, MASK_AFTER, MASK_BEFORE, mask_secret, mask_secrets
-from fluxpush.planning.plan import NodePlan, Plan, classify, delete_change, render_text
+from fluxpush.planning.plan import NodePlan, Plan, classify, delete_change
+from fluxpush.report.terminal import render_text
 
 
 def secret(data=None, string_data=None, **meta):

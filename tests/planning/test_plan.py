@@ -16,9 +16,8 @@ from fluxpush.planning.plan import (
     Totals,
     classify,
     delete_change,
-    render_text,
-    short_revision,
 )
+from fluxpush.report.terminal import render_text, short_revision
 
 DIFF = "--- live\n+++ merged\n@@ -1 +1 @@\n-replicas: 1\n+replicas: 3\n"
 REVISION = "main@sha1:" + "0123456789abcdef" * 2 + "01234567"

@@ -4,8 +4,8 @@ no cluster was given to read it from, not only that the repository lacks it."""
 
 from __future__ import annotations
 
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.flux.model import ObjectRef
+from fluxpush.repository.discover import DiscoverOptions, discover
 from realrepos.layouts import kustomization, namespace, write_tree
 
 SUBSTITUTE_FROM = "  postBuild:\n    substituteFrom:\n      - kind: Secret\n        name: tunnel-id\n"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.repository.discover import DiscoverOptions, discover
 from realrepos.layouts import kustomization, namespace, write_tree
 
 SPOKE = "  kubeConfig:\n    secretRef:\n      name: cluster-kubeconfig\n"

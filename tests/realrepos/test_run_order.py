@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.result import Outcome
+from fluxpush.repository.discover import DiscoverOptions, discover
 from kubesim import KubeSim, Options
 from realrepos.layouts import helm_release, kustomization, namespace, write_tree
 
@@ -35,7 +36,7 @@ def _repo(root: Path) -> Path:
 def test_a_release_under_a_blocked_kustomization_is_blocked_by_its_parent(tmp_path, apply):
     discovery = discover(_repo(tmp_path / "repo"), DiscoverOptions(cluster_path="clusters/dev"))
     with KubeSim(Options(cluster_name="sandbox")) as sim, KubeClient(connect_sandbox(sim)) as client:
-        run = run_nodes(discovery, client, EngineOptions(), apply=apply)
+        run = run_nodes(discovery, client, EngineOptions(), apply=apply, reconcilers=default_reconcilers())
     results = {str(result.node): result for result in run.results}
 
     assert results["Kustomization/flux-system/infra"].outcome is Outcome.FAILED
@@ -67,7 +68,7 @@ def test_dependents_of_a_waiting_kustomization_wait_for_the_kustomizations_it_re
     waits. Without `wait`, `kyverno` is ready once applied."""
     discovery = discover(_wait_repo(tmp_path / "repo", wait), DiscoverOptions(cluster_path="clusters/dev"))
     with KubeSim(Options(cluster_name="sandbox")) as sim, KubeClient(connect_sandbox(sim)) as client:
-        run = run_nodes(discovery, client, EngineOptions(), apply=False)
+        run = run_nodes(discovery, client, EngineOptions(), apply=False, reconcilers=default_reconcilers())
     results = {str(result.node): result for result in run.results}
 
     assert results["Kustomization/flux-system/kyverno-controller"].outcome is Outcome.FAILED

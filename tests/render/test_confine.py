@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.errors import SourceError
 from fluxpush.flux.model import ObjectRef
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 pytestmark = pytest.mark.integration
 

@@ -22,15 +22,17 @@ import pytest
 
 from fluxpush.action.events import RunContext
 from fluxpush.action.modes import ModeResult, from_run
-from fluxpush.action.render import render_markdown, status_line, summary_limit
+from fluxpush.action.output import summary_limit
+from fluxpush.action.render import render_markdown, status_line
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.cli import main
-from fluxpush.discover import DiscoverOptions, Discovery, discover
 from fluxpush.engine.run import RunResult, run_nodes
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
-from fluxpush.planning.plan import render_text
 from fluxpush.report.comment import COMMENT_LIMIT
 from fluxpush.report.github import CHECK_OUTPUT_MAX
+from fluxpush.report.terminal import render_text
+from fluxpush.repository.discover import DiscoverOptions, Discovery, discover
 from kubesim import KubeSim, Options
 
 MASKS = (
@@ -78,7 +80,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, example_repo: Path) -> Itera
         apps.write_text(apps.read_text().replace('replicas: "2"', 'replicas: "3"'))
         (repo / "apps/app-2/service.yaml").unlink()
         discovery = discover(repo, options)
-        planned = run_nodes(discovery, client, EngineOptions(concurrency=4), apply=False)
+        planned = run_nodes(discovery, client, EngineOptions(concurrency=4), apply=False,
+                            reconcilers=default_reconcilers())
         yield World(repo, kubeconfig, discovery, out.getvalue(), planned)
 
 

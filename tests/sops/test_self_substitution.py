@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.app.reconcilers import default_reconcilers
 from fluxpush.engine.run import run_nodes
 from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient, connect_sandbox
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.result import Outcome
+from fluxpush.repository.discover import DiscoverOptions, discover
 from fluxpush.sops.keys import KeyRing, parse_age_identities
 from fluxpush.sops.keysource import SopsKeys
 from kubesim import KubeSim, Options
@@ -99,7 +100,7 @@ def test_with_the_key_the_variables_are_the_secret_values(repo, age_key):
 def test_apply_without_the_key_never_writes_a_masked_variable(repo):
     discovery = discover(repo, DiscoverOptions(cluster_path="k8s/flux"))
     with KubeSim(Options(cluster_name="sandbox")) as sim, KubeClient(connect_sandbox(sim)) as client:
-        run = run_nodes(discovery, client, EngineOptions(), apply=True)
+        run = run_nodes(discovery, client, EngineOptions(), apply=True, reconcilers=default_reconcilers())
         written = {name: client.get("v1", "ConfigMap", name, ns)
                    for name, ns in (("hosts", "web"), ("cluster-settings", "flux-system"))}
     results = {str(r.node): r for r in run.results}

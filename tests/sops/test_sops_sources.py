@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.flux.model import ObjectRef
+from fluxpush.repository.discover import DiscoverOptions, discover
 from fluxpush.sops.keys import KeyRing, parse_age_identities
 from fluxpush.sops.keysource import SopsKeys
 from fluxpush.sops.sealed import is_sealed

@@ -12,6 +12,7 @@ import base64
 import contextlib
 import io
 import json
+import os
 import re
 import shutil
 import time
@@ -20,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fluxpush.app.request import run_settings
 from fluxpush.cli import main
-from fluxpush.engine.lease import default_holder
+from fluxpush.engine.lease import holder_identity
 from fluxpush.flux.model import ObjectRef
 from fluxpush.planning.inventory import INVENTORY_LABEL, decode_inventory, inventory_name
 from kubesim import KubeSim, Options
@@ -358,6 +360,7 @@ class Scenario:
     change: Change = UNCHANGED
     verb: str = "apply"
     failed: tuple[str, ...] = ()  # nodes whose stored Ready must end not True
+    still_ready: tuple[str, ...] = ()  # nodes whose stored Ready must stay True (status untouched)
     extra: tuple[str, ...] = ()  # more CLI arguments
     fault: Callable[[KubeSim], None] | None = None  # injected once the repository is mutated
     rerun: Change | None = None  # with the fault cleared, a second apply exits 0 with this total change
@@ -380,9 +383,12 @@ def check(world: World, scenario: Scenario) -> Outcome:
     actual = world.before.changes_to(after)
     assert actual == scenario.change, f"cluster change: {actual}\nexpected: {scenario.change}\n{outcome.text}"
     lease = (after.objects.get(LEASE_KEY) or {}).get("spec") or {}
-    assert lease.get("holderIdentity") != default_holder(), "the run did not release its Lease"
+    holder = holder_identity(run_settings(os.environ).who)
+    assert lease.get("holderIdentity") != holder, "the run did not release its Lease"
     for node in scenario.failed:
         assert after.ready.get(node) != "True", f"{node} is recorded Ready after failing:\n{outcome.text}"
+    for node in scenario.still_ready:
+        assert after.ready.get(node) == "True", f"{node}'s stored Ready changed:\n{outcome.text}"
     if scenario.rerun is not None:
         again = world.run("apply")
         assert again.code == 0 and not leaked_secrets(again.text), again.text

@@ -86,8 +86,16 @@ FLUX_OBJECTS = [
              1, r"(?s)app-2.*apps/empty", failed=("app-2",)),
     Scenario("ks-source-missing", edit(APPS, APP2_SOURCE, APP2_SOURCE.replace("gitops-", "not-there-")),
              1, r"(?s)app-2.*not-there", failed=("app-2",)),
+    # An invalid child spec fails the parent that renders it (the CRD's enum refuses it there); as with
+    # kustomize-controller, the live child keeps its last valid spec and its status: untouched here.
     Scenario("ks-source-kind-unknown", edit(APPS, APP2_SOURCE, APP2_SOURCE.replace("GitRepo", "Bucket")),
-             1, r"(?s)app-2.*Bucket", failed=("app-2",)),
+             1, r"(?s)flux-system.*BuildFailed.*app-2: spec.sourceRef.kind.*'Bucketsitory'.*"
+                r"app-2 DependencyNotReady.*not built",
+             failed=("flux-system",), still_ready=("app-2",)),
+    # A valid kind whose source does not exist fails the child itself.
+    Scenario("ks-source-bucket-missing",
+             edit(APPS, APP2_SOURCE, APP2_SOURCE.replace("GitRepository", "Bucket")), 1,
+             r"(?s)app-2.*Bucket", failed=("app-2",)),
     Scenario("ks-depends-on-missing", steps(TOUCH_APP2, edit(APPS, "- name: infrastructure\n  healthChecks",
                                                              "- name: infra-typo\n  healthChecks")),
              1, r"(?s)app-2.*infra-typo"),

@@ -81,7 +81,11 @@ SCENARIOS = [
              change(updated=(inv("infrastructure"),), deleted=HR_OBJECTS)),
     Scenario("removed-helmrelease-prune-disabled", steps(
         REMOVE_HR, edit("clusters/dev/infrastructure.yaml", "prune: true", "prune: false")), 0,
-        r"(?s)external-secrets.*(not uninstalled|prune disabled)"),
+        r"HelmRelease/external-secrets/external-secrets skipped \(would be pruned \(removed from Git: "
+        r"uninstall release .*not pruned: spec.prune is false",
+        # as kustomize-controller (Status.Inventory = newInventory before its prune, which returns at
+        # once with prune: false): the record drops what is left behind, the HelmRelease stays installed
+        change(updated=(inv("infrastructure"),))),
     Scenario("removed-helmrelease-in-diff", REMOVE_HR, 1, r"(?s)external-secrets.*(delete|uninstall)",
              verb="diff"),
     Scenario("lease-held-by-another-run", REMOVE_CM, 2, r"(?s)held by github-run-42@runner:7.*--lock-wait",

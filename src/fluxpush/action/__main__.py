@@ -17,20 +17,17 @@ from fluxpush.action.config import ActionConfig, read_config
 from fluxpush.action.events import RunContext, read_context
 from fluxpush.action.handback import hand_back
 from fluxpush.action.modes import ModeResult, resolve_mode, run_mode
+from fluxpush.action.output import annotate_problems, log_nodes, summary_limit, write_outputs, write_plan_file
 from fluxpush.action.publish import Publisher
 from fluxpush.action.render import (
-    annotate_problems,
     digest_marker,
-    log_nodes,
     preview_note,
     previewed_digest,
     render_markdown,
     status_line,
-    summary_limit,
     summary_line,
-    write_outputs,
-    write_plan_file,
 )
+from fluxpush.app.request import run_settings
 from fluxpush.engine.planfile import plan_digest
 from fluxpush.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, FluxpushError, ReportError, UsageError
 from fluxpush.kube.stop import StopSwitch, stop_on_signals
@@ -145,7 +142,7 @@ def _run(env: Mapping[str, str], commands: WorkflowCommands, client_options: Cli
     publisher.start()
     try:
         with stop_on_signals(StopSwitch()) as switch:
-            result = run_mode(mode, config, context, switch)
+            result = run_mode(mode, config, context, run_settings(env), commands, switch)
     except FluxpushError as exc:
         _report_error(str(exc), config, publisher, env)
         return EXIT_FAILED

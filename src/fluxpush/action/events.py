@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxpush.errors import UsageError
+from fluxpush.report.workflow import actions_run_url
 
 SUPPORTED_EVENTS = ("push", "pull_request", "workflow_dispatch", "schedule", "registry_package",
                     "repository_dispatch")
@@ -53,9 +54,7 @@ class RunContext:
     @property
     def run_url(self) -> str | None:
         """The workflow run's page."""
-        if not (self.server_url and self.repository and self.run_id):
-            return None
-        return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
+        return actions_run_url(self.server_url, self.repository, self.run_id)
 
     def commit_url(self, sha: str) -> str | None:
         """A commit's page."""

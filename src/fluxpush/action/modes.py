@@ -1,4 +1,5 @@
-"""What the action does per mode, returning plain results for reporting.
+"""What the action does per mode: its inputs turned into the composition root's requests
+(`fluxpush.app`), its results into plain values for reporting.
 
     push               → apply     every node, holding the cluster's Lease
     pull_request       → plan      a preview: against the live cluster with read-only requests when
@@ -13,32 +14,36 @@ view-only role is enough.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from fluxpush.action.config import ActionConfig, is_inline_kubeconfig
 from fluxpush.action.events import RunContext
 from fluxpush.action.offline import base_worktree, compare_discoveries
-from fluxpush.discover import DiscoverOptions, Discovery, discover
-from fluxpush.engine.lease import LEASE_SECONDS, ClusterLease
-from fluxpush.engine.run import RunObserver, RunResult, run_nodes
+from fluxpush.app import usecases
+from fluxpush.app.request import (
+    CheckoutRequest,
+    ClusterTarget,
+    Eks,
+    InlineKubeconfig,
+    Kubeconfig,
+    RunSettings,
+    discover_checkout,
+)
+from fluxpush.app.request import engine_options as build_engine_options
+from fluxpush.app.selection import EVERY_NODE, NodeSelection
+from fluxpush.engine.lease import LEASE_SECONDS
+from fluxpush.engine.run import RunResult
 from fluxpush.errors import SourceError, UsageError
 from fluxpush.flux.model import ObjectRef
-from fluxpush.kube import KubeClient, connect_eks, connect_kubeconfig
 from fluxpush.kube.stop import StopSwitch
-from fluxpush.live_lookups import live_variable_lookup, provider_secret_lookup
 from fluxpush.planning.options import EngineOptions, PlanWay
 from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.planning.result import NodeResult, Outcome
-from fluxpush.render.postbuild import VariableSourceLookup
-from fluxpush.report.notify import SecretLookup
-from fluxpush.report.run_events import notify_run, run_url_from_env
-from fluxpush.selection import find_listed
-from fluxpush.sops.keysource import NO_KEYS, SopsKeys, run_keys
+from fluxpush.report.notify import Delivery
+from fluxpush.report.workflow import WorkflowCommands
+from fluxpush.repository.discover import Discovery
 
 MODE_FOR_EVENT = {"push": "apply", "pull_request": "plan", "workflow_dispatch": "reconcile",
                   **dict.fromkeys(("schedule", "registry_package", "repository_dispatch"), "image-update")}
@@ -104,47 +109,39 @@ def resolve_mode(config: ActionConfig, context: RunContext) -> str:
     return mode
 
 
-@contextmanager
-def open_cluster(config: ActionConfig, workspace: Path,
-                 stop: StopSwitch | None = None) -> Iterator[KubeClient]:
-    """A client for the configured cluster: EKS, or a kubeconfig path or inline kubeconfig; once `stop`
-    is thrown, it refuses new writes."""
+def cluster_target(config: ActionConfig, workspace: Path) -> ClusterTarget:
+    """The configured cluster: EKS, or a kubeconfig path (relative to the workspace) or inline
+    kubeconfig."""
     if config.eks_cluster_name:
         assert config.aws_region is not None  # read_config insists
-        connection = connect_eks(config.eks_cluster_name, config.aws_region, role_arn=config.role_arn)
-        with KubeClient(connection, stop=stop) as client:
-            yield client
-        return
+        return Eks(config.eks_cluster_name, config.aws_region, config.role_arn)
     assert config.kubeconfig is not None
-    if not is_inline_kubeconfig(config.kubeconfig):
-        path = Path(config.kubeconfig)
-        path = path if path.is_absolute() else workspace / path
-        if not path.is_file():
-            raise UsageError(f"input `kubeconfig`: {config.kubeconfig} is not a file (nor kubeconfig YAML)")
-        with KubeClient(connect_kubeconfig(str(path)), stop=stop) as client:
-            yield client
-        return
-    # The system temporary folder: inside a Docker action $RUNNER_TEMP names the host's folder, which
-    # is not mounted in the container (actions/runner#1984).
-    with tempfile.TemporaryDirectory(prefix="fluxpush-kube-") as scratch:
-        path = Path(scratch) / "kubeconfig"
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            out.write(config.kubeconfig)
-        with KubeClient(connect_kubeconfig(str(path)), stop=stop) as client:
-            yield client
+    if is_inline_kubeconfig(config.kubeconfig):
+        return InlineKubeconfig(config.kubeconfig)
+    path = workspace / config.kubeconfig  # an absolute path stays itself
+    if not path.is_file():
+        raise UsageError(f"input `kubeconfig`: {config.kubeconfig} is not a file (nor kubeconfig YAML)")
+    return Kubeconfig(str(path))
 
 
 def engine_options(config: ActionConfig, way: PlanWay, workspace: Path) -> EngineOptions:
     """EngineOptions from the inputs (`kubeconfig-for` paths are relative to the workspace)."""
-    files = {}
-    for ref, name in (config.kubeconfig_for or {}).items():
-        path = Path(name) if Path(name).is_absolute() else workspace / name
-        if not path.is_file():
-            raise UsageError(f"input `kubeconfig-for`: {name} (for {ref}) is not a file")
-        files[ref] = str(path)
-    return EngineOptions(way=way, prune=config.prune, force=config.force, timeout=config.timeout,
-                         kubeconfigs=files)
+    return build_engine_options(way=way, prune=config.prune, force=config.force, timeout=config.timeout,
+                                kubeconfig_for=config.kubeconfig_for, base=workspace,
+                                named="input `kubeconfig-for`")
+
+
+def checkout_request(config: ActionConfig, root: Path) -> CheckoutRequest:
+    """The checkout at `root` (the workspace, or the base branch's worktree) and the inputs' settings."""
+    return CheckoutRequest(root=root, cluster_path=config.cluster_path,
+                           no_remote_bases=config.no_remote_bases, age_key=config.sops_age_key)
+
+
+def node_selection(config: ActionConfig, mode: str) -> NodeSelection:
+    """The `targets` input of a reconcile; every node otherwise."""
+    if mode != "reconcile" or not config.targets:
+        return EVERY_NODE
+    return NodeSelection(listed=config.targets, listed_as="input `targets`")
 
 
 def _result_words(result: NodeResult, applying: bool) -> str:
@@ -183,28 +180,16 @@ def from_plan(plan: Plan, discovery: Discovery, against: str) -> ModeResult:
     return ModeResult("plan", against, discovery.revision, tuple(nodes), discovery)
 
 
-def discover_checkout(root: Path, config: ActionConfig,
-                      live_lookup: VariableSourceLookup | None = None) -> Discovery:
-    """Discovery of a checkout from the cluster path (substituteFrom also from the cluster, if given).
-
-    SOPS values are decrypted only with a cluster (the preview against it and the apply).
-    """
-    keys = NO_KEYS if live_lookup is None else \
-        SopsKeys(run_keys(None, age_key=config.sops_age_key), live_lookup)
-    return discover(root, DiscoverOptions(cluster_path=config.cluster_path, live_lookup=live_lookup,
-                                          sops=keys, no_remote_bases=config.no_remote_bases))
-
-
-def _notify(run: RunResult, discovery: Discovery, secrets: SecretLookup) -> None:
-    """Send the apply's events through the repository's Alerts; a failed delivery is a warning."""
-    for delivery in notify_run(run, discovery, secrets, run_url=run_url_from_env()):
+def report_deliveries(deliveries: Sequence[Delivery], commands: WorkflowCommands) -> None:
+    """Each notification sent; a failed delivery is a warning (the deploy itself succeeded)."""
+    for delivery in deliveries:
         if delivery.ok:
             print(f"notified {delivery.provider} ({delivery.provider_type}) of {delivery.involved_object}")
         else:
-            print(f"::warning title=notification failed::{delivery.provider}: {delivery.error}")
+            commands.warning(f"{delivery.provider}: {delivery.error}", title="notification failed")
 
 
-def preview_offline(config: ActionConfig, context: RunContext, head: Discovery) -> ModeResult:
+def preview_offline(config: ActionConfig, context: RunContext, settings: RunSettings) -> ModeResult:
     """The PR's rendering against the base branch's, without a cluster."""
     pull = context.pull_request
     if pull is None or not pull.base_sha:
@@ -212,10 +197,11 @@ def preview_offline(config: ActionConfig, context: RunContext, head: Discovery) 
             "an offline preview needs a pull_request event (its base commit); "
             "give `kubeconfig` or `eks-cluster-name` to plan against a cluster"
         )
+    head = discover_checkout(checkout_request(config, context.workspace), settings)
     # The comparison renders HelmRelease charts from the base checkout, so it runs inside the worktree.
     with base_worktree(context.workspace, pull.base_sha) as base_root:
         try:
-            base: Discovery | None = discover_checkout(base_root, config)
+            base: Discovery | None = discover_checkout(checkout_request(config, base_root), settings)
         except SourceError:
             base = None  # the cluster path is new in this pull request: everything is created
         plan = compare_discoveries(base, head)
@@ -229,7 +215,7 @@ def uses_live_cluster(config: ActionConfig, context: RunContext) -> bool:
     return config.has_cluster_credentials and not fork
 
 
-class _LogStream(RunObserver):
+class _LogStream(usecases.RunHooks):
     """Streams the run into the job log as it happens: a node's change count before its writes, its
     outcome when decided (names and counts only: repository text never reaches the log unescaped)."""
 
@@ -242,34 +228,35 @@ class _LogStream(RunObserver):
         print(f"fluxpush: {result.node}: {result.outcome} ({len(result.applied)} writes)", flush=True)
 
 
-def run_mode(mode: str, config: ActionConfig, context: RunContext,
-             stop: StopSwitch | None = None) -> ModeResult:
-    """Discover the checkout and run `mode` (plan, apply or reconcile); `stop` interrupts it."""
-    pull = context.pull_request
-    if mode != "plan" and pull is not None and pull.is_fork:
-        raise UsageError(
-            f"mode {mode} on a pull request from a fork is refused: it would deploy outside code"
-        )
+def run_request(mode: str, config: ActionConfig, context: RunContext, settings: RunSettings,
+                stop: StopSwitch | None) -> usecases.RunRequest:
+    """The composition root's request for these inputs (a preview plans the read-only way)."""
+    way = PlanWay.READ_ONLY if mode == "plan" else PlanWay.SERVER  # a dry run may ask the server
+    return usecases.RunRequest(
+        target=cluster_target(config, context.workspace),
+        checkout=checkout_request(config, context.workspace),
+        options=engine_options(config, way, context.workspace),
+        settings=settings,
+        selection=node_selection(config, mode),
+        hooks=_LogStream(),
+        stop=stop,
+    )
+
+
+def run_mode(mode: str, config: ActionConfig, context: RunContext, settings: RunSettings,
+             commands: WorkflowCommands, stop: StopSwitch | None = None) -> ModeResult:
+    """Run `mode` (plan, apply or reconcile, as `resolve_mode` allowed it); `stop` interrupts it."""
     if mode == "plan" and not uses_live_cluster(config, context):
-        return preview_offline(config, context, discover_checkout(context.workspace, config))
+        return preview_offline(config, context, settings)
     if not config.has_cluster_credentials:
         raise UsageError(f"mode {mode} needs a cluster: give `kubeconfig` or `eks-cluster-name`")
-    apply = mode != "plan" and not config.dry_run
-    way = PlanWay.READ_ONLY if mode == "plan" else PlanWay.SERVER  # a dry run may ask the server
-    with open_cluster(config, context.workspace, stop) as client:
-        head = discover_checkout(context.workspace, config, live_variable_lookup(client))
-        options = engine_options(config, way, context.workspace)
-        wanted = config.targets if mode == "reconcile" else ()
-        targets = find_listed(head, wanted, "input `targets`") if wanted else None
-        if apply:
-            secrets = provider_secret_lookup(client)  # a malformed value stops the run before it writes
-            with ClusterLease(client, wait_seconds=LEASE_WAIT_SECONDS) as lease:
-                run = run_nodes(head, client, options, apply=True, targets=targets, observer=_LogStream())
-            if lease.release_error is not None:
-                first = str(lease.release_error).splitlines()[0]
-                print(f"::warning title=fluxpush: Lease not released::{first}", flush=True)
-            if not run.interrupted:
-                _notify(run, head, secrets)
-        else:
-            run = run_nodes(head, client, options, apply=False, targets=targets, observer=_LogStream())
-    return from_run(run, head, mode, "the live cluster", dry_run=config.dry_run)
+    request = run_request(mode, config, context, settings, stop)
+    if mode == "plan" or config.dry_run:
+        preview = usecases.preview(request)
+        return from_run(preview.run, preview.discovery, mode, "the live cluster", dry_run=config.dry_run)
+    done = usecases.deploy(request, lease_wait=LEASE_WAIT_SECONDS)
+    if done.release_error is not None:
+        first = str(done.release_error).splitlines()[0]
+        commands.warning(first, title="fluxpush: Lease not released")
+    report_deliveries(done.deliveries, commands)
+    return from_run(done.run, done.discovery, mode, "the live cluster", dry_run=config.dry_run)

@@ -14,14 +14,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fluxpush.apply_order import sort_for_apply
-from fluxpush.discover import Discovery, Node
 from fluxpush.errors import FluxpushError, RenderError, SourceError
-from fluxpush.flux.model import HelmRelease, Kustomization
+from fluxpush.flux.model import Kustomization
 from fluxpush.helm.reconcile import render_offline
+from fluxpush.nodes import AnyNode as Node
+from fluxpush.nodes import is_helm_release
+from fluxpush.planning.apply_order import sort_for_apply
 from fluxpush.planning.diff import diff_objects
 from fluxpush.planning.normalize import object_id
 from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan
+from fluxpush.repository.discover import Discovery
 from fluxpush.runner import run_command
 
 # Base commits of a shallow checkout are fetched with this depth (one commit is enough to render).
@@ -89,7 +91,7 @@ def _rendered(node: Node | None, discovery: Discovery | None) -> list[dict[str, 
     when the chart cannot be fetched or rendered."""
     if node is None or node.error is not None or discovery is None:
         return []
-    if isinstance(node.spec, HelmRelease):
+    if is_helm_release(node):
         _, objects = render_offline(node, discovery)
         return [node.spec.raw, *sort_for_apply(objects)]
     return sort_for_apply(node.objects)

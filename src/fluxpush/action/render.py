@@ -1,22 +1,21 @@
-"""A ModeResult in GitHub's words: comment rows and sections, status and summary lines, the log,
-annotations for repository problems, the plan file and the step outputs.
+"""A ModeResult in GitHub's words: comment rows and sections, status and summary lines, the step
+outputs' values, annotations for repository problems and the plan file's name.
 
-Everything here is plain text; posting it is `publish`'s job.
+Everything here is plain text (or values); writing the log, annotations, files and outputs is
+`output`'s job, posting it is `publish`'s.
 """
 
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
+from dataclasses import dataclass
 
 from fluxpush.action.events import RunContext
 from fluxpush.action.modes import ModeResult, NodeReport
-from fluxpush.discover import Discovery
 from fluxpush.errors import FluxpushError, InputError, RenderError
-from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan, render_text
+from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan
 from fluxpush.report.comment import CommentHeader, DiffBlock, Section, SummaryRow, build_comment
-from fluxpush.report.workflow import MAX_STEP_SUMMARY_BYTES, WorkflowCommands, set_output
+from fluxpush.repository.discover import Discovery
 
 MODE_WORDS = {"plan": "preview", "apply": "deploy", "reconcile": "reconcile"}
 PAST_WORDS = {"apply": "deployed", "reconcile": "reconciled"}
@@ -25,10 +24,6 @@ ACTION_WORDS = {Action.CREATE: "➕ create", Action.UPDATE: "✏️ change", Act
 OUTPUT_NAMES = ("changed", "result", "summary", "plan-json")
 # The runner shows at most 10 error annotations per step; the rest are listed in the log only.
 MAX_ERROR_ANNOTATIONS = 10
-# Room left in the 1 MiB step summary for what other steps append.
-SUMMARY_RESERVE = 64 * 1024
-# Where the plan file goes, relative to the workspace (a folder that git ignores by its own .gitignore).
-PLAN_DIR = ".fluxpush"
 _DIGEST_MARKER = re.compile(r"<!-- fluxpush-plan-digest: (sha256:[0-9a-f]{64}) -->")
 
 
@@ -163,20 +158,6 @@ def render_markdown(
     )
 
 
-def summary_limit(path: str | None) -> int:
-    """Bytes the job summary of this step may still take."""
-    used = Path(path).stat().st_size if path and Path(path).exists() else 0
-    return max(MAX_STEP_SUMMARY_BYTES - SUMMARY_RESERVE - used, 0)
-
-
-def log_nodes(result: ModeResult, commands: WorkflowCommands) -> None:
-    """One collapsible log group per node; its text (from the repository) cannot issue commands."""
-    for node in result.nodes:
-        with commands.group(f"{node.plan.node}: {node.result}"), commands.stop_commands():
-            sys.stdout.write(render_text(Plan((node.plan,)), color=False))
-            sys.stdout.flush()
-
-
 def _origin_of(problem: FluxpushError, discovery: Discovery) -> tuple[str | None, int | None]:
     if isinstance(problem, InputError) and problem.origin is not None:
         return problem.origin.path, problem.origin.line
@@ -199,16 +180,24 @@ def _problem_message(problem: FluxpushError) -> str:
     return str(problem)
 
 
-def annotate_problems(discovery: Discovery, commands: WorkflowCommands) -> int:
-    """`::error file=…,line=…::` for each repository problem (the first ten); returns how many there are."""
+@dataclass(frozen=True, slots=True)
+class ProblemAnnotation:
+    """An `::error` annotation for one repository problem, placed on its file and line when known."""
+
+    message: str
+    title: str
+    file: str | None = None
+    line: int | None = None
+
+
+def problem_annotations(discovery: Discovery) -> tuple[list[ProblemAnnotation], int]:
+    """The annotations for the first ten repository problems, and how many problems there are."""
     problems = list(dict.fromkeys(discovery.problems))
+    annotations = []
     for problem in problems[:MAX_ERROR_ANNOTATIONS]:
         file, line = _origin_of(problem, discovery)
-        commands.error(_problem_message(problem), file=file, line=line, title=_problem_title(problem))
-    left = len(problems) - MAX_ERROR_ANNOTATIONS
-    if left > 0:
-        commands.notice(f"{left} more problems are not annotated; the log lists them all", title="fluxpush")
-    return len(problems)
+        annotations.append(ProblemAnnotation(_problem_message(problem), _problem_title(problem), file, line))
+    return annotations, len(problems)
 
 
 def plan_file_name(cluster_path: str) -> str:
@@ -217,23 +206,12 @@ def plan_file_name(cluster_path: str) -> str:
     return f"plan-{slug}.json"
 
 
-def write_plan_file(result: ModeResult, workspace: Path, cluster_path: str) -> str:
-    """Write the plan JSON under the workspace; returns its path relative to the workspace."""
-    folder = workspace / PLAN_DIR
-    folder.mkdir(exist_ok=True)
-    (folder / ".gitignore").write_text("*\n", encoding="utf-8")  # keeps the checkout clean
-    relative = f"{PLAN_DIR}/{plan_file_name(cluster_path)}"
-    (workspace / relative).write_text(result.plan.to_json() + "\n", encoding="utf-8")
-    return relative
-
-
-def write_outputs(result: ModeResult, cluster_path: str, plan_path: str, output_file: str) -> None:
-    """The step outputs `changed`, `result`, `summary` and `plan-json`, appended to `output_file`."""
+def output_values(result: ModeResult, cluster_path: str, plan_path: str) -> dict[str, str]:
+    """The step outputs `changed`, `result`, `summary` and `plan-json`, in `OUTPUT_NAMES` order."""
     values = (
         "true" if result.changed else "false",
         result_word(result),
         summary_line(result, cluster_path),
         plan_path,
     )
-    for name, value in zip(OUTPUT_NAMES, values, strict=True):
-        set_output(name, value, output_file)
+    return dict(zip(OUTPUT_NAMES, values, strict=True))

@@ -30,10 +30,9 @@ class LeaseHeldError(ClusterError):
     """Another run holds the cluster's Lease."""
 
 
-def default_holder() -> str:
-    """`<GitHub run or user>@<host>:<pid>`: who is running, readable in `kubectl get lease`."""
-    run = os.environ.get("GITHUB_RUN_ID")
-    who = f"github-run-{run}" if run else os.environ.get("USER", "fluxpush")
+def holder_identity(who: str = "fluxpush") -> str:
+    """`<who>@<host>:<pid>` (who: the GitHub run or the user, as the face says): who is running,
+    readable in `kubectl get lease`."""
     return f"{who}@{socket.gethostname()}:{os.getpid()}"
 
 
@@ -59,7 +58,7 @@ class ClusterLease:
         duration: int = LEASE_SECONDS,
     ) -> None:
         self.client = client
-        self.holder = holder or default_holder()
+        self.holder = holder or holder_identity()
         self.wait_seconds = wait_seconds
         self.duration = duration
         self._acquired_at = ""

@@ -23,16 +23,17 @@ import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from fluxpush.discover import Discovery, Node
 from fluxpush.errors import ClusterError, InputError
 from fluxpush.flux.model import Kustomization, ObjectRef
 from fluxpush.kube import KubeClient
+from fluxpush.nodes import AnyNode
 from fluxpush.planning.inventory import inventory_name
 from fluxpush.planning.live import LiveIndex
 from fluxpush.planning.normalize import ObjectId, object_id
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.plan import Action, Plan
 from fluxpush.redact import redact_data
+from fluxpush.repository.discover import Discovery
 
 EXECUTION_KIND = "fluxpush-plan-file"
 EXECUTION_VERSION = 1
@@ -188,14 +189,14 @@ def make_plan_file(plan: Plan, discovery: Discovery, snapshot: Snapshot, options
                     planned_options(options))
 
 
-def _planned_node(node: Node, salt: str, failed: bool) -> PlannedNode:
+def _planned_node(node: AnyNode, salt: str, failed: bool) -> PlannedNode:
     clear = tuple(obj for obj in node.objects if not carried_by_digest(obj))
     hidden = {object_id(obj): secret_digest(obj, salt) for obj in node.objects if carried_by_digest(obj)}
     failed = failed or node.error is not None
     return PlannedNode(node.ref, _spec_digest(node, salt), clear, hidden, failed)
 
 
-def _spec_digest(node: Node, salt: str) -> str:
+def _spec_digest(node: AnyNode, salt: str) -> str:
     """The digest of the node's Flux object; salted scrypt when it holds a secret (inline values)."""
     raw = node.spec.raw
     return secret_digest(raw, salt) if carried_by_digest(raw) else content_digest(raw)
@@ -299,7 +300,7 @@ def verify(plan_file: PlanFile, discovery: Discovery, now: Snapshot, options: En
     reasons += [f"it was planned with {_flag(name, planned)}, and this apply has {_flag(name, given[name])}: "
                 "give the same options" for name, planned in sorted(plan_file.options.items())
                 if given.get(name) != planned]
-    nodes: dict[ObjectRef, Node] = {}
+    nodes: dict[ObjectRef, AnyNode] = {}
     for planned in plan_file.nodes:
         current = discovery.nodes.get(planned.node)
         if current is None:
@@ -345,7 +346,7 @@ def _target_reasons(plan_file: PlanFile, path: str, now: Snapshot) -> list[str]:
     return reasons
 
 
-def _planned_objects(planned: PlannedNode, current: Node, salt: str) -> tuple[Node, list[str]]:
+def _planned_objects(planned: PlannedNode, current: AnyNode, salt: str) -> tuple[AnyNode, list[str]]:
     """The node with its planned objects, Secrets taken from the checkout when their digest matches."""
     if planned.failed:
         return current, []

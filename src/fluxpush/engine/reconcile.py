@@ -1,4 +1,5 @@
-"""Reconcile one Kustomization against the cluster, as kustomize-controller does.
+"""The Kustomization reconciler (`KustomizationReconciler`): reconcile one Kustomization against the
+cluster, as kustomize-controller does.
 
 Objects go in Flux's stages: cluster definitions (CRDs, Namespaces, ClusterRoles), then `*Class`
 kinds, then everything else. Every object of a stage is dry-run before any of them is written, so
@@ -6,6 +7,8 @@ a stage the server refuses leaves nothing of it applied; after a stage of defini
 waits for them (CRDs Established, Namespaces Active) and refreshes discovery. Then, only when all
 stages succeeded: prune (with the safety guard), health checks, and the inventory is stored.
 A failure says which stages were already applied, so nothing is half-changed silently.
+The nodes a Kustomization rendered and Git no longer declares are garbage-collected, each by its
+kind's reconciler (the run's `Reconcilers`).
 """
 
 from __future__ import annotations
@@ -17,17 +20,16 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
-from fluxpush.apply_order import apply_stage, sort_for_apply
-from fluxpush.discover import Node
-from fluxpush.engine.gc import RemovalLog, execute_removal
+from fluxpush.engine.gc import RemovalLog, delete_objects, execute_removal
 from fluxpush.engine.health import Status, compute_status
-from fluxpush.engine.remote import RemoteTarget
 from fluxpush.engine.wait import wait_for_health
 from fluxpush.errors import ClusterError, FluxpushError, Invalid
 from fluxpush.flux.duration import parse_duration
 from fluxpush.flux.model import Kustomization
 from fluxpush.kube import KubeClient
+from fluxpush.nodes import KustomizationNode
 from fluxpush.planning import inventory as inv
+from fluxpush.planning.apply_order import apply_stage, sort_for_apply
 from fluxpush.planning.inventory import InventoryRecord, entries_from_objects
 from fluxpush.planning.live import LiveIndex
 from fluxpush.planning.normalize import FORCE_KEY, ObjectId, has_setting, object_id
@@ -44,12 +46,14 @@ from fluxpush.planning.prune import ALLOW_ANNOTATION, PruneRefusedError, check_p
 from fluxpush.planning.removal import (
     Declared,
     PrunePlan,
+    Removal,
     deletion_policy,
     node_entries,
     removal_changes,
 )
 from fluxpush.planning.result import Announce, NodeResult, Outcome
 from fluxpush.planning.store import store_inventory
+from fluxpush.reconciler import NodeRun, Reconcilers
 
 STAGE_NAMES = {1: "cluster definitions", 2: "classes", 3: "objects"}
 RECREATE_WAIT_SECONDS = 60.0  # how long a forced recreate waits for the old object to go
@@ -210,7 +214,7 @@ def _is_current(obj: dict[str, Any] | None) -> bool:
 
 def _prune(
     client: KubeClient,
-    node: Node,
+    node: KustomizationNode,
     prune: PrunePlan,
     record: InventoryRecord | None,
     options: EngineOptions,
@@ -218,6 +222,7 @@ def _prune(
     progress: _Progress,
     timeout: float,
     home: LiveIndex,
+    reconcilers: Reconcilers,
 ) -> None:
     """Garbage-collect the removed child nodes (children first), then delete the stale objects; the
     safety guard sees everything at once, the node's own stale objects and its removed children's.
@@ -232,7 +237,8 @@ def _prune(
     for removal in prune.removals:
         progress.plan_all(list(removal_changes(removal, home)))
         try:
-            execute_removal(home.client, removal, home, timeout, progress.removals, progress.made)
+            execute_removal(home.client, removal, home, timeout, progress.removals, progress.made,
+                            reconcilers)
         except FluxpushError as exc:
             raise _NodeFailure(inv.PRUNE_FAILED, f"garbage collection of {removal.node} (removed from Git) "
                                                  f"failed: {exc}\n{progress.already()}") from exc
@@ -248,7 +254,7 @@ def _prune(
         progress.made(change)
 
 
-def _guard(node: Node, prune: PrunePlan, record: InventoryRecord | None,
+def _guard(node: KustomizationNode, prune: PrunePlan, record: InventoryRecord | None,
            options: EngineOptions) -> PruneRefusedError | None:
     """The prune safety guard's refusal of everything the prune deletes, or None when it may go."""
     allowed = options.allow_destructive_prune or has_setting(node.spec.raw, ALLOW_ANNOTATION, "true")
@@ -256,13 +262,11 @@ def _guard(node: Node, prune: PrunePlan, record: InventoryRecord | None,
     return check_prune_safety(str(node.ref), prune.guarded(), size, allow=allowed)
 
 
-def _prune_withheld(node: Node, options: EngineOptions) -> str:
+def _prune_withheld(node: KustomizationNode, options: EngineOptions) -> str:
     """Why this run does not prune the node, or "" when it does."""
     if not options.prune:
         return "--no-prune (kept in the inventory for a later run)"
-    spec = node.spec
-    assert isinstance(spec, Kustomization)
-    return "" if spec.prune else "spec.prune is false"
+    return "" if node.spec.prune else "spec.prune is false"
 
 
 def _health_targets(spec: Kustomization, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -279,7 +283,7 @@ def _health_targets(spec: Kustomization, objects: list[dict[str, Any]]) -> list[
 
 
 def _stored_record(
-    node: Node,
+    node: KustomizationNode,
     revision: str,
     record: InventoryRecord | None,
     objects: list[dict[str, Any]],
@@ -324,8 +328,29 @@ def failed_status(record: InventoryRecord, revision: str, reason: str, message: 
                    conditions=(inv.ready_condition(False, reason, first, now),))
 
 
+class KustomizationReconciler:
+    """The Kustomization kind's reconciler: plans and applies a node's objects (see the module
+    docstring), deletes the objects of one removed from Git."""
+
+    def plan(self, node: KustomizationNode, run: NodeRun) -> NodePlan:
+        """See `plan_node`; with a target (spec.kubeConfig) its objects are read in that cluster,
+        its removed children in the run's snapshot of the management cluster."""
+        target = run.target
+        live = LiveIndex(target.client) if target else run.snapshot
+        return plan_node(node, run.revision, live, run.options, run.record, run.declared,
+                         target.name if target else "", home=run.snapshot)
+
+    def apply(self, node: KustomizationNode, run: NodeRun) -> NodeResult:
+        """See `apply_node`."""
+        return apply_node(node, run)
+
+    def remove(self, client: KubeClient, removal: Removal, timeout: float) -> str:
+        """Delete the objects of a Kustomization removed from Git (see `gc.delete_objects`)."""
+        return delete_objects(client, removal, timeout)
+
+
 def plan_node(
-    node: Node,
+    node: KustomizationNode,
     revision: str,
     live_index: LiveIndex,
     options: EngineOptions,
@@ -352,7 +377,7 @@ def plan_node(
                     cluster=cluster)
 
 
-def _refuse_sealed(node: Node) -> None:
+def _refuse_sealed(node: KustomizationNode) -> None:
     """A node holding SOPS values no key opened is never applied (masks and ciphertext stay out)."""
     if node.sealed:
         raise _NodeFailure(inv.BUILD_FAILED, "decryption failed: " + "; ".join(map(str, node.sealed))
@@ -361,31 +386,22 @@ def _refuse_sealed(node: Node) -> None:
                            "spec.decryption.secretRef")
 
 
-def apply_node(
-    node: Node,
-    revision: str,
-    client: KubeClient,
-    options: EngineOptions,
-    record: InventoryRecord | None,
-    declared: Declared,
-    target: RemoteTarget | None = None,
-    announce: Announce | None = None,
-) -> NodeResult:
+def apply_node(node: KustomizationNode, run: NodeRun) -> NodeResult:
     """Apply, prune, wait and store the inventory of one Kustomization; never raises for its failures.
 
-    With `target` (spec.kubeConfig), objects go to that cluster; the inventory stays in `client`'s.
-    `announce` hears each stage's changes before they are written.
+    With a target (spec.kubeConfig), objects go to that cluster; the inventory stays in `run.client`'s.
+    `run.announce` hears each stage's changes before they are written.
     """
     started, clock = datetime.now(UTC), time.monotonic()
-    spec = node.spec
-    assert isinstance(spec, Kustomization)
+    spec, revision, client, options, record, target = (node.spec, run.revision, run.client, run.options,
+                                                        run.record, run.target)
+    progress = _Progress(announce=run.announce)
     timeout = options.timeout or parse_duration(spec.effective_timeout())
     objects = sort_for_apply(node.objects)
     inventory_client, client = client, target.client if target else client
     live_index = LiveIndex(client, reads=objects)
     # removed child nodes are collected where their records are: the management cluster
     home = LiveIndex(inventory_client) if target else live_index
-    progress = _Progress(announce=announce)
     try:
         _refuse_sealed(node)
         for stage, group in groupby(objects, key=apply_stage):
@@ -402,8 +418,8 @@ def apply_node(
             if stage < 3:
                 _wait_for_definitions(client, stage_objects, known, timeout)
             progress.stages_done.append(STAGE_NAMES[stage])
-        prune = plan_prune(node.ref, record, objects, node.children, live_index, declared, home)
-        _prune(client, node, prune, record, options, live_index, progress, timeout, home)
+        prune = plan_prune(node.ref, record, objects, node.children, live_index, run.declared, home)
+        _prune(client, node, prune, record, options, live_index, progress, timeout, home, run.reconcilers)
         skipped = progress.skipped()
         targets = _health_targets(spec, [o for o in objects if object_id(o) not in skipped])
         if targets:

@@ -10,6 +10,9 @@ An interrupted run (the client's `StopSwitch` thrown by SIGTERM/SIGINT) starts n
 nodes still waiting end `Interrupted`, the running ones finish with their remaining writes refused
 and their inventories stored. A `RunObserver` hears each node start, its changes before they are
 written, and its result, so a face can stream the run as it happens.
+
+Each node is planned or applied by its kind's reconciler, from the `Reconcilers` registry the face
+hands to `run_nodes` (`fluxpush.app.reconcilers.default_reconcilers()`): the run knows no kind itself.
 """
 
 from __future__ import annotations
@@ -20,13 +23,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from fluxpush.discover import Discovery, Node
-from fluxpush.engine.reconcile import apply_node, failed_status, plan_node
+from fluxpush.engine.reconcile import failed_status
 from fluxpush.engine.remote import RemoteClusters
 from fluxpush.errors import ClusterError, FluxpushError
-from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef
-from fluxpush.helm.reconcile import apply_release, plan_release
+from fluxpush.flux.model import ObjectRef
 from fluxpush.kube import KubeClient
+from fluxpush.nodes import AnyNode, is_kustomization
 from fluxpush.planning.inventory import INVENTORY_SELECTOR, InventoryRecord, inventory_name
 from fluxpush.planning.live import LiveIndex
 from fluxpush.planning.normalize import ObjectId, object_id
@@ -42,6 +44,8 @@ from fluxpush.planning.removal import (
 )
 from fluxpush.planning.result import Announce, NodeResult, Outcome
 from fluxpush.planning.store import store_inventory
+from fluxpush.reconciler import NodeRun, Reconcilers
+from fluxpush.repository.discover import Discovery
 
 
 class RunObserver:
@@ -110,11 +114,11 @@ def declared_in_git(discovery: Discovery) -> Declared:
     return declared
 
 
-def _same_source(node: Node, dep: Node | None) -> bool:
-    spec, other = node.spec, dep.spec if dep else None
-    return isinstance(spec, Kustomization) and isinstance(other, Kustomization) and \
-        (spec.source_ref.kind, spec.source_ref.namespace, spec.source_ref.name) == \
-        (other.source_ref.kind, other.source_ref.namespace, other.source_ref.name)
+def _same_source(node: AnyNode, dep: AnyNode | None) -> bool:
+    if dep is None or not is_kustomization(node) or not is_kustomization(dep):
+        return False
+    ours, theirs = node.spec.source_ref, dep.spec.source_ref
+    return (ours.kind, ours.namespace, ours.name) == (theirs.kind, theirs.namespace, theirs.name)
 
 
 def dependency_blocker(dep: ObjectRef, result: NodeResult | None, record: InventoryRecord | None,
@@ -142,7 +146,8 @@ def dependency_blocker(dep: ObjectRef, result: NodeResult | None, record: Invent
 
 
 def _not_run(
-    node: Node, revision: str, outcome: Outcome, reason: str, message: str, blocked_by: tuple[str, ...] = ()
+    node: AnyNode, revision: str, outcome: Outcome, reason: str, message: str,
+    blocked_by: tuple[str, ...] = (),
 ) -> NodeResult:
     changes = (
         () if outcome is Outcome.BLOCKED else (ObjectChange(node_object_id(node.ref), Action.SKIP, message),)
@@ -163,8 +168,10 @@ class _Runner:
         apply: bool,
         selected: set[ObjectRef],
         observer: RunObserver,
+        reconcilers: Reconcilers,
     ) -> None:
         self.discovery = discovery
+        self.reconcilers = reconcilers
         self.client = client
         self.options = options
         self.apply = apply
@@ -173,6 +180,8 @@ class _Runner:
         self.records: dict[ObjectRef, InventoryRecord | None] = {}
         self.waits: dict[ObjectRef, tuple[ObjectRef, ...]] = {}
         self.results: dict[ObjectRef, NodeResult] = {}
+        # previewed nodes a dependency outside the run keeps from applying: why, shown with their plan
+        self.would_wait: dict[ObjectRef, str] = {}
         self.declared = declared_in_git(discovery)
         # One snapshot for the run's reads: every inventory (each is read before its node writes it)
         # and, in a plan, every node's live objects (a plan writes nothing), so collections are listed once.
@@ -194,7 +203,7 @@ class _Runner:
         queue = [ref for ref in refs if ref in nodes]
         while queue:
             parent = nodes[queue.pop(0)]
-            waits = isinstance(parent.spec, Kustomization) and parent.spec.wait
+            waits = is_kustomization(parent) and parent.spec.wait
             for child in parent.children:
                 if child in self.selected and child not in found and child in nodes and (
                         child.kind == "HelmRelease" or waits):
@@ -202,7 +211,7 @@ class _Runner:
                     queue.append(child)
         return found
 
-    def waits_for(self, node: Node) -> tuple[ObjectRef, ...]:
+    def waits_for(self, node: AnyNode) -> tuple[ObjectRef, ...]:
         """The nodes of this run that must be decided before `node` starts (worked out once: the
         scheduler asks again every time a node finishes)."""
         if node.ref not in self.waits:
@@ -213,22 +222,27 @@ class _Runner:
             self.waits[node.ref] = tuple(deps)
         return self.waits[node.ref]
 
-    def blocker(self, node: Node) -> str | None:
-        """Why the node may not run now that everything it waits for is decided, or None."""
+    def blocker(self, node: AnyNode, *, outside_run: bool = True) -> str | None:
+        """Why the node may not run now that everything it waits for is decided, or None; with
+        `outside_run=False`, only the parent and the dependencies this run decides count."""
         parent = self.results.get(node.parent) if node.parent else None
         if parent is not None and parent.outcome is not Outcome.READY and self.record(node.ref) is None:
             return f"its parent {node.parent} did not apply it ({parent.outcome}), so it does not exist yet"
         for dep in [*node.depends_on, *self.releases_of(node.depends_on)]:
+            if not outside_run and dep not in self.selected:
+                continue
             why = dependency_blocker(dep, self.results.get(dep), self.record(dep), self.discovery.revision,
                                      _same_source(node, self.discovery.nodes.get(dep)))
             if why:
                 return why
         return None
 
-    def decide_without_running(self, node: Node) -> NodeResult | None:
+    def decide_without_running(self, node: AnyNode) -> NodeResult | None:
         revision = self.discovery.revision
         blocked = self.discovery.graph.blocked.get(node.ref) or self.blocker(node)
-        if blocked:
+        if blocked and self.previews_past(node):
+            self.would_wait[node.ref] = blocked
+        elif blocked:
             return self.noted(_not_run(node, revision, Outcome.BLOCKED, "DependencyNotReady", blocked,
                                        (blocked,)))
         if node.error is not None:
@@ -244,7 +258,14 @@ class _Runner:
             return _not_run(node, revision, Outcome.SUSPENDED, "Suspended", f"suspended ({where})")
         return None
 
-    def remember_suspension(self, node: Node, record: InventoryRecord | None) -> None:
+    def previews_past(self, node: AnyNode) -> bool:
+        """Whether a preview plans a node although only dependencies outside the run (`diff ks NAME`)
+        keep it from applying: as `flux diff ks` it shows what the node would change, and says the
+        apply would wait (the node stays blocked, so the verdict is the apply's)."""
+        return not self.apply and node.ref not in self.discovery.graph.blocked and \
+            self.blocker(node, outside_run=False) is None
+
+    def remember_suspension(self, node: AnyNode, record: InventoryRecord | None) -> None:
         """On apply, store that a node is suspended in Git, so removing it later deletes nothing (as a
         suspended object's finalizer does); only this field of its record changes."""
         policy, why = deletion_policy(node.spec)
@@ -294,35 +315,33 @@ class _Runner:
             found.append(NodeResult(ref, Outcome.SKIPPED, "Orphaned", message, plan))
         return found
 
-    def reconcile(self, node: Node) -> NodeResult:
+    def node_run(self, node: AnyNode) -> NodeRun:
+        """What the node's reconciler is given; raises InputError when its spec.kubeConfig cluster
+        cannot be reached."""
+        return NodeRun(self.discovery, self.client, self.options, self.record(node.ref), self.declared,
+                       self.live, self.reconcilers, self.remotes.target_for(node.spec),
+                       self.announcer(node.ref))
+
+    def reconcile(self, node: AnyNode) -> NodeResult:
+        """Plan or apply the node by its kind's reconciler."""
         started = time.monotonic()
         self.observer.started(node.ref, self.apply)
         try:
-            if isinstance(node.spec, HelmRelease):
-                result = self.reconcile_release(node, started)
-            elif self.apply:
-                result = apply_node(node, self.discovery.revision, self.client, self.options,
-                                    self.record(node.ref), self.declared, self.remotes.target_for(node.spec),
-                                    announce=self.announcer(node.ref))
-            else:
-                target = self.remotes.target_for(node.spec)
-                live = LiveIndex(target.client) if target else self.live
-                plan = plan_node(node, self.discovery.revision, live, self.options,
-                                 self.record(node.ref), self.declared, target.name if target else "",
-                                 home=self.live)
-                outcome = Outcome.FAILED if plan.error else Outcome.READY
-                result = NodeResult(
-                    node.ref,
-                    outcome,
-                    "Planned",
-                    plan.error or "planned",
-                    plan,
-                    duration=time.monotonic() - started,
-                )
+            if self.apply:
+                return self.reconcilers.apply(node, self.node_run(node))
+            plan = self.reconcilers.plan(node, self.node_run(node))
         except FluxpushError as exc:
             failed = _not_run(node, self.discovery.revision, Outcome.FAILED, "ReconciliationFailed", str(exc))
-            result = self.noted(failed)
-        return result
+            return self.noted(failed)
+        waits = self.would_wait.get(node.ref)
+        if plan.error:
+            outcome, reason, message = Outcome.FAILED, "Planned", plan.error
+        elif waits:
+            outcome, reason, message = Outcome.BLOCKED, "DependencyNotReady", f"an apply would wait: {waits}"
+            plan = replace(plan, blocked_by=(waits,))
+        else:
+            outcome, reason, message = Outcome.READY, "Planned", "planned"
+        return NodeResult(node.ref, outcome, reason, message, plan, duration=time.monotonic() - started)
 
     def noted(self, result: NodeResult) -> NodeResult:
         """On apply, store a node's failure that never reached its apply (build failed, blocked) in its
@@ -349,25 +368,15 @@ class _Runner:
         finished.append(result)
         self.observer.finished(result)
 
-    def interrupt(self, node: Node) -> NodeResult:
+    def interrupt(self, node: AnyNode) -> NodeResult:
         """The result of a node the interruption kept from starting."""
         message = f"not started: the run was interrupted ({self.client.stop.signal_name})"
         return _not_run(node, self.discovery.revision, Outcome.INTERRUPTED, "Interrupted", message)
 
-    def reconcile_release(self, node: Node, started: float) -> NodeResult:
-        target = self.remotes.target_for(node.spec)
-        if self.apply:
-            return apply_release(node, self.discovery, self.client, self.options, self.record(node.ref),
-                                 announce=self.announcer(node.ref), target=target)
-        plan = plan_release(node, self.discovery, self.client, self.options, self.record(node.ref),
-                            target=target)
-        outcome = Outcome.FAILED if plan.error else Outcome.READY
-        return NodeResult(node.ref, outcome, "Planned", plan.error or "planned", plan,
-                          duration=time.monotonic() - started)
 
 
-def _start_ready(runner: _Runner, order: list[ObjectRef], pending: dict[ObjectRef, Node],
-                 finished: list[NodeResult], start: Callable[[Node], None]) -> bool:
+def _start_ready(runner: _Runner, order: list[ObjectRef], pending: dict[ObjectRef, AnyNode],
+                 finished: list[NodeResult], start: Callable[[AnyNode], None]) -> bool:
     """One pass over the pending nodes in order: each whose waits are all decided is decided without
     running (blocked, failed to build, suspended) or started. True when one was decided here, since
     that may free a node earlier in the order (a HelmRelease waits for the parent rendering it)."""
@@ -392,13 +401,17 @@ def run_nodes(
     options: EngineOptions,
     *,
     apply: bool,
+    reconcilers: Reconcilers,
     targets: Iterable[ObjectRef] | None = None,
     observer: RunObserver | None = None,
 ) -> RunResult:
-    """Plan (apply=False) or apply every node (or only `targets`), in dependency order."""
+    """Plan (apply=False) or apply every node (or only `targets`), in dependency order, each by its
+    kind's reconciler. Raises NoReconciler, before anything is read or written, when a selected node's
+    kind has none in `reconcilers`."""
     started, requests_before = time.monotonic(), client.request_count
     selected = set(targets) if targets is not None else set(discovery.nodes)
-    runner = _Runner(discovery, client, options, apply, selected, observer or RunObserver())
+    reconcilers.require(ref.kind for ref in selected)
+    runner = _Runner(discovery, client, options, apply, selected, observer or RunObserver(), reconcilers)
     order = [ref for ref in discovery.graph.order() if ref in selected]
     order += sorted(ref for ref in selected if ref not in order)
     pending = {ref: discovery.nodes[ref] for ref in order}
@@ -406,7 +419,7 @@ def run_nodes(
     finished: list[NodeResult] = []
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-            def start(node: Node) -> None:
+            def start(node: AnyNode) -> None:
                 running[pool.submit(runner.reconcile, node)] = node.ref
 
             while pending or running:

@@ -264,7 +264,14 @@ def parse_flux_object(data: dict[str, Any], origin: Origin | None = None,
     errors = validate_flux_object(data, origin, locate)
     if errors:
         raise errors[0]
-    api_version = data["apiVersion"]
     raw = normalize_helmrelease(data) if data["kind"] == "HelmRelease" else data
-    common: Common = {"ref": object_ref(data), "api_version": api_version, "origin": origin, "raw": raw}
-    return PARSERS[data["kind"]](raw["spec"], common)
+    return PARSERS[data["kind"]](raw["spec"], _common(data, raw, origin))
+
+
+def _common(data: dict[str, Any], raw: dict[str, Any], origin: Origin | None) -> Common:
+    return {"ref": object_ref(data), "api_version": data["apiVersion"], "origin": origin, "raw": raw}
+
+
+def parse_kustomization(data: dict[str, Any], origin: Origin | None = None) -> Kustomization:
+    """A Kustomization `validate_flux_object` found valid, parsed and typed as one."""
+    return _kustomization(data["spec"], _common(data, data, origin))

@@ -1,4 +1,5 @@
-"""A HelmRelease node in the engine: `plan_release` → `NodePlan`, `apply_release` → `NodeResult`.
+"""The HelmRelease reconciler (`HelmReleaseReconciler`): `plan_release` → `NodePlan`, `apply_release` →
+`NodeResult`, and the uninstall of a release removed from Git.
 
 The plan holds one change for the release itself (install / upgrade with the chart version change
 and a masked values diff / unchanged) followed by the rendered objects planned like any node's
@@ -6,7 +7,7 @@ and a masked values diff / unchanged) followed by the rendered objects planned l
 revision holds that the new one does not (helm deletes them on upgrade). Applying runs the helm
 action only when the config digest says something changed, then stores an inventory record
 (Flux's entries plus the release's name and namespace and its deletion policy) so a HelmRelease
-removed from Git is uninstalled by its parent's prune (planning/removal.py).
+removed from Git is uninstalled by its parent's prune (planning/removal.py), through this reconciler.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from fluxpush.discover import Discovery, Node
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP
 from fluxpush.flux.model import HelmRelease, ObjectRef
@@ -36,6 +36,7 @@ from fluxpush.helm.release import (
     ReleaseLog,
     decide_action,
     run_release,
+    uninstall_release,
 )
 from fluxpush.helm.session import HelmSession
 from fluxpush.helm.sources import ChartCache, ResolvedChart, resolve_chart
@@ -49,6 +50,7 @@ from fluxpush.helm.template import (
 )
 from fluxpush.helm.values import ComposedValues, Lookup, compose_values, values_diff
 from fluxpush.kube import KubeClient
+from fluxpush.nodes import HelmReleaseNode
 from fluxpush.planning import inventory as inv
 from fluxpush.planning.inventory import InventoryRecord, entries_from_objects
 from fluxpush.planning.live import LiveIndex
@@ -56,20 +58,10 @@ from fluxpush.planning.normalize import ObjectId, object_id
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.plan import Action, NodePlan, ObjectChange
 from fluxpush.planning.planner import plan_objects
-from fluxpush.planning.removal import deletion_policy
-from fluxpush.planning.result import Announce, NodeResult, Outcome
+from fluxpush.planning.removal import Removal, deletion_policy
+from fluxpush.planning.result import NodeResult, Outcome
 from fluxpush.planning.store import store_inventory
-
-
-class Target(Protocol):
-    """The cluster a release goes to with spec.kubeConfig or serviceAccountName (an
-    `engine.remote.RemoteTarget`): its name for the plan, a client for helm and the storage."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def client(self) -> KubeClient: ...
-
+from fluxpush.reconciler import NodeRun, Repository
 
 DIGEST_CHARS = 40  # of the SHA-256 hex, so the digest fits a label value (63)
 
@@ -86,17 +78,11 @@ class Prepared:
     decision: Decision
 
 
-def _rendered_index(discovery: Discovery) -> dict[tuple[str, str, str], dict[str, Any]]:
-    return {(o["kind"], (o.get("metadata") or {}).get("namespace", ""), o["metadata"]["name"]): o
-            for node in discovery.nodes.values() for o in node.objects}
-
-
-def _lookup(discovery: Discovery, client: KubeClient) -> Lookup:
+def _lookup(repository: Repository, client: KubeClient) -> Lookup:
     """ConfigMaps/Secrets from the rendered repository first, then the live cluster."""
-    rendered = _rendered_index(discovery)
 
     def lookup(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        return rendered.get((kind, namespace, name)) or client.get("v1", kind, name, namespace)
+        return repository.rendered(kind, namespace, name) or client.get("v1", kind, name, namespace)
 
     return lookup
 
@@ -108,7 +94,7 @@ def config_digest(hr: HelmRelease, chart: ResolvedChart, values: dict[str, Any])
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:DIGEST_CHARS]
 
 
-def prepare_release(node: Node, discovery: Discovery, client: KubeClient,
+def prepare_release(node: HelmReleaseNode, repository: Repository, client: KubeClient,
                     cache: ChartCache | None = None, record: InventoryRecord | None = None,
                     workload: KubeClient | None = None) -> Prepared:
     """Resolve the chart and values and decide the action; raises FluxpushError when it cannot.
@@ -117,9 +103,8 @@ def prepare_release(node: Node, discovery: Discovery, client: KubeClient,
     `workload` (the spec.kubeConfig cluster, as helm-controller keeps it there), default `client`.
     """
     hr = node.spec
-    assert isinstance(hr, HelmRelease)
-    lookup = _lookup(discovery, client)
-    chart = resolve_chart(hr, discovery, lookup, cache=cache)
+    lookup = _lookup(repository, client)
+    chart = resolve_chart(hr, repository, lookup, cache=cache)
     values = compose_values(hr, lookup)
     digest = config_digest(hr, chart, values.values)
     latest = latest_release(workload or client, hr.release_name, hr.target_namespace)
@@ -194,59 +179,70 @@ def _drift_rule(prepared: Prepared, change: ObjectChange) -> ObjectChange:
     return ObjectChange(change.id, Action.SKIP, reason, change.diff, change.changed_paths)
 
 
-def render_offline(node: Node, discovery: Discovery, *, cache: ChartCache | None = None,
+def render_offline(node: HelmReleaseNode, repository: Repository, *, cache: ChartCache | None = None,
                    offline: bool = False) -> tuple[ResolvedChart, list[dict[str, Any]]]:
     """The chart and rendered objects of a HelmRelease without a cluster (for `--base` previews):
     values from the rendered repository only, helm's default capabilities, charts from the cache
     when the repository cannot be reached. Raises FluxpushError (naming the chart) when it cannot."""
     hr = node.spec
-    assert isinstance(hr, HelmRelease)
-    rendered = _rendered_index(discovery)
-
-    def lookup(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        return rendered.get((kind, namespace, name))
-
-    chart = resolve_chart(hr, discovery, lookup, cache=cache, offline=offline)
-    values = compose_values(hr, lookup)
+    chart = resolve_chart(hr, repository, repository.rendered, cache=cache, offline=offline)
+    values = compose_values(hr, repository.rendered)
     with HelmSession() as session:
         objects = render_release(session, hr, chart, values.values, Capabilities("", ()), upgrading=False)
     return chart, place_objects(objects, hr.target_namespace, offline_namespaced)
 
 
-def plan_release(node: Node, discovery: Discovery, client: KubeClient, options: EngineOptions,
-                 record: InventoryRecord | None = None, cache: ChartCache | None = None,
-                 target: Target | None = None) -> NodePlan:
-    """The node's plan without writing anything (a preview of the release and its objects); with
-    `target` (spec.kubeConfig) the release and its objects are read in that cluster."""
-    workload, cluster = (target.client, target.name) if target else (client, "")
+class HelmReleaseReconciler:
+    """The HelmRelease kind's reconciler: plans and applies a release, uninstalls one removed from Git."""
+
+    def __init__(self, cache: ChartCache | None = None) -> None:
+        self.cache = cache  # None: the user's chart cache (see `helm.sources.cache_dir`)
+
+    def plan(self, node: HelmReleaseNode, run: NodeRun) -> NodePlan:
+        """See `plan_release`."""
+        return plan_release(node, run, self.cache)
+
+    def apply(self, node: HelmReleaseNode, run: NodeRun) -> NodeResult:
+        """See `apply_release`."""
+        return apply_release(node, run, self.cache)
+
+    def remove(self, client: KubeClient, removal: Removal, timeout: float) -> str:
+        """Uninstall the release of a HelmRelease removed from Git (helm deletes its objects)."""
+        namespace, name = removal.release or (removal.node.namespace, removal.node.name)
+        with HelmSession(client) as session:
+            uninstall_release(session, name, namespace, node=str(removal.node))
+        return ""
+
+
+def plan_release(node: HelmReleaseNode, run: NodeRun, cache: ChartCache | None = None) -> NodePlan:
+    """The node's plan without writing anything (a preview of the release and its objects); with a
+    target (spec.kubeConfig) the release and its objects are read in that cluster."""
+    workload, cluster = (run.target.client, run.target.name) if run.target else (run.client, "")
     try:
-        prepared = prepare_release(node, discovery, client, cache, record, workload)
+        prepared = prepare_release(node, run.repository, run.client, cache, run.record, workload)
         with HelmSession(workload) as session:
             objects = _render(session, workload, prepared)
     except FluxpushError as exc:
-        return NodePlan(str(node.ref), discovery.revision, (), (), str(exc), cluster=cluster)
-    return _plan_with(prepared, objects, workload, options, discovery.revision, node.ref, cluster)
+        return NodePlan(str(node.ref), run.revision, (), (), str(exc), cluster=cluster)
+    return _plan_with(prepared, objects, workload, run.options, run.revision, node.ref, cluster)
 
 
-def apply_release(node: Node, discovery: Discovery, client: KubeClient, options: EngineOptions,
-                  record: InventoryRecord | None, cache: ChartCache | None = None,
-                  announce: Announce | None = None, target: Target | None = None) -> NodeResult:
+def apply_release(node: HelmReleaseNode, run: NodeRun, cache: ChartCache | None = None) -> NodeResult:
     """Install/upgrade the release when needed and store its inventory; never raises for its failures.
-    `announce` hears the planned changes before helm writes them.
+    `run.announce` hears the planned changes before helm writes them.
 
-    With `target` (spec.kubeConfig) helm runs against that cluster with a kubeconfig of its own, and
-    the release storage lives there, as helm-controller keeps it; the inventory stays in `client`'s.
+    With a target (spec.kubeConfig) helm runs against that cluster with a kubeconfig of its own, and
+    the release storage lives there, as helm-controller keeps it; the inventory stays in `run.client`'s.
     """
     started, clock = datetime.now(UTC), time.monotonic()
-    hr = node.spec
-    assert isinstance(hr, HelmRelease)
-    revision = discovery.revision
+    hr, client, options, record, announce = node.spec, run.client, run.options, run.record, run.announce
+    revision = run.revision
     log = ReleaseLog()
-    workload, cluster = (target.client, target.name) if target else (client, "")
+    workload, cluster = (run.target.client, run.target.name) if run.target else (client, "")
     plan = NodePlan(str(node.ref), revision, cluster=cluster)
     objects: list[dict[str, Any]] = []
     try:
-        prepared = prepare_release(node, discovery, client, cache, record, workload)
+        prepared = prepare_release(node, run.repository, client, cache, record, workload)
         with HelmSession(workload) as session:
             if prepared.decision.action is ReleaseAction.NONE:
                 objects = _deployed_objects(workload, prepared)

@@ -29,8 +29,6 @@ from typing import Any
 
 import yaml
 
-from fluxpush.artifacts import build_artifact
-from fluxpush.discover import Discovery, normalize_git_url
 from fluxpush.errors import EndpointError, InputError, SourceError, YAMLError
 from fluxpush.flux.model import (
     GitRepository,
@@ -44,6 +42,8 @@ from fluxpush.helm.oci import OciLocation, Registry, credentials_from_secret, pu
 from fluxpush.helm.semver import newest_match
 from fluxpush.helm.values import merge_values
 from fluxpush.outbound import Session, display_url
+from fluxpush.reconciler import Repository
+from fluxpush.repository.artifacts import build_artifact
 from fluxpush.yamldoc import load_safe
 
 Lookup = Callable[[str, str, str], dict[str, Any] | None]
@@ -274,17 +274,6 @@ def _fetch_oci_chart(url: str, oci_ref: dict[str, Any], spec_raw: dict[str, Any]
     return ResolvedChart(str(meta.get("name", "")), version, cache.chart_path(digest), digest, where, offline)
 
 
-def _is_checkout(discovery: Discovery, repo: GitRepository) -> bool:
-    root_source = discovery.nodes[discovery.root].spec.raw.get("spec", {}).get("sourceRef", {})
-    checkout_ref = ObjectRef("GitRepository", root_source.get("namespace") or discovery.root.namespace,
-                             root_source.get("name", ""))
-    known = discovery.flux_objects.get(checkout_ref)
-    urls = {normalize_git_url(known.url)} if isinstance(known, GitRepository) else set()
-    if os.environ.get("GITHUB_REPOSITORY"):
-        urls.add(normalize_git_url(f"https://github.com/{os.environ['GITHUB_REPOSITORY']}"))
-    return repo.ref == checkout_ref or normalize_git_url(repo.url) in urls
-
-
 def _folder_chart(folder: Path, where: str, source: str) -> ResolvedChart:
     meta_file = folder / "Chart.yaml"
     if not meta_file.is_file():
@@ -294,29 +283,29 @@ def _folder_chart(folder: Path, where: str, source: str) -> ResolvedChart:
                          digest_folder(folder), source)
 
 
-def _checkout_chart(discovery: Discovery, repo: GitRepository, spec: HelmChartTemplate) -> ResolvedChart:
-    if not _is_checkout(discovery, repo):
+def _checkout_chart(repository: Repository, repo: GitRepository, spec: HelmChartTemplate) -> ResolvedChart:
+    if not repository.is_checkout(repo):
         raise SourceError(f"GitRepository {repo.ref.namespace}/{repo.ref.name} ({repo.url}) is not this "
                           "repository; charts from other Git repositories are not supported yet")
-    folder = discovery.source.resolve_path(spec.chart, obj=str(repo.ref))
-    discovery.source.refuse_escaping_links(folder, obj=str(repo.ref), what="spec.chart")
+    folder = repository.source.resolve_path(spec.chart, obj=str(repo.ref))
+    repository.source.refuse_escaping_links(folder, obj=str(repo.ref), what="spec.chart")
     source = f"GitRepository/{repo.ref.namespace}/{repo.ref.name}"
     where = f"{spec.chart} of GitRepository {repo.ref.namespace}/{repo.ref.name}"
     return _folder_chart(folder, where, source)
 
 
-def _artifact_chart(discovery: Discovery, ref: ObjectRef, cache: ChartCache) -> ResolvedChart:
+def _artifact_chart(repository: Repository, ref: ObjectRef, cache: ChartCache) -> ResolvedChart:
     """A chart that is an ExternalArtifact an ArtifactGenerator of this repository produces."""
-    generator = discovery.artifact_generators.get(ref)
+    generator = repository.artifact_generator(ref)
     if generator is None:
         raise SourceError(f"{ref} is not produced by an ArtifactGenerator of this repository")
     sources = {}
     for alias, source in generator.sources.items():
-        repo = discovery.flux_objects.get(source)
-        if not isinstance(repo, GitRepository) or not _is_checkout(discovery, repo):
+        repo = repository.flux_object(source)
+        if not isinstance(repo, GitRepository) or not repository.is_checkout(repo):
             raise SourceError(f"{ref} is produced by {generator.ref} from @{alias} ({source}), which is "
                               "not this repository")
-        sources[alias] = discovery.source.root
+        sources[alias] = repository.source.root
     cache.root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".fluxpush-artifact-", dir=cache.root))
     artifact = next(a for a in generator.artifacts if a.name == ref.name)
@@ -355,7 +344,7 @@ def _with_values_files(chart: ResolvedChart, spec: HelmChartTemplate, base: Path
     return ResolvedChart(chart.name, chart.version, target, digest, chart.source, chart.cached)
 
 
-def _chart_ref(hr: HelmRelease, discovery: Discovery, lookup: Lookup, cache: ChartCache,
+def _chart_ref(hr: HelmRelease, repository: Repository, lookup: Lookup, cache: ChartCache,
                offline: bool) -> ResolvedChart:
     ref = hr.chart_ref
     if ref is None or ref.kind not in ("OCIRepository", "ExternalArtifact"):
@@ -363,24 +352,24 @@ def _chart_ref(hr: HelmRelease, discovery: Discovery, lookup: Lookup, cache: Cha
                          obj=str(hr.ref), hint="use an OCIRepository, an ExternalArtifact, or spec.chart")
     key = ObjectRef(ref.kind, ref.namespace or hr.ref.namespace, ref.name)
     if ref.kind == "ExternalArtifact":
-        return _artifact_chart(discovery, key, cache)
-    source = discovery.flux_objects.get(key)
+        return _artifact_chart(repository, key, cache)
+    source = repository.flux_object(key)
     if not isinstance(source, OCIRepository):
         raise SourceError(f"OCIRepository {key.namespace}/{key.name} is not defined in the repository")
     return _fetch_oci_chart(source.url, source.oci_ref, source.raw.get("spec") or {}, source, lookup, cache,
                             offline)
 
 
-def resolve_chart(hr: HelmRelease, discovery: Discovery, lookup: Lookup, *,
+def resolve_chart(hr: HelmRelease, repository: Repository, lookup: Lookup, *,
                   cache: ChartCache | None = None, offline: bool = False) -> ResolvedChart:
     """The chart `hr.spec.chart` names, fetched or found in the cache; raises SourceError/InputError."""
     cache = cache or ChartCache()
     if hr.chart is None:
-        return _chart_ref(hr, discovery, lookup, cache, offline)
+        return _chart_ref(hr, repository, lookup, cache, offline)
     spec = hr.chart
     namespace = spec.source_ref.namespace or hr.ref.namespace
     ref = ObjectRef(spec.source_ref.kind, namespace, spec.source_ref.name)
-    source = discovery.flux_objects.get(ref)
+    source = repository.flux_object(ref)
     if source is None:
         raise SourceError(f"{ref.kind} {ref.namespace}/{ref.name} is not defined in the repository",
                           hint="define the source in a Kustomization this cluster path reaches")
@@ -388,8 +377,8 @@ def resolve_chart(hr: HelmRelease, discovery: Discovery, lookup: Lookup, *,
         chart = _fetch_repository_chart(source, spec, lookup, cache, offline)
         base = None
     elif isinstance(source, GitRepository):
-        chart = _checkout_chart(discovery, source, spec)
-        base = discovery.source.root
+        chart = _checkout_chart(repository, source, spec)
+        base = repository.source.root
     else:
         raise SourceError(f"{ref.kind} chart sources are not supported",
                           hint="use HelmRepository or GitRepository")

@@ -3,24 +3,23 @@ resolved version, revision, helm status) and fluxpush's stored Ready condition."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from fluxpush.discover import Discovery
-from fluxpush.flux.model import HelmRelease, ObjectRef
+from fluxpush.flux.model import ObjectRef
 from fluxpush.helm.storage import latest_release
 from fluxpush.kube import KubeClient
+from fluxpush.nodes import AnyNode, is_helm_release
 from fluxpush.planning.live import LiveIndex
 from fluxpush.planning.planner import read_inventory
 
 
-def release_status(client: KubeClient, discovery: Discovery) -> dict[ObjectRef, dict[str, Any]]:
-    """Per HelmRelease node: chart, version, revision, helm status, Ready and its reason."""
+def release_status(client: KubeClient, nodes: Iterable[AnyNode]) -> dict[ObjectRef, dict[str, Any]]:
+    """Per HelmRelease node of `nodes`: chart, version, revision, helm status, Ready and its reason."""
     index = LiveIndex(client)
     status: dict[ObjectRef, dict[str, Any]] = {}
-    for ref, node in discovery.nodes.items():
-        hr = node.spec
-        if not isinstance(hr, HelmRelease):
-            continue
+    for node in filter(is_helm_release, nodes):
+        ref, hr = node.ref, node.spec
         release = latest_release(client, hr.release_name, hr.target_namespace)
         record = read_inventory(index, ref)
         ready = record.condition("Ready") if record else None

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from fluxpush.action.config import ActionConfig
 from fluxpush.action.events import RunContext
-from fluxpush.action.modes import open_cluster
-from fluxpush.discover import DiscoverOptions, discover
+from fluxpush.action.modes import cluster_target
+from fluxpush.app.cluster import open_cluster
+from fluxpush.app.request import CheckoutRequest, discover_checkout, run_settings
 from fluxpush.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, FluxpushError, ReportError, UsageError
 from fluxpush.images.automation import AutomationPlan
 from fluxpush.images.cli import changes_lines, unified_diff
@@ -145,9 +146,9 @@ def run_image_update(config: ActionConfig, context: RunContext, env: Mapping[str
         with ExitStack() as stack:
             live: SecretLookup | None = None
             if config.has_cluster_credentials:  # secretRef Secrets the repository does not hold
-                client = stack.enter_context(open_cluster(config, root))
+                client = stack.enter_context(open_cluster(cluster_target(config, root)))
                 live = lambda kind, namespace, name: client.get("v1", kind, name, namespace)  # noqa: E731
-            discovery = discover(root, DiscoverOptions(cluster_path=config.cluster_path))
+            discovery = discover_checkout(CheckoutRequest(root, config.cluster_path), run_settings(env))
             run = prepare(discovery, TagSource(secret_lookup(discovery, live)), root,
                           current_branch(root) or context.default_branch)
     except FluxpushError as exc:

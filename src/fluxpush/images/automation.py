@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fluxpush.discover import Discovery
 from fluxpush.errors import FluxpushError, InputError
 from fluxpush.flux.model import ImagePolicy, ImageRepository, ImageUpdateAutomation, ObjectRef
 from fluxpush.images.gotemplate import render_template
 from fluxpush.images.policy import PolicyFailed, PolicySpec, choose
 from fluxpush.images.repository import MANIFEST_ACCEPT, TagSource
 from fluxpush.images.setters import Change, ResourceIdentifier, SetterResult, apply_setters, setter_values
+from fluxpush.repository.discover import Discovery
 
 DEFAULT_MESSAGE = "Update from image update automation"  # the controller's default template
 

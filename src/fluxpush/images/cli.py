@@ -13,12 +13,12 @@ import json
 import sys
 from pathlib import Path
 
-from fluxpush.discover import Discovery
 from fluxpush.errors import EXIT_FAILED, EXIT_OK
 from fluxpush.images.automation import AutomationPlan, PolicyResult, evaluate_policies
 from fluxpush.images.git import commit_updates, current_branch
 from fluxpush.images.repository import TagSource
 from fluxpush.images.run import ImageRun, SecretLookup, prepare, secret_lookup
+from fluxpush.repository.discover import Discovery
 
 __all__ = ["SecretLookup", "add_image_update_verb", "changes_lines", "cmd_get_images", "cmd_image_update",
            "policy_rows", "unified_diff"]

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fluxpush.discover import Discovery, normalize_git_url
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.model import GitRepository, Kustomization, ObjectRef
 from fluxpush.images.automation import (
@@ -22,6 +21,7 @@ from fluxpush.images.automation import (
     plan_automation,
 )
 from fluxpush.images.repository import TagSource
+from fluxpush.repository.discover import Discovery, normalize_git_url
 
 SecretLookup = Callable[[str, str, str], dict[str, Any] | None]
 

@@ -7,7 +7,7 @@ Pure modules (plain data in, plain data out, no I/O):
     mask        Secret masking on both sides of a diff
     diff        unified YAML diff and changed field paths of one object
     clientside  the client way: would an apply change the live object? (changed/unchanged/undecided)
-    plan        `ObjectChange`/`NodePlan`/`Plan`, `classify`, JSON round trip, terminal rendering
+    plan        `ObjectChange`/`NodePlan`/`Plan`, `classify`, JSON round trip (terminal text: report/)
     classifier  a node's desired objects plus a `PlanReads` value in, planned objects out (decision 0011)
     inventory   Flux inventory entries and the per-node store object
     prune       prune selection in Flux's order and the destructive-prune guard

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fluxpush.apply_order import apply_sort_key
 from fluxpush.errors import InputError
+from fluxpush.planning.apply_order import apply_sort_key
 from fluxpush.planning.inventory import InventoryEntry
 from fluxpush.planning.normalize import (
     OWNER_NAME_LABEL,

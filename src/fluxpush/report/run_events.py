@@ -8,22 +8,13 @@ stays quiet in Slack.
 
 from __future__ import annotations
 
-import os
-
-from fluxpush.discover import Discovery
 from fluxpush.engine.run import RunResult
 from fluxpush.flux.model import Alert, Provider
-from fluxpush.planning.plan import APPLIED_WORD
 from fluxpush.planning.result import NodeResult, Outcome
 from fluxpush.report.events import Event, build_event
 from fluxpush.report.notify import Delivery, SecretLookup, send_notifications
-
-
-def run_url_from_env() -> str | None:
-    """The GitHub Actions run's URL, when running in one."""
-    names = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
-    server, repo, run = (os.environ.get(name) for name in names)
-    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
+from fluxpush.report.terminal import APPLIED_WORD
+from fluxpush.repository.discover import Discovery
 
 
 def event_for_result(result: NodeResult, revision: str, run_url: str | None) -> Event | None:

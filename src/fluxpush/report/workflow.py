@@ -25,6 +25,13 @@ MAX_STEP_SUMMARY_BYTES = 1024 * 1024
 SUMMARY_NOTE_RESERVE = 512
 
 
+def actions_run_url(server_url: str, repository: str, run_id: str) -> str | None:
+    """A GitHub Actions run's page, or None when any part is unknown."""
+    if not (server_url and repository and run_id):
+        return None
+    return f"{server_url.rstrip('/')}/{repository}/actions/runs/{run_id}"
+
+
 def escape_data(text: str) -> str:
     """Escape a command message: `%`, CR and LF."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,13 +38,13 @@ def default_age_key_file(env: Mapping[str, str]) -> Path:
     return Path(config) / "sops" / "age" / "keys.txt"
 
 
-def run_keys(age_key_file: str | None, environ: Mapping[str, str] | None = None, *,
+def run_keys(age_key_file: str | None, env: Mapping[str, str], *,
              age_key: str | None = None) -> KeyRing:
     """The run-wide keys; a key that cannot be read is a usage error (its text is never shown).
 
-    `age_key` is the action's `sops-age-key` input.
+    `env` is the environment the face was given ($SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, the sops
+    CLI's default file under $XDG_CONFIG_HOME or $HOME); `age_key` is the action's `sops-age-key` input.
     """
-    env = os.environ if environ is None else environ
     ring = KeyRing(aws_kms=True, sources=["the run's AWS credentials (KMS)"])
     texts: list[tuple[str, str]] = [("input sops-age-key", age_key)] if age_key else []
     if env.get("SOPS_AGE_KEY", "").strip():

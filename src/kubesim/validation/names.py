@@ -17,12 +17,14 @@ from kubesim.validation.common import (
     required,
 )
 
-# Kinds whose names are DNS-1123 labels (no dots) rather than subdomains.
-LABEL_NAMED = {"Namespace"}
-# Kinds whose names are DNS-1035 labels (start with a letter).
-DNS1035_NAMED = {"Service"}
-# Kinds with a free-form name that only has to be a valid URL path segment.
-PATH_NAMED = {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+# Built-in kinds, by (group, kind), whose names are DNS-1123 labels (no dots) rather than subdomains;
+# a custom resource of the same kind name in another group keeps the subdomain rule.
+LABEL_NAMED = {("", "Namespace")}
+# Built-in kinds whose names are DNS-1035 labels (start with a letter).
+DNS1035_NAMED = {("", "Service")}
+# Built-in kinds with a free-form name that only has to be a valid URL path segment.
+PATH_NAMED = {("rbac.authorization.k8s.io", kind) for kind in ("ClusterRole", "ClusterRoleBinding", "Role",
+                                                               "RoleBinding")}
 # CronJob names leave room for the 11 characters of the Job name suffix within a DNS-1035 label.
 CRONJOB_NAME_LIMIT = 52
 ANNOTATIONS_SIZE_LIMIT = 256 * 1024  # bytes of all annotation keys and values together
@@ -35,20 +37,20 @@ def path_segment_errors(name: str) -> list[str]:
     return [f"may not contain '{c}'" for c in ("/", "%") if c in name]
 
 
-def validate_name(kind: str, name: str, generate: bool = False) -> list[Cause]:
-    """Causes for an invalid `metadata.name` of a `kind`."""
+def validate_name(group: str, kind: str, name: str, generate: bool = False) -> list[Cause]:
+    """Causes for an invalid `metadata.name` of a `kind` of API `group` ("" for the core group)."""
     if not name:
         return [] if generate else [required("metadata.name", "name or generateName is required")]
-    if kind in PATH_NAMED:
+    if (group, kind) in PATH_NAMED:
         errors = path_segment_errors(name)
-    elif kind in LABEL_NAMED:
+    elif (group, kind) in LABEL_NAMED:
         errors = is_label(name)
-    elif kind in DNS1035_NAMED:
+    elif (group, kind) in DNS1035_NAMED:
         errors = dns_errors(name, DNS1035_LABEL, DNS1035_MSG, 63)
     else:
         errors = is_subdomain(name)
     causes = [invalid("metadata.name", name, message) for message in errors]
-    if kind == "CronJob" and len(name) > CRONJOB_NAME_LIMIT:
+    if (group, kind) == ("batch", "CronJob") and len(name) > CRONJOB_NAME_LIMIT:
         causes.append(invalid("metadata.name", name, f"must be no more than {CRONJOB_NAME_LIMIT} characters"))
     return causes
 

@@ -11,7 +11,7 @@ import base64
 
 import pytest
 
-from fluxpush.live_lookups import live_secret_lookup
+from fluxpush.app.lookups import live_secret_lookup
 from fluxpush.report.run_events import notify_run
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from fluxpush.errors import SourceError
-from fluxpush.source import DEFAULT_EXCLUSIONS, git_revision, load_source
+from fluxpush.repository.source import DEFAULT_EXCLUSIONS, git_revision, load_source
 
 CORPUS_BUILD = Path("/work/shared/corpus/flux2-cli/cmd/flux/testdata/build-kustomization")
 
@@ -236,13 +236,18 @@ def test_revision_branch(repo: Path) -> None:
     assert len(sha) == 40
 
 
-def test_revision_detached_uses_github_env(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_revision_detached_uses_the_ref_name_the_face_read(repo: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from fluxpush.app.request import run_settings
+
     sha = git(repo, "rev-parse", "HEAD")
     git(repo, "checkout", "-q", "--detach")
-    monkeypatch.setenv("GITHUB_REF_NAME", "feature-x")
-    assert git_revision(repo) == f"feature-x@sha1:{sha}"
-    monkeypatch.setenv("GITHUB_HEAD_REF", "pr-branch")
-    assert git_revision(repo) == f"pr-branch@sha1:{sha}"
+    push = run_settings({"GITHUB_REF_NAME": "feature-x"})
+    assert git_revision(repo, push.ref_name) == f"feature-x@sha1:{sha}"
+    pull = run_settings({"GITHUB_REF_NAME": "4/merge", "GITHUB_HEAD_REF": "pr-branch"})
+    assert load_source(repo, ref_name=pull.ref_name).revision == f"pr-branch@sha1:{sha}"
+    monkeypatch.setenv("GITHUB_REF_NAME", "from-the-process")  # below the faces nothing reads it
+    assert git_revision(repo) == f"main@sha1:{sha}"
 
 
 def test_revision_tag(repo: Path) -> None:

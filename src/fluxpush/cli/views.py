@@ -6,10 +6,11 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from fluxpush.apply_order import sort_for_apply
-from fluxpush.discover import Discovery, Node
 from fluxpush.errors import DependencyError, FluxpushError, InputError, RenderError
 from fluxpush.flux.model import HelmRelease, Kustomization, ObjectRef, OCIRepository
+from fluxpush.nodes import AnyNode as Node
+from fluxpush.planning.apply_order import sort_for_apply
+from fluxpush.repository.discover import Discovery
 from fluxpush.yamldoc import dump_documents
 
 
@@ -34,7 +35,8 @@ def _status(discovery: Discovery, node: Node) -> str:
         return f"blocked: {discovery.graph.blocked[node.ref]}"
     if isinstance(node.spec, HelmRelease):
         return "not rendered (HelmRelease)"
-    return f"{len(node.objects)} objects"
+    count = len(node.objects)
+    return f"{count} object{'' if count == 1 else 's'}"
 
 
 def _deps(node: Node) -> str:

@@ -9,8 +9,8 @@ import shutil
 import pytest
 import yaml
 
-from fluxpush.discover import DiscoverOptions, discover
 from fluxpush.flux.model import ObjectRef
+from fluxpush.repository.discover import DiscoverOptions, discover
 
 pytestmark = pytest.mark.integration
 

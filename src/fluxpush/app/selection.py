@@ -7,10 +7,11 @@ optionally narrowed with `-n NAMESPACE`. A name that two namespaces share is ref
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from fluxpush.discover import Discovery
 from fluxpush.errors import UsageError
 from fluxpush.flux.model import ObjectRef
+from fluxpush.repository.discover import Discovery
 
 KIND_ALIASES = {
     "ks": "Kustomization",
@@ -79,3 +80,37 @@ def with_dependencies(discovery: Discovery, refs: Iterable[ObjectRef]) -> list[O
 def apply_order(discovery: Discovery) -> list[ObjectRef]:
     """Every node in the order a run applies them (see `Discovery.ordered_nodes`)."""
     return [node.ref for node in discovery.ordered_nodes()]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSelection:
+    """The nodes a command names: one node (`KIND NAME [-n NAMESPACE]`), a list (the action's
+    `targets`), or neither (every node); optionally with the nodes they depend on."""
+
+    kind: str | None = None  # the Flux kind of `name`: Kustomization or HelmRelease
+    name: str | None = None  # NAME or NAMESPACE/NAME
+    namespace: str | None = None
+    listed: tuple[str, ...] = ()
+    listed_as: str = "targets"  # what the list is called in errors, e.g. "input `targets`"
+    with_dependencies: bool = False
+
+
+EVERY_NODE = NodeSelection()
+
+
+def select(discovery: Discovery, selection: NodeSelection) -> list[ObjectRef] | None:
+    """The selected nodes in apply order, or None for every node; UsageError for a name that matches
+    no node or several."""
+    if selection.kind is not None and selection.name is not None:
+        refs = [find_node(discovery, selection.kind, selection.name, selection.namespace)]
+    elif selection.listed:
+        refs = find_listed(discovery, selection.listed, selection.listed_as)
+    else:
+        return None
+    return with_dependencies(discovery, refs) if selection.with_dependencies else refs
+
+
+def selected_nodes(discovery: Discovery, selection: NodeSelection) -> list[ObjectRef]:
+    """The selected nodes, or every node when the selection names none, in apply order."""
+    refs = select(discovery, selection)
+    return apply_order(discovery) if refs is None else refs

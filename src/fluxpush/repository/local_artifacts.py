@@ -12,9 +12,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from fluxpush.artifacts import ArtifactGenerator, build_artifact
 from fluxpush.errors import FluxpushError, SourceError
 from fluxpush.flux.model import ObjectRef
+from fluxpush.repository.artifacts import ArtifactGenerator, build_artifact
 
 ResolveSource = Callable[[ObjectRef], Path | None]
 

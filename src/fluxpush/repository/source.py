@@ -187,18 +187,18 @@ def _pick_detached_ref(refs: list[str]) -> str | None:
     return None
 
 
-def git_revision(root: Path) -> str | None:
+def git_revision(root: Path, ref_name: str | None = None) -> str | None:
     """Flux-style revision of the checkout at `root`: `<branch>@sha1:<hex>`, or `sha1:<hex>`.
 
-    The name comes from `GITHUB_HEAD_REF` (pull_request events) or `GITHUB_REF_NAME` (push) when
-    set, since Actions often checks out a detached HEAD; else the current branch; else a ref
-    pointing at HEAD (tag first), shortened as Flux does. None outside a git work tree or before
-    the first commit.
+    The name is `ref_name` when given (the face passes `GITHUB_HEAD_REF` on pull_request events or
+    `GITHUB_REF_NAME` on push, since Actions often checks out a detached HEAD); else the current
+    branch; else a ref pointing at HEAD (tag first), shortened as Flux does. None outside a git
+    work tree or before the first commit.
     """
     sha = _git(root, "rev-parse", "--verify", "-q", "HEAD^{commit}")
     if not sha:
         return None
-    name = os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME")
+    name = ref_name
     if not name:
         ref = _git(root, "symbolic-ref", "-q", "HEAD")
         if not ref:
@@ -312,8 +312,9 @@ class Source:
         return rel
 
 
-def load_source(root: str | Path, *, spec_ignore: str | None = None) -> Source:
-    """Load the checkout at `root` with its ignore rules and revision.
+def load_source(root: str | Path, *, spec_ignore: str | None = None, ref_name: str | None = None) -> Source:
+    """Load the checkout at `root` with its ignore rules and revision (named `ref_name` when given,
+    see `git_revision`).
 
     The revision is the git one only when `root` is the top level of a git work tree: a folder
     inside a larger repository (a fixture, a `--source` mapping to a sub-tree) is not what that
@@ -326,5 +327,5 @@ def load_source(root: str | Path, *, spec_ignore: str | None = None) -> Source:
         raise SourceError(f"source root not found: {root}", hint="pass the directory of a checkout")
     source = Source(path, "", IgnoreRules.load(path, spec_ignore))
     toplevel = _git(path, "rev-parse", "--show-toplevel")
-    revision = git_revision(path) if toplevel and Path(toplevel).resolve() == path else None
+    revision = git_revision(path, ref_name) if toplevel and Path(toplevel).resolve() == path else None
     return replace(source, revision=revision or _content_revision(path, source.walk_files()))

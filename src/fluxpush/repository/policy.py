@@ -6,9 +6,9 @@ import base64
 import binascii
 from typing import Any
 
-from fluxpush.discover import Discovery
 from fluxpush.errors import InputError
-from fluxpush.origins import OriginIndex
+from fluxpush.repository.discover import Discovery
+from fluxpush.repository.origins import OriginIndex
 from fluxpush.sops.sealed import SOPS_MASK
 
 # Put on a Secret that is meant to live unencrypted in Git (a placeholder, a public CA bundle).

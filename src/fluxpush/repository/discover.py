@@ -17,12 +17,20 @@ import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from fluxpush.artifacts import ARTIFACT_KIND, ArtifactGenerator, is_artifact_generator, parse_generator
-from fluxpush.errors import FluxpushError, InputError, Origin, RenderError, SchemaError, SourceError
+from fluxpush.errors import (
+    FluxpushError,
+    InputError,
+    Origin,
+    RenderError,
+    SchemaError,
+    SourceError,
+    UsageError,
+)
 from fluxpush.flux import is_flux_object, parse_flux_object, validate_flux_object
 from fluxpush.flux.inert import Notice, inert_notice
 from fluxpush.flux.model import (
@@ -33,11 +41,9 @@ from fluxpush.flux.model import (
     ObjectRef,
     target_cluster,
 )
+from fluxpush.flux.parse import parse_kustomization
 from fluxpush.flux.validate import warm_up
-from fluxpush.fluxinstance import is_flux_instance, sync_objects
-from fluxpush.graph import Graph, after_parents, order_nodes
-from fluxpush.local_artifacts import LocalArtifacts
-from fluxpush.origins import OriginIndex
+from fluxpush.nodes import AnyNode, KustomizationNode, Node, is_kustomization
 from fluxpush.render.confine import BuildConfinement
 from fluxpush.render.kustomize import BuildWorkspace, needs_merge, prepare_build_dir, run_kustomize
 from fluxpush.render.postbuild import (
@@ -46,73 +52,81 @@ from fluxpush.render.postbuild import (
     finalize_objects,
     resolve_variables,
 )
-from fluxpush.root_config import ROOT_CONFIG, load_root_spec
+from fluxpush.repository.artifacts import (
+    ARTIFACT_KIND,
+    ArtifactGenerator,
+    is_artifact_generator,
+    parse_generator,
+)
+from fluxpush.repository.fluxinstance import is_flux_instance, sync_objects
+from fluxpush.repository.graph import Graph, after_parents, order_nodes
+from fluxpush.repository.local_artifacts import LocalArtifacts
+from fluxpush.repository.origins import OriginIndex
+from fluxpush.repository.root_config import ROOT_CONFIG, load_root_spec
+from fluxpush.repository.source import Source, load_source
+from fluxpush.repository.variable_sources import VariableSources
 from fluxpush.sops.keysource import NO_KEYS, SopsKeys
 from fluxpush.sops.sealed import Sealed
 from fluxpush.sops.sources import decrypt_sources
-from fluxpush.source import Source, load_source
 from fluxpush.tools import Tool, find_kustomize
-from fluxpush.variable_sources import VariableSources
 
 ROOT_NAME = "flux-system"  # the name `flux bootstrap` gives the root Kustomization and its source
 
 
-@dataclass
-class Node:
-    """A Kustomization or HelmRelease to reconcile, with what its build produced."""
-
-    ref: ObjectRef
-    spec: Kustomization | HelmRelease
-    parent: ObjectRef | None
-    objects: list[dict[str, Any]] = field(default_factory=list)  # rendered, not Flux objects
-    children: list[ObjectRef] = field(default_factory=list)
-    error: FluxpushError | None = None
-    # Problems in what the node rendered (an invalid Flux object, an object another node renders too):
-    # Flux's apply of this node would fail, so the node fails (see `settle_rejections`).
-    rejected: list[FluxpushError] = field(default_factory=list)
-    sealed: list[Sealed] = field(default_factory=list)  # SOPS values no key opened (masked)
-
-    def settle_rejections(self) -> None:
-        """Fail the node for what it rendered wrongly, unless its build already failed."""
-        if self.error is not None or not self.rejected:
-            return
-        if len(self.rejected) == 1:
-            self.error = self.rejected[0]
-            return
-        listing = "\n".join(f"  - {problem}" for problem in self.rejected)
-        self.error = InputError(f"{len(self.rejected)} problems in what it renders:\n{listing}",
-                                obj=str(self.ref), origin=self.spec.origin)
-
-    @property
-    def depends_on(self) -> list[ObjectRef]:
-        """Refs of the nodes this one waits for (same kind, as Flux allows)."""
-        return [ObjectRef(self.ref.kind, dep.namespace, dep.name) for dep in self.spec.depends_on]
-
-
-@dataclass
+@dataclass(frozen=True)
 class Discovery:
     """Everything discovery found: nodes in graph order, other Flux objects, problems."""
 
     root: ObjectRef
     source: Source
-    nodes: dict[ObjectRef, Node]
+    nodes: dict[ObjectRef, AnyNode]
     flux_objects: dict[ObjectRef, FluxObject]
     problems: list[FluxpushError]
     graph: Graph
     notices: list[Notice] = field(default_factory=list)  # Flux kinds not applicable in push mode
     # ExternalArtifact → the ArtifactGenerator that produces it (for HelmRelease chartRefs)
     artifact_generators: dict[ObjectRef, ArtifactGenerator] = field(default_factory=dict)
+    github_repository: str = ""  # `owner/name` of the checkout on GitHub, when the face knows it
 
     @property
     def revision(self) -> str:
         """Flux-style revision of the checkout, e.g. `main@sha1:<sha>`."""
         return self.source.revision
 
-    def ordered_nodes(self) -> list[Node]:
+    def ordered_nodes(self) -> list[AnyNode]:
         """Nodes in apply order (dependsOn layers, each after the Kustomization rendering it), then the
         blocked ones."""
         order = after_parents(self.graph.order(), {ref: node.parent for ref, node in self.nodes.items()})
         return [self.nodes[r] for r in order] + [n for r, n in self.nodes.items() if r not in order]
+
+    @cached_property
+    def _rendered_index(self) -> dict[tuple[str, str, str], dict[str, Any]]:
+        return {(o["kind"], (o.get("metadata") or {}).get("namespace", ""), o["metadata"]["name"]): o
+                for node in self.nodes.values() for o in node.objects}
+
+    def rendered(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """An object some node renders (the last node in ref order, when several do), or None."""
+        return self._rendered_index.get((kind, namespace, name))
+
+    def flux_object(self, ref: ObjectRef) -> FluxObject | None:
+        """A Flux object (a source, a Provider…) the repository declares, or None."""
+        return self.flux_objects.get(ref)
+
+    def artifact_generator(self, ref: ObjectRef) -> ArtifactGenerator | None:
+        """The ArtifactGenerator producing the ExternalArtifact `ref`, or None."""
+        return self.artifact_generators.get(ref)
+
+    def is_checkout(self, repo: GitRepository) -> bool:
+        """Whether `repo` is the checkout: the root's sourceRef, or a GitRepository with its URL (or
+        the GitHub repository's)."""
+        root_source = self.nodes[self.root].spec.raw.get("spec", {}).get("sourceRef", {})
+        checkout_ref = ObjectRef("GitRepository", root_source.get("namespace") or self.root.namespace,
+                                 root_source.get("name", ""))
+        known = self.flux_objects.get(checkout_ref)
+        urls = {normalize_git_url(known.url)} if isinstance(known, GitRepository) else set()
+        if self.github_repository:
+            urls.add(normalize_git_url(f"https://github.com/{self.github_repository}"))
+        return repo.ref == checkout_ref or normalize_git_url(repo.url) in urls
 
 
 @dataclass(frozen=True)
@@ -128,6 +142,10 @@ class DiscoverOptions:
     live_lookup: VariableSourceLookup | None = None
     max_workers: int = max(2, os.cpu_count() or 2)
     sops: SopsKeys = NO_KEYS  # keys for spec.decryption; without them values stay masked
+    # `owner/name` of the checkout on GitHub (the action's GITHUB_REPOSITORY): a GitRepository with
+    # that URL is the checkout
+    github_repository: str = ""
+    ref_name: str | None = None  # the branch a detached CI checkout came from (`git_revision`)
 
 
 def normalize_path(path: str) -> str:
@@ -156,9 +174,8 @@ class _Sources:
         self._workspaces: dict[Path, tuple[Source, BuildWorkspace]] = {}
         self.artifacts = LocalArtifacts(scratch, lambda: self.workspace(checkout.root)[1].tree,
                                         checkout.root)
-        repo = os.environ.get("GITHUB_REPOSITORY")
-        if repo:
-            self._checkout_urls.add(normalize_git_url(f"https://github.com/{repo}"))
+        if options.github_repository:
+            self._checkout_urls.add(normalize_git_url(f"https://github.com/{options.github_repository}"))
 
     def mark_checkout(self, ref: ObjectRef, known: Mapping[ObjectRef, FluxObject]) -> None:
         """Declare that `ref` (a GitRepository) is the checkout, and so is any with its URL."""
@@ -204,14 +221,35 @@ def _root_spec(cluster_path: str, configured: dict[str, Any]) -> Kustomization:
     errors = validate_flux_object(data, Origin(ROOT_CONFIG))
     if errors:
         raise errors[0]
-    spec = parse_flux_object(data)
-    assert isinstance(spec, Kustomization)
-    return spec
+    return parse_kustomization(data)
 
 
 def _changes_build(ks: Kustomization) -> bool:
     return needs_merge(ks) or ks.post_build is not None or ks.common_metadata is not None \
         or ks.decryption is not None
+
+
+@dataclass
+class _Built:
+    """What discovery learns of a node while it runs; the node itself stays a frozen value until
+    `_Discoverer.run` folds this in."""
+
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    children: list[ObjectRef] = field(default_factory=list)
+    error: FluxpushError | None = None
+    rejected: list[FluxpushError] = field(default_factory=list)
+    sealed: list[Sealed] = field(default_factory=list)
+
+
+def _settled_error(node: AnyNode, built: _Built) -> FluxpushError | None:
+    """The node's error: its build's, else what it rendered wrongly (Flux's apply of it would fail)."""
+    if built.error is not None or not built.rejected:
+        return built.error
+    if len(built.rejected) == 1:
+        return built.rejected[0]
+    listing = "\n".join(f"  - {problem}" for problem in built.rejected)
+    return InputError(f"{len(built.rejected)} problems in what it renders:\n{listing}",
+                      obj=str(node.ref), origin=node.spec.origin)
 
 
 class _Discoverer:
@@ -222,21 +260,24 @@ class _Discoverer:
         self.tool = tool
         self.sources = _Sources(checkout, scratch, options)
         self.origins = OriginIndex(checkout)
-        self.nodes: dict[ObjectRef, Node] = {}
+        self.nodes: dict[ObjectRef, AnyNode] = {}
+        self.built: dict[ObjectRef, _Built] = {}  # what each node's build gave, by node
         self.flux_objects: dict[ObjectRef, FluxObject] = {}
         self.problems: list[FluxpushError] = []
         self.notices: list[Notice] = []  # Flux kinds listed, not acted on
         self.rendered: dict[tuple[str, str, str], dict[str, Any]] = {}  # (kind, ns, name) → object
         self.root_candidates: list[Kustomization] = []  # Kustomizations pointing at the cluster path
 
+    def _built(self, ref: ObjectRef) -> _Built:
+        return self.built.setdefault(ref, _Built())
+
     # -- building one node (runs in worker threads; reads shared state only) --
 
     def _lookup(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self.rendered.get((kind, namespace, name))
 
-    def _build(self, node: Node, directory: Path) -> tuple[list[dict[str, Any]], list[Sealed]]:
+    def _build(self, node: KustomizationNode, directory: Path) -> tuple[list[dict[str, Any]], list[Sealed]]:
         ks = node.spec
-        assert isinstance(ks, Kustomization)
         source, workspace = self.sources.workspace(directory)
         build_dir = source.resolve_path(ks.path, obj=str(ks.ref))
         rel = build_dir.relative_to(source.root).as_posix()
@@ -268,10 +309,9 @@ class _Discoverer:
                                      decrypt=decrypt)
         return finalized, list(dict.fromkeys([*decrypt.sealed, *sources.sealed]))
 
-    def _waiting_on(self, node: Node) -> bool:
+    def _waiting_on(self, node: KustomizationNode) -> bool:
         """Whether the node needs something no finished build has rendered yet."""
         ks = node.spec
-        assert isinstance(ks, Kustomization)
         if self.sources.resolve(self._source_ref(ks), self.flux_objects) is None:
             return True
         post_build = ks.post_build
@@ -285,25 +325,25 @@ class _Discoverer:
 
     # -- interpreting a build's output (main thread) --
 
-    def _parse(self, obj: dict[str, Any], parent: Node) -> FluxObject | None:
+    def _parse(self, obj: dict[str, Any], parent: KustomizationNode) -> FluxObject | None:
         meta = obj.get("metadata", {})
-        near = normalize_path(parent.spec.path) if isinstance(parent.spec, Kustomization) else ""
         origin, locate = self.origins.locator(obj["kind"], meta.get("name", ""), meta.get("namespace", ""),
-                                              near)
+                                              normalize_path(parent.spec.path))
         errors = validate_flux_object(obj, origin, locate)
         if errors:
             self._reject(parent, errors)
             return None
         return parse_flux_object(obj, origin)
 
-    def _reject(self, node: Node, errors: Sequence[FluxpushError]) -> None:
+    def _reject(self, node: AnyNode, errors: Sequence[FluxpushError]) -> None:
         """Problems in what `node` rendered: reported, and they fail `node` (as its apply would)."""
         self.problems.extend(errors)
-        node.rejected.extend(errors)
+        self._built(node.ref).rejected.extend(errors)
 
-    def _register(self, node: Node, objects: list[dict[str, Any]]) -> list[Node]:
+    def _register(self, node: KustomizationNode, objects: list[dict[str, Any]]) -> list[AnyNode]:
         """Record a build's output; returns the new child nodes it declares."""
-        children: list[Node] = []
+        built = self._built(node.ref)
+        children: list[AnyNode] = []
         for obj in objects:
             meta = obj["metadata"]
             key = (obj["kind"], meta.get("namespace", ""), meta["name"])
@@ -317,14 +357,14 @@ class _Discoverer:
                 self.notices.append(notice)
                 continue
             if not is_flux_object(obj):
-                node.objects.append(obj)
+                built.objects.append(obj)
                 self.rendered.setdefault(key, obj)
                 continue
             parsed = self._parse(obj, node)
             if parsed is None:
                 continue
             if node.parent is None and isinstance(parsed, Kustomization) and \
-                    normalize_path(parsed.path) == normalize_path(node.spec.path):  # type: ignore[union-attr]
+                    normalize_path(parsed.path) == normalize_path(node.spec.path):
                 self.root_candidates.append(parsed)
             elif isinstance(parsed, Kustomization | HelmRelease):
                 if parsed.ref == node.ref or parsed.ref in self.nodes:
@@ -337,7 +377,7 @@ class _Discoverer:
                     continue
                 child = Node(parsed.ref, parsed, node.ref)
                 self.nodes[parsed.ref] = child
-                node.children.append(parsed.ref)
+                built.children.append(parsed.ref)
                 children.append(child)
             elif parsed.ref in self.flux_objects:
                 self._reject(node, [InputError(
@@ -347,7 +387,7 @@ class _Discoverer:
                 self.flux_objects[parsed.ref] = parsed
         return children
 
-    def _add_flux_instance(self, obj: dict[str, Any], root: Node) -> None:
+    def _add_flux_instance(self, obj: dict[str, Any], root: KustomizationNode) -> None:
         """A FluxInstance in the root's build defines the root, as Flux Operator's sync does."""
         try:
             generated = sync_objects(obj)
@@ -359,7 +399,7 @@ class _Discoverer:
         for data in generated:
             parsed = self._parse(data, root)
             if isinstance(parsed, Kustomization) and \
-                    normalize_path(parsed.path) == normalize_path(root.spec.path):  # type: ignore[union-attr]
+                    normalize_path(parsed.path) == normalize_path(root.spec.path):
                 self.root_candidates.append(parsed)
             elif parsed is not None and not isinstance(parsed, Kustomization):
                 self.flux_objects.setdefault(parsed.ref, parsed)
@@ -372,55 +412,61 @@ class _Discoverer:
 
     # -- the loop --
 
-    def _run_wave(self, pool: ThreadPoolExecutor, wave: list[Node]) -> list[Node]:
+    def _run_wave(self, pool: ThreadPoolExecutor, wave: list[KustomizationNode]) -> list[AnyNode]:
         jobs = []
-        for node in wave:
-            assert isinstance(node.spec, Kustomization)  # only Kustomizations are built
+        for node in wave:  # only Kustomizations are built
             directory = self.sources.resolve(self._source_ref(node.spec), self.flux_objects)
             if directory is None:
                 ref = self._source_ref(node.spec)
-                node.error = self.sources.artifacts.error(ref) or SourceError(
+                self._built(node.ref).error = self.sources.artifacts.error(ref) or SourceError(
                     f"source {ref} is neither this repository nor mapped to a directory",
                     obj=str(node.ref), origin=node.spec.origin,
                     hint=f"pass --source {ref.kind}/{ref.namespace}/{ref.name}=DIR")
                 continue
             jobs.append((node, pool.submit(self._build, node, directory)))
-        new_nodes: list[Node] = []
+        new_nodes: list[AnyNode] = []
         for node, future in jobs:
             try:
-                objects, node.sealed = future.result()
+                objects, self._built(node.ref).sealed = future.result()
             except FluxpushError as exc:
-                node.error = exc
+                self._built(node.ref).error = exc
                 continue
             new_nodes.extend(self._register(node, objects))
         return new_nodes
 
-    def _adopt_root(self, pool: ThreadPoolExecutor, root: Node) -> tuple[Node, list[Node]]:
+    def _adopt_root(self, pool: ThreadPoolExecutor, root: KustomizationNode) -> tuple[KustomizationNode,
+                                                                                        list[AnyNode]]:
         """Give the root the identity and spec of the Kustomization that points at the cluster path.
 
         Returns the root and the nodes its build declared. When that Kustomization changes the
         build (targetNamespace, postBuild, …), the cluster path is built again with its spec.
         """
-        pending = [self.nodes[ref] for ref in root.children]
+        pending = [self.nodes[ref] for ref in self._built(root.ref).children]
         if not self.root_candidates:
             return root, pending
         spec = self.root_candidates[0]
         self.sources.mark_checkout(self._source_ref(spec), self.flux_objects)
+        adopted = Node(spec.ref, spec, None)
         if _changes_build(spec):
-            self.nodes.clear()
-            self.flux_objects.clear()
-            self.rendered.clear()
+            for found in (self.nodes, self.built, self.flux_objects, self.rendered):
+                found.clear()
             self.problems.clear()
             self.notices.clear()
-            adopted = Node(spec.ref, spec, None)
             return adopted, self._run_wave(pool, [adopted])
-        adopted = Node(spec.ref, spec, None, root.objects, root.children, root.error, root.rejected,
-                       root.sealed)
-        if root.sealed:  # no decryption in its spec: Flux fails the root; its children stay known
-            adopted.error = decryption_required(root.sealed[0].object.rsplit("/", 1)[-1], str(spec.ref))
+        built = self.built.pop(root.ref)
+        self.built[adopted.ref] = built
+        if built.sealed:  # no decryption in its spec: Flux fails the root; its children stay known
+            built.error = decryption_required(built.sealed[0].object.rsplit("/", 1)[-1], str(spec.ref))
         for node in pending:
-            node.parent = spec.ref
-        return adopted, pending
+            self.nodes[node.ref] = replace(node, parent=spec.ref)
+        return adopted, [self.nodes[node.ref] for node in pending]
+
+    def _node(self, ref: ObjectRef, *, settle: bool) -> AnyNode:
+        """The frozen node with what its build gave; `settle` folds its rejections into its error."""
+        node, built = self.nodes[ref], self._built(ref)
+        error = _settled_error(node, built) if settle else built.error
+        return replace(node, objects=built.objects, children=built.children, error=error,
+                       rejected=list(built.rejected), sealed=built.sealed)
 
     def run(self) -> Discovery:
         """Discover every node; see the module docstring."""
@@ -433,22 +479,22 @@ class _Discoverer:
             root, pending = self._adopt_root(pool, synthetic)
             self.nodes[root.ref] = root
             while pending:
-                builds = [n for n in pending if isinstance(n.spec, Kustomization)]
+                builds = [n for n in pending if is_kustomization(n)]
                 ready = [n for n in builds if not self._waiting_on(n)] or builds
                 pending = [n for n in builds if n not in ready]
                 pending += self._run_wave(pool, ready)
-        nodes = {ref: self.nodes[ref] for ref in sorted(self.nodes)}
-        graph = order_nodes({ref: n.depends_on for ref, n in nodes.items()})
+        refs = sorted(self.nodes)
+        built = {ref: self._node(ref, settle=False) for ref in refs}
+        graph = order_nodes({ref: n.depends_on for ref, n in built.items()})
         problems = [*self.problems, *graph.problems,
-                    *(n.error for n in nodes.values() if n.error is not None)]
-        for conflict, owners in find_ownership_conflicts(nodes.values()):
+                    *(n.error for n in built.values() if n.error is not None)]
+        for conflict, owners in find_ownership_conflicts(built.values()):
             problems.append(conflict)
             for ref in owners:
-                nodes[ref].rejected.append(conflict)
-        for node in nodes.values():
-            node.settle_rejections()
+                self._built(ref).rejected.append(conflict)
+        nodes = {ref: self._node(ref, settle=True) for ref in refs}
         return Discovery(root.ref, self.sources.checkout, nodes, self.flux_objects, problems, graph,
-                         self.notices, self.sources.artifacts.generators)
+                         self.notices, self.sources.artifacts.generators, self.options.github_repository)
 
 
 def in_repository_terms(exc: RenderError, workspace: BuildWorkspace, rel: str) -> RenderError:
@@ -472,7 +518,7 @@ def object_key(obj: dict[str, Any]) -> str:
     return f"{group}/{obj['kind']}/{meta.get('namespace', '')}/{meta['name']}"
 
 
-def find_ownership_conflicts(nodes: Iterable[Node]) -> list[tuple[InputError, tuple[ObjectRef, ...]]]:
+def find_ownership_conflicts(nodes: Iterable[AnyNode]) -> list[tuple[InputError, tuple[ObjectRef, ...]]]:
     """Objects rendered by more than one node into the same cluster, each with the nodes that render
     it. Flux's server-side apply would make each node take the object from the other on every
     reconciliation; fluxpush fails every node involved instead. Nodes whose `spec.kubeConfig` names
@@ -495,16 +541,16 @@ def find_ownership_conflicts(nodes: Iterable[Node]) -> list[tuple[InputError, tu
 def discover(repo_root: str | Path, options: DiscoverOptions, *, tool: Tool | None = None) -> Discovery:
     """Build the cluster path and every Kustomization it leads to; collect all problems."""
     try:
-        checkout = load_source(repo_root)
+        checkout = load_source(repo_root, ref_name=options.ref_name)
     except OSError as exc:
         raise SourceError(f"cannot read the repository: {exc}", origin=None) from exc
     cluster_dir = checkout.root / normalize_path(options.cluster_path)
     if not cluster_dir.is_dir():
-        raise SourceError(f"cluster path {options.cluster_path!r} is not a directory in {checkout.root}",
-                          hint="pass --path with a folder such as clusters/dev")
+        raise UsageError(f"cluster path {options.cluster_path!r} is not a directory in {checkout.root} (fix: "
+                         "pass --path, or the action's cluster-path input, a folder such as clusters/dev)")
     tool = tool or find_kustomize()
     with tempfile.TemporaryDirectory(prefix="fluxpush-") as scratch:
         return _Discoverer(checkout, options, tool, Path(scratch)).run()
 
 
-__all__ = ["DiscoverOptions", "Discovery", "Node", "RenderError", "SchemaError", "discover"]
+__all__ = ["DiscoverOptions", "Discovery", "RenderError", "SchemaError", "discover"]

@@ -5,7 +5,6 @@ cluster, or, for runs whose cluster has no such Secret, from `$FLUXPUSH_PROVIDER
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 
 from fluxpush.errors import UsageError
@@ -33,11 +32,11 @@ def live_secret_lookup(client: KubeClient) -> SecretLookup:
 PROVIDER_SECRETS_ENV = "FLUXPUSH_PROVIDER_SECRETS"
 
 
-def env_secret_lookup(environ: Mapping[str, str] | None = None) -> SecretLookup:
+def env_secret_lookup(environ: Mapping[str, str]) -> SecretLookup:
     """Provider Secrets given as JSON in `$FLUXPUSH_PROVIDER_SECRETS`:
     `{"<namespace>/<name>": {"address": "https://hooks…", "token": "…"}}` (plain values, not base64).
     """
-    text = (os.environ if environ is None else environ).get(PROVIDER_SECRETS_ENV, "").strip()
+    text = environ.get(PROVIDER_SECRETS_ENV, "").strip()
     if not text:
         return lambda namespace, name: None
     try:
@@ -53,7 +52,8 @@ def env_secret_lookup(environ: Mapping[str, str] | None = None) -> SecretLookup:
     return lambda namespace, name: secrets.get(f"{namespace}/{name}")
 
 
-def provider_secret_lookup(client: KubeClient, environ: Mapping[str, str] | None = None) -> SecretLookup:
-    """A Provider's Secret from the cluster, else from `$FLUXPUSH_PROVIDER_SECRETS`."""
+def provider_secret_lookup(client: KubeClient, environ: Mapping[str, str]) -> SecretLookup:
+    """A Provider's Secret from the cluster, else from `$FLUXPUSH_PROVIDER_SECRETS` in `environ` (the
+    environment the face was given)."""
     live, given = live_secret_lookup(client), env_secret_lookup(environ)
     return lambda namespace, name: live(namespace, name) or given(namespace, name)

@@ -1,7 +1,7 @@
 """dependsOn ordering: layers, cycles with their full path, missing dependencies, blocking."""
 
 from fluxpush.flux.model import ObjectRef
-from fluxpush.graph import after_parents, order_nodes
+from fluxpush.repository.graph import after_parents, order_nodes
 
 
 def ks(name: str, namespace: str = "flux-system") -> ObjectRef:

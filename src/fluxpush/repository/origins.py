@@ -15,7 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 from fluxpush.errors import Origin, YAMLError
-from fluxpush.source import Source
+from fluxpush.repository.source import Source
 from fluxpush.yamldoc import load_documents, locate_field
 
 

@@ -1,0 +1,5 @@
+"""`python -m fluxpush.cli`: the `fluxpush` command line."""
+
+from fluxpush.cli import main
+
+raise SystemExit(main())
