@@ -52,7 +52,7 @@ def test_a_removed_object_is_a_loud_deletion_listed_first(base, head_repo, tmp_p
     head = discover(head_repo, DiscoverOptions(cluster_path=CLUSTER_PATH))
 
     plan = compare_discoveries(base, head)
-    (node,) = [n for n in plan.nodes if n.node == "Kustomization/flux-system/app-2"]
+    (node,) = [n for n in plan.nodes if str(n.node) == "Kustomization/flux-system/app-2"]
     assert [(str(c.id), c.action) for c in node.prune] == [("Service/app-2/app-2", Action.DELETE)]
     assert [str(c.id) for c in node.changes if c.action is Action.CREATE] == ["Secret/app-2/db"]
 
@@ -69,7 +69,7 @@ def test_a_helmrelease_values_change_shows_on_the_release_and_its_rendered_chart
     path = head_repo / "infrastructure/external-secrets/helmrelease.yaml"
     path.write_text(path.read_text().replace("role/eso-role", "role/eso-role-v2"))
     plan = compare_discoveries(base, discover(head_repo, DiscoverOptions(cluster_path=CLUSTER_PATH)))
-    (node,) = [n for n in plan.nodes if n.node.startswith("HelmRelease/")]
+    (node,) = [n for n in plan.nodes if n.node.kind == "HelmRelease"]
     updated = {str(c.id): c for c in node.changes if c.action is Action.UPDATE}
     release = updated.pop("HelmRelease/external-secrets/external-secrets")
     assert "+        eks.amazonaws.com/role-arn: " in release.diff and "eso-role-v2" in release.diff

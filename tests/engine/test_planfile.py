@@ -20,6 +20,7 @@ from fluxpush.engine.planfile import (
     moved_objects,
     plan_digest,
 )
+from fluxpush.flux.model import ObjectRef
 from fluxpush.planning.normalize import ObjectId, object_id
 from fluxpush.planning.options import EngineOptions
 from fluxpush.planning.plan import Action, NodePlan, ObjectChange, Plan
@@ -65,7 +66,7 @@ def test_the_plan_digest_ignores_the_revision_name_but_not_content_or_deletions(
     merged = replace(discovery, source=replace(discovery.source, revision="main@sha1:" + "b" * 40))
     assert plan_digest(plan, merged) == digest
     deletion = ObjectChange(ObjectId("", "ConfigMap", "app-2", "old"), Action.DELETE)
-    pruning = Plan((NodePlan("Kustomization/flux-system/app-2", "", prune=(deletion,)),))
+    pruning = Plan((NodePlan(ObjectRef.parse("Kustomization/flux-system/app-2"), "", prune=(deletion,)),))
     assert plan_digest(pruning, discovery) != digest
     ref = next(r for r in discovery.nodes if r.name == "app-2")
     node = discovery.nodes[ref]

@@ -66,7 +66,7 @@ def test_a_spoke_node_lands_in_the_spoke_and_its_inventory_in_the_hub(sandbox, s
     assert sandbox.client.get("v1", "Namespace", "app-2") is None
     assert sandbox.client.get("v1", "ConfigMap", inventory_name(APP_2), "flux-system") is not None
     assert spoke_client.get("v1", "ConfigMap", inventory_name(APP_2), "flux-system") is None
-    plan = next(p for p in run.plan.nodes if p.node == str(APP_2))
+    plan = next(p for p in run.plan.nodes if p.node == APP_2)
     assert plan.cluster == "Secret/flux-system/spoke-kubeconfig"
 
     # prune happens in the spoke too
@@ -127,10 +127,11 @@ def test_the_pr_comment_names_the_target_cluster():
     from fluxpush.action.render import node_label
     from fluxpush.planning.plan import NodePlan, Plan
 
-    spoke_plan = NodePlan("Kustomization/flux-system/app-2", "main@sha1:1",
+    spoke_plan = NodePlan(ObjectRef.parse("Kustomization/flux-system/app-2"), "main@sha1:1",
                           cluster="Secret/flux-system/spoke")
     assert node_label(spoke_plan) == "Kustomization/flux-system/app-2 → cluster of Secret/flux-system/spoke"
-    assert node_label(NodePlan("Kustomization/flux-system/app-1", "r")) == "Kustomization/flux-system/app-1"
+    local = NodePlan(ObjectRef.parse("Kustomization/flux-system/app-1"), "r")
+    assert node_label(local) == "Kustomization/flux-system/app-1"
     again = Plan.from_json(Plan((spoke_plan,)).to_json())
     assert again.nodes[0].cluster == "Secret/flux-system/spoke"
 
@@ -178,7 +179,7 @@ def test_a_helmrelease_with_kubeconfig_is_installed_and_stored_in_the_spoke(sand
     # the next plan reads the release back from the spoke (nothing to do) and writes nothing anywhere
     hub_before, spoke_before = cluster_dump(sandbox), spoke_after
     again = sandbox.run(apply=False)
-    unchanged = next(p for p in again.plan.nodes if p.node == str(RELEASE))
+    unchanged = next(p for p in again.plan.nodes if p.node == RELEASE)
     assert unchanged.cluster == "Secret/external-secrets/spoke-kubeconfig" and not unchanged.error
     assert unchanged.changes[0].action.value == "unchanged", unchanged.changes[0]
     assert cluster_dump(sandbox) == hub_before
@@ -279,7 +280,7 @@ def test_a_child_removed_from_a_remote_parent_is_collected_from_its_records_in_t
     hub_before = cluster_dump(sandbox)
 
     planned = sandbox.run(apply=False)
-    plan = next(p for p in planned.plan.nodes if p.node == str(APP_2))
+    plan = next(p for p in planned.plan.nodes if p.node == APP_2)
     removal = [c for c in plan.prune if c.id.kind == "Kustomization" and c.id.name == "app-2-child"]
     assert removal and "no inventory record" not in removal[0].reason, plan.prune
     assert any(c.id.name == "child-settings" for c in plan.prune), plan.prune

@@ -40,6 +40,6 @@ def test_plan_fails_the_remote_node_instead_of_diffing_the_wrong_cluster(sandbox
 
     run = sandbox.run(apply=False)
 
-    plan = next(p for p in run.plan.nodes if p.node == str(APP_1))
+    plan = next(p for p in run.plan.nodes if p.node == APP_1)
     assert "spec.kubeConfig" in plan.error
     assert not run.ok

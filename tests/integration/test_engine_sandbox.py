@@ -25,7 +25,7 @@ def ks(name: str) -> ObjectRef:
 
 
 def _changes(run, node: str) -> dict[str, Action]:
-    plan = next(n for n in run.plan.nodes if n.node == str(ks(node)))
+    plan = next(n for n in run.plan.nodes if n.node == ks(node))
     return {str(c.id): c.action for c in (*plan.changes, *plan.prune) if c.action is not Action.UNCHANGED}
 
 
@@ -138,7 +138,7 @@ def test_a_live_edit_is_drift_and_the_next_apply_reverts_it(sandbox):
 
     plan = sandbox.run(apply=False)
     assert _changes(plan, "app-2") == {"Deployment/app-2/app-2": Action.UPDATE}
-    node = next(n for n in plan.plan.nodes if n.node == str(ks("app-2")))
+    node = next(n for n in plan.plan.nodes if n.node == ks("app-2"))
     drifted = next(c for c in node.changes if str(c.id) == "Deployment/app-2/app-2")
     assert any(path.startswith("spec.replicas") for path in drifted.changed_paths)
     assert "replicas: 5" in drifted.diff

@@ -7,6 +7,7 @@ import copy
 import json
 import secrets
 
+from fluxpush.flux.model import ObjectRef
 from fluxpush.planning.diff import diff_objects
 from fluxpush.planning.mask import MASK, MASK_AFTER, MASK_BEFORE, mask_secret, mask_secrets
 from fluxpush.planning.plan import NodePlan, Plan, classify, delete_change
@@ -81,7 +82,8 @@ def test_no_secret_value_survives_any_output():
         outputs.extend(str(change) for change in diff.changes)
     changes = (classify(desired, live, merged), classify(desired, live, None), classify(desired, None, None),
                delete_change(live))
-    node = NodePlan("Kustomization/flux-system/apps", "main@sha1:" + "a" * 40, changes[:3], changes[3:])
+    node = NodePlan(ObjectRef.parse("Kustomization/flux-system/apps"), "main@sha1:" + "a" * 40, changes[:3],
+                    changes[3:])
     plan = Plan((node,))
     outputs += [plan.to_json(), render_text(plan, color=False), render_text(plan, color=True)]
     for change in changes:

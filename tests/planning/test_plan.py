@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from fluxpush.flux.model import ObjectRef
 from fluxpush.planning.normalize import RECONCILE_KEY, SSA_KEY, ObjectId
 from fluxpush.planning.plan import (
     FIELD_MANAGER,
@@ -138,16 +139,17 @@ def test_delete_change_shows_the_object_going():
 def _plan():
     cm = ObjectId("", "ConfigMap", "apps", "settings")
     web = ObjectId("apps", "Deployment", "apps", "web")
-    apps = NodePlan("Kustomization/flux-system/apps", REVISION, (
+    apps = NodePlan(ObjectRef.parse("Kustomization/flux-system/apps"), REVISION, (
         ObjectChange(cm, Action.CREATE, diff="+x\n"),
         ObjectChange(web, Action.UPDATE, diff=DIFF, changed_paths=("spec.replicas: 1 -> 3",)),
         ObjectChange(ObjectId("", "Service", "apps", "web"), Action.UNCHANGED),
         ObjectChange(ObjectId("", "Secret", "apps", "keep"), Action.SKIP, "ssa: Ignore"),
     ), prune=(ObjectChange(ObjectId("", "Secret", "apps", "old"), Action.DELETE),))
-    infra = NodePlan("Kustomization/flux-system/infra", REVISION, error="kustomize build failed")
-    blocked = NodePlan("Kustomization/flux-system/late", REVISION,
+    infra = NodePlan(ObjectRef.parse("Kustomization/flux-system/infra"), REVISION,
+                     error="kustomize build failed")
+    blocked = NodePlan(ObjectRef.parse("Kustomization/flux-system/late"), REVISION,
                        blocked_by=("Kustomization/flux-system/infra",))
-    quiet = NodePlan("HelmRelease/apps/redis", "6.3.5",
+    quiet = NodePlan(ObjectRef.parse("HelmRelease/apps/redis"), "6.3.5",
                      (ObjectChange(ObjectId("apps", "StatefulSet", "apps", "redis"), Action.UNCHANGED),))
     return Plan((apps, infra, blocked, quiet))
 

@@ -106,7 +106,7 @@ def compare_node(
     A HelmRelease whose chart the head cannot render fails its node with the reason; when only the
     base side cannot be rendered, its release object alone stands for it.
     """
-    name = str((head or base).ref)  # type: ignore[union-attr]
+    name = (head or base).ref  # type: ignore[union-attr]
     if head is not None and head.error is not None:
         return NodePlan(name, revision, error=str(head.error))
     try:

@@ -78,7 +78,7 @@ def _is_loud(change: ObjectChange) -> bool:
 
 def node_label(plan: NodePlan) -> str:
     """The node's name, and the cluster it targets when that is not this one (spec.kubeConfig)."""
-    return f"{plan.node} → cluster of {plan.cluster}" if plan.cluster else plan.node
+    return f"{plan.node} → cluster of {plan.cluster}" if plan.cluster else str(plan.node)
 
 
 def comment_rows(result: ModeResult) -> list[SummaryRow]:

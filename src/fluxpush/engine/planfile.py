@@ -183,7 +183,7 @@ def make_plan_file(plan: Plan, discovery: Discovery, snapshot: Snapshot, options
     """The plan file of a plan made from `discovery` with `options` after `snapshot` was read."""
     salt = secrets.token_hex(16)
     failed = {n.node for n in plan.nodes if n.error}
-    nodes = tuple(_planned_node(node, salt, str(node.ref) in failed)  # NodePlan names its node in text
+    nodes = tuple(_planned_node(node, salt, node.ref in failed)
                   for node in discovery.ordered_nodes())
     return PlanFile(plan, discovery.revision, cluster_path(discovery), snapshot, salt, nodes,
                     planned_options(options))

@@ -373,7 +373,7 @@ def plan_node(
         prune = withheld(prune, why)
     if refusal is not None:  # the preview says the apply will fail, and still lists what it would delete
         errors = "\n".join(filter(None, [errors, f"apply will fail: {refusal}"]))
-    return NodePlan(str(node.ref), revision, tuple(p.change for p in planned), prune, errors,
+    return NodePlan(node.ref, revision, tuple(p.change for p in planned), prune, errors,
                     cluster=cluster)
 
 
@@ -445,7 +445,7 @@ def apply_node(node: KustomizationNode, run: NodeRun) -> NodeResult:
     except FluxpushError as exc:
         outcome, reason = Outcome.FAILED, inv.RECONCILIATION_FAILED
         message = f"{message}\ninventory not stored: {exc}"
-    plan = NodePlan(str(node.ref), revision, tuple(progress.changes), (), "" if ready else message,
+    plan = NodePlan(node.ref, revision, tuple(progress.changes), (), "" if ready else message,
                     cluster=target.name if target else "")
     return NodeResult(node.ref, outcome, reason, message, plan, tuple(progress.applied), duration)
 

@@ -153,7 +153,7 @@ def _not_run(
         () if outcome is Outcome.BLOCKED else (ObjectChange(node_object_id(node.ref), Action.SKIP, message),)
     )
     error = message if outcome is Outcome.FAILED else ""
-    plan = NodePlan(str(node.ref), revision, changes, (), error, blocked_by)
+    plan = NodePlan(node.ref, revision, changes, (), error, blocked_by)
     return NodeResult(node.ref, outcome, reason, message, plan)
 
 
@@ -291,7 +291,7 @@ class _Runner:
                 if is_node_entry(entry.id) and ref not in self.discovery.nodes and ref not in self.results:
                     message = (f"not built: {parent} rendered nothing in this run ({result.reason}); "
                                "its objects and inventory are untouched")
-                    plan = NodePlan(str(ref), self.discovery.revision, (), (), "", (message,))
+                    plan = NodePlan(ref, self.discovery.revision, (), (), "", (message,))
                     self.results[ref] = NodeResult(ref, Outcome.BLOCKED, "DependencyNotReady", message, plan)
                     found.append(self.results[ref])
                     queue.append(ref)
@@ -310,7 +310,7 @@ class _Runner:
             message = (f"removed from Git, but no inventory holds it, so no prune collects it: its objects "
                        f"stay; delete them by hand, then its record ConfigMap {ref.namespace}/"
                        f"{inventory_name(ref)}")
-            plan = NodePlan(str(ref), self.discovery.revision, (), (
+            plan = NodePlan(ref, self.discovery.revision, (), (
                 ObjectChange(node_object_id(ref), Action.SKIP, message),))
             found.append(NodeResult(ref, Outcome.SKIPPED, "Orphaned", message, plan))
         return found

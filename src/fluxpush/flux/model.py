@@ -32,6 +32,16 @@ class ObjectRef:
             return f"{self.kind}/{self.name}"
         return f"{self.kind}/{self.namespace}/{self.name}"
 
+    @classmethod
+    def parse(cls, text: str) -> ObjectRef:
+        """The reference `str()` printed (`Kind/namespace/name` or `Kind/name`); ValueError otherwise."""
+        parts = text.split("/")
+        if len(parts) == 2 and all(parts):
+            return cls(parts[0], "", parts[1])
+        if len(parts) == 3 and parts[0] and parts[2]:
+            return cls(*parts)
+        raise ValueError(f"not an object reference (Kind/namespace/name): {text!r}")
+
 
 @dataclass(frozen=True, slots=True)
 class SourceRef:

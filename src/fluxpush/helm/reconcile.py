@@ -164,7 +164,7 @@ def _plan_with(prepared: Prepared, objects: list[dict[str, Any]], client: KubeCl
     prune = tuple(ObjectChange(oid, Action.DELETE, "not in the new revision; helm deletes it")
                   for oid in dict.fromkeys(gone) if oid not in rendered)
     changes = (release_change(prepared), *(_drift_rule(prepared, p.change) for p in planned))
-    return NodePlan(str(node), revision, changes, prune, errors, cluster=cluster)
+    return NodePlan(node, revision, changes, prune, errors, cluster=cluster)
 
 
 def _drift_rule(prepared: Prepared, change: ObjectChange) -> ObjectChange:
@@ -223,7 +223,7 @@ def plan_release(node: HelmReleaseNode, run: NodeRun, cache: ChartCache | None =
         with HelmSession(workload) as session:
             objects = _render(session, workload, prepared)
     except FluxpushError as exc:
-        return NodePlan(str(node.ref), run.revision, (), (), str(exc), cluster=cluster)
+        return NodePlan(node.ref, run.revision, (), (), str(exc), cluster=cluster)
     return _plan_with(prepared, objects, workload, run.options, run.revision, node.ref, cluster)
 
 
@@ -239,7 +239,7 @@ def apply_release(node: HelmReleaseNode, run: NodeRun, cache: ChartCache | None 
     revision = run.revision
     log = ReleaseLog()
     workload, cluster = (run.target.client, run.target.name) if run.target else (client, "")
-    plan = NodePlan(str(node.ref), revision, cluster=cluster)
+    plan = NodePlan(node.ref, revision, cluster=cluster)
     objects: list[dict[str, Any]] = []
     try:
         prepared = prepare_release(node, run.repository, client, cache, record, workload)

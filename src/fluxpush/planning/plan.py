@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from fluxpush.flux.model import ObjectRef
 from fluxpush.planning.clientside import Verdict, client_side_changed, project_apply
 from fluxpush.planning.diff import diff_objects
 from fluxpush.planning.normalize import (
@@ -84,7 +85,7 @@ class Totals:
 class NodePlan:
     """A Kustomization's or HelmRelease's planned changes; `error`/`blocked_by` when it cannot run."""
 
-    node: str
+    node: ObjectRef
     revision: str
     changes: tuple[ObjectChange, ...] = ()
     prune: tuple[ObjectChange, ...] = ()
@@ -164,13 +165,14 @@ def _change_from_dict(data: dict[str, Any]) -> ObjectChange:
 
 
 def _node_to_dict(node: NodePlan) -> dict[str, Any]:
-    return {"node": node.node, "revision": node.revision, "error": node.error, "cluster": node.cluster,
+    return {"node": str(node.node), "revision": node.revision, "error": node.error, "cluster": node.cluster,
             "blocked_by": list(node.blocked_by), "changes": [_change_to_dict(c) for c in node.changes],
             "prune": [_change_to_dict(c) for c in node.prune], "totals": _totals_to_dict(node.totals)}
 
 
 def _node_from_dict(data: dict[str, Any]) -> NodePlan:
-    return NodePlan(data["node"], data["revision"], tuple(_change_from_dict(c) for c in data["changes"]),
+    return NodePlan(ObjectRef.parse(data["node"]), data["revision"],
+                    tuple(_change_from_dict(c) for c in data["changes"]),
                     tuple(_change_from_dict(c) for c in data["prune"]), data["error"],
                     tuple(data["blocked_by"]), data.get("cluster", ""))
 
