@@ -44,6 +44,7 @@ from fluxpush.flux.model import (
 from fluxpush.flux.parse import parse_kustomization
 from fluxpush.flux.validate import warm_up
 from fluxpush.nodes import AnyNode, KustomizationNode, Node, is_kustomization
+from fluxpush.planning.normalize import ObjectId, object_id
 from fluxpush.render.confine import BuildConfinement
 from fluxpush.render.kustomize import BuildWorkspace, needs_merge, prepare_build_dir, run_kustomize
 from fluxpush.render.postbuild import (
@@ -64,7 +65,7 @@ from fluxpush.repository.local_artifacts import LocalArtifacts
 from fluxpush.repository.origins import OriginIndex
 from fluxpush.repository.root_config import ROOT_CONFIG, load_root_spec
 from fluxpush.repository.source import Source, load_source
-from fluxpush.repository.variable_sources import VariableSources
+from fluxpush.repository.variable_sources import VariableSources, rendered_ref
 from fluxpush.sops.keysource import NO_KEYS, SopsKeys
 from fluxpush.sops.sealed import Sealed
 from fluxpush.sops.sources import decrypt_sources
@@ -100,13 +101,12 @@ class Discovery:
         return [self.nodes[r] for r in order] + [n for r, n in self.nodes.items() if r not in order]
 
     @cached_property
-    def _rendered_index(self) -> dict[tuple[str, str, str], dict[str, Any]]:
-        return {(o["kind"], (o.get("metadata") or {}).get("namespace", ""), o["metadata"]["name"]): o
-                for node in self.nodes.values() for o in node.objects}
+    def _rendered_index(self) -> dict[ObjectRef, dict[str, Any]]:
+        return {rendered_ref(o): o for node in self.nodes.values() for o in node.objects}
 
     def rendered(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         """An object some node renders (the last node in ref order, when several do), or None."""
-        return self._rendered_index.get((kind, namespace, name))
+        return self._rendered_index.get(ObjectRef(kind, namespace, name))
 
     def flux_object(self, ref: ObjectRef) -> FluxObject | None:
         """A Flux object (a source, a Provider…) the repository declares, or None."""
@@ -265,7 +265,7 @@ class _Discoverer:
         self.flux_objects: dict[ObjectRef, FluxObject] = {}
         self.problems: list[FluxpushError] = []
         self.notices: list[Notice] = []  # Flux kinds listed, not acted on
-        self.rendered: dict[tuple[str, str, str], dict[str, Any]] = {}  # (kind, ns, name) → object
+        self.rendered: dict[ObjectRef, dict[str, Any]] = {}  # every object a node renders
         self.root_candidates: list[Kustomization] = []  # Kustomizations pointing at the cluster path
 
     def _built(self, ref: ObjectRef) -> _Built:
@@ -274,7 +274,7 @@ class _Discoverer:
     # -- building one node (runs in worker threads; reads shared state only) --
 
     def _lookup(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.rendered.get((kind, namespace, name))
+        return self.rendered.get(ObjectRef(kind, namespace, name))
 
     def _build(self, node: KustomizationNode, directory: Path) -> tuple[list[dict[str, Any]], list[Sealed]]:
         ks = node.spec
@@ -345,8 +345,6 @@ class _Discoverer:
         built = self._built(node.ref)
         children: list[AnyNode] = []
         for obj in objects:
-            meta = obj["metadata"]
-            key = (obj["kind"], meta.get("namespace", ""), meta["name"])
             if is_artifact_generator(obj):
                 self._add_generator(obj)
                 continue
@@ -358,7 +356,7 @@ class _Discoverer:
                 continue
             if not is_flux_object(obj):
                 built.objects.append(obj)
-                self.rendered.setdefault(key, obj)
+                self.rendered.setdefault(rendered_ref(obj), obj)
                 continue
             parsed = self._parse(obj, node)
             if parsed is None:
@@ -511,24 +509,17 @@ def in_repository_terms(exc: RenderError, workspace: BuildWorkspace, rel: str) -
                      exit_code=exc.exit_code, stderr=clean(exc.stderr))
 
 
-def object_key(obj: dict[str, Any]) -> str:
-    """`group/Kind/namespace/name`, the identity used for ownership checks."""
-    group = obj["apiVersion"].rpartition("/")[0]
-    meta = obj["metadata"]
-    return f"{group}/{obj['kind']}/{meta.get('namespace', '')}/{meta['name']}"
-
-
 def find_ownership_conflicts(nodes: Iterable[AnyNode]) -> list[tuple[InputError, tuple[ObjectRef, ...]]]:
     """Objects rendered by more than one node into the same cluster, each with the nodes that render
     it. Flux's server-side apply would make each node take the object from the other on every
     reconciliation; fluxpush fails every node involved instead. Nodes whose `spec.kubeConfig` names
     different clusters (hub and spoke) never share an object."""
-    owners: dict[tuple[str, str], list[ObjectRef]] = {}
-    names: dict[tuple[str, str], str] = {}
+    owners: dict[tuple[str, ObjectId], list[ObjectRef]] = {}
+    names: dict[tuple[str, ObjectId], str] = {}
     for node in nodes:
         cluster = target_cluster(node.spec)
         for obj in node.objects:
-            key = (cluster, object_key(obj))
+            key = (cluster, object_id(obj))
             if node.ref not in owners.setdefault(key, []):
                 owners[key].append(node.ref)
             meta = obj["metadata"]

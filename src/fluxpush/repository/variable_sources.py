@@ -19,11 +19,11 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from fluxpush.flux.model import ObjectRef
 from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.sops.sealed import DOCKER_MASK_B64, SOPS_MASK, SOPS_MASK_B64, Sealed, is_sealed, object_name
 
 Decrypt = Callable[[dict[str, Any]], dict[str, Any]]
-ObjectKey = tuple[str, str, str]  # (kind, namespace, name)
 SUBSTITUTED_MASK = "SOPS_MASKED"  # what a variable from a masked Secret value becomes
 
 
@@ -39,10 +39,10 @@ def plain_masks(secret: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
-def object_key(obj: dict[str, Any]) -> ObjectKey:
-    """(kind, namespace, name) of a rendered object."""
+def rendered_ref(obj: dict[str, Any]) -> ObjectRef:
+    """The reference (kind, namespace, name) substituteFrom names a rendered object by."""
     meta = obj.get("metadata") or {}
-    return str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name"))
+    return ObjectRef(str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name")))
 
 
 class VariableSources:
@@ -51,7 +51,7 @@ class VariableSources:
     def __init__(self, rendered: VariableSourceLookup, own_output: list[dict[str, Any]],
                  live: VariableSourceLookup | None, decrypt: Decrypt | None, node: str) -> None:
         self._rendered = rendered
-        self._own = {object_key(obj): obj for obj in own_output}
+        self._own = {rendered_ref(obj): obj for obj in own_output}
         self._live = live
         self._decrypt = decrypt  # the node's SOPS step, for the Secrets its own build renders
         self._node = node
@@ -60,7 +60,7 @@ class VariableSources:
     def __call__(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         found = self._rendered(kind, namespace, name)
         if found is None:
-            found = self._from_own_output((kind, namespace, name))
+            found = self._from_own_output(ObjectRef(kind, namespace, name))
         if found is None and self._live is not None:
             found = self._live(kind, namespace, name)
         if found is None or not is_sealed(found):
@@ -69,7 +69,7 @@ class VariableSources:
                                   f"it, so they are masked too ({SUBSTITUTED_MASK})"))
         return plain_masks(found)
 
-    def _from_own_output(self, key: ObjectKey) -> dict[str, Any] | None:
+    def _from_own_output(self, key: ObjectRef) -> dict[str, Any] | None:
         own = self._own.get(key)
         if own is None or self._decrypt is None:
             return own
