@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from fluxpush.errors import FluxpushError
+from fluxpush.errors import FluxpushError, Origin
 from fluxpush.flux.model import FluxObject, GitRepository, HelmRelease, Kustomization, ObjectRef
 from fluxpush.kube import KubeClient
 from fluxpush.nodes import AnyNode, Node
@@ -70,6 +70,11 @@ class Repository(Protocol):
 
     def is_checkout(self, repo: GitRepository) -> bool:
         """Whether the GitRepository is the checkout this run reads."""
+        ...
+
+    def locate(self, obj: dict[str, Any], field_path: str, near: str) -> Origin | None:
+        """The file (and line of the dotted `field_path`) an object a node under folder `near`
+        rendered came from, or None."""
         ...
 
 

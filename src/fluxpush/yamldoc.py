@@ -195,6 +195,18 @@ def locate_field(text: str, doc_index: int, field_path: list[str | int]) -> int 
     return line
 
 
+def field_steps(dotted: str) -> list[str | int]:
+    """The steps of a field as the API server names it: `spec.containers[0].image` →
+    `["spec", "containers", 0, "image"]`; a bracketed map key keeps its dots."""
+    steps: list[str | int] = []
+    for name, index in _FIELD_STEP.findall(dotted):
+        steps.append(name if name else int(index) if index.isdigit() else index)
+    return steps
+
+
+_FIELD_STEP = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+
+
 def dump_documents(objects: list[Any]) -> str:
     """Serialize objects as a `---`-separated YAML stream, keys in their given order."""
     text: str = yaml.dump_all(

@@ -11,6 +11,7 @@ import yaml
 
 from fluxpush.flux.model import ObjectRef
 from fluxpush.repository.discover import DiscoverOptions, discover
+from fluxpush.yamldoc import field_steps
 
 pytestmark = pytest.mark.integration
 
@@ -128,3 +129,23 @@ def test_discovery_leaves_the_checkout_byte_identical(tmp_path, example_repo):
     assert discovery.problems == []
     assert any(node.spec.raw.get("spec", {}).get("targetNamespace") for node in discovery.nodes.values())
     assert snapshot() == before
+
+
+def test_a_rendered_object_is_located_in_the_file_it_came_from(discovery):
+    """Server refusals name the file and the line of the field the server names."""
+    deployment = objects_of(discovery, "app-2")[("Deployment", "app-2", "app-2")]
+    where = discovery.locate(deployment, "spec.template.spec.containers[0].image", "./apps/app-2")
+    assert str(where) == "apps/app-2/deployment.yaml:19"
+    assert str(discovery.locate(deployment, "", "./apps/app-2")).startswith("apps/app-2/deployment.yaml")
+    renamed = {**deployment, "metadata": {**deployment["metadata"], "name": "prefixed-app-2"}}
+    assert discovery.locate(renamed, "spec.replicas", "./apps/app-2") is None  # a name kustomize changed
+
+
+@pytest.mark.parametrize(("dotted", "steps"), [
+    ("spec.replicas", ["spec", "replicas"]),
+    ("spec.template.spec.containers[0].image", ["spec", "template", "spec", "containers", 0, "image"]),
+    ("spec.ports[1]", ["spec", "ports", 1]),
+    ("metadata.labels[app.kubernetes.io/name]", ["metadata", "labels", "app.kubernetes.io/name"]),
+])
+def test_field_steps_follow_the_api_servers_field_names(dotted, steps):
+    assert field_steps(dotted) == steps

@@ -198,14 +198,16 @@ OVERLAYS = [
 
 REFUSED = [
     Scenario("obj-field-wrong-type", edit(APP2_DEPLOY, "replicas: 1", "replicas: one"), 1,
-             r"(?s)Deployment/app-2/app-2.*replicas", failed=("app-2",)),
+             r"(?s)Deployment/app-2/app-2.*replicas.*at apps/app-2/deployment\.yaml:8 \(spec\.replicas\)",
+             failed=("app-2",)),
     Scenario("obj-unknown-kind", write("apps/app-2/widget.yaml", "apiVersion: example.com/v1\nkind: Widget\n"
                                        "metadata:\n  name: w\nspec: {}\n"), 1, r"(?s)app-2.*Widget",
              failed=("app-2",)),
     Scenario("obj-invalid-name", steps(TOUCH_APP2, edit(APP2_CM, "name: app-2-config", "name: App_2_Config")),
              1, r"(?s)App_2_Config", failed=("app-2",)),
     Scenario("obj-port-not-a-number", edit("apps/app-2/service.yaml", "port: 80", "port: eighty"), 1,
-             r"(?s)Service/app-2/app-2.*port", failed=("app-2",)),
+             r"(?s)Service/app-2/app-2.*port.*at apps/app-2/service\.yaml:12 \(spec\.ports\[0\]\.port\)",
+             failed=("app-2",)),
     Scenario("obj-namespace-missing", steps(
         write("infrastructure/lost.yaml", configmap("lost", "does-not-exist")),
         edit("infrastructure/kustomization.yaml", "- cluster-vars.yaml",

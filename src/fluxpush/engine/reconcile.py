@@ -14,6 +14,7 @@ kind's reconciler (the run's `Reconcilers`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -53,7 +54,7 @@ from fluxpush.planning.removal import (
 )
 from fluxpush.planning.result import Announce, NodeResult, Outcome
 from fluxpush.planning.store import store_inventory
-from fluxpush.reconciler import NodeRun, Reconcilers
+from fluxpush.reconciler import NodeRun, Reconcilers, Repository
 
 STAGE_NAMES = {1: "cluster definitions", 2: "classes", 3: "objects"}
 RECREATE_WAIT_SECONDS = 60.0  # how long a forced recreate waits for the old object to go
@@ -112,6 +113,20 @@ class _Progress:
         return f"already applied: {stages} ({len(self.applied)} writes)"
 
 
+# A refused object's error, told with the file (and line) of the repository it came from when known.
+Placed = Callable[[dict[str, Any], ClusterError], str]
+
+
+def placed_in(repository: Repository, node: KustomizationNode) -> Placed:
+    """How the node's refused objects are told: the server's answer, then `at FILE:LINE (field)` for the
+    first field the server names (or the object's first line), found in the repository."""
+    def place(obj: dict[str, Any], error: ClusterError) -> str:
+        field = next((cause.field for cause in error.causes if cause.field), "")
+        where = repository.locate(obj, field, node.spec.path)
+        return f"{error}\n  at {where}{f' ({field})' if field else ''}" if where else str(error)
+    return place
+
+
 def _allows_force(spec: Kustomization, obj: dict[str, Any], options: EngineOptions) -> bool:
     return options.force or spec.force or has_setting(obj, FORCE_KEY, "enabled")
 
@@ -141,6 +156,7 @@ def _apply_stage(
     planned: list[PlannedObject],
     options: EngineOptions,
     progress: _Progress,
+    place: Placed,
 ) -> dict[ObjectId, dict[str, Any]]:
     """Write a stage whose dry runs all passed, `OBJECT_CONCURRENCY` objects at once; every failed
     write is reported together once the others have finished. Returns the server's answer to each
@@ -152,7 +168,7 @@ def _apply_stage(
         and not (_is_immutable_error(p.error) and _allows_force(spec, p.desired, options))
     ]
     if refused:
-        details = "\n".join(str(p.error) for p in refused)
+        details = "\n".join(place(p.desired, p.error) for p in refused if p.error is not None)
         raise _NodeFailure(
             inv.RECONCILIATION_FAILED,
             f"dry-run failed for {len(refused)} object(s); {progress.already()}\n{details}",
@@ -162,15 +178,16 @@ def _apply_stage(
         return {}
     with ThreadPoolExecutor(max_workers=min(OBJECT_CONCURRENCY, len(writes))) as pool:
         outcomes = list(pool.map(lambda item: _write(client, item, options), writes))
-    failures = [outcome for outcome in outcomes if isinstance(outcome, ClusterError)]
+    failures = [(item.desired, outcome) for item, outcome in zip(writes, outcomes, strict=True)
+                if isinstance(outcome, ClusterError)]
     answers: dict[ObjectId, dict[str, Any]] = {}
     for item, outcome in zip(writes, outcomes, strict=True):
         if not isinstance(outcome, ClusterError):
             change, answers[item.change.id] = outcome
             progress.made(change)
     if failures:
-        details = "\n".join(str(exc) for exc in failures)
-        raise _NodeFailure(inv.RECONCILIATION_FAILED, f"{details}\n{progress.already()}") from failures[0]
+        details = "\n".join(place(obj, exc) for obj, exc in failures)
+        raise _NodeFailure(inv.RECONCILIATION_FAILED, f"{details}\n{progress.already()}") from failures[0][1]
     return answers
 
 
@@ -338,7 +355,8 @@ class KustomizationReconciler:
         target = run.target
         live = LiveIndex(target.client) if target else run.snapshot
         return plan_node(node, run.revision, live, run.options, run.record, run.declared,
-                         target.name if target else "", home=run.snapshot)
+                         target.name if target else "", home=run.snapshot,
+                         place=placed_in(run.repository, node))
 
     def apply(self, node: KustomizationNode, run: NodeRun) -> NodeResult:
         """See `apply_node`."""
@@ -358,13 +376,15 @@ def plan_node(
     declared: Declared,
     cluster: str = "",
     home: LiveIndex | None = None,
+    place: Placed | None = None,
 ) -> NodePlan:
     """The node's plan without writing anything (objects of later stages see earlier ones as absent).
     The prune is planned even when this run will not prune: its deletions then show as skips that
     say why. A prune the safety guard would refuse makes the plan an error that says so."""
     objects = sort_for_apply(node.objects)
     planned = plan_objects(objects, live_index, options.way, field_manager=options.field_manager)
-    errors = "\n".join(str(p.error) for p in planned if p.error is not None)
+    errors = "\n".join(place(p.desired, p.error) if place else str(p.error)
+                       for p in planned if p.error is not None)
     selection = plan_prune(node.ref, record, objects, node.children, live_index, declared, home)
     prune = prune_changes(selection, live_index, home)
     why = _prune_withheld(node, options)
@@ -410,7 +430,7 @@ def apply_node(node: KustomizationNode, run: NodeRun) -> NodeResult:
                 stage_objects, live_index, options.way, field_manager=options.field_manager
             )
             progress.plan_all([item.change for item in planned])
-            answers = _apply_stage(client, spec, planned, options, progress)
+            answers = _apply_stage(client, spec, planned, options, progress, placed_in(run.repository, node))
             known = {p.change.id: answers.get(p.change.id) or live_index.get(p.desired)
                      for p in planned} if stage < 3 else {}
             for item in planned:

@@ -70,6 +70,7 @@ from fluxpush.sops.keysource import NO_KEYS, SopsKeys
 from fluxpush.sops.sealed import Sealed
 from fluxpush.sops.sources import decrypt_sources
 from fluxpush.tools import Tool, find_kustomize
+from fluxpush.yamldoc import field_steps
 
 ROOT_NAME = "flux-system"  # the name `flux bootstrap` gives the root Kustomization and its source
 
@@ -88,11 +89,26 @@ class Discovery:
     # ExternalArtifact → the ArtifactGenerator that produces it (for HelmRelease chartRefs)
     artifact_generators: dict[ObjectRef, ArtifactGenerator] = field(default_factory=dict)
     github_repository: str = ""  # `owner/name` of the checkout on GitHub, when the face knows it
+    origins: OriginIndex | None = field(default=None, repr=False, compare=False)  # where objects came from
 
     @property
     def revision(self) -> str:
         """Flux-style revision of the checkout, e.g. `main@sha1:<sha>`."""
         return self.source.revision
+
+    def locate(self, obj: dict[str, Any], field_path: str, near: str) -> Origin | None:
+        """The file an object a node under folder `near` rendered came from, at the line of
+        `field_path` (dotted, as the API server names fields) when found; None when not found (a
+        name kustomize changed, a generated object)."""
+        if self.origins is None:
+            return None
+        meta = obj.get("metadata") or {}
+        found = self.origins.find(str(obj.get("kind")), str(meta.get("name")),
+                                  str(meta.get("namespace") or ""), normalize_path(near))
+        if found is None:
+            return None
+        line = found.locate(field_steps(field_path)) if field_path else None
+        return Origin(found.origin.path, line or found.origin.line)
 
     def ordered_nodes(self) -> list[AnyNode]:
         """Nodes in apply order (dependsOn layers, each after the Kustomization rendering it), then the
@@ -492,7 +508,8 @@ class _Discoverer:
                 self._built(ref).rejected.append(conflict)
         nodes = {ref: self._node(ref, settle=True) for ref in refs}
         return Discovery(root.ref, self.sources.checkout, nodes, self.flux_objects, problems, graph,
-                         self.notices, self.sources.artifacts.generators, self.options.github_repository)
+                         self.notices, self.sources.artifacts.generators, self.options.github_repository,
+                         self.origins)
 
 
 def in_repository_terms(exc: RenderError, workspace: BuildWorkspace, rel: str) -> RenderError:
