@@ -10,6 +10,7 @@ import pytest
 
 from fluxpush.engine.planfile import (
     PlanFileError,
+    PlannedNode,
     Snapshot,
     carried_by_digest,
     diverged,
@@ -80,11 +81,11 @@ def test_a_written_plan_file_reads_back(discovery):
     snapshot = Snapshot("uid-1", {grouped: "1/aa", cm("absent"): ""}, {node.ref: "2/bb"})
     written = make_plan_file(Plan(), discovery, snapshot, EngineOptions())
     text = dumps(written)
-    document = json.loads(text)["execution"]  # the file holds the text forms, as before
-    assert document["live"] == {str(grouped): "1/aa", "ConfigMap/n/absent": ""}
+    document = json.loads(text)["execution"]  # objects by Flux inventory id, nodes by Kind/namespace/name
+    assert document["live"] == {grouped.inventory_id: "1/aa", "n_absent__ConfigMap": ""}
     assert document["records"] == {str(node.ref): "2/bb"}
     again = loads(text, "plan.json")
-    assert again.snapshot == written.snapshot  # typed again: the group comes back from the planned objects
+    assert again.snapshot == written.snapshot  # typed again, the API group read from the id
     assert again.nodes == written.nodes
     assert again.options == {"prune": True, "force": False, "allow_destructive_prune": False}
     assert (again.revision, again.cluster_path) == (discovery.revision, "clusters/dev")
@@ -94,13 +95,33 @@ def test_a_written_plan_file_reads_back(discovery):
     ("not json", "is not a plan file written by `fluxpush plan --plan-file`"),
     ('{"execution": {"kind": "other"}}', "has no execution section"),
     ('{"execution": {"kind": "fluxpush-plan-file", "version": 99}}', "of version 99"),
-    ('{"execution": {"kind": "fluxpush-plan-file", "version": 1, "checksum": "sha256:0"}}',
+    ('{"execution": {"kind": "fluxpush-plan-file", "version": 2, "checksum": "sha256:0"}}',
      "was changed after `fluxpush plan` wrote it"),
 ])
 def test_files_that_are_not_plan_files_are_refused_by_name(text, message):
     with pytest.raises(PlanFileError, match=r"plan\.json") as raised:
         loads(text, "plan.json")
     assert message in str(raised.value)
+
+
+def test_objects_of_one_kind_and_name_in_two_api_groups_stay_distinct_through_the_file(discovery):
+    # Flux's inventory id (namespace_name_group_kind) names the group; Kind/namespace/name does not
+    networking = ObjectId("networking.k8s.io", "Ingress", "n", "web")
+    extensions = ObjectId("extensions", "Ingress", "n", "web")
+    node = next(iter(discovery.ordered_nodes()))
+    planned = PlannedNode(node.ref, "sha256:0", by_digest={networking: "sha256:aa", extensions: "sha256:bb"})
+    snapshot = Snapshot("uid-1", {networking: "1/aa", extensions: "2/bb"})
+    written = replace(make_plan_file(Plan(), discovery, snapshot, EngineOptions()), nodes=(planned,))
+    again = loads(dumps(written), "plan.json")
+    assert again.snapshot.versions == {networking: "1/aa", extensions: "2/bb"}
+    assert again.nodes[0].by_digest == {networking: "sha256:aa", extensions: "sha256:bb"}
+
+
+def test_a_plan_file_of_the_previous_format_is_refused_with_plan_again(discovery):
+    document = json.loads(dumps(make_plan_file(Plan(), discovery, Snapshot(), EngineOptions())))
+    document["execution"]["version"] = 1  # version 1 keyed objects by Kind/namespace/name
+    with pytest.raises(PlanFileError, match=r"plan\.json is a plan file of version 1.*plan again"):
+        loads(json.dumps(document), "plan.json")
 
 
 def test_a_hand_edited_execution_section_is_refused(discovery):

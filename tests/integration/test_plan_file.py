@@ -115,8 +115,8 @@ def test_the_plan_file_holds_no_secret_value(cli, repo, tmp_path):
     assert base64.b64encode(SECRET_VALUE.encode()).decode() not in text
     execution = json.loads(text)["execution"]
     node = next(n for n in execution["nodes"] if n["node"] == "Kustomization/flux-system/app-2")
-    assert list(node["by_digest"]) == ["Secret/app-2/app-2-token"]
-    assert node["by_digest"]["Secret/app-2/app-2-token"].startswith("scrypt:")
+    assert list(node["by_digest"]) == ["app-2_app-2-token__Secret"]
+    assert node["by_digest"]["app-2_app-2-token__Secret"].startswith("scrypt:")
     assert not [o for o in node["objects"] if o["kind"] == "Secret"]
 
 

@@ -36,7 +36,7 @@ from fluxpush.redact import redact_data
 from fluxpush.repository.discover import Discovery
 
 EXECUTION_KIND = "fluxpush-plan-file"
-EXECUTION_VERSION = 1
+EXECUTION_VERSION = 2  # 2: objects keyed by Flux inventory id (namespace_name_group_kind)
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # a slow digest, so a weak Secret value is not cheap to guess
 
 
@@ -208,41 +208,31 @@ def dumps(plan_file: PlanFile) -> str:
     execution = {
         "kind": EXECUTION_KIND, "version": EXECUTION_VERSION, "revision": plan_file.revision,
         "cluster_path": plan_file.cluster_path, "cluster_uid": plan_file.snapshot.cluster_uid,
-        "salt": plan_file.salt, "options": plan_file.options, "live": _texts(plan_file.snapshot.versions),
-        "records": _texts(plan_file.snapshot.records),
+        "salt": plan_file.salt, "options": plan_file.options,
+        "live": _by_inventory_id(plan_file.snapshot.versions),
+        "records": {str(ref): v for ref, v in plan_file.snapshot.records.items()},
         "nodes": [{"node": str(n.node), "spec": n.spec_digest, "objects": list(n.objects),
-                   "by_digest": _texts(n.by_digest), "failed": n.failed} for n in plan_file.nodes],
+                   "by_digest": _by_inventory_id(n.by_digest), "failed": n.failed} for n in plan_file.nodes],
     }
     data["execution"] = redact_data(execution)
     data["execution"]["checksum"] = content_digest(data)
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def _texts(by_identity: dict[ObjectId, str] | dict[ObjectRef, str]) -> dict[str, str]:
-    """A mapping keyed by identity, keyed by the identity's text form for the file."""
-    return {str(key): value for key, value in by_identity.items()}
+def _by_inventory_id(by_identity: dict[ObjectId, str]) -> dict[str, str]:
+    """A mapping keyed by object identity, keyed by Flux's inventory id (which keeps the API group)."""
+    return {key.inventory_id: value for key, value in by_identity.items()}
+
+
+def _from_inventory_ids(by_id: dict[str, str]) -> dict[ObjectId, str]:
+    """The file's inventory-id keys back to object identities (ValueError on a malformed one)."""
+    return {ObjectId.from_inventory_id(text): value for text, value in by_id.items()}
 
 
 def _node_ref(text: str) -> ObjectRef:
     """`Kind/namespace/name` of a node (always namespaced) back to its `ObjectRef`."""
     kind, namespace, name = text.split("/")
     return ObjectRef(kind, namespace, name)
-
-
-def _object_ids(plan: Plan, nodes: list[dict[str, Any]]) -> dict[str, ObjectId]:
-    """The identity behind each object's text form in the file: from the plan's changes (which carry
-    the API group) and the planned objects; a text neither names is read as a core-group object."""
-    known = {str(c.id): c.id for node in plan.nodes for c in (*node.changes, *node.prune)}
-    known.update({str(oid): oid for n in nodes for oid in map(object_id, n["objects"])})
-    return known
-
-
-def _object_id(text: str, known: dict[str, ObjectId]) -> ObjectId:
-    if text in known:
-        return known[text]
-    kind, _, rest = text.partition("/")
-    namespace, _, name = rest.rpartition("/")
-    return ObjectId("", kind, namespace, name)
 
 
 def write_atomically(path: str, text: str) -> None:
@@ -279,12 +269,11 @@ def loads(text: str, name: str) -> PlanFile:
 
 def _from_dict(data: dict[str, Any], execution: dict[str, Any]) -> PlanFile:
     plan = Plan.from_json(json.dumps({k: v for k, v in data.items() if k != "execution"}))
-    known = _object_ids(plan, execution["nodes"])
     snapshot = Snapshot(execution["cluster_uid"],
-                        {_object_id(oid, known): v for oid, v in execution["live"].items()},
+                        _from_inventory_ids(execution["live"]),
                         {_node_ref(ref): v for ref, v in execution["records"].items()})
     nodes = tuple(PlannedNode(_node_ref(n["node"]), n["spec"], tuple(n["objects"]),
-                              {_object_id(oid, known): d for oid, d in n["by_digest"].items()}, n["failed"])
+                              _from_inventory_ids(n["by_digest"]), n["failed"])
                   for n in execution["nodes"])
     return PlanFile(plan, execution["revision"], execution["cluster_path"], snapshot, execution["salt"],
                     nodes, dict(execution["options"]))
