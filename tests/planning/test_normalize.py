@@ -7,6 +7,7 @@ import copy
 
 import pytest
 
+from fluxpush.flux.model import ObjectRef
 from fluxpush.planning.normalize import (
     RECONCILE_KEY,
     ObjectId,
@@ -109,3 +110,10 @@ def test_normalize_folds_secret_string_data_into_data():
 def test_has_setting_reads_labels_and_annotations(meta, expected):
     assert has_setting(deployment(**meta), RECONCILE_KEY, "disabled") is expected
     assert has_setting(None, RECONCILE_KEY, "disabled") is False
+
+
+def test_an_object_id_names_its_object_ref_without_the_group():
+    oid = ObjectId("networking.k8s.io", "Ingress", "apps", "web")
+    assert oid.ref == ObjectRef("Ingress", "apps", "web")
+    assert str(oid.ref) == str(oid) == "Ingress/apps/web"
+    assert ObjectId("", "Namespace", "", "apps").ref == ObjectRef("Namespace", "", "apps")

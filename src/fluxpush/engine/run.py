@@ -287,7 +287,7 @@ class _Runner:
             parent = queue.pop(0)
             record = self.record(parent)
             for entry in record.entries if record else ():
-                ref = ObjectRef(entry.id.kind, entry.id.namespace, entry.id.name)
+                ref = entry.id.ref
                 if is_node_entry(entry.id) and ref not in self.discovery.nodes and ref not in self.results:
                     message = (f"not built: {parent} rendered nothing in this run ({result.reason}); "
                                "its objects and inventory are untouched")

@@ -12,6 +12,8 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+from fluxpush.flux.model import ObjectRef
+
 # Metadata the API server sets or that Flux's drift check ignores (flux-semantics §4.5, cluster §4.9).
 SERVER_METADATA = (
     "managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink",
@@ -62,6 +64,11 @@ class ObjectId:
 
     def __str__(self) -> str:
         return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+
+    @property
+    def ref(self) -> ObjectRef:
+        """The object's `ObjectRef` (kind, namespace, name), as nodes, plans and records name it."""
+        return ObjectRef(self.kind, self.namespace, self.name)
 
     @property
     def inventory_id(self) -> str:

@@ -177,7 +177,7 @@ def plan_removal(ref: ObjectRef, live_index: LiveIndex, declared: Declared) -> R
     name = str(obj["metadata"]["name"])
     if policy == KEEP:
         return Removal(ref, policy, reason, None, size=0)
-    children = tuple(plan_removal(ObjectRef(e.id.kind, e.id.namespace, e.id.name), live_index, declared)
+    children = tuple(plan_removal(e.id.ref, live_index, declared)
                      for e in record.entries if is_node_entry(e.id) and e.id not in declared) \
         if policy in (DELETE, WAIT) else ()
     objects = select_objects(ref, record.entries, set(), live_index, declared,
@@ -194,7 +194,7 @@ def plan_removals(
     stale: list[InventoryEntry], live_index: LiveIndex, declared: Declared
 ) -> tuple[Removal, ...]:
     """The removals of a parent's stale node entries; a node another parent now renders is not removed."""
-    refs = [ObjectRef(e.id.kind, e.id.namespace, e.id.name) for e in stale
+    refs = [e.id.ref for e in stale
             if is_node_entry(e.id) and e.id not in declared]
     return tuple(plan_removal(ref, live_index, declared) for ref in refs)
 

@@ -532,17 +532,14 @@ def find_ownership_conflicts(nodes: Iterable[AnyNode]) -> list[tuple[InputError,
     reconciliation; fluxpush fails every node involved instead. Nodes whose `spec.kubeConfig` names
     different clusters (hub and spoke) never share an object."""
     owners: dict[tuple[str, ObjectId], list[ObjectRef]] = {}
-    names: dict[tuple[str, ObjectId], str] = {}
     for node in nodes:
         cluster = target_cluster(node.spec)
         for obj in node.objects:
             key = (cluster, object_id(obj))
             if node.ref not in owners.setdefault(key, []):
                 owners[key].append(node.ref)
-            meta = obj["metadata"]
-            names[key] = str(ObjectRef(obj["kind"], meta.get("namespace", ""), meta["name"]))
     return [(InputError(f"rendered by more than one node: {', '.join(str(r) for r in refs)}",
-                        obj=names[key], hint="keep the object in exactly one Kustomization"),
+                        obj=str(key[1]), hint="keep the object in exactly one Kustomization"),
              tuple(refs)) for key, refs in owners.items() if len(refs) > 1]
 
 
