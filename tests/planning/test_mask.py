@@ -9,7 +9,7 @@ import secrets
 
 from fluxpush.flux.model import ObjectRef
 from fluxpush.planning.diff import diff_objects
-from fluxpush.planning.mask import MASK, MASK_AFTER, MASK_BEFORE, mask_secret, mask_secrets
+from fluxpush.planning.mask import MASK, MASK_AFTER, MASK_BEFORE, mask_secrets
 from fluxpush.planning.plan import NodePlan, Plan, classify, delete_change
 from fluxpush.report.terminal import render_text
 
@@ -50,7 +50,7 @@ def test_single_object_masking_covers_the_last_applied_annotation():
     value = "hunter2"
     obj = secret({"pw": base64.b64encode(value.encode()).decode()},
                  annotations={"kubectl.kubernetes.io/last-applied-configuration": json.dumps({"pw": value})})
-    masked = mask_secret(obj)
+    masked, _ = mask_secrets(obj, None)
     assert value not in json.dumps(masked)
     assert masked["data"] == {"pw": MASK}
 

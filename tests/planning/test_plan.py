@@ -159,7 +159,7 @@ def test_totals_and_flags():
     assert plan.totals == Totals(create=1, update=1, delete=1, unchanged=2, skip=1)
     assert str(plan.totals) == "1 to create, 1 to update, 1 to delete, 2 unchanged, 1 skipped"
     assert str(Totals(3, 1, 2, 10)) == "3 to create, 1 to update, 2 to delete, 10 unchanged"
-    assert plan.has_changes and plan.has_errors
+    assert plan.has_changes
     assert not plan.nodes[3].has_changes
     assert not Plan((plan.nodes[3],)).has_changes
 

@@ -24,7 +24,6 @@ from fluxpush.report.github_app import (
     JWT_BACKDATE_SECONDS,
     JWT_LIFETIME_SECONDS,
     PREVIEW_PERMISSIONS,
-    api_url_from_env,
     connect_app,
     connect_token,
     load_private_key,
@@ -199,14 +198,13 @@ def test_missing_permission_is_named_and_no_token_is_minted(fake_github, app_pem
 def test_enterprise_server_api_prefix_from_github_api_url(app_key, app_pem, clock, commands):
     with FakeGitHub(app_key.public_key(), prefix="/api/v3", clock=clock) as ghes:
         ghes.state.install(REPO, PREVIEW_PERMISSIONS)
-        api_url = api_url_from_env({"GITHUB_API_URL": f"{ghes.base_url}/"})
+        api_url = ghes.base_url
         assert api_url.endswith("/api/v3")
         connection = _connect(
             ghes, app_pem, clock, commands, api_url=api_url, permissions=PREVIEW_PERMISSIONS
         )
         assert connection.api_url == ghes.base_url
         assert requests.get(f"{ghes.web_url}/app", timeout=5).status_code == 404  # only /api/v3 is served
-    assert api_url_from_env({}) == "https://api.github.com"
 
 
 def test_private_key_survives_the_usual_secret_damage(app_key, app_pem, tmp_path):

@@ -68,11 +68,6 @@ class Version:
         """Masterminds' `Compare` order (build metadata ignored; a release above its pre-releases)."""
         return (self.major, self.minor, self.patch, 0 if self.pre else 1, _pre_ids(self.pre))
 
-    @property
-    def is_prerelease(self) -> bool:
-        """Whether the version has a pre-release part (`1.0.0-rc.1`)."""
-        return bool(self.pre)
-
 
 def parse_version(text: str) -> Version | None:
     """Masterminds' `NewVersion(text)` (missing minor/patch count as 0), or None when it fails."""

@@ -56,9 +56,3 @@ def mask_secrets(
     _mask_annotations(desired_out)
     return live_out, desired_out
 
-
-def mask_secret(obj: dict[str, Any]) -> dict[str, Any]:
-    """A masked copy of one object (every Secret value becomes `***`)."""
-    masked, _ = mask_secrets(obj, None)
-    assert masked is not None
-    return masked

@@ -125,11 +125,6 @@ class Plan:
         """Whether applying the plan would change the cluster."""
         return any(node.has_changes for node in self.nodes)
 
-    @property
-    def has_errors(self) -> bool:
-        """Whether a node failed to plan or is blocked."""
-        return any(node.error or node.blocked_by for node in self.nodes)
-
     def to_json(self) -> str:
         """The plan as a JSON document (format `PLAN_FORMAT`), secret values masked (`redact_data`):
         this is what `-o json` prints and plan files hold."""

@@ -74,11 +74,6 @@ class GitHubConnection:
     api_url: str
 
 
-def api_url_from_env(environ: Mapping[str, str]) -> str:
-    """`$GITHUB_API_URL` (GitHub Enterprise Server: `https://HOST/api/v3`), else api.github.com."""
-    return (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
-
-
 def split_repository(repository: str) -> tuple[str, str]:
     """`owner/name` → (owner, name), or a ReportError naming the expected form."""
     owner, _, name = repository.partition("/")

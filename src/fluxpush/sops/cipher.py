@@ -36,11 +36,6 @@ class EncryptedValue:
     datatype: str
 
 
-def is_encrypted_value(value: Any) -> bool:
-    """Whether `value` is a SOPS `ENC[AES256_GCM,…]` string."""
-    return isinstance(value, str) and _ENC.match(value) is not None
-
-
 def parse_value(text: str) -> EncryptedValue:
     """Split an `ENC[...]` string into its parts."""
     match = _ENC.match(text)
