@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from fluxpush.planning.clientside import (
-    Verdict,
+    Comparison,
     client_side_changed,
     owned_fields,
     parse_quantity,
@@ -62,34 +62,34 @@ def verdict(want, have):
 
 def test_defaults_other_owners_and_canonical_quantities_leave_it_unchanged():
     result = verdict(desired(), live())
-    assert result.verdict is Verdict.UNCHANGED and result.reason == ""
+    assert result.verdict is Comparison.UNCHANGED and result.reason == ""
 
 
 def test_a_value_desired_sets_differently_is_a_change():
     want = desired()
     want["spec"]["replicas"] = 3
     result = verdict(want, live())
-    assert result.verdict is Verdict.CHANGED and result.reason == "spec.replicas: differs"
+    assert result.verdict is Comparison.CHANGED and result.reason == "spec.replicas: differs"
 
 
 def test_a_new_field_is_a_change():
     want = desired()
     want["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "A", "value": "1"}]
-    assert verdict(want, live()).verdict is Verdict.CHANGED
+    assert verdict(want, live()).verdict is Comparison.CHANGED
 
 
 def test_a_new_item_of_a_keyed_list_is_a_change():
     want = desired()
     want["spec"]["template"]["spec"]["containers"].append({"name": "job", "image": "busybox"})
     result = verdict(want, live())
-    assert result.verdict is Verdict.CHANGED and "containers[job]" in result.reason
+    assert result.verdict is Comparison.CHANGED and "containers[job]" in result.reason
 
 
 def test_a_field_we_own_that_desired_dropped_would_be_removed():
     want = desired()
     del want["spec"]["template"]["spec"]["containers"][0]["resources"]
     result = verdict(want, live())
-    assert result.verdict is Verdict.CHANGED
+    assert result.verdict is Comparison.CHANGED
     assert result.reason == 'spec.template.spec.containers[{"name":"web"}].resources: owned by ' \
                             "kustomize-controller, no longer desired"
 
@@ -97,12 +97,12 @@ def test_a_field_we_own_that_desired_dropped_would_be_removed():
 def test_a_field_someone_else_owns_that_desired_never_had_is_no_change():
     have = live()
     have["metadata"]["labels"]["team"] = "a"  # not in our field set
-    assert verdict(desired(), have).verdict is Verdict.UNCHANGED
+    assert verdict(desired(), have).verdict is Comparison.UNCHANGED
 
 
 def test_without_an_apply_entry_of_ours_only_the_values_decide():
     have = live(manager="kubectl")
-    assert verdict(desired(), have).verdict is Verdict.UNCHANGED
+    assert verdict(desired(), have).verdict is Comparison.UNCHANGED
     assert owned_fields(have, MANAGER) is None
 
 
@@ -110,7 +110,7 @@ def test_a_certain_change_wins_over_undecided_parts():
     want = desired()
     want["spec"]["template"]["spec"]["containers"][0]["args"] = []  # undecided on its own
     want["spec"]["replicas"] = 9
-    assert verdict(want, live()).verdict is Verdict.CHANGED
+    assert verdict(want, live()).verdict is Comparison.CHANGED
 
 
 def _with(path, value):
@@ -139,7 +139,7 @@ CONTAINER = ("spec", "template", "spec", "containers")
 def test_undecided_cases(make, why):
     want, have = make()
     result = verdict(want, have)
-    assert result.verdict is Verdict.UNDECIDED
+    assert result.verdict is Comparison.UNDECIDED
     assert why in result.reason
 
 
@@ -154,9 +154,9 @@ def test_scalar_list_with_extra_live_items_is_undecided_but_a_missing_item_is_a_
     want = _with(("metadata", "finalizers"), ["a"])
     have = live()
     have["metadata"]["finalizers"] = ["a", "b"]
-    assert verdict(want, have).verdict is Verdict.UNDECIDED
+    assert verdict(want, have).verdict is Comparison.UNDECIDED
     have["metadata"]["finalizers"] = ["b"]
-    assert verdict(want, have).verdict is Verdict.CHANGED
+    assert verdict(want, have).verdict is Comparison.CHANGED
 
 
 def test_keyed_list_item_without_its_key_is_undecided():
@@ -165,7 +165,7 @@ def test_keyed_list_item_without_its_key_is_undecided():
     want["spec"]["template"]["spec"]["containers"][0]["env"] = [{"value": "x"}]
     have = live()
     have["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "A", "value": "x"}]
-    assert verdict(want, have).verdict is Verdict.UNDECIDED
+    assert verdict(want, have).verdict is Comparison.UNDECIDED
 
 
 def test_keyed_list_in_another_order_live_is_undecided():
@@ -176,9 +176,9 @@ def test_keyed_list_in_another_order_live_is_undecided():
     have["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "B", "value": "2"},
                                                                {"name": "A", "value": "1"}]
     result = verdict(want, have)
-    assert result.verdict is Verdict.UNDECIDED and "another order" in result.reason
+    assert result.verdict is Comparison.UNDECIDED and "another order" in result.reason
     have["spec"]["template"]["spec"]["containers"][0]["env"].reverse()
-    assert verdict(want, have).verdict is Verdict.UNCHANGED
+    assert verdict(want, have).verdict is Comparison.UNCHANGED
 
 
 def test_positional_entries_in_our_field_set_are_undecided():
@@ -189,7 +189,7 @@ def test_positional_entries_in_our_field_set_are_undecided():
     have = live(fields)
     have["spec"]["template"]["spec"]["hostAliases"] = aliases
     result = verdict(_with(("spec", "template", "spec", "hostAliases"), aliases), have)
-    assert result.verdict is Verdict.UNDECIDED and "positional" in result.reason
+    assert result.verdict is Comparison.UNDECIDED and "positional" in result.reason
 
 
 def test_lists_of_custom_resources_are_atomic():
@@ -197,21 +197,21 @@ def test_lists_of_custom_resources_are_atomic():
             "spec": {"containers": [{"name": "a"}]}}
     have = copy.deepcopy(want)
     have["spec"]["containers"].append({"name": "b"})  # an atomic apply would drop it
-    assert verdict(want, have).verdict is Verdict.CHANGED
+    assert verdict(want, have).verdict is Comparison.CHANGED
     have = copy.deepcopy(want)
     have["spec"]["containers"] = [{"name": "a", "x": 1}]
-    assert verdict(want, have).verdict is Verdict.UNDECIDED
+    assert verdict(want, have).verdict is Comparison.UNDECIDED
 
 
 def test_quantities_are_compared_by_value_only_under_resource_keys():
     want = desired()
     want["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] = "600m"
-    assert verdict(want, live()).verdict is Verdict.CHANGED
+    assert verdict(want, live()).verdict is Comparison.CHANGED
     env_want = desired()
     env_want["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "N", "value": "1000m"}]
     env_live = live()
     env_live["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "N", "value": "1"}]
-    assert verdict(env_want, env_live).verdict is Verdict.CHANGED  # an env value is a plain string
+    assert verdict(env_want, env_live).verdict is Comparison.CHANGED  # an env value is a plain string
 
 
 @pytest.mark.parametrize(("text", "value"), [

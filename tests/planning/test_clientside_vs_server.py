@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from fluxpush.kube import KubeClient, connect_sandbox
-from fluxpush.planning.clientside import Verdict, client_side_changed
+from fluxpush.planning.clientside import Comparison, client_side_changed
 from fluxpush.planning.plan import FIELD_MANAGER, Action, classify
 from kubesim import KubeSim, Options
 
@@ -76,28 +76,29 @@ def _edit(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]]
 
 SAME = _edit(lambda obj: None)
 CASES = [
-    pytest.param(deployment, SAME, Verdict.UNCHANGED, id="unchanged deployment (server defaults)"),
-    pytest.param(deployment, _edit(lambda o: o["spec"].update(replicas=3)), Verdict.CHANGED,
+    pytest.param(deployment, SAME, Comparison.UNCHANGED, id="unchanged deployment (server defaults)"),
+    pytest.param(deployment, _edit(lambda o: o["spec"].update(replicas=3)), Comparison.CHANGED,
                  id="replicas changed"),
-    pytest.param(deployment, _edit(lambda o: o["metadata"]["labels"].pop("tier")), Verdict.CHANGED,
+    pytest.param(deployment, _edit(lambda o: o["metadata"]["labels"].pop("tier")), Comparison.CHANGED,
                  id="owned label dropped"),
-    pytest.param(deployment, _edit(lambda o: _containers(o).pop()), Verdict.CHANGED,
+    pytest.param(deployment, _edit(lambda o: _containers(o).pop()), Comparison.CHANGED,
                  id="owned container dropped"),
     pytest.param(deployment, _edit(lambda o: _containers(o)[0].update(env=[{"name": "A", "value": "1"}])),
-                 Verdict.CHANGED, id="env added"),
+                 Comparison.CHANGED, id="env added"),
     pytest.param(deployment, _edit(lambda o: _containers(o)[0]["resources"]["limits"].update(cpu="500m")),
-                 Verdict.UNCHANGED, id="cpu 0.5 written as 500m"),
-    pytest.param(deployment, _edit(lambda o: _containers(o)[1].update(image="envoy:2")), Verdict.CHANGED,
+                 Comparison.UNCHANGED, id="cpu 0.5 written as 500m"),
+    pytest.param(deployment, _edit(lambda o: _containers(o)[1].update(image="envoy:2")), Comparison.CHANGED,
                  id="image changed"),
-    pytest.param(config_map, SAME, Verdict.UNCHANGED, id="unchanged config map"),
-    pytest.param(config_map, _edit(lambda o: o["data"].update(mode="b")), Verdict.CHANGED,
+    pytest.param(config_map, SAME, Comparison.UNCHANGED, id="unchanged config map"),
+    pytest.param(config_map, _edit(lambda o: o["data"].update(mode="b")), Comparison.CHANGED,
                  id="config map value changed"),
-    pytest.param(config_map, _edit(lambda o: o["data"].pop("level")), Verdict.CHANGED,
+    pytest.param(config_map, _edit(lambda o: o["data"].pop("level")), Comparison.CHANGED,
                  id="config map key dropped"),
-    pytest.param(service, SAME, Verdict.UNCHANGED, id="unchanged service (clusterIP, protocol, targetPort)"),
-    pytest.param(service, _edit(lambda o: o["spec"]["ports"][0].update(targetPort=8080)), Verdict.CHANGED,
+    pytest.param(service, SAME, Comparison.UNCHANGED,
+                 id="unchanged service (clusterIP, protocol, targetPort)"),
+    pytest.param(service, _edit(lambda o: o["spec"]["ports"][0].update(targetPort=8080)), Comparison.CHANGED,
                  id="service targetPort changed"),
-    pytest.param(service, _edit(lambda o: o["spec"]["ports"][0].update(port=8080)), Verdict.CHANGED,
+    pytest.param(service, _edit(lambda o: o["spec"]["ports"][0].update(port=8080)), Comparison.CHANGED,
                  id="service port (a list key) changed"),
 ]
 
@@ -123,7 +124,7 @@ def test_servers_dry_run_agrees(client, request, make, variant, expected):
     base, live = _applied(client, make, "server-" + request.node.callspec.id)
     desired = variant(base)
     merged = client.apply(desired, FIELD_MANAGER, dry_run=True)
-    assert classify(desired, live, merged).action is (Action.UPDATE if expected is Verdict.CHANGED
+    assert classify(desired, live, merged).action is (Action.UPDATE if expected is Comparison.CHANGED
                                                       else Action.UNCHANGED)
 
 
@@ -135,6 +136,6 @@ def test_a_label_someone_else_added_is_no_change_both_ways(client):
     client.apply(labels_only, "kubectl-edit")
     live = client.get("v1", "ConfigMap", "shared", NAMESPACE)
     assert live["metadata"]["labels"] == {"team": "a"}
-    assert client_side_changed(base, live, FIELD_MANAGER).verdict is Verdict.UNCHANGED
+    assert client_side_changed(base, live, FIELD_MANAGER).verdict is Comparison.UNCHANGED
     merged = client.apply(base, FIELD_MANAGER, dry_run=True)
     assert classify(base, live, merged).action is Action.UNCHANGED

@@ -106,7 +106,7 @@ class PolicySpec:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class PolicyChoice:
     """The chosen tag and why."""
 
     tag: str
@@ -161,7 +161,7 @@ def _rank(spec: PolicySpec, values: list[str]) -> tuple[str, int]:
     return (max(values) if spec.argument == "ASC" else min(values)), len(values)
 
 
-def choose(spec: PolicySpec, tags: list[str], where: str) -> Decision:
+def choose(spec: PolicySpec, tags: list[str], where: str) -> PolicyChoice:
     """The tag `spec` picks from the repository's (already exclusion-filtered) `tags`.
 
     Raises PolicyFailed (with the controller's words) when it picks none, InputError for a pattern
@@ -181,4 +181,4 @@ def choose(spec: PolicySpec, tags: list[str], where: str) -> Decision:
         text += f"; {dropped} excluded by filterTags"
         if spec.extract and kept[value] != value:
             text += f" (extracted {value!r})"
-    return Decision(kept[value], text)
+    return PolicyChoice(kept[value], text)

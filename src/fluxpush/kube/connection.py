@@ -82,7 +82,7 @@ def connect_kubeconfig(path: str | None = None, context: str | None = None) -> C
     return ClusterConnection(f"kubeconfig:{context_name}", configuration)
 
 
-class Sandbox(Protocol):
+class SandboxServer(Protocol):
     """What fluxpush needs of a running `kubesim.KubeSim`."""
 
     @property
@@ -93,7 +93,7 @@ class Sandbox(Protocol):
     def token(self) -> str: ...
 
 
-def connect_sandbox(sim: Sandbox) -> ClusterConnection:
+def connect_sandbox(sim: SandboxServer) -> ClusterConnection:
     """Connect to a running in-process `kubesim.KubeSim` by its URL, CA and (current) static token."""
     configuration = _bearer_configuration(sim.url, sim.ca_pem, lambda: sim.token)
     return ClusterConnection(f"sandbox:{sim.url}", configuration)

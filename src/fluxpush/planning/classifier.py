@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from fluxpush.errors import ClusterError, NotFound
-from fluxpush.planning.clientside import Verdict, client_side_changed
+from fluxpush.planning.clientside import Comparison, client_side_changed
 from fluxpush.planning.normalize import ObjectId, TypeKey, object_id
 from fluxpush.planning.options import PlanWay
 from fluxpush.planning.plan import FIELD_MANAGER, Action, ObjectChange, classify, skip_reason
@@ -85,7 +85,7 @@ def needs_dry_run(desired: dict[str, Any], live: dict[str, Any] | None, way: Pla
     if is_sealed(desired) or skip_reason(desired, live) or way is PlanWay.READ_ONLY:
         return False
     if way is PlanWay.CLIENT and live is not None:
-        return client_side_changed(desired, live, field_manager).verdict is Verdict.UNDECIDED
+        return client_side_changed(desired, live, field_manager).verdict is Comparison.UNDECIDED
     return True
 
 

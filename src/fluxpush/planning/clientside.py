@@ -65,7 +65,7 @@ _SUFFIX = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k"
 _MISSING: Any = object()
 
 
-class Verdict(StrEnum):
+class Comparison(StrEnum):
     """Whether applying desired would change the live object."""
 
     CHANGED = "changed"
@@ -77,7 +77,7 @@ class Verdict(StrEnum):
 class ClientSideResult:
     """The verdict and the field path (with why) that decided it; empty reason when unchanged."""
 
-    verdict: Verdict
+    verdict: Comparison
     reason: str = ""
 
 
@@ -286,7 +286,7 @@ def client_side_changed(
 ) -> ClientSideResult:
     """Whether applying `desired` with `field_manager` would change `live`; see the module docstring."""
     if desired.get("apiVersion") != live.get("apiVersion"):
-        return ClientSideResult(Verdict.UNDECIDED, f"apiVersion: live read as {live.get('apiVersion')}, "
+        return ClientSideResult(Comparison.UNDECIDED, f"apiVersion: live read as {live.get('apiVersion')}, "
                                                    f"desired is {desired.get('apiVersion')}")
     owned = owned_fields(live, field_manager)
     want, have = normalize_object(desired), normalize_object(live)
@@ -296,13 +296,13 @@ def client_side_changed(
             if key not in ("apiVersion", "kind"):
                 comparer.compare(key, key, value, have.get(key, _MISSING))
     except _Decided as decided:
-        return ClientSideResult(Verdict.CHANGED, decided.reason)
+        return ClientSideResult(Comparison.CHANGED, decided.reason)
     undecided = comparer.undecided
     if owned is not None:
         removed = _find_removed({k: v for k, v in owned.items() if k != "f:status"}, want, "", undecided)
         if removed:
             reason = f"{removed}: owned by {field_manager}, no longer desired"
-            return ClientSideResult(Verdict.CHANGED, reason)
+            return ClientSideResult(Comparison.CHANGED, reason)
     if undecided:
-        return ClientSideResult(Verdict.UNDECIDED, "; ".join(undecided))
-    return ClientSideResult(Verdict.UNCHANGED)
+        return ClientSideResult(Comparison.UNDECIDED, "; ".join(undecided))
+    return ClientSideResult(Comparison.UNCHANGED)

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from fluxpush.flux.model import ObjectRef
-from fluxpush.planning.clientside import Verdict, client_side_changed, project_apply
+from fluxpush.planning.clientside import Comparison, client_side_changed, project_apply
 from fluxpush.planning.diff import diff_objects
 from fluxpush.planning.normalize import (
     CLEANUP_ANNOTATIONS,
@@ -30,7 +30,7 @@ from fluxpush.planning.options import FIELD_MANAGER
 from fluxpush.redact import redact_data
 
 __all__ = [
-    "FIELD_MANAGER", "Action", "NodePlan", "ObjectChange", "Plan", "Totals", "Verdict", "classify",
+    "FIELD_MANAGER", "Action", "Comparison", "NodePlan", "ObjectChange", "Plan", "Totals", "classify",
     "client_side_changed", "delete_change", "metadata_cleanup", "skip_reason",
 ]
 
@@ -229,11 +229,11 @@ def classify(
         note = ""
     else:
         result = client_side_changed(desired, live, field_manager)
-        if result.verdict is Verdict.UNCHANGED and not cleanup:
+        if result.verdict is Comparison.UNCHANGED and not cleanup:
             return ObjectChange(oid, Action.UNCHANGED)
         diff = diff_objects(live, project_apply(desired, live))
-        note = "" if result.verdict is Verdict.CHANGED else f"undecided without a dry-run: {result.reason}"
-        if result.verdict is Verdict.CHANGED and not diff.has_changes:
+        note = "" if result.verdict is Comparison.CHANGED else f"undecided without a dry-run: {result.reason}"
+        if result.verdict is Comparison.CHANGED and not diff.has_changes:
             note = result.reason  # a removal of an owned field, which the preview does not show
     paths = tuple(str(c) for c in diff.changes)
     if not (diff.has_changes or cleanup or note):

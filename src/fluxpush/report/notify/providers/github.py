@@ -24,7 +24,7 @@ _CAMEL_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
-class Repository:
+class GitHubRepository:
     """A GitHub repository and the API base URL that serves it."""
 
     api: str
@@ -36,7 +36,7 @@ class Repository:
         return "/".join([self.api, "repos", quote(self.owner), quote(self.repo), *parts])
 
 
-def parse_repository(address: str) -> Repository:
+def parse_repository(address: str) -> GitHubRepository:
     """`https://github.com/<owner>/<repo>` → api.github.com; any other host → `<host>/api/v3`.
 
     The address keeps its scheme for GitHub Enterprise hosts (Flux always uses https).
@@ -48,7 +48,7 @@ def parse_repository(address: str) -> Repository:
     host = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
     scheme = "https" if parts.scheme == "ssh" else parts.scheme
     api = "https://api.github.com" if parts.hostname == "github.com" else f"{scheme}://{host}/api/v3"
-    return Repository(api, path[0], path[1])
+    return GitHubRepository(api, path[0], path[1])
 
 
 def _auth(settings: ProviderSettings) -> dict[str, str]:
