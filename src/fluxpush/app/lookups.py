@@ -8,18 +8,18 @@ import json
 from collections.abc import Mapping
 
 from fluxpush.errors import UsageError
+from fluxpush.flux.model import ObjectLookup
 from fluxpush.kube import KubeClient
-from fluxpush.render.postbuild import VariableSourceLookup
-from fluxpush.report.notify import SecretLookup
+from fluxpush.report.notify import SecretDataLookup
 from fluxpush.report.notify.secrets import secret_lookup
 
 
-def live_variable_lookup(client: KubeClient) -> VariableSourceLookup:
+def live_variable_lookup(client: KubeClient) -> ObjectLookup:
     """substituteFrom ConfigMaps/Secrets read from the cluster."""
     return lambda kind, namespace, name: client.get("v1", kind, name, namespace)
 
 
-def live_secret_lookup(client: KubeClient) -> SecretLookup:
+def live_secret_lookup(client: KubeClient) -> SecretDataLookup:
     """Provider Secrets read from the cluster when a notification needs them (values decoded)."""
 
     def lookup(namespace: str, name: str) -> Mapping[str, str] | None:
@@ -32,7 +32,7 @@ def live_secret_lookup(client: KubeClient) -> SecretLookup:
 PROVIDER_SECRETS_ENV = "FLUXPUSH_PROVIDER_SECRETS"
 
 
-def env_secret_lookup(environ: Mapping[str, str]) -> SecretLookup:
+def env_secret_lookup(environ: Mapping[str, str]) -> SecretDataLookup:
     """Provider Secrets given as JSON in `$FLUXPUSH_PROVIDER_SECRETS`:
     `{"<namespace>/<name>": {"address": "https://hooks…", "token": "…"}}` (plain values, not base64).
     """
@@ -52,7 +52,7 @@ def env_secret_lookup(environ: Mapping[str, str]) -> SecretLookup:
     return lambda namespace, name: secrets.get(f"{namespace}/{name}")
 
 
-def provider_secret_lookup(client: KubeClient, environ: Mapping[str, str]) -> SecretLookup:
+def provider_secret_lookup(client: KubeClient, environ: Mapping[str, str]) -> SecretDataLookup:
     """A Provider's Secret from the cluster, else from `$FLUXPUSH_PROVIDER_SECRETS` in `environ` (the
     environment the face was given)."""
     live, given = live_secret_lookup(client), env_secret_lookup(environ)

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fluxpush.errors import UsageError
-from fluxpush.flux.model import ObjectRef
+from fluxpush.flux.model import ObjectLookup, ObjectRef
 from fluxpush.planning.options import NODE_CONCURRENCY, EngineOptions, PlanWay
-from fluxpush.render.postbuild import VariableSourceLookup
 from fluxpush.report.workflow import actions_run_url
 from fluxpush.repository.discover import DiscoverOptions, Discovery, discover
 from fluxpush.sops.keysource import NO_KEYS, SopsKeys, run_keys
@@ -101,7 +100,7 @@ class CheckoutRequest:
 
 
 def discover_checkout(request: CheckoutRequest, settings: RunSettings,
-                      live_lookup: VariableSourceLookup | None = None) -> Discovery:
+                      live_lookup: ObjectLookup | None = None) -> Discovery:
     """Discovery of the checkout; substituteFrom sources also from the cluster when `live_lookup` is
     given. SOPS values are decrypted only then (a run against a cluster), as Flux's controller does;
     without a cluster they stay masked."""

@@ -6,6 +6,7 @@ Every object keeps `raw` (the wire dict; for a HelmRelease the dict normalized t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,10 @@ DEFAULT_NAMESPACE = "default"
 
 # kustomize-controller's floor for the derived timeout (interval - 30s, at least 30s).
 MIN_DERIVED_TIMEOUT_SECONDS = 30.0
+
+
+# (kind, namespace, name) → the object (a live or rendered one, as the caller serves it), or None.
+ObjectLookup = Callable[[str, str, str], dict[str, Any] | None]
 
 
 @dataclass(frozen=True, slots=True, order=True)

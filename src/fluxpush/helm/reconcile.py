@@ -21,7 +21,7 @@ from typing import Any
 
 from fluxpush.errors import FluxpushError
 from fluxpush.flux.kinds import HELM_GROUP
-from fluxpush.flux.model import HelmRelease, ObjectRef
+from fluxpush.flux.model import HelmRelease, ObjectLookup, ObjectRef
 from fluxpush.helm.drift import (
     FIELD_MANAGER,
     cluster_namespaced,
@@ -48,7 +48,7 @@ from fluxpush.helm.template import (
     render_release,
     with_ownership,
 )
-from fluxpush.helm.values import ComposedValues, Lookup, compose_values, values_diff
+from fluxpush.helm.values import ComposedValues, compose_values, values_diff
 from fluxpush.kube import KubeClient
 from fluxpush.nodes import HelmReleaseNode
 from fluxpush.planning import inventory as inv
@@ -78,7 +78,7 @@ class Prepared:
     decision: Decision
 
 
-def _lookup(repository: Repository, client: KubeClient) -> Lookup:
+def _lookup(repository: Repository, client: KubeClient) -> ObjectLookup:
     """ConfigMaps/Secrets from the rendered repository first, then the live cluster."""
 
     def lookup(kind: str, namespace: str, name: str) -> dict[str, Any] | None:

@@ -22,7 +22,6 @@ import shutil
 import tarfile
 import tempfile
 import urllib.parse
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from fluxpush.flux.model import (
     HelmChartTemplate,
     HelmRelease,
     HelmRepository,
+    ObjectLookup,
     ObjectRef,
     OCIRepository,
 )
@@ -46,7 +46,6 @@ from fluxpush.reconciler import Repository
 from fluxpush.repository.artifacts import build_artifact
 from fluxpush.yamldoc import load_safe
 
-Lookup = Callable[[str, str, str], dict[str, Any] | None]
 FETCH_TIMEOUT = 60.0  # seconds, HelmRepository's default `timeout`
 
 
@@ -142,7 +141,7 @@ def _secret_value(secret: dict[str, Any], key: str) -> str | None:
 class _Http:
     """GETs for one HelmRepository, with its basic auth for the repository's host."""
 
-    def __init__(self, repo: HelmRepository, lookup: Lookup) -> None:
+    def __init__(self, repo: HelmRepository, lookup: ObjectLookup) -> None:
         self.repo = repo
         self.session = Session(timeout=FETCH_TIMEOUT)
         self.auth: str | None = None
@@ -179,7 +178,7 @@ def _read_index(data: bytes, where: str) -> dict[str, list[dict[str, Any]]]:
     return entries
 
 
-def _fetch_repository_chart(repo: HelmRepository, spec: HelmChartTemplate, lookup: Lookup,
+def _fetch_repository_chart(repo: HelmRepository, spec: HelmChartTemplate, lookup: ObjectLookup,
                             cache: ChartCache, offline: bool) -> ResolvedChart:
     where = f"HelmRepository {repo.ref.namespace}/{repo.ref.name}"
     if repo.repo_type == "oci":
@@ -240,7 +239,7 @@ def chart_metadata(archive: Path) -> dict[str, Any]:
 
 
 def _fetch_oci_chart(url: str, oci_ref: dict[str, Any], spec_raw: dict[str, Any],
-                     source: HelmRepository | OCIRepository, lookup: Lookup, cache: ChartCache,
+                     source: HelmRepository | OCIRepository, lookup: ObjectLookup, cache: ChartCache,
                      offline: bool) -> ResolvedChart:
     """A chart from `oci://…` at `oci_ref` (digest > semver > tag, as OCIRepository orders them)."""
     where = f"{source.ref.kind}/{source.ref.namespace}/{source.ref.name}"
@@ -344,7 +343,7 @@ def _with_values_files(chart: ResolvedChart, spec: HelmChartTemplate, base: Path
     return ResolvedChart(chart.name, chart.version, target, digest, chart.source, chart.cached)
 
 
-def _chart_ref(hr: HelmRelease, repository: Repository, lookup: Lookup, cache: ChartCache,
+def _chart_ref(hr: HelmRelease, repository: Repository, lookup: ObjectLookup, cache: ChartCache,
                offline: bool) -> ResolvedChart:
     ref = hr.chart_ref
     if ref is None or ref.kind not in ("OCIRepository", "ExternalArtifact"):
@@ -360,7 +359,7 @@ def _chart_ref(hr: HelmRelease, repository: Repository, lookup: Lookup, cache: C
                             offline)
 
 
-def resolve_chart(hr: HelmRelease, repository: Repository, lookup: Lookup, *,
+def resolve_chart(hr: HelmRelease, repository: Repository, lookup: ObjectLookup, *,
                   cache: ChartCache | None = None, offline: bool = False) -> ResolvedChart:
     """The chart `hr.spec.chart` names, fetched or found in the cache; raises SourceError/InputError."""
     cache = cache or ChartCache()

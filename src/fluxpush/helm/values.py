@@ -15,16 +15,14 @@ import copy
 import itertools
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from fluxpush.errors import InputError, YAMLError
-from fluxpush.flux.model import HelmRelease, ValuesReference
+from fluxpush.flux.model import HelmRelease, ObjectLookup, ValuesReference
 from fluxpush.redact import MASK, register_secret, register_secret_data
 from fluxpush.yamldoc import load_safe
 
-Lookup = Callable[[str, str, str], dict[str, Any] | None]  # (kind, namespace, name) → object or None
 Path = tuple[str | int, ...]
 _INDEX = re.compile(r"^(?P<name>.*?)((\[\d+\])+)$")
 _INT = re.compile(r"^[-+]?(0|[1-9]\d*)$")
@@ -131,7 +129,7 @@ def _describe(ref: ValuesReference, namespace: str) -> str:
            f"with key '{ref.values_key}'"
 
 
-def _read_key(ref: ValuesReference, namespace: str, lookup: Lookup) -> str | None:
+def _read_key(ref: ValuesReference, namespace: str, lookup: ObjectLookup) -> str | None:
     """The raw text under `valuesKey`, None when optional and absent; raises otherwise."""
     obj = lookup(ref.kind, namespace, ref.name)
     if obj is None:
@@ -152,7 +150,7 @@ def _read_key(ref: ValuesReference, namespace: str, lookup: Lookup) -> str | Non
     return str(text)
 
 
-def compose_values(hr: HelmRelease, lookup: Lookup) -> ComposedValues:
+def compose_values(hr: HelmRelease, lookup: ObjectLookup) -> ComposedValues:
     """The values helm-controller would pass to helm for `hr` (see the module docstring)."""
     namespace = hr.ref.namespace
     result: dict[str, Any] = {}

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from fluxpush.errors import InputError, SourceError
-from fluxpush.flux.model import ImageRepository
+from fluxpush.flux.model import ImageRepository, ObjectLookup
 from fluxpush.images.goregexp import compile_go
 from fluxpush.registry import Location, Registry, credentials_from_secret
 
@@ -32,7 +30,6 @@ MANIFEST_ACCEPT = ", ".join((
 ))
 _COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$")
 _USE_SECRET = "use secretRef with a kubernetes.io/dockerconfigjson Secret"
-SecretLookup = Callable[[str, str, str], dict[str, Any] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +97,7 @@ def exclusions_of(repo: ImageRepository) -> tuple[str, ...]:
 class TagSource:
     """Registries for ImageRepositories, each repository's tags listed once per run."""
 
-    def __init__(self, secrets: SecretLookup, *, page_size: int | None = None) -> None:
+    def __init__(self, secrets: ObjectLookup, *, page_size: int | None = None) -> None:
         self._secrets = secrets
         self._page_size = page_size
         self._registries: dict[tuple[str, str, str | None], Registry] = {}

@@ -6,13 +6,12 @@ image-update`); neither face decides anything here, they only commit, push and p
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fluxpush.errors import FluxpushError
-from fluxpush.flux.model import GitRepository, Kustomization, ObjectRef
+from fluxpush.flux.model import GitRepository, Kustomization, ObjectLookup, ObjectRef
 from fluxpush.images.automation import (
     AutomationPlan,
     PolicyResult,
@@ -23,7 +22,7 @@ from fluxpush.images.automation import (
 from fluxpush.images.repository import TagSource
 from fluxpush.repository.discover import Discovery, normalize_git_url
 
-SecretLookup = Callable[[str, str, str], dict[str, Any] | None]
+SecretLookup = ObjectLookup  # the name the image faces use for a live-Secret lookup
 
 
 def secret_lookup(discovery: Discovery, live: SecretLookup | None = None) -> SecretLookup:

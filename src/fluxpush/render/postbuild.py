@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fluxpush.errors import RenderError, SubstitutionError
-from fluxpush.flux.model import Kustomization
+from fluxpush.flux.model import Kustomization, ObjectLookup
 from fluxpush.render.substitute import (
     configmap_variables,
     merge_variables,
@@ -29,10 +29,9 @@ OWNER_NAMESPACE_LABEL = "kustomize.toolkit.fluxcd.io/namespace"
 Decrypt = Callable[[dict[str, Any]], dict[str, Any]]
 
 # Finds a rendered ConfigMap/Secret by (kind, namespace, name); None when nothing renders it.
-VariableSourceLookup = Callable[[str, str, str], dict[str, Any] | None]
 
 
-def resolve_variables(ks: Kustomization, lookup: VariableSourceLookup, *,
+def resolve_variables(ks: Kustomization, lookup: ObjectLookup, *,
                       searched: str = "no Kustomization of this repository renders it") -> dict[str, str]:
     """The postBuild variables of `ks`: `substituteFrom` sources in order, then inline `substitute`.
 

@@ -12,7 +12,7 @@ from fluxpush.engine.run import RunResult
 from fluxpush.flux.model import Alert, Provider
 from fluxpush.planning.result import NodeResult, Outcome
 from fluxpush.report.events import Event, build_event
-from fluxpush.report.notify import Delivery, SecretLookup, send_notifications
+from fluxpush.report.notify import Delivery, SecretDataLookup, send_notifications
 from fluxpush.report.terminal import APPLIED_WORD
 from fluxpush.repository.discover import Discovery
 
@@ -30,7 +30,7 @@ def event_for_result(result: NodeResult, revision: str, run_url: str | None) -> 
                        changes=changes, error=error, run_url=run_url)
 
 
-def notify_run(run: RunResult, discovery: Discovery, lookup: SecretLookup, *,
+def notify_run(run: RunResult, discovery: Discovery, lookup: SecretDataLookup, *,
                run_url: str | None = None) -> list[Delivery]:
     """Send the run's events through the Alerts and Providers the repository renders; never raises."""
     events = [e for r in run.results if (e := event_for_result(r, run.revision, run_url)) is not None]

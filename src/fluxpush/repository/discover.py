@@ -38,6 +38,7 @@ from fluxpush.flux.model import (
     GitRepository,
     HelmRelease,
     Kustomization,
+    ObjectLookup,
     ObjectRef,
     target_cluster,
 )
@@ -48,7 +49,6 @@ from fluxpush.planning.normalize import ObjectId, object_id
 from fluxpush.render.confine import BuildConfinement
 from fluxpush.render.kustomize import BuildWorkspace, needs_merge, prepare_build_dir, run_kustomize
 from fluxpush.render.postbuild import (
-    VariableSourceLookup,
     decryption_required,
     finalize_objects,
     resolve_variables,
@@ -155,7 +155,7 @@ class DiscoverOptions:
     source_dirs: Mapping[ObjectRef, Path] = field(default_factory=dict)  # --source mappings
     # (kind, namespace, name) → the live ConfigMap/Secret, for substituteFrom sources that another
     # controller produced in the cluster; consulted after the repository's own rendered objects.
-    live_lookup: VariableSourceLookup | None = None
+    live_lookup: ObjectLookup | None = None
     max_workers: int = max(2, os.cpu_count() or 2)
     sops: SopsKeys = NO_KEYS  # keys for spec.decryption; without them values stay masked
     # `owner/name` of the checkout on GitHub (the action's GITHUB_REPOSITORY): a GitRepository with

@@ -19,8 +19,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from fluxpush.flux.model import ObjectRef
-from fluxpush.render.postbuild import VariableSourceLookup
+from fluxpush.flux.model import ObjectLookup, ObjectRef
 from fluxpush.sops.sealed import DOCKER_MASK_B64, SOPS_MASK, SOPS_MASK_B64, Sealed, is_sealed, object_name
 
 Decrypt = Callable[[dict[str, Any]], dict[str, Any]]
@@ -48,8 +47,8 @@ def rendered_ref(obj: dict[str, Any]) -> ObjectRef:
 class VariableSources:
     """One node's lookup for `resolve_variables`; `sealed` lists the masked Secrets it handed out."""
 
-    def __init__(self, rendered: VariableSourceLookup, own_output: list[dict[str, Any]],
-                 live: VariableSourceLookup | None, decrypt: Decrypt | None, node: str) -> None:
+    def __init__(self, rendered: ObjectLookup, own_output: list[dict[str, Any]],
+                 live: ObjectLookup | None, decrypt: Decrypt | None, node: str) -> None:
         self._rendered = rendered
         self._own = {rendered_ref(obj): obj for obj in own_output}
         self._live = live

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxpush.errors import UsageError
-from fluxpush.flux.model import Kustomization
+from fluxpush.flux.model import Kustomization, ObjectLookup
 from fluxpush.redact import register_secret
 from fluxpush.sops.keys import KeyRing, parse_age_identities
 from fluxpush.sops.resources import ResourceDecryptor
@@ -28,8 +28,6 @@ from fluxpush.yamldoc import load_documents
 
 AGE_EXT, PGP_EXT, AWS_KMS_FILE = ".agekey", ".asc", "sops.aws-kms"
 
-# (kind, namespace, name) → the live object, or None.
-ObjectLookup = Callable[[str, str, str], dict[str, Any] | None]
 
 
 def default_age_key_file(env: Mapping[str, str]) -> Path:

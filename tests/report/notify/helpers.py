@@ -50,7 +50,7 @@ def make_event(name: str = "apps", reason: str = "ReconciliationSucceeded", kind
 
 
 def secrets(**by_name: dict[str, str]) -> Any:
-    """A SecretLookup serving `by_name` Secrets in the flux-system namespace."""
+    """A SecretDataLookup serving `by_name` Secrets in the flux-system namespace."""
 
     def lookup(namespace: str, name: str) -> dict[str, str] | None:
         return by_name.get(name) if namespace == NAMESPACE else None

@@ -10,14 +10,14 @@ Modules: `alerts` (matching, routing, metadata rewriting), `secrets` (addresses 
 
 from fluxpush.outbound import Retries
 from fluxpush.report.notify.alerts import combine_metadata, is_routed, match_alerts
-from fluxpush.report.notify.secrets import ProviderSettings, SecretLookup, resolve_settings
+from fluxpush.report.notify.secrets import ProviderSettings, SecretDataLookup, resolve_settings
 from fluxpush.report.notify.send import Delivery, send_notifications
 
 __all__ = [
     "Delivery",
     "ProviderSettings",
     "Retries",
-    "SecretLookup",
+    "SecretDataLookup",
     "combine_metadata",
     "is_routed",
     "match_alerts",

@@ -1,6 +1,6 @@
 """A Provider's address, credentials and transport settings, resolved as notification-controller does.
 
-Secret values come through an injected `SecretLookup` (the engine reads the cluster; the action can
+Secret values come through an injected `SecretDataLookup` (the engine reads the cluster; the action can
 serve its environment), are held by `ProviderSettings` whose repr shows no value, and are registered
 with `fluxpush.redact`, which masks them in any text that leaves fluxpush.
 
@@ -25,7 +25,7 @@ from fluxpush.redact import register_secrets
 from fluxpush.yamldoc import load_safe
 
 # (namespace, name) -> the Secret's decoded `data` (or `stringData`), None when there is none.
-SecretLookup = Callable[[str, str], Mapping[str, str] | None]
+SecretDataLookup = Callable[[str, str], Mapping[str, str] | None]
 
 # Provider.GetTimeout() when `spec.timeout` is unset.
 DEFAULT_TIMEOUT_SECONDS = 15.0
@@ -70,8 +70,8 @@ def address_secrets(address: str) -> list[str]:
     return [address, *(piece for piece in pieces if _is_keylike(piece))]
 
 
-def secret_lookup(secrets: Iterable[Mapping[str, Any]]) -> SecretLookup:
-    """A SecretLookup over Secret objects (wire dicts): `data` base64-decoded, `stringData` on top.
+def secret_lookup(secrets: Iterable[Mapping[str, Any]]) -> SecretDataLookup:
+    """A SecretDataLookup over Secret objects (wire dicts): `data` base64-decoded, `stringData` on top.
 
     For the engine (Secrets listed from the cluster) and the action (Secrets it builds from its
     environment). A `data` value that is not base64 text makes that Secret unreadable (None).
@@ -90,7 +90,7 @@ def secret_lookup(secrets: Iterable[Mapping[str, Any]]) -> SecretLookup:
     return lambda namespace, name: table.get((namespace, name))
 
 
-def _secret(lookup: SecretLookup, namespace: str, name: str, what: str) -> Mapping[str, str]:
+def _secret(lookup: SecretDataLookup, namespace: str, name: str, what: str) -> Mapping[str, str]:
     data = lookup(namespace, name)
     if data is None:
         raise ReportError(f"Provider {what} Secret {namespace}/{name} not found")
@@ -122,7 +122,7 @@ def _proxy_from_secret(data: Mapping[str, str], where: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{credentials}@{parts.netloc}"))
 
 
-def resolve_settings(provider: Provider, lookup: SecretLookup) -> ProviderSettings:
+def resolve_settings(provider: Provider, lookup: SecretDataLookup) -> ProviderSettings:
     """Address, credentials, headers, proxy and timeout of `provider`; raises ReportError.
 
     Error messages name the Provider and the Secret, never a value from either.

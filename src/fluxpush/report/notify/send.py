@@ -21,7 +21,7 @@ from fluxpush.report.events import Event, InvolvedObject
 from fluxpush.report.notify.alerts import combine_metadata, is_routed, match_alerts
 from fluxpush.report.notify.http import ProviderClient
 from fluxpush.report.notify.providers import NOTIFIERS
-from fluxpush.report.notify.secrets import ProviderSettings, SecretLookup, resolve_settings
+from fluxpush.report.notify.secrets import ProviderSettings, SecretDataLookup, resolve_settings
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def _send_one(job: _Job, provider: Provider, settings: ProviderSettings, policy:
                     transport.attempts)
 
 
-def _send_provider(provider: Provider, jobs: list[_Job], lookup: SecretLookup,
+def _send_provider(provider: Provider, jobs: list[_Job], lookup: SecretDataLookup,
                    policy: Retries) -> list[Delivery]:
     if provider.provider_type not in NOTIFIERS:
         error = f"provider type {provider.provider_type!r} is not supported by fluxpush"
@@ -112,7 +112,7 @@ def send_notifications(
     events: Iterable[Event],
     alerts: Iterable[Alert],
     providers: Iterable[Provider],
-    lookup: SecretLookup,
+    lookup: SecretDataLookup,
     *,
     labels: LabelLookup | None = None,
     policy: Retries | None = None,
