@@ -207,6 +207,13 @@ def field_steps(dotted: str) -> list[str | int]:
 _FIELD_STEP = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
 
 
+def dump_block(obj: Any, *, sort_keys: bool, width: int) -> str:
+    """One object as block YAML (multi-line strings as `|` blocks, no anchors)."""
+    text: str = yaml.dump(obj, Dumper=_Dumper, sort_keys=sort_keys, default_flow_style=False,
+                          allow_unicode=True, width=width)
+    return text
+
+
 def dump_documents(objects: list[Any]) -> str:
     """Serialize objects as a `---`-separated YAML stream, keys in their given order."""
     text: str = yaml.dump_all(

@@ -86,3 +86,11 @@ def test_long_and_structured_values_are_shown_compactly():
     assert change.after == '{"nested":[1,2]}'
     (change,) = field_changes({"a": "two words"}, {"a": ""})
     assert (change.before, change.after) == ('"two words"', '""')
+
+
+def test_to_yaml_uses_the_one_block_dumper_no_anchors_and_scripts_as_blocks():
+    shared = {"cpu": "100m"}  # one dict at two places, as a copied template may leave it
+    text = to_yaml({"limits": shared, "requests": shared, "script": "set -e\necho hi\n"})
+    assert "&id" not in text and "*id" not in text
+    assert text == ("limits:\n  cpu: 100m\nrequests:\n  cpu: 100m\n"
+                    "script: |\n  set -e\n  echo hi\n")

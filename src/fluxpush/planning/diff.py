@@ -14,10 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from fluxpush.planning.mask import mask_secrets
 from fluxpush.planning.normalize import normalize_object, object_id
+from fluxpush.yamldoc import dump_block
 
 ABSENT = "(absent)"
 # Values longer than this are cut in field-path lines; the unified diff shows them whole.
@@ -25,17 +24,6 @@ MAX_VALUE_CHARS = 60
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_./:@%+=-]+$")
 _MISSING = object()
-# libyaml's emitter (same text, faster), printing a multi-line string as a `|` block so that a diff
-# of a ConfigMap value or a script shows the lines that changed, not one escaped line.
-_DUMPER: type[yaml.SafeDumper] = type("_BlockDumper", (getattr(yaml, "CSafeDumper", yaml.SafeDumper),), {})
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_DUMPER.add_representer(str, _represent_str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +52,11 @@ class ObjectDiff:
 
 
 def to_yaml(obj: dict[str, Any] | None) -> str:
-    """Block YAML with sorted keys; `None` (object absent) is the empty document."""
+    """Block YAML with sorted keys; `None` (object absent) is the empty document. A multi-line string
+    prints as a `|` block, so a diff of a ConfigMap value or a script shows the lines that changed."""
     if obj is None:
         return ""
-    text: str = yaml.dump(obj, Dumper=_DUMPER, sort_keys=True, default_flow_style=False, allow_unicode=True,
-                          width=4096)
-    return text
+    return dump_block(obj, sort_keys=True, width=4096)
 
 
 def _show(value: Any) -> str:
