@@ -99,7 +99,7 @@ class Condition:
 
 
 def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with seconds, as Kubernetes writes times."""
+    """RFC 3339 in UTC with whole seconds, as Kubernetes (`metav1.Time`) writes times."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

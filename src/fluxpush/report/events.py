@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fluxpush.flux.kinds import HELM_GROUP, KUSTOMIZE_GROUP, split_api_version
+from fluxpush.planning.inventory import format_time
 
 SEVERITY_INFO = "info"
 SEVERITY_ERROR = "error"
@@ -132,11 +133,6 @@ def severity_of(reason: str) -> str:
     return SEVERITY_INFO if reason in INFO_REASONS else SEVERITY_ERROR
 
 
-def format_timestamp(moment: datetime) -> str:
-    """RFC 3339 in UTC with whole seconds, as `metav1.Time` serializes."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def summarize_changes(changes: Iterable[str], limit: int = MAX_CHANGE_LINES) -> list[str]:
     """The first `limit` change lines, then `... and N more` when there are more."""
     lines = list(changes)
@@ -186,7 +182,7 @@ def build_event(
     return Event(
         involved_object=involved,
         severity=severity_of(reason),
-        timestamp=format_timestamp(timestamp or datetime.now(UTC)),
+        timestamp=format_time(timestamp or datetime.now(UTC)),
         message=_message(changes, error, run_url),
         reason=reason,
         metadata=metadata,
