@@ -6,6 +6,7 @@ import argparse
 
 from fluxpush.app.selection import TARGET_KIND_WORDS
 from fluxpush.cli import help as cli_help
+from fluxpush.cli import images as images_cli
 from fluxpush.cli.options import (
     add_cluster_options,
     add_connection_options,
@@ -16,7 +17,6 @@ from fluxpush.cli.options import (
     seconds,
     tool_options,
 )
-from fluxpush.images import cli as images_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
