@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from tests.cli.test_flux_habits import fluxpush, repo_args, two_app_2
 
-from fluxpush.cli.run import _write_output
 from fluxpush.errors import UsageError
 
 UNREACHABLE_KUBECONFIG = """apiVersion: v1
@@ -71,6 +70,8 @@ def test_an_output_file_that_is_a_folder_is_a_usage_error(example_repo, tmp_path
 
 
 def test_a_failed_write_is_one_line_naming_the_option_and_path(tmp_path):
+    from fluxpush.cli.run import _write_output  # the write behind --plan-file and --json-file
+
     target = tmp_path / "gone" / "p.json"  # the folder vanished after the command line was read
 
     with pytest.raises(UsageError, match=rf"--json-file {target}: cannot write: No such file"):
