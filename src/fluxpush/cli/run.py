@@ -107,13 +107,13 @@ def plan(args: argparse.Namespace, settings: RunSettings, *, diff_exit: bool) ->
         preview = usecases.preview(run_request(args, settings, printer, switch), executable=bool(plan_file))
     printer.flush()
     run = preview.run
-    if preview.plan_file is not None and plan_file:
-        _write_output("--plan-file", plan_file, planfile.dumps(preview.plan_file))
-    _write_json(run, getattr(args, "json_file", None))
     if text:
         print_totals(run)
     else:
         sys.stdout.write(run.plan.to_json() + "\n")
+    if preview.plan_file is not None and plan_file:
+        _write_output("--plan-file", plan_file, planfile.dumps(preview.plan_file))
+    _write_json(run, getattr(args, "json_file", None))
     if run.interrupted:
         print(f"✗ interrupted by {run.interrupted}: the plan is incomplete", file=sys.stderr)
         return switch.exit_code
@@ -143,12 +143,12 @@ def apply(args: argparse.Namespace, settings: RunSettings) -> int:
         print(f"✗ {done.release_error}", file=sys.stderr)
     if done.execution is not None and planned is not None:
         _report_execution(planned, done.execution, run, not text)
-    _write_json(run, args.json_file)
     if text:
         print_run(run, released)
     else:
         sys.stdout.write(run.plan.to_json() + "\n")
     print_deliveries(done.deliveries)
+    _write_json(run, args.json_file)  # after the results: a failed write does not hide what was applied
     if run.interrupted:
         return switch.exit_code
     return EXIT_CODES["apply"][run.verdict] if released else EXIT_FAILED
