@@ -222,7 +222,7 @@ def test_get_reads_the_cluster_kubeconfig_names(sandbox, cluster_env):
     result = fluxpush("get", "ks", *repo_args(sandbox.repo), env=cluster_env)
 
     assert result.returncode == 0, result.stderr
-    assert "infrastructure  Unknown  NotApplied" in result.stdout  # live status, read from the cluster
+    assert "infrastructure  flux-system  Unknown  NotApplied" in result.stdout  # read from the cluster
     offline = fluxpush("get", "ks", *repo_args(sandbox.repo))
     assert offline.returncode == 0 and "NotApplied" not in offline.stdout
 

@@ -120,7 +120,7 @@ def test_invalid_automations_are_input_errors(repo):
 
 
 def test_pull_request_body_lists_changes_and_stays_under_githubs_limit(tmp_path):
-    from fluxpush.images.action import MAX_ROWS, pull_body
+    from fluxpush.action.image_update import MAX_ROWS, pull_body
 
     (tmp_path / "apps").mkdir()
     for n in range(MAX_ROWS + 20):

@@ -178,3 +178,37 @@ def test_get_images_json_and_a_policy_that_cannot_decide(tmp_path, example_repo,
     assert row == {"policy": "flux-system/app-1", "repository": "flux-system/app-1",
                    "image": f"{image_registry.host}/{IMAGE}", "rule": "semver >=1.0.0", "latest": "",
                    "why": "", "error": "unable to determine latest version from provided list"}
+
+
+def test_get_images_reads_the_pull_secret_from_the_cluster_it_is_given(tmp_path, example_repo, gated_registry,
+                                                                      run_cli):
+    """`get images --kubeconfig`: the ImageRepository's secretRef is not in Git, so it is read from the
+    cluster (as image-reflector-controller reads it from its own) and answers the registry's challenge;
+    without the cluster the same policy cannot list tags. The Secret's password is never printed."""
+    import base64
+    import json
+
+    from fluxpush.kube import KubeClient, connect_sandbox
+    from kubesim import KubeSim, Options
+
+    registry, gate = gated_registry
+    registry.push(IMAGE, ["1.2.3", "1.8.0"])
+    repo = make_checkout(tmp_path, example_repo, gate.host, "push:\n      branch: image-updates")
+    path = repo / "infrastructure/image-automation/app-1.yaml"
+    path.write_text(path.read_text().replace(f"image: {gate.host}/{IMAGE}",
+                                             f"image: {gate.host}/{IMAGE}\n  secretRef:\n    name: regcred"))
+    args = ("get", "images", "--repo", str(repo), "--path", "clusters/dev")
+    without = run_cli(*args)
+    assert without.code == 1 and "1.8.0" not in without.out
+    config = {"auths": {gate.host: {"auth": base64.b64encode(b"robot:s3cret-pass").decode()}}}
+    encoded = base64.b64encode(json.dumps(config).encode()).decode()
+    with KubeSim(Options(cluster_name="dev")) as sim:
+        with KubeClient(connect_sandbox(sim)) as client:
+            client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}}, "t")
+            client.apply({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+                          "metadata": {"name": "regcred", "namespace": "flux-system"},
+                          "data": {".dockerconfigjson": encoded}}, "t")
+        result = run_cli(*args, "--kubeconfig", str(sim.write_kubeconfig(tmp_path / "kubeconfig")))
+    assert result.code == 0, result.err
+    assert f"{gate.host}/{IMAGE}:1.8.0" in result.out
+    assert "s3cret-pass" not in result.out + result.err

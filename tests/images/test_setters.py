@@ -156,7 +156,7 @@ def test_example_repository_marker(example_repo):
 
 def test_dry_run_diff_marks_a_missing_final_newline(tmp_path):
     from fluxpush.images.automation import AutomationPlan
-    from fluxpush.images.cli import unified_diff
+    from fluxpush.images.diff import unified_diff
 
     write(tmp_path, "app.yaml", 'image: ghcr.io/org/app:1.2.3 # {"$imagepolicy": "flux-system:app"}')
     plan = AutomationPlan(None, "main", "main", "bot", "bot@example.com")  # type: ignore[arg-type]

@@ -86,7 +86,7 @@ def test_a_suspended_node_is_skipped_and_reported_until_resumed(sandbox_cli):
     suspended = sandbox_cli("apply")
     assert suspended.code == 0
     assert "Kustomization/flux-system/app-2 Suspended" in suspended.out
-    assert "suspended (fluxpush suspend)" in suspended.out
+    assert "suspended by fluxpush suspend" in suspended.out
 
     assert sandbox_cli("resume", "ks", "app-2").code == 0
     resumed = sandbox_cli("apply")

@@ -200,6 +200,14 @@ def test_an_immutable_field_change_is_refused_unless_force_allows_a_recreate(san
     assert "field is immutable" in refused.message
     assert sandbox.client.get("apps/v1", "Deployment", "app-2", "app-2")["metadata"]["uid"] == before
 
+    # the preview decides as the apply does: refused without force, a recreate with it
+    unforced_plan = next(n for n in sandbox.run(apply=False).plan.nodes if n.node == ks("app-2"))
+    assert "field is immutable" in unforced_plan.error
+    forced_plan = next(n for n in sandbox.run(apply=False, force=True).plan.nodes if n.node == ks("app-2"))
+    assert forced_plan.error == ""
+    recreate = next(c for c in forced_plan.changes if c.id.kind == "Deployment")
+    assert recreate.action is Action.UPDATE and recreate.reason.startswith("would be recreated")
+
     forced = next(r for r in sandbox.run(apply=True, force=True).results if r.node == ks("app-2"))
     assert forced.outcome is Outcome.READY, forced.message
     assert [c.reason for c in forced.applied] == ["recreated: immutable field changed"]

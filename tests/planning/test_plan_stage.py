@@ -73,7 +73,7 @@ def test_refusals_in_the_value_classify_as_before():
                       dry_runs={object_id(early): missing, object_id(bad): invalid})
     made, refused = classify_objects([early, bad], reads, PlanWay.SERVER)
     assert (made.change.action, made.change.reason, made.error) == (
-        Action.CREATE, "namespace not-yet does not exist yet (it is created first)", None)
+        Action.CREATE, "namespace not-yet does not exist yet: it is created first", None)
     assert (refused.change.action, refused.change.reason, refused.error) == (
         Action.SKIP, "refused by the server", invalid)
     assert not refused.needs_apply

@@ -63,7 +63,7 @@ PERSISTENT = [Scenario(f"persistent-{action}", TOUCH, 1, rf"(?s){APP2_CM}.*{stat
 OTHERS = [
     Scenario("latency-50ms", TOUCH, 0, r"ConfigMap/app-2/app-2-config configured", TOUCHED,
              fault=latency(50)),
-    Scenario("token-expired-before-the-run", TOUCH, 2, r"(?s)401.*(fix|token|credentials)", UNCHANGED,
+    Scenario("token-expired-before-the-run", TOUCH, 1, r"(?s)401.*(fix|token|credentials)", UNCHANGED,
              fault=expire_tokens),
     Scenario("inventory-write-fails", TOUCH, 1, rf"(?s)app-2.*(inventory|{inv('app-2').split('/')[-1]})",
              change(updated=(APP2_CM, APP1_DEPLOY)), failed=(),

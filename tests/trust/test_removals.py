@@ -88,7 +88,7 @@ SCENARIOS = [
         change(updated=(inv("infrastructure"),))),
     Scenario("removed-helmrelease-in-diff", REMOVE_HR, 1, r"(?s)external-secrets.*(delete|uninstall)",
              verb="diff"),
-    Scenario("lease-held-by-another-run", REMOVE_CM, 2, r"(?s)held by github-run-42@runner:7.*--lock-wait",
+    Scenario("lease-held-by-another-run", REMOVE_CM, 1, r"(?s)held by github-run-42@runner:7.*--lock-wait",
              change(created=("Lease/kube-system/fluxpush",)),
              fault=other_run_holds_the_lease),
 ]

@@ -132,7 +132,7 @@ def _run(env: Mapping[str, str], commands: WorkflowCommands, client_options: Cli
         context = read_context(env)
         mode = resolve_mode(config, context)
         if mode == "image-update":  # commits and pull requests, not a deploy: its own face
-            from fluxpush.images.action import run_image_update
+            from fluxpush.action.image_update import run_image_update
 
             return run_image_update(config, context, env, commands, client_options or ClientOptions())
         publisher = Publisher.connect(config, context, mode, commands, client_options or ClientOptions())

@@ -8,7 +8,9 @@ how the engine runs.
     Eks               an EKS cluster, credentials from the AWS environment, optionally a role to assume
 
 The faces read their input (argv and the process environment; `INPUT_*` and the event) and build
-these values; nothing below them reads `os.environ` for the run's configuration.
+these values; nothing below them reads `os.environ` for the run's configuration (process-level
+settings such as the binaries, build limits and the chart cache folder stay environment variables:
+decision 0010).
 """
 
 from __future__ import annotations

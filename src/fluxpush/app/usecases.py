@@ -137,17 +137,18 @@ def set_suspended(target: ClusterTarget, ref: ObjectRef, suspended: bool) -> Non
 def cluster_status(target: ClusterTarget, discovery: Discovery, *,
                    releases: bool) -> dict[ObjectRef, dict[str, Any]]:
     """Each Kustomization's stored status in the cluster (Ready, reason, revisions, suspend) and, with
-    `releases`, each HelmRelease's release status; one client for both."""
+    `releases`, each HelmRelease's release status; one client for both. In apply order."""
+    ordered = discovery.ordered_nodes()
     with open_cluster(target) as client:
-        status = _kustomization_status(LiveIndex(client), discovery)
+        status = _kustomization_status(LiveIndex(client), [n.ref for n in ordered])
         if releases:
-            status.update(release_status(client, discovery.nodes.values()))
-    return status
+            status.update(release_status(client, ordered))
+    return {n.ref: status[n.ref] for n in ordered if n.ref in status}
 
 
-def _kustomization_status(index: LiveIndex, discovery: Discovery) -> dict[ObjectRef, dict[str, Any]]:
+def _kustomization_status(index: LiveIndex, refs: list[ObjectRef]) -> dict[ObjectRef, dict[str, Any]]:
     status: dict[ObjectRef, dict[str, Any]] = {}
-    for ref in discovery.nodes:
+    for ref in refs:
         if ref.kind != "Kustomization":
             continue
         record = read_inventory(index, ref)

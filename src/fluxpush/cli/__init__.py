@@ -12,8 +12,8 @@ The face turns argv and the process environment into the composition root's requ
 (`fluxpush.app`) and results into text; a verb's module loads only when that verb runs, so `build`
 never loads the cluster client.
 
-Exit codes: 0 ok, 1 problems found (a build failed, validation found problems), 2 usage or
-internal error.
+Exit codes: 0 ok, 1 failure (a build failed, validation found problems, the cluster is unreachable
+or refused, a tool failed), 2 usage error; `diff` as `flux diff`: 1 changes, 2 usage error or failure.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Protocol
 
 from fluxpush.app.request import RunSettings, run_settings
 from fluxpush.cli.parser import build_parser
-from fluxpush.errors import EXIT_FAILED, EXIT_USAGE, FluxpushError, InputError, UsageError
+from fluxpush.errors import EXIT_DIFF_FAILED, EXIT_FAILED, EXIT_USAGE, FluxpushError, UsageError
 from fluxpush.redact import redacting_streams, register_environment_secrets
 from fluxpush.tools import choose_binaries
 
@@ -69,15 +69,15 @@ def main(argv: list[str] | None = None) -> int:
 def _run_verb(args: argparse.Namespace, settings: RunSettings) -> int:
     try:
         return command(args.verb)(args, settings)
-    except UsageError as exc:
+    except FluxpushError as exc:  # one line, no traceback: 2 for usage, the verb's failure code otherwise
         print(f"✗ {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except InputError as exc:
-        print(f"✗ {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except FluxpushError as exc:
-        print(f"✗ {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_USAGE if isinstance(exc, UsageError) else failure_exit(args.verb)
+
+
+def failure_exit(verb: str) -> int:
+    """The exit code of a failure that is not a usage error (the cluster unreachable or refusing, a
+    tool or render failure): 1, except for `diff`, whose 1 means "changes" (2, as `flux diff`)."""
+    return EXIT_DIFF_FAILED if verb == "diff" else EXIT_FAILED
 
 
 __all__ = ["build_parser", "main"]

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fluxpush.app.request import RunSettings
 from fluxpush.app.selection import KIND_ALIASES
+from fluxpush.cli.images import get_images
 from fluxpush.cli.options import cluster_target, names_a_cluster
 from fluxpush.cli.repository import discover_repository, report_problems
 from fluxpush.cli.views import (
@@ -25,23 +24,9 @@ from fluxpush.cli.views import (
 )
 from fluxpush.errors import EXIT_OK
 from fluxpush.flux.model import ObjectRef
-from fluxpush.images import cli as images_cli
-from fluxpush.images.run import SecretLookup
 from fluxpush.repository.discover import Discovery
 
 Status = dict[ObjectRef, dict[str, Any]]
-
-
-@contextmanager
-def live_secrets(args: argparse.Namespace, settings: RunSettings) -> Iterator[SecretLookup | None]:
-    """Secrets from the cluster the options name (ImageRepository secretRef), else None."""
-    if not names_a_cluster(args, settings.environ):
-        yield None
-        return
-    from fluxpush.app.cluster import open_cluster  # the cluster client is slow to import: only when asked for
-
-    with open_cluster(cluster_target(args, settings.environ)) as client:
-        yield lambda kind, namespace, name: client.get("v1", kind, name, namespace)
 
 
 def _live_status(args: argparse.Namespace, settings: RunSettings, discovery: Discovery) -> Status | None:
@@ -85,8 +70,7 @@ def command(args: argparse.Namespace, settings: RunSettings) -> int:
     """List the nodes of `KIND` (or every kind, or the image policies)."""
     discovery = discover_repository(args, settings)
     if args.kind == "images":
-        with live_secrets(args, settings) as secrets:
-            return images_cli.cmd_get_images(discovery, secrets, args.output)
+        return get_images(args, settings, discovery)
     live = _live_status(args, settings, discovery)
     if args.output == "json":
         _print_json(discovery, args.kind, live)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-USAGE_EXIT = "2 usage error (bad option or value, unknown or ambiguous name) or internal error"
+USAGE_EXIT = ("2 usage error (bad option or value, unknown or ambiguous name, an output file that cannot be "
+              "written)")
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ VERBS: dict[str, VerbHelp] = {
         "list Kustomizations/HelmReleases of the repository",
         "List the repository's Kustomizations, HelmReleases or image policies; with a cluster "
         "(--kubeconfig, $KUBECONFIG, --context, --eks-cluster, --sandbox) also their stored status.",
-        ("0 listed",),
+        ("0 listed", "1 the cluster cannot be read; `get images`: a policy cannot decide"),
         ("fluxpush get ks", "fluxpush get all -o json", "KUBECONFIG=~/.kube/dev fluxpush get hr")),
     "tree": VerbHelp(
         "show a Kustomization's objects and children",
@@ -57,12 +58,15 @@ VERBS: dict[str, VerbHelp] = {
         "show what an apply would change (exit 0 none, 1 changes, 2 error)",
         "Plan every node (or one Kustomization/HelmRelease) against the cluster and print the "
         "objects that would be created, configured or deleted, with their diffs. Writes nothing.",
-        ("0 no changes", "1 changes", "2 a node failed to plan"),
+        ("0 no changes", "1 changes",
+         "2 the apply would fail: a node failed to plan, is blocked by a failed dependency, or a prune "
+         "would be refused"),
         ("fluxpush diff --sandbox", "fluxpush diff ks apps --kubeconfig ~/.kube/dev",
          "fluxpush diff hr team-b/podinfo -o json")),
     "plan": VerbHelp(
         "plan every node against the cluster; writes nothing",
-        "Plan every node against the cluster, as `diff`, and optionally save the plan as JSON.",
+        "Plan every node against the cluster, as `diff`, and optionally save the plan to a plan file "
+        "that `fluxpush apply --plan-file` executes.",
         ("0 planned (with or without changes)", "1 a node failed to plan"),
         ("fluxpush plan --plan-file plan.json",)),
     "apply": VerbHelp(
@@ -70,23 +74,24 @@ VERBS: dict[str, VerbHelp] = {
         "Apply every node with server-side apply in dependsOn order holding the cluster's Lease, "
         "prune what Git no longer declares, wait for health and notify the repository's Alerts.",
         ("0 every node ready", "1 a node failed (its reason and message are printed)"),
-        ("fluxpush apply --kubeconfig ~/.kube/dev", "fluxpush apply --dry-run --timeout 2m")),
+        ("fluxpush apply --kubeconfig ~/.kube/dev", "fluxpush apply --dry-run --json-file plan.json",
+         "fluxpush apply --plan-file plan.json")),
     "reconcile": VerbHelp(
         "apply one Kustomization or HelmRelease now (flux reconcile)",
         "Apply one node now, as `flux reconcile`, optionally after the nodes it depends on. With "
         "--dry-run, plan only that node (and its dependencies).",
         ("0 ready", "1 it failed (its reason and message are printed)"),
         ("fluxpush reconcile ks apps", "fluxpush reconcile ks team-b/app-2 --with-dependencies",
-         "fluxpush reconcile hr -n web podinfo --dry-run")),
+         "fluxpush reconcile hr -n web podinfo --dry-run --json-file plan.json")),
     "suspend": VerbHelp(
         "suspend reconciliation of a Kustomization (stored in the cluster)",
         "Mark a Kustomization suspended in its stored inventory: apply skips it until resumed.",
-        ("0 suspended",),
+        ("0 suspended", "1 the cluster cannot be read or written"),
         ("fluxpush suspend ks apps --kubeconfig ~/.kube/dev",)),
     "resume": VerbHelp(
         "resume reconciliation of a Kustomization (stored in the cluster)",
         "Clear a Kustomization's suspended mark so that apply reconciles it again.",
-        ("0 resumed",),
+        ("0 resumed", "1 the cluster cannot be read or written"),
         ("fluxpush resume ks team-b/app-2 --kubeconfig ~/.kube/dev",)),
     "image-update": VerbHelp(
         "write the images ImagePolicies choose into the marked fields (ImageUpdateAutomation)",

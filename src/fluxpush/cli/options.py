@@ -9,6 +9,7 @@ load the cluster client.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -30,11 +31,26 @@ from fluxpush.planning.options import NODE_CONCURRENCY, EngineOptions, PlanWay
 
 
 def duration(text: str) -> float:
-    """An argparse type: a Flux duration (`5m`, `1h30m`) in seconds; a bad one is a usage error."""
+    """An argparse type: a Flux duration (`5m`, `1h30m`) of more than 0 seconds; a bad one is a usage
+    error (`0s` would otherwise silently mean "the spec's timeout")."""
     try:
-        return parse_duration(text)
+        value = parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a duration of more than 0 seconds, e.g. 5m, got {text!r}")
+    return value
+
+
+def output_file(text: str) -> str:
+    """An argparse type: a file the command will write, in an existing writable folder; checked when the
+    command line is read, before anything is planned or applied."""
+    folder = Path(text).parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no such folder {str(folder)!r}")
+    if not os.access(folder, os.W_OK | os.X_OK) or Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: cannot write there")
+    return text
 
 
 def positive_int(text: str) -> int:

@@ -6,17 +6,18 @@ import argparse
 
 from fluxpush.app.selection import TARGET_KIND_WORDS
 from fluxpush.cli import help as cli_help
+from fluxpush.cli import images as images_cli
 from fluxpush.cli.options import (
     add_cluster_options,
     add_connection_options,
     add_target,
     add_timeout_option,
     decrypt_options,
+    output_file,
     repo_options,
     seconds,
     tool_options,
 )
-from fluxpush.images import cli as images_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +65,7 @@ def _add_cluster_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser
     diff.add_argument("-o", "--output", choices=["text", "json"], default="text")
     plan = cluster_verb("plan")
     plan.add_argument("-o", "--output", choices=["text", "json"], default="text")
-    plan.add_argument("--plan-file", metavar="FILE",
+    plan.add_argument("--plan-file", metavar="FILE", type=output_file,
                       help="also write the plan to FILE, for `fluxpush apply --plan-file FILE` to execute")
     for name in ("apply", "reconcile"):
         apply = cluster_verb(name)
@@ -79,10 +80,12 @@ def _add_cluster_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser
         apply.add_argument("--lock-wait", type=seconds, default=0.0, metavar="SECONDS",
                            help="wait this long for another run's Lease on the cluster (default: fail)")
         apply.add_argument("-o", "--output", choices=["text", "json"], default="text")
-        apply.add_argument("--plan-file", metavar="FILE", help=(
-            "apply exactly the plan FILE that `fluxpush plan --plan-file FILE` wrote (refused when "
-            "the checkout or the cluster moved in a way that invalidates it)" if name == "apply"
-            else "also write the applied changes as JSON"))
+        apply.add_argument("--json-file", metavar="FILE", type=output_file,
+                           help="also write the applied changes (with --dry-run: the plan) as JSON to FILE")
+        if name == "apply":
+            apply.add_argument("--plan-file", metavar="FILE", help=(
+                "apply exactly the plan FILE that `fluxpush plan --plan-file FILE` wrote (refused when "
+                "the checkout or the cluster moved in a way that invalidates it)"))
     for name in ("suspend", "resume"):
         flag = cli_help.add_verb(verbs, name, parents[:1])
         add_connection_options(flag)

@@ -53,9 +53,18 @@ def run_request(args: argparse.Namespace, settings: RunSettings, printer: Stream
     )
 
 
-def _write_plan(run: RunResult, path: str | None) -> None:
+def _write_output(option: str, path: str, text: str) -> None:
+    """Write an output file an option names; a failed write is one line naming the option and path."""
+    try:
+        planfile.write_atomically(path, text)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write: {exc.strerror or exc}") from exc
+
+
+def _write_json(run: RunResult, path: str | None) -> None:
+    """`--json-file FILE`: the run's plan (with --dry-run) or applied changes as JSON."""
     if path:
-        Path(path).write_text(run.plan.to_json() + "\n")
+        _write_output("--json-file", path, run.plan.to_json() + "\n")
 
 
 def _load_plan_file(path: str) -> planfile.PlanFile:
@@ -92,21 +101,19 @@ def plan(args: argparse.Namespace, settings: RunSettings, *, diff_exit: bool) ->
     written. Each node's plan is printed as soon as it is decided; SIGTERM/SIGINT stop starting nodes
     and exit 143/130."""
     text = args.output != "json"
-    plan_file = getattr(args, "plan_file", None)
-    executable = bool(args.verb == "plan" and plan_file)  # `reconcile --dry-run --plan-file` writes JSON
+    plan_file = args.plan_file if args.verb == "plan" else None  # the executable plan file
     printer = StreamPrinter(text=text, applying=False)
     with stop_on_signals(StopSwitch()) as switch:
-        preview = usecases.preview(run_request(args, settings, printer, switch), executable=executable)
+        preview = usecases.preview(run_request(args, settings, printer, switch), executable=bool(plan_file))
     printer.flush()
     run = preview.run
-    if preview.plan_file is not None and plan_file:
-        planfile.write_atomically(plan_file, planfile.dumps(preview.plan_file))
-    elif not executable:
-        _write_plan(run, plan_file)
     if text:
         print_totals(run)
     else:
         sys.stdout.write(run.plan.to_json() + "\n")
+    if preview.plan_file is not None and plan_file:
+        _write_output("--plan-file", plan_file, planfile.dumps(preview.plan_file))
+    _write_json(run, getattr(args, "json_file", None))
     if run.interrupted:
         print(f"✗ interrupted by {run.interrupted}: the plan is incomplete", file=sys.stderr)
         return switch.exit_code
@@ -115,7 +122,7 @@ def plan(args: argparse.Namespace, settings: RunSettings, *, diff_exit: bool) ->
 
 def apply(args: argparse.Namespace, settings: RunSettings) -> int:
     """`apply` and `reconcile`: converge the cluster holding its Lease, then notify the Alerts' Providers."""
-    executing = args.verb == "apply" and args.plan_file
+    executing = getattr(args, "plan_file", None)
     if args.dry_run and executing:
         raise UsageError("--dry-run with --plan-file: the plan file is the dry run; apply it, or plan again")
     if args.dry_run:
@@ -136,13 +143,12 @@ def apply(args: argparse.Namespace, settings: RunSettings) -> int:
         print(f"✗ {done.release_error}", file=sys.stderr)
     if done.execution is not None and planned is not None:
         _report_execution(planned, done.execution, run, not text)
-    else:
-        _write_plan(run, getattr(args, "plan_file", None))
     if text:
         print_run(run, released)
     else:
         sys.stdout.write(run.plan.to_json() + "\n")
     print_deliveries(done.deliveries)
+    _write_json(run, args.json_file)  # after the results: a failed write does not hide what was applied
     if run.interrupted:
         return switch.exit_code
     return EXIT_CODES["apply"][run.verdict] if released else EXIT_FAILED

@@ -122,8 +122,9 @@ def print_run(run: RunResult, released: bool = True) -> None:
     """The run's totals (each node's changes and result were streamed), and what an interruption left."""
     print_totals(run)
     failed = sum(1 for r in run.results if not r.ok)
+    nodes = f"{len(run.results)} node{'' if len(run.results) == 1 else 's'}"
     print(
-        f"{'✔' if not failed else '✗'} {len(run.results)} nodes, {failed} not ready, "
+        f"{'✔' if not failed else '✗'} {nodes}, {failed} not ready, "
         f"{run.requests} API requests in {run.duration:.1f}s at {run.revision}"
     )
     if run.interrupted:

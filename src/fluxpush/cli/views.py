@@ -188,9 +188,9 @@ def dumps_json(data: Any) -> str:
 
 def live_status_table(status: dict[ObjectRef, dict[str, object]]) -> str:
     """`fluxpush get ks` with a cluster: the live columns, as `flux get ks` shows them."""
-    rows = [["NAME", "READY", "REASON", "REVISION", "SUSPENDED", "OBJECTS", "LAST RUN"]]
+    rows = [["NAME", "NAMESPACE", "READY", "REASON", "REVISION", "SUSPENDED", "OBJECTS", "LAST RUN"]]
     for ref, live in status.items():
         revision = str(live["lastAppliedRevision"] or "-")
-        rows.append([ref.name, str(live["ready"]), str(live["reason"]), revision[:40],
+        rows.append([ref.name, ref.namespace, str(live["ready"]), str(live["reason"]), revision[:40],
                      str(live["suspended"]), str(live["objects"]), str(live["finishedAt"] or "-")])
     return format_table(rows)

@@ -135,6 +135,24 @@ def _is_immutable_error(exc: ClusterError) -> bool:
     return isinstance(exc, Invalid) and exc.immutable
 
 
+RECREATED = "recreated: immutable field changed"
+
+
+def _recreates(item: PlannedObject, spec: Kustomization, options: EngineOptions) -> bool:
+    """The one rule plan and apply share: an object the server refuses only for an immutable field
+    is recreated (deleted, then applied) when force allows it, as kustomize-controller's force does."""
+    return item.error is not None and _is_immutable_error(item.error) and \
+        _allows_force(spec, item.desired, options)
+
+
+def _as_planned(item: PlannedObject, spec: Kustomization, options: EngineOptions) -> PlannedObject:
+    """`item` as the plan shows it: a recreate force allows is an update that says so, not an error."""
+    if not _recreates(item, spec, options):
+        return item
+    reason = "would be recreated (deleted, then applied): immutable field changed; force allows it"
+    return replace(item, change=replace(item.change, action=Action.UPDATE, reason=reason), error=None)
+
+
 def _recreate(client: KubeClient, obj: dict[str, Any], options: EngineOptions) -> dict[str, Any]:
     """Delete `obj`, wait until it is gone, apply it again (Flux's force for immutable fields)."""
     meta = obj.get("metadata") or {}
@@ -161,12 +179,7 @@ def _apply_stage(
     """Write a stage whose dry runs all passed, `OBJECT_CONCURRENCY` objects at once; every failed
     write is reported together once the others have finished. Returns the server's answer to each
     write, by object."""
-    refused = [
-        p
-        for p in planned
-        if p.error is not None
-        and not (_is_immutable_error(p.error) and _allows_force(spec, p.desired, options))
-    ]
+    refused = [p for p in planned if p.error is not None and not _recreates(p, spec, options)]
     if refused:
         details = "\n".join(place(p.desired, p.error) for p in refused if p.error is not None)
         raise _NodeFailure(
@@ -201,7 +214,7 @@ def _write(
         answer = _recreate(client, item.desired, options)  # an immutable field, and force allows it
     except ClusterError as exc:
         return exc
-    return replace(item.change, action=Action.UPDATE, reason="recreated: immutable field changed"), answer
+    return replace(item.change, action=Action.UPDATE, reason=RECREATED), answer
 
 
 def _wait_for_definitions(
@@ -382,7 +395,8 @@ def plan_node(
     The prune is planned even when this run will not prune: its deletions then show as skips that
     say why. A prune the safety guard would refuse makes the plan an error that says so."""
     objects = sort_for_apply(node.objects)
-    planned = plan_objects(objects, live_index, options.way, field_manager=options.field_manager)
+    planned = [_as_planned(p, node.spec, options)
+               for p in plan_objects(objects, live_index, options.way, field_manager=options.field_manager)]
     errors = "\n".join(place(p.desired, p.error) if place else str(p.error)
                        for p in planned if p.error is not None)
     selection = plan_prune(node.ref, record, objects, node.children, live_index, declared, home)
@@ -429,7 +443,7 @@ def apply_node(node: KustomizationNode, run: NodeRun) -> NodeResult:
             planned = plan_objects(
                 stage_objects, live_index, options.way, field_manager=options.field_manager
             )
-            progress.plan_all([item.change for item in planned])
+            progress.plan_all([_as_planned(item, spec, options).change for item in planned])
             answers = _apply_stage(client, spec, planned, options, progress, placed_in(run.repository, node))
             known = {p.change.id: answers.get(p.change.id) or live_index.get(p.desired)
                      for p in planned} if stage < 3 else {}

@@ -255,7 +255,7 @@ class _Runner:
             except FluxpushError as exc:
                 return _not_run(node, revision, Outcome.FAILED, "ReconciliationFailed", f"suspended, but "
                                 f"its record could not be updated: {exc}")
-            return _not_run(node, revision, Outcome.SUSPENDED, "Suspended", f"suspended ({where})")
+            return _not_run(node, revision, Outcome.SUSPENDED, "Suspended", f"suspended by {where}")
         return None
 
     def previews_past(self, node: AnyNode) -> bool:

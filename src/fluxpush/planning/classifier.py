@@ -114,7 +114,7 @@ def _refused(desired: dict[str, Any], live: dict[str, Any] | None, exc: ClusterE
     oid = object_id(desired)
     if live is None and is_missing_namespace(exc):
         namespace = (desired.get("metadata") or {}).get("namespace")
-        reason = f"namespace {namespace} does not exist yet (it is created first)"
+        reason = f"namespace {namespace} does not exist yet: it is created first"
         return PlannedObject(desired, ObjectChange(oid, Action.CREATE, reason, *_create_diff(desired)))
     return PlannedObject(desired, ObjectChange(oid, Action.SKIP, "refused by the server"), exc)
 

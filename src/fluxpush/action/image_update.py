@@ -17,11 +17,13 @@ from pathlib import Path
 from fluxpush.action.config import ActionConfig
 from fluxpush.action.events import RunContext
 from fluxpush.action.modes import cluster_target
+from fluxpush.action.render import OUTPUT_NAMES
 from fluxpush.app.cluster import open_cluster
+from fluxpush.app.lookups import live_variable_lookup
 from fluxpush.app.request import CheckoutRequest, discover_checkout, run_settings
 from fluxpush.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, FluxpushError, ReportError, UsageError
 from fluxpush.images.automation import AutomationPlan
-from fluxpush.images.cli import changes_lines, unified_diff
+from fluxpush.images.diff import changes_lines, unified_diff
 from fluxpush.images.git import commit_updates, current_branch, push_commit, push_remote
 from fluxpush.images.repository import TagSource
 from fluxpush.images.run import ImageRun, SecretLookup, prepare, secret_lookup
@@ -126,9 +128,8 @@ def _finish(run: ImageRun, lines: list[str], env: Mapping[str, str], failed: lis
     if env.get("GITHUB_OUTPUT"):
         changed = any(plan.changed for plan in run.plans)
         first = lines[0] if lines else "no ImageUpdateAutomation"
-        for name, value in (("changed", "true" if changed else "false"),
-                            ("result", "failure" if problems else "success"),
-                            ("summary", first), ("plan-json", "")):
+        values = ("true" if changed else "false", "failure" if problems else "success", first, "")
+        for name, value in zip(OUTPUT_NAMES, values, strict=True):
             set_output(name, value, env["GITHUB_OUTPUT"])
     return EXIT_FAILED if problems else EXIT_OK
 
@@ -146,8 +147,7 @@ def run_image_update(config: ActionConfig, context: RunContext, env: Mapping[str
         with ExitStack() as stack:
             live: SecretLookup | None = None
             if config.has_cluster_credentials:  # secretRef Secrets the repository does not hold
-                client = stack.enter_context(open_cluster(cluster_target(config, root)))
-                live = lambda kind, namespace, name: client.get("v1", kind, name, namespace)  # noqa: E731
+                live = live_variable_lookup(stack.enter_context(open_cluster(cluster_target(config, root))))
             discovery = discover_checkout(CheckoutRequest(root, config.cluster_path), run_settings(env))
             run = prepare(discovery, TagSource(secret_lookup(discovery, live)), root,
                           current_branch(root) or context.default_branch)
