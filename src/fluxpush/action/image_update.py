@@ -22,11 +22,12 @@ from fluxpush.app.cluster import open_cluster
 from fluxpush.app.lookups import live_variable_lookup
 from fluxpush.app.request import CheckoutRequest, discover_checkout, run_settings
 from fluxpush.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, FluxpushError, ReportError, UsageError
+from fluxpush.flux.model import ObjectLookup
 from fluxpush.images.automation import AutomationPlan
 from fluxpush.images.diff import changes_lines, unified_diff
 from fluxpush.images.git import commit_updates, current_branch, push_commit, push_remote
 from fluxpush.images.repository import TagSource
-from fluxpush.images.run import ImageRun, SecretLookup, prepare, secret_lookup
+from fluxpush.images.run import ImageRun, prepare, secret_lookup
 from fluxpush.report.comment import COMMENT_LIMIT
 from fluxpush.report.github import GitHubReporter, clip
 from fluxpush.report.github_app import ClientOptions, GitHubConnection, connect_app, connect_token
@@ -145,7 +146,7 @@ def run_image_update(config: ActionConfig, context: RunContext, env: Mapping[str
     root = Path(context.workspace)
     try:
         with ExitStack() as stack:
-            live: SecretLookup | None = None
+            live: ObjectLookup | None = None
             if config.has_cluster_credentials:  # secretRef Secrets the repository does not hold
                 live = live_variable_lookup(stack.enter_context(open_cluster(cluster_target(config, root))))
             discovery = discover_checkout(CheckoutRequest(root, config.cluster_path), run_settings(env))

@@ -19,11 +19,12 @@ from fluxpush.app.request import RunSettings
 from fluxpush.cli.options import cluster_target, names_a_cluster
 from fluxpush.cli.repository import discover_repository
 from fluxpush.errors import EXIT_FAILED, EXIT_OK
+from fluxpush.flux.model import ObjectLookup
 from fluxpush.images.automation import PolicyResult, evaluate_policies
 from fluxpush.images.diff import changes_lines, unified_diff
 from fluxpush.images.git import commit_updates, current_branch
 from fluxpush.images.repository import TagSource
-from fluxpush.images.run import ImageRun, SecretLookup, prepare, secret_lookup
+from fluxpush.images.run import ImageRun, prepare, secret_lookup
 from fluxpush.repository.discover import Discovery
 
 
@@ -38,7 +39,7 @@ def add_image_update_verb(verbs: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 @contextmanager
-def live_secrets(args: argparse.Namespace, settings: RunSettings) -> Iterator[SecretLookup | None]:
+def live_secrets(args: argparse.Namespace, settings: RunSettings) -> Iterator[ObjectLookup | None]:
     """Secrets from the cluster the options name (ImageRepository secretRef), else None."""
     if not names_a_cluster(args, settings.environ):
         yield None
@@ -87,7 +88,7 @@ def _report_run(run: ImageRun) -> None:
         print(f"✗ {failure}", file=sys.stderr)
 
 
-def _image_update(discovery: Discovery, live: SecretLookup | None, dry_run: bool) -> int:
+def _image_update(discovery: Discovery, live: ObjectLookup | None, dry_run: bool) -> int:
     root = discovery.source.root
     run = prepare(discovery, TagSource(secret_lookup(discovery, live)), root, current_branch(root))
     if not run.plans and not run.failures:

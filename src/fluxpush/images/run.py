@@ -22,10 +22,8 @@ from fluxpush.images.automation import (
 from fluxpush.images.repository import TagSource
 from fluxpush.repository.discover import Discovery, normalize_git_url
 
-SecretLookup = ObjectLookup  # the name the image faces use for a live-Secret lookup
 
-
-def secret_lookup(discovery: Discovery, live: SecretLookup | None = None) -> SecretLookup:
+def secret_lookup(discovery: Discovery, live: ObjectLookup | None = None) -> ObjectLookup:
     """Secrets from the rendered repository first, then (when given) the live cluster."""
     rendered = {}
     for node in discovery.nodes.values():
