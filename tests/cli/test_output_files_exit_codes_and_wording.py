@@ -1,4 +1,4 @@
-"""Review findings on the CLI face (issue 16): output files checked before any work, `--plan-file` meaning
+"""The CLI face's outputs and exit codes: output files checked before any work, `--plan-file` meaning
 only the executable plan file, `get` with a cluster in apply order with namespaces, exit codes (2 for
 usage only), `--timeout` above zero, and help/wording.
 
